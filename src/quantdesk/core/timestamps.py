@@ -1,0 +1,48 @@
+"""Conversions between the time representations quantdesk uses.
+
+Inside arrays and kernels a time is an int64 count of nanoseconds since the Unix epoch, UTC.
+At the edges (files, the CLI, JSON results) times are tz-aware UTC ``pandas.Timestamp`` or ISO 8601
+strings. Everything that crosses between the two goes through these functions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from quantdesk.core.errors import ConfigError
+
+NS_PER_SECOND = 1_000_000_000
+NS_PER_MINUTE = 60 * NS_PER_SECOND
+NS_PER_HOUR = 60 * NS_PER_MINUTE
+NS_PER_DAY = 24 * NS_PER_HOUR
+
+
+def to_utc_ns(value: str | pd.Timestamp | np.datetime64, *, what: str = "time") -> int:
+    """One instant as int64 UTC nanoseconds. Naive values are taken as UTC; bad text is a ConfigError."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{what}: expected a date or ISO 8601 time, found {value!r}") from exc
+    if ts is pd.NaT:
+        raise ConfigError(f"{what}: expected a date or ISO 8601 time, found {value!r}")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.as_unit("ns").value)
+
+
+def ns_to_timestamp(ns: int) -> pd.Timestamp:
+    """int64 UTC nanoseconds to a tz-aware UTC Timestamp."""
+    return pd.Timestamp(int(ns), unit="ns", tz="UTC")
+
+
+def ns_to_index(ns: np.ndarray) -> pd.DatetimeIndex:
+    """An int64 nanosecond array to a tz-aware UTC DatetimeIndex (no copy of the values)."""
+    return pd.DatetimeIndex(np.asarray(ns, dtype="int64").view("datetime64[ns]")).tz_localize("UTC")
+
+
+def ns_to_iso(ns: int) -> str:
+    """int64 UTC nanoseconds to ISO 8601 with a 'Z' suffix, second precision when exact."""
+    ts = ns_to_timestamp(ns)
+    if ts.nanosecond == 0 and ts.microsecond == 0:
+        return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ts.isoformat().replace("+00:00", "Z")

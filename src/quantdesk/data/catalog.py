@@ -1,0 +1,423 @@
+"""The embedded store: a Parquet catalog of bars, macro series and the instrument master.
+
+Layout under ``<data home>/catalog``::
+
+    bars/<TIMEFRAME>/<SYMBOL>.parquet   one dataset per instrument and timeframe (dir names M1 ... MN1,
+                                        so 1m and 1M differ on case-insensitive file systems)
+    series/<NAME>.parquet               one macro series (ts, known_ts, value) with its description
+    instruments.parquet                 the instrument master, one JSON record per symbol
+
+Every write validates first, then merges with what is stored (a row with an existing time replaces
+it; re-writing identical rows changes nothing, not even the file), writes a temporary file in the
+same folder, flushes it and renames it over the old one, so a reader sees the old dataset or the new
+one and never a half-written file. A per-dataset lock file serialises concurrent writers. Reads by
+time range use the row groups' statistics to skip what is outside the range.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import ValidationError
+
+from quantdesk.core.errors import DataError, NotFoundError, StoreError
+from quantdesk.core.paths import data_home
+from quantdesk.data.validation import Gap, find_gaps, validate_bar_arrays
+from quantdesk.domain.bars import BAR_COLUMNS, Bars
+from quantdesk.domain.instrument import Instrument
+from quantdesk.domain.series import MacroSeries
+from quantdesk.domain.timeframe import Timeframe
+
+try:  # POSIX advisory locks; on other systems writers are not serialised
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+ROW_GROUP_ROWS = 262_144
+_TS_TYPE = pa.timestamp("ns", tz="UTC")
+BAR_SCHEMA = pa.schema([pa.field("ts", _TS_TYPE, nullable=False)] + [pa.field(c, pa.float64()) for c in BAR_COLUMNS])
+SERIES_SCHEMA = pa.schema(
+    [
+        pa.field("ts", _TS_TYPE, nullable=False),
+        pa.field("known_ts", _TS_TYPE, nullable=False),
+        pa.field("value", pa.float64()),
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    """What a write did: rows offered, added, replaced, the dataset's size after, and its gaps."""
+
+    symbol: str
+    timeframe: Timeframe
+    rows_in: int
+    rows_added: int
+    rows_replaced: int
+    rows_total: int
+    changed: bool
+    gaps: list[Gap] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetInfo:
+    symbol: str
+    timeframe: Timeframe
+    rows: int
+    first_ns: int
+    last_ns: int
+    path: Path
+    synthetic: bool
+
+
+def _file_symbol(symbol: str) -> str:
+    return urllib.parse.quote(symbol.upper(), safe="^=.-_")
+
+
+class Catalog:
+    """The Parquet catalog rooted at ``root`` (default ``<data home>/catalog``)."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else data_home() / "catalog"
+
+    # ---- paths and locking ----------------------------------------------------------------------
+
+    def bars_path(self, symbol: str, timeframe: Timeframe) -> Path:
+        return self.root / "bars" / timeframe.name / f"{_file_symbol(symbol)}.parquet"
+
+    def series_path(self, name: str) -> Path:
+        return self.root / "series" / f"{_file_symbol(name)}.parquet"
+
+    @property
+    def instruments_path(self) -> Path:
+        return self.root / "instruments.parquet"
+
+    @contextlib.contextmanager
+    def _locked(self, path: Path) -> Iterator[None]:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(path.with_name(path.name + ".lock"), "a+")  # noqa: SIM115 (held across the block)
+        except OSError as exc:
+            raise StoreError(f"cannot write to {path.parent}: {exc.strerror}") from exc
+        with lock:
+            if fcntl is not None:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            yield
+
+    def _atomic_write_table(self, table: pa.Table, path: Path) -> None:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS, compression="snappy")
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    # ---- bars -----------------------------------------------------------------------------------
+
+    def write_bars(self, bars: Bars, *, instrument: Instrument | None = None, source: str = "") -> WriteReport:
+        """Validate, merge and atomically store ``bars``; register ``instrument`` after the bars land.
+
+        Without ``instrument`` the symbol must already be in the instrument master.
+        """
+        symbol = bars.symbol.upper()
+        if instrument is None:
+            instrument = self.get_instrument(symbol)
+        elif instrument.symbol != symbol:
+            raise DataError(f"instrument {instrument.symbol!r} given for bars of {symbol!r}")
+        label = source or f"bars {symbol} {bars.timeframe.value}"
+        validate_bar_arrays(bars.ts, {c: getattr(bars, c) for c in BAR_COLUMNS}, source=label)
+        path = self.bars_path(symbol, bars.timeframe)
+        with self._locked(path):
+            old = self._read_bar_columns(path) if path.exists() else None
+            merged, added, replaced, changed = _merge(old, bars)
+            if changed:
+                table = pa.Table.from_arrays(
+                    [pa.array(merged["ts"].view("datetime64[ns]"), type=_TS_TYPE)]
+                    + [pa.array(merged[c], type=pa.float64()) for c in BAR_COLUMNS],
+                    schema=BAR_SCHEMA.with_metadata(
+                        {"symbol": symbol, "timeframe": bars.timeframe.value, "source": source}
+                    ),
+                )
+                self._atomic_write_table(table, path)
+        self.put_instruments([instrument], replace=False)
+        stored = Bars.from_arrays(symbol, bars.timeframe, merged, instrument.calendar)
+        return WriteReport(
+            symbol=symbol,
+            timeframe=bars.timeframe,
+            rows_in=len(bars),
+            rows_added=added,
+            rows_replaced=replaced,
+            rows_total=len(merged["ts"]),
+            changed=changed,
+            gaps=find_gaps(stored),
+        )
+
+    def read_bars(
+        self,
+        symbol: str,
+        timeframe: Timeframe | str,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> Bars:
+        """Bars of ``symbol`` with ``start_ns <= ts <= end_ns``; NotFoundError when none are stored."""
+        tf = Timeframe.parse(timeframe)
+        symbol = symbol.upper()
+        path = self.bars_path(symbol, tf)
+        if not path.exists():
+            have = sorted(d.timeframe.value for d in self.datasets() if d.symbol == symbol)
+            hint = f"; stored timeframes for {symbol}: {', '.join(have)}" if have else (
+                "; import it first (quantdesk data import / data sample / data synthetic)"
+            )
+            raise NotFoundError(f"no {tf.value} bars stored for {symbol}{hint}")
+        instrument = self.find_instrument(symbol)
+        calendar = instrument.calendar if instrument else None
+        cols = self._read_bar_columns(path, start_ns, end_ns)
+        bars = Bars.from_arrays(symbol, tf, cols, calendar)
+        return bars.between(start_ns, end_ns) if (start_ns is not None or end_ns is not None) else bars
+
+    def _read_bar_columns(
+        self, path: Path, start_ns: int | None = None, end_ns: int | None = None
+    ) -> dict[str, np.ndarray]:
+        try:
+            pf = pq.ParquetFile(path)
+            groups = _row_groups_in_range(pf, start_ns, end_ns)
+            table = pf.read_row_groups(groups, columns=["ts", *BAR_COLUMNS], use_threads=True)
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(f"cannot read {path}: {exc}") from exc
+        out: dict[str, np.ndarray] = {
+            "ts": _column_numpy(table.column("ts")).view(np.int64),
+        }
+        for c in BAR_COLUMNS:
+            out[c] = _column_numpy(table.column(c))
+        return out
+
+    def has_bars(self, symbol: str, timeframe: Timeframe) -> bool:
+        return self.bars_path(symbol, timeframe).exists()
+
+    def datasets(self) -> list[DatasetInfo]:
+        """Every stored bar dataset, sorted by symbol then timeframe."""
+        out: list[DatasetInfo] = []
+        base = self.root / "bars"
+        if not base.exists():
+            return out
+        synthetic = {i.symbol: i.synthetic for i in self.instruments()}
+        for tf in Timeframe:
+            folder = base / tf.name
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.glob("*.parquet")):
+                symbol = urllib.parse.unquote(path.stem)
+                try:
+                    pf = pq.ParquetFile(path)
+                    rows = pf.metadata.num_rows
+                    first, last = _ts_bounds(pf)
+                except (OSError, pa.ArrowException) as exc:
+                    raise StoreError(f"cannot read {path}: {exc}") from exc
+                out.append(DatasetInfo(symbol, tf, rows, first, last, path, synthetic.get(symbol, False)))
+        out.sort(key=lambda d: (d.symbol, d.timeframe.rank))
+        return out
+
+    # ---- instruments ----------------------------------------------------------------------------
+
+    def instruments(self) -> list[Instrument]:
+        path = self.instruments_path
+        if not path.exists():
+            return []
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(f"cannot read {path}: {exc}") from exc
+        out = []
+        for record in table.column("record").to_pylist():
+            try:
+                out.append(Instrument.model_validate_json(record))
+            except ValidationError as exc:
+                raise StoreError(f"{path}: a stored instrument no longer validates: {exc}") from exc
+        return out
+
+    def find_instrument(self, symbol: str) -> Instrument | None:
+        symbol = symbol.upper()
+        return next((i for i in self.instruments() if i.symbol == symbol), None)
+
+    def get_instrument(self, symbol: str) -> Instrument:
+        found = self.find_instrument(symbol)
+        if found is None:
+            known = ", ".join(i.symbol for i in self.instruments()[:20]) or "none yet"
+            raise NotFoundError(f"instrument {symbol.upper()!r} is not in the instrument master (known: {known})")
+        return found
+
+    def put_instruments(self, instruments: list[Instrument], *, replace: bool = True) -> None:
+        """Insert or update instrument records by symbol (``replace=False`` keeps existing records)."""
+        path = self.instruments_path
+        with self._locked(path):
+            current = {i.symbol: i for i in self.instruments()}
+            before = dict(current)
+            for inst in instruments:
+                if replace or inst.symbol not in current:
+                    current[inst.symbol] = inst
+            if current == before and path.exists():
+                return
+            symbols = sorted(current)
+            table = pa.table(
+                {
+                    "symbol": symbols,
+                    "instrument_id": [current[s].instrument_id for s in symbols],
+                    "record": [current[s].model_dump_json() for s in symbols],
+                }
+            )
+            self._atomic_write_table(table, path)
+
+    # ---- macro series ---------------------------------------------------------------------------
+
+    def write_series(self, series: MacroSeries) -> bool:
+        """Store (replace) a macro series; returns False when the stored one was already identical."""
+        source = f"series {series.name}"
+        ts, known = series.ts, series.known_ts
+        if len(ts) > 1 and np.any(np.diff(ts) <= 0):
+            i = int(np.flatnonzero(np.diff(ts) <= 0)[0]) + 1
+            raise DataError("times not strictly increasing", source=source, row=i + 1, column="ts")
+        bad = np.flatnonzero(known < ts)
+        if len(bad):
+            raise DataError(
+                "known before its period starts", source=source, row=int(bad[0]) + 1, column="known_ts",
+                expected="known_ts >= ts",
+            )
+        path = self.series_path(series.name)
+        meta = {
+            "name": series.name,
+            "description": series.description,
+            "unit": series.unit,
+            "frequency": series.frequency,
+            "source": series.source,
+            "synthetic": json.dumps(series.synthetic),
+        }
+        with self._locked(path):
+            if path.exists():
+                old = self.read_series(series.name)
+                if (
+                    np.array_equal(old.ts, ts)
+                    and np.array_equal(old.known_ts, known)
+                    and np.array_equal(old.value, series.value, equal_nan=True)
+                    and old.description == series.description
+                ):
+                    return False
+            table = pa.Table.from_arrays(
+                [
+                    pa.array(ts.view("datetime64[ns]"), type=_TS_TYPE),
+                    pa.array(known.view("datetime64[ns]"), type=_TS_TYPE),
+                    pa.array(series.value, type=pa.float64()),
+                ],
+                schema=SERIES_SCHEMA.with_metadata(meta),
+            )
+            self._atomic_write_table(table, path)
+        return True
+
+    def read_series(self, name: str) -> MacroSeries:
+        path = self.series_path(name)
+        if not path.exists():
+            known = ", ".join(self.series_names()) or "none yet"
+            raise NotFoundError(f"no macro series {name!r} stored (stored: {known})")
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(f"cannot read {path}: {exc}") from exc
+        meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+        return MacroSeries(
+            name=meta.get("name", name),
+            ts=_column_numpy(table.column("ts")).view(np.int64),
+            known_ts=_column_numpy(table.column("known_ts")).view(np.int64),
+            value=_column_numpy(table.column("value")),
+            description=meta.get("description", ""),
+            unit=meta.get("unit", ""),
+            frequency=meta.get("frequency", ""),
+            source=meta.get("source", ""),
+            synthetic=json.loads(meta.get("synthetic", "false")),
+        )
+
+    def series_names(self) -> list[str]:
+        folder = self.root / "series"
+        return sorted(urllib.parse.unquote(p.stem) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
+
+def _column_numpy(col: pa.ChunkedArray) -> np.ndarray:
+    if col.num_chunks == 1:
+        return col.chunk(0).to_numpy(zero_copy_only=False)
+    return col.to_numpy()
+
+
+def _row_groups_in_range(pf: pq.ParquetFile, start_ns: int | None, end_ns: int | None) -> list[int]:
+    groups = list(range(pf.metadata.num_row_groups))
+    if start_ns is None and end_ns is None:
+        return groups
+    keep = []
+    for g in groups:
+        stats = pf.metadata.row_group(g).column(0).statistics
+        if stats is None or not stats.has_min_max:
+            keep.append(g)
+            continue
+        lo, hi = _stat_ns(stats.min), _stat_ns(stats.max)
+        if (start_ns is None or hi >= start_ns) and (end_ns is None or lo <= end_ns):
+            keep.append(g)
+    return keep
+
+
+def _stat_ns(value: object) -> int:
+    import pandas as pd
+
+    return int(pd.Timestamp(value).as_unit("ns").value)  # type: ignore[arg-type]
+
+
+def _ts_bounds(pf: pq.ParquetFile) -> tuple[int, int]:
+    n = pf.metadata.num_row_groups
+    if n == 0 or pf.metadata.num_rows == 0:
+        return 0, 0
+    first = pf.metadata.row_group(0).column(0).statistics
+    last = pf.metadata.row_group(n - 1).column(0).statistics
+    return _stat_ns(first.min), _stat_ns(last.max)
+
+
+def _merge(old: dict[str, np.ndarray] | None, new: Bars) -> tuple[dict[str, np.ndarray], int, int, bool]:
+    """Union by time, new rows winning; returns (merged columns, added, replaced, changed)."""
+    new_cols = {"ts": np.asarray(new.ts), **{c: np.asarray(getattr(new, c)) for c in BAR_COLUMNS}}
+    if old is None or len(old["ts"]) == 0:
+        return new_cols, len(new), 0, len(new) > 0
+    old_ts = old["ts"]
+    if len(new) == 0:
+        return old, 0, 0, False
+    if new.ts[0] > old_ts[-1]:  # pure append, the common case for updates
+        merged = {k: np.concatenate([old[k], new_cols[k]]) for k in new_cols}
+        return merged, len(new), 0, True
+    overlap = np.isin(old_ts, new.ts, assume_unique=True)
+    replaced = int(overlap.sum())
+    if replaced == len(new):  # every new row replaces one: changed only if a value differs
+        pos = np.flatnonzero(overlap)
+        same = all(np.array_equal(old[c][pos], new_cols[c], equal_nan=True) for c in BAR_COLUMNS)
+        if same:
+            return old, 0, 0, False
+        merged = {k: v.copy() for k, v in old.items()}
+        for c in BAR_COLUMNS:
+            merged[c][pos] = new_cols[c]
+        return merged, 0, replaced, True
+    keep = ~overlap
+    merged_ts = np.concatenate([old_ts[keep], new.ts])
+    order = np.argsort(merged_ts, kind="stable")
+    merged = {k: np.concatenate([old[k][keep], new_cols[k]])[order] for k in new_cols}
+    return merged, len(new) - replaced, replaced, True

@@ -1,0 +1,123 @@
+"""Trading calendar rules: when a bar becomes known, and how bars group into longer ones.
+
+This is the one place that turns a bar's stored timestamp into its *known time* (``DESIGN.md``
+section 2), a deterministic function of the timestamp, the timeframe and the instrument's session,
+never of the data around it, so that cutting the data at any bar cannot change what an earlier bar
+knew:
+
+- intraday bars are known at open + duration (conservative when a session ends inside the bar);
+- a daily bar is known at its session's regular close in the exchange's time zone, or at the next
+  midnight of its date when the instrument trades around the clock;
+- a weekly bar (labelled by its Monday) at Friday's close; a monthly bar (labelled by its first
+  day) at the close of the month's last weekday. A holiday on that day only makes these later,
+  never earlier, so they are safe.
+
+Grouping (for resampling) is anchored to the session open for intraday bins (so 1h bars of a US
+stock run 09:30-10:30, ...), and to the exchange's local session date for daily and longer bars.
+Pandas does the time-zone arithmetic, including daylight-saving changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from quantdesk.core.timestamps import NS_PER_DAY, NS_PER_MINUTE
+from quantdesk.domain.timeframe import Timeframe
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradingCalendar:
+    """An instrument's time zone and regular session; ``session`` None means trading around the clock."""
+
+    timezone: str = "UTC"
+    session_open: dt.time | None = None
+    session_close: dt.time | None = None
+
+    @property
+    def has_session(self) -> bool:
+        return self.session_open is not None and self.session_close is not None
+
+    # ---- known times -------------------------------------------------------------------------
+
+    def known_ns(self, ts_ns: np.ndarray, timeframe: Timeframe) -> np.ndarray:
+        """The instant each bar of ``timeframe`` stored at ``ts_ns`` is complete (int64 UTC ns)."""
+        ts_ns = np.asarray(ts_ns, dtype=np.int64)
+        if timeframe.is_intraday:
+            return ts_ns + np.int64(timeframe.duration_ns)
+        labels = _ns_to_naive_dates(ts_ns)
+        if timeframe is Timeframe.D1:
+            last_day = labels
+        elif timeframe is Timeframe.W1:
+            last_day = labels + pd.Timedelta(days=4)  # Monday label -> Friday
+        else:
+            last_day = labels + (pd.offsets.BMonthEnd(0) if self.has_session else pd.offsets.MonthEnd(0))
+        if not self.has_session:
+            if timeframe is Timeframe.W1:
+                last_day = labels + pd.Timedelta(days=6)
+            return _naive_to_ns(last_day) + np.int64(NS_PER_DAY)
+        assert self.session_close is not None
+        close_offset = pd.Timedelta(hours=self.session_close.hour, minutes=self.session_close.minute)
+        # a close inside a daylight-saving fold takes the later instant: known later, never earlier
+        local_close = (last_day + close_offset).tz_localize(
+            self.timezone, ambiguous=np.zeros(len(last_day), dtype=bool), nonexistent="shift_forward"
+        )
+        return _aware_to_ns(local_close)
+
+    # ---- grouping for resampling ----------------------------------------------------------------
+
+    def bin_labels(self, ts_ns: np.ndarray, source: Timeframe, target: Timeframe) -> np.ndarray:
+        """The ``target`` bar label that each ``source`` bar stored at ``ts_ns`` belongs to."""
+        ts_ns = np.asarray(ts_ns, dtype=np.int64)
+        if target.is_intraday:
+            return self._intraday_bins(ts_ns, target)
+        dates = self.session_dates(ts_ns, source)
+        if target is Timeframe.D1:
+            out = dates
+        elif target is Timeframe.W1:
+            out = dates - pd.to_timedelta(dates.dayofweek, unit="D")
+        else:
+            out = dates.to_period("M").to_timestamp()
+        return _naive_to_ns(pd.DatetimeIndex(out))
+
+    def session_dates(self, ts_ns: np.ndarray, timeframe: Timeframe) -> pd.DatetimeIndex:
+        """Naive midnight of each bar's local session date."""
+        if not timeframe.is_intraday:
+            return _ns_to_naive_dates(ts_ns)
+        local = pd.DatetimeIndex(ts_ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(self.timezone)
+        return local.tz_localize(None).normalize()
+
+    def _intraday_bins(self, ts_ns: np.ndarray, target: Timeframe) -> np.ndarray:
+        step = np.int64(target.duration_ns)
+        if not self.has_session:
+            return (ts_ns // step) * step
+        assert self.session_open is not None
+        local = pd.DatetimeIndex(ts_ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(self.timezone)
+        naive = local.tz_localize(None)
+        day = naive.normalize()
+        anchor_ns = np.int64((self.session_open.hour * 60 + self.session_open.minute) * NS_PER_MINUTE)
+        since_anchor = (naive - day).to_numpy().view(np.int64) - anchor_ns
+        offset_ns = np.floor_divide(since_anchor, step) * step + anchor_ns
+        local_label = pd.DatetimeIndex(day.to_numpy() + offset_ns.view("timedelta64[ns]"))
+        # the UTC offset of each source bar carries over to its bin (bins never straddle a DST change
+        # inside a session, which happens at night)
+        utc_offset = (naive - local.tz_convert("UTC").tz_localize(None)).to_numpy().view(np.int64)
+        return local_label.to_numpy().view(np.int64) - utc_offset
+
+
+UTC_CALENDAR = TradingCalendar()
+
+
+def _ns_to_naive_dates(ts_ns: np.ndarray) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(np.asarray(ts_ns, dtype=np.int64).view("datetime64[ns]")).normalize()
+
+
+def _naive_to_ns(idx: pd.DatetimeIndex) -> np.ndarray:
+    return np.asarray(idx.as_unit("ns").asi8, dtype=np.int64)
+
+
+def _aware_to_ns(idx: pd.DatetimeIndex) -> np.ndarray:
+    return np.asarray(idx.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
