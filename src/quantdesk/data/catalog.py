@@ -182,7 +182,7 @@ class Catalog:
         symbol = symbol.upper()
         path = self.bars_path(symbol, tf)
         if not path.exists():
-            have = sorted(d.timeframe.value for d in self.datasets() if d.symbol == symbol)
+            have = [d.timeframe.value for d in self.datasets() if d.symbol == symbol]  # finest first
             hint = f"; stored timeframes for {symbol}: {', '.join(have)}" if have else (
                 "; import it first (quantdesk data import / data sample / data synthetic)"
             )

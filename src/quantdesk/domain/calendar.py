@@ -78,7 +78,7 @@ class TradingCalendar:
         if target is Timeframe.D1:
             out = dates
         elif target is Timeframe.W1:
-            out = dates - pd.to_timedelta(dates.dayofweek, unit="D")
+            out = dates - pd.to_timedelta(dates.day_of_week, unit="D")
         else:
             out = dates.to_period("M").to_timestamp()
         return _naive_to_ns(pd.DatetimeIndex(out))

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from quantdesk.core.errors import ConfigError
 from quantdesk.domain.calendar import TradingCalendar
 from quantdesk.domain.timeframe import Timeframe
 
@@ -92,7 +93,12 @@ _Session = Annotated[SessionWindow, PlainSerializer(lambda w: str(w), return_typ
 
 
 def _parse_timeframe(value: Any) -> Any:
-    return Timeframe.parse(value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    try:
+        return Timeframe.parse(value)
+    except ConfigError as exc:  # pydantic reports ValueError with the field's path; ConfigError would escape
+        raise ValueError(str(exc)) from exc
 
 
 _TimeframeName = Annotated[

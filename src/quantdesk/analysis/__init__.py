@@ -1,0 +1,1 @@
+"""Analysis: technical indicators (and later fundamental scores and probabilistic inference)."""

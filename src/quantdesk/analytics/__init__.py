@@ -1,0 +1,1 @@
+"""Analytics: performance metrics and reports."""

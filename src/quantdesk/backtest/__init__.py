@@ -1,0 +1,1 @@
+"""Backtesting: strategy + bars -> kernel -> results."""

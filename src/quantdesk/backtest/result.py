@@ -1,0 +1,122 @@
+"""``BacktestResult``: what one backtest produced, as arrays, pandas objects and the JSON document.
+
+The JSON shape (``to_json``): ``metrics`` (flat, snake_case), ``equity`` (``[iso_time, value]`` per
+bar, at its known time: the close), ``trades`` (objects with entry and exit time and price, quantity,
+fees, PnL, return and ``status`` closed/open), and the run's context (strategy, symbol, timeframe,
+range, capital). Times are ISO 8601 UTC. Floats are written as Python prints them, so the same run
+gives byte-identical JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from quantdesk.analytics.metrics import Metrics
+from quantdesk.core.timestamps import ns_to_index, ns_to_iso
+from quantdesk.domain.bars import Bars
+
+RESULT_SCHEMA_VERSION = "1"
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestResult:
+    strategy_name: str
+    bars: Bars
+    initial_cash: float
+    equity: np.ndarray  # per bar, at its close
+    trades: np.ndarray  # TRADE_DTYPE records
+    metrics: Metrics
+    benchmark_equity: np.ndarray | None = None  # buy and hold of the same instrument, same costs
+
+    @property
+    def equity_series(self) -> pd.Series:
+        return pd.Series(self.equity, index=ns_to_index(self.bars.known_ns()), name="equity")
+
+    def trade_records(self) -> list[dict[str, Any]]:
+        ts = self.bars.ts
+        known = self.bars.known_ns()
+        out = []
+        for t in self.trades:
+            is_open = int(t["exit_idx"]) < 0
+            out.append(
+                {
+                    "side": "buy",
+                    "status": "open" if is_open else "closed",
+                    "quantity": float(t["qty"]),
+                    "entry": {
+                        "timestamp": ns_to_iso(int(ts[t["entry_idx"]])),
+                        "price": float(t["entry_price"]),
+                        "fee": float(t["entry_fee"]),
+                        "order_type": "market",
+                    },
+                    "exit": {
+                        "timestamp": ns_to_iso(int(known[-1] if is_open else ts[t["exit_idx"]])),
+                        "price": float(t["exit_price"]),
+                        "fee": float(t["exit_fee"]),
+                        "reason": "end_of_data_mark" if is_open else "signal_exit",
+                    },
+                    "bars_held": int((len(ts) - 1 if is_open else t["exit_idx"]) - t["entry_idx"]),
+                    "pnl": float(t["pnl"]),
+                    "return_pct": float(t["return_pct"]),
+                }
+            )
+        return out
+
+    def trades_frame(self) -> pd.DataFrame:
+        rows = [
+            {
+                "status": r["status"],
+                "entry_time": pd.Timestamp(r["entry"]["timestamp"]),
+                "entry_price": r["entry"]["price"],
+                "exit_time": pd.Timestamp(r["exit"]["timestamp"]),
+                "exit_price": r["exit"]["price"],
+                "quantity": r["quantity"],
+                "fees": r["entry"]["fee"] + r["exit"]["fee"],
+                "pnl": r["pnl"],
+                "return_pct": r["return_pct"],
+                "bars_held": r["bars_held"],
+            }
+            for r in self.trade_records()
+        ]
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        known = self.bars.known_ns()
+        return {
+            "schema_version": RESULT_SCHEMA_VERSION,
+            "strategy": self.strategy_name,
+            "symbol": self.bars.symbol,
+            "timeframe": self.bars.timeframe.value,
+            "start": ns_to_iso(int(self.bars.ts[0])),
+            "end": ns_to_iso(int(known[-1])),
+            "bars": len(self.bars),
+            "initial_capital": self.initial_cash,
+            "metrics": {k: _clean(v) for k, v in self.metrics.as_dict().items()},
+            "equity": [[ns_to_iso(int(t)), float(v)] for t, v in zip(known, self.equity, strict=True)],
+            "trades": self.trade_records(),
+        }
+
+    def to_json(self, path: Path | str | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    def report(self, path: Path | str) -> Path:
+        """Write the self-contained HTML report to ``path`` and return it."""
+        from quantdesk.analytics.report import write_html_report
+
+        return write_html_report(self, Path(path))

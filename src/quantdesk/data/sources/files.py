@@ -1,0 +1,236 @@
+"""Import of user bar files (CSV or Parquet) into the catalog.
+
+Columns are found by name (case-insensitive: ``ts``/``timestamp``/``time``/``date``/``datetime``,
+``open``/``o``, ``high``/``h``, ``low``/``l``, ``close``/``c``/``last``, ``volume``/``vol``/``v``)
+or given by a mapping (``{"ts": "Date", "close": "Adj Close"}``). Times written with an offset
+(``2024-01-02T14:30:00Z``, ``...-05:00``) are exact; times without one are read in ``tz`` and
+refused when no ``tz`` is given, except for daily and longer bars, whose dates are session dates
+and need no zone. A file without a volume column imports with volume 0 and says so.
+
+Everything is checked before anything is written, and every problem names the file, the 1-based
+data row, the file's own column name, what was expected and what was found. The write itself is
+the catalog's atomic, idempotent write.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from quantdesk.core.errors import ConfigError, DataError
+from quantdesk.data.catalog import Catalog, WriteReport
+from quantdesk.data.validation import validate_bar_arrays
+from quantdesk.domain.bars import BAR_COLUMNS, Bars
+from quantdesk.domain.instrument import Instrument
+from quantdesk.domain.timeframe import Timeframe
+
+CANONICAL = ("ts", *BAR_COLUMNS)
+_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "ts": ("ts", "timestamp", "time", "date", "datetime", "date_time"),
+    "open": ("open", "o"),
+    "high": ("high", "h"),
+    "low": ("low", "l"),
+    "close": ("close", "c", "last", "price"),
+    "volume": ("volume", "vol", "v"),
+}
+_OFFSET_RE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    path: Path
+    write: WriteReport
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_column_map(items: list[str] | None) -> dict[str, str]:
+    """``["ts=Date", "close=Adj Close"]`` (or comma-joined) to ``{"ts": "Date", "close": "Adj Close"}``."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            key, sep, value = part.partition("=")
+            key = key.strip().lower()
+            if not sep or not value.strip():
+                raise ConfigError(f"--map: expected FIELD=COLUMN (e.g. ts=Date), found {part.strip()!r}")
+            if key not in CANONICAL:
+                raise ConfigError(f"--map: unknown field {key!r}; fields are {', '.join(CANONICAL)}")
+            out[key] = value.strip()
+    return out
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """The file's rows as text-or-number columns, in file order. Unknown formats are a ConfigError."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file")
+    try:
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        if suffix in (".parquet", ".pq"):
+            return pq.read_table(path).to_pandas()
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, pa.ArrowException) as exc:
+        raise DataError(f"cannot read the file: {exc}", source=str(path)) from exc
+    raise ConfigError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
+
+
+def _resolve_columns(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> tuple[dict[str, str], list[str]]:
+    notes: list[str] = []
+    present = {str(c).strip().lower(): str(c) for c in frame.columns}
+    chosen: dict[str, str] = {}
+    for key in CANONICAL:
+        if key in mapping:
+            if mapping[key] not in frame.columns:
+                raise DataError(
+                    f"mapped column {mapping[key]!r} for {key} is not in the file",
+                    source=source,
+                    expected=f"one of {', '.join(map(str, frame.columns))}",
+                )
+            chosen[key] = mapping[key]
+            continue
+        hit = next((present[c] for c in _CANDIDATES[key] if c in present), None)
+        if hit is None:
+            if key == "volume":
+                notes.append("no volume column: volume imported as 0")
+                continue
+            raise DataError(
+                f"no column for {key}",
+                source=source,
+                expected=f"a column named {' or '.join(_CANDIDATES[key][:3])} or --map {key}=COLUMN",
+                found=f"columns {', '.join(map(str, frame.columns))}",
+            )
+        chosen[key] = hit
+    return chosen, notes
+
+
+def _parse_numbers(raw: pd.Series, source: str, column: str) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(raw):
+        return raw.to_numpy(dtype=np.float64, na_value=np.nan)
+    text = raw.astype(str).str.strip()
+    values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(np.float64)
+    bad = np.flatnonzero(np.isnan(values) & (text != "").to_numpy() & ~text.str.lower().isin(["nan", "na"]).to_numpy())
+    if len(bad):
+        i = int(bad[0])
+        raise DataError("not a number", source=source, row=i + 1, column=column, expected="a number", found=repr(text.iloc[i]))
+    return values
+
+
+def _parse_times(raw: pd.Series, timeframe: Timeframe, tz: str | None, source: str, column: str) -> np.ndarray:
+    """int64 UTC ns bar times (session-date labels for daily and longer)."""
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        parsed = pd.DatetimeIndex(raw)
+        text = raw.astype(str)
+    else:
+        text = raw.astype(str).str.strip()
+        empty = np.flatnonzero((text == "").to_numpy())
+        if len(empty):
+            i = int(empty[0])
+            raise DataError("missing time", source=source, row=i + 1, column=column, expected="a date or time", found="an empty cell")
+        has_offset = bool(_OFFSET_RE.search(text.iloc[0])) if len(text) else False
+        try:
+            parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=has_offset))
+        except (ValueError, TypeError):
+            parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=has_offset, format="mixed"))
+        bad = np.flatnonzero(parsed.isna())
+        if len(bad):
+            i = int(bad[0])
+            raise DataError(
+                "unparseable time",
+                source=source,
+                row=i + 1,
+                column=column,
+                expected=f"a date or time written like row 1 ({text.iloc[0]!r})",
+                found=repr(text.iloc[i]),
+            )
+    if not timeframe.is_intraday:
+        local = parsed.tz_convert(tz) if parsed.tz is not None and tz else parsed
+        dates = pd.DatetimeIndex(local.tz_localize(None) if local.tz is not None else local).normalize()
+        return np.asarray(dates.as_unit("ns").asi8, dtype=np.int64)
+    if parsed.tz is None:
+        if not tz:
+            raise DataError(
+                "times have no time zone",
+                source=source,
+                row=1,
+                column=column,
+                expected="an offset in the times (e.g. 2024-01-02T14:30:00Z) or the --tz option (e.g. --tz America/New_York)",
+                found=repr(text.iloc[0]),
+            )
+        localized = parsed.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        bad = np.flatnonzero(localized.isna())
+        if len(bad):
+            i = int(bad[0])
+            raise DataError(
+                f"local time is ambiguous or does not exist in {tz} (a daylight-saving change)",
+                source=source,
+                row=i + 1,
+                column=column,
+                expected="times with an offset around daylight-saving changes",
+                found=repr(text.iloc[i]),
+            )
+        parsed = localized
+    return np.asarray(parsed.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
+
+
+def read_bars_file(
+    path: Path | str,
+    *,
+    symbol: str,
+    timeframe: Timeframe | str,
+    tz: str | None = None,
+    column_map: Mapping[str, str] | None = None,
+    instrument: Instrument | None = None,
+) -> tuple[Bars, list[str]]:
+    """Parse and validate a bar file into ``Bars`` without writing anything."""
+    path = Path(path)
+    tf = Timeframe.parse(timeframe)
+    if tz:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"--tz: expected an IANA time zone such as America/New_York, found {tz!r}") from exc
+    source = str(path)
+    frame = read_table(path)
+    if frame.empty:
+        raise DataError("the file has no data rows", source=source)
+    columns, notes = _resolve_columns(frame, column_map or {}, source)
+    ts = _parse_times(frame[columns["ts"]], tf, tz, source, columns["ts"])
+    values = {
+        key: (_parse_numbers(frame[columns[key]], source, columns[key]) if key in columns else np.zeros(len(frame)))
+        for key in BAR_COLUMNS
+    }
+    validate_bar_arrays(ts, values, source=source, column_names=columns)
+    calendar = instrument.calendar if instrument else None
+    bars = Bars.from_arrays(symbol.upper(), tf, {"ts": ts, **values}, calendar)
+    if tf in (Timeframe.W1, Timeframe.MN1):
+        labels = bars.calendar.bin_labels(ts, Timeframe.D1, tf)
+        if not np.array_equal(labels, ts):
+            notes.append(f"{tf.value} bars relabelled to their period start (Monday / first of month)")
+            bars = Bars.from_arrays(symbol.upper(), tf, {"ts": labels, **values}, calendar)
+            validate_bar_arrays(bars.ts, values, source=source, column_names=columns)
+    return bars, notes
+
+
+def import_bars_file(
+    catalog: Catalog,
+    path: Path | str,
+    *,
+    symbol: str,
+    timeframe: Timeframe | str,
+    instrument: Instrument,
+    tz: str | None = None,
+    column_map: Mapping[str, str] | None = None,
+) -> ImportReport:
+    """Read, validate and store a bar file; nothing is written when any row is bad."""
+    bars, notes = read_bars_file(path, symbol=symbol, timeframe=timeframe, tz=tz, column_map=column_map, instrument=instrument)
+    report = catalog.write_bars(bars, instrument=instrument, source=str(path))
+    return ImportReport(Path(path), report, notes)

@@ -1,0 +1,136 @@
+"""The single-instrument, long-only backtest kernel (numba).
+
+Equivalent plain-Python reference: ``tests/reference/backtest_reference.py`` (a property test holds
+the two equal on random data). Semantics, per ``DESIGN.md`` section 2: signals are decided at bar
+``i``'s close and filled at bar ``i + 1``'s open; nothing fills on the bar that decided it. On each
+bar the kernel (1) fills the order decided on the bar before at this bar's open, (2) marks equity at
+this bar's close, (3) reads this bar's entry/exit signals to decide the next order. An entry buys
+``floor(fraction * cash / (open * (1 + fee_rate)) / lot_size) * lot_size`` units (nothing when that is
+zero); an exit sells the whole position. Commission is ``fee_rate`` times the traded value, on both
+sides. A position still open after the last bar is reported with ``exit_idx == -1``, marked at the
+last close, and no exit commission. Trades are written to a structured ``TRADE_DTYPE`` array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+TRADE_DTYPE = np.dtype(
+    [
+        ("entry_idx", np.int64),
+        ("exit_idx", np.int64),  # -1 while open at the end of the data
+        ("qty", np.float64),
+        ("entry_price", np.float64),
+        ("exit_price", np.float64),  # last close when still open
+        ("entry_fee", np.float64),
+        ("exit_fee", np.float64),
+        ("pnl", np.float64),  # net of both fees (unrealised for an open trade)
+        ("return_pct", np.float64),  # pnl / (qty * entry_price + entry_fee)
+    ]
+)
+
+
+@njit(cache=True, nogil=True)
+def simulate_long_only(
+    open_: np.ndarray,
+    close: np.ndarray,
+    entry: np.ndarray,
+    exit_: np.ndarray,
+    fraction: float,
+    fee_rate: float,
+    lot_size: float,
+    initial_cash: float,
+    equity_out: np.ndarray,
+    trades_out: np.ndarray,
+) -> int:
+    """Fill ``equity_out`` (per bar, at the close) and ``trades_out``; return the number of trades."""
+    n = open_.shape[0]
+    cash = initial_cash
+    qty = 0.0
+    pending_entry = False
+    pending_exit = False
+    n_trades = 0
+    entry_idx = -1
+    entry_price = 0.0
+    entry_fee = 0.0
+    for i in range(n):
+        if pending_exit and qty > 0.0:
+            price = open_[i]
+            value = qty * price
+            fee = value * fee_rate
+            cash += value - fee
+            t = trades_out[n_trades]
+            t["entry_idx"] = entry_idx
+            t["exit_idx"] = i
+            t["qty"] = qty
+            t["entry_price"] = entry_price
+            t["exit_price"] = price
+            t["entry_fee"] = entry_fee
+            t["exit_fee"] = fee
+            t["pnl"] = value - fee - qty * entry_price - entry_fee
+            t["return_pct"] = t["pnl"] / (qty * entry_price + entry_fee)
+            n_trades += 1
+            qty = 0.0
+        elif pending_entry and qty == 0.0:
+            price = open_[i]
+            units = np.floor(fraction * cash / (price * (1.0 + fee_rate)) / lot_size) * lot_size
+            if units > 0.0:
+                value = units * price
+                fee = value * fee_rate
+                cash -= value + fee
+                qty = units
+                entry_idx = i
+                entry_price = price
+                entry_fee = fee
+        pending_entry = False
+        pending_exit = False
+        equity_out[i] = cash + qty * close[i]
+        if qty > 0.0:
+            pending_exit = exit_[i]
+        else:
+            pending_entry = entry[i]
+    if qty > 0.0:
+        price = close[n - 1]
+        t = trades_out[n_trades]
+        t["entry_idx"] = entry_idx
+        t["exit_idx"] = -1
+        t["qty"] = qty
+        t["entry_price"] = entry_price
+        t["exit_price"] = price
+        t["entry_fee"] = entry_fee
+        t["exit_fee"] = 0.0
+        t["pnl"] = qty * (price - entry_price) - entry_fee
+        t["return_pct"] = t["pnl"] / (qty * entry_price + entry_fee)
+        n_trades += 1
+    return n_trades
+
+
+def run_long_only(
+    open_: np.ndarray,
+    close: np.ndarray,
+    entry: np.ndarray,
+    exit_: np.ndarray,
+    *,
+    fraction: float,
+    fee_rate: float,
+    lot_size: float,
+    initial_cash: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Allocate the outputs, run the kernel, return ``(equity, trades)``."""
+    n = len(open_)
+    equity = np.empty(n, dtype=np.float64)
+    trades = np.zeros(n // 2 + 1, dtype=TRADE_DTYPE)
+    count = simulate_long_only(
+        np.ascontiguousarray(open_, dtype=np.float64),
+        np.ascontiguousarray(close, dtype=np.float64),
+        np.ascontiguousarray(entry, dtype=np.bool_),
+        np.ascontiguousarray(exit_, dtype=np.bool_),
+        float(fraction),
+        float(fee_rate),
+        float(lot_size),
+        float(initial_cash),
+        equity,
+        trades,
+    )
+    return equity, trades[:count].copy()

@@ -1,0 +1,1 @@
+"""Strategies: the JSON format, its validation, and compilation into signal arrays."""
