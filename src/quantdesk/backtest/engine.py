@@ -34,20 +34,34 @@ def run_backtest(
     if initial_cash <= 0 or not np.isfinite(initial_cash):
         raise ConfigError(f"capital: expected an amount > 0, found {initial_cash}")
     if len(bars) < MIN_BARS:
-        raise ConfigError(f"{bars.symbol} {bars.timeframe.value}: need at least {MIN_BARS} bars to backtest, found {len(bars)}")
+        raise ConfigError(
+            f"{bars.symbol} {bars.timeframe.value}: need at least {MIN_BARS} bars to backtest, found {len(bars)}"
+        )
     signals = compile_signals(strategy, bars)
     fraction = strategy.risk_management.position_sizing.fraction
     fee_rate = strategy.execution_rules.commission.fee_rate
     lot = float(instrument.lot_size) if instrument else 1.0
     equity, trades = run_long_only(
-        bars.open, bars.close, signals.entry, signals.exit,
-        fraction=fraction, fee_rate=fee_rate, lot_size=lot, initial_cash=initial_cash,
+        bars.open,
+        bars.close,
+        signals.entry,
+        signals.exit,
+        fraction=fraction,
+        fee_rate=fee_rate,
+        lot_size=lot,
+        initial_cash=initial_cash,
     )
     hold_entry = np.zeros(len(bars), dtype=bool)
     hold_entry[0] = True
     bench, _ = run_long_only(
-        bars.open, bars.close, hold_entry, np.zeros(len(bars), dtype=bool),
-        fraction=fraction, fee_rate=fee_rate, lot_size=lot, initial_cash=initial_cash,
+        bars.open,
+        bars.close,
+        hold_entry,
+        np.zeros(len(bars), dtype=bool),
+        fraction=fraction,
+        fee_rate=fee_rate,
+        lot_size=lot,
+        initial_cash=initial_cash,
     )
     closed = trades[trades["exit_idx"] >= 0]
     in_market = np.zeros(len(bars), dtype=bool)
@@ -71,4 +85,5 @@ def run_backtest(
         trades=trades,
         metrics=metrics,
         benchmark_equity=bench,
+        instrument=instrument,
     )

@@ -21,6 +21,7 @@ import pandas as pd
 from quantdesk.analytics.metrics import Metrics
 from quantdesk.core.timestamps import ns_to_index, ns_to_iso
 from quantdesk.domain.bars import Bars
+from quantdesk.domain.instrument import Instrument
 
 RESULT_SCHEMA_VERSION = "1"
 
@@ -40,6 +41,7 @@ class BacktestResult:
     trades: np.ndarray  # TRADE_DTYPE records
     metrics: Metrics
     benchmark_equity: np.ndarray | None = None  # buy and hold of the same instrument, same costs
+    instrument: Instrument | None = None
 
     @property
     def equity_series(self) -> pd.Series:
@@ -99,6 +101,7 @@ class BacktestResult:
             "schema_version": RESULT_SCHEMA_VERSION,
             "strategy": self.strategy_name,
             "symbol": self.bars.symbol,
+            "synthetic": bool(self.instrument.synthetic) if self.instrument else False,
             "timeframe": self.bars.timeframe.value,
             "start": ns_to_iso(int(self.bars.ts[0])),
             "end": ns_to_iso(int(known[-1])),

@@ -138,10 +138,12 @@ class Catalog:
         Without ``instrument`` the symbol must already be in the instrument master.
         """
         symbol = bars.symbol.upper()
+        stored_instrument = self.find_instrument(symbol)
         if instrument is None:
             instrument = self.get_instrument(symbol)
         elif instrument.symbol != symbol:
             raise DataError(f"instrument {instrument.symbol!r} given for bars of {symbol!r}")
+        instrument = _with_availability(instrument, stored_instrument, bars.timeframe)
         label = source or f"bars {symbol} {bars.timeframe.value}"
         validate_bar_arrays(bars.ts, {c: getattr(bars, c) for c in BAR_COLUMNS}, source=label)
         path = self.bars_path(symbol, bars.timeframe)
@@ -157,7 +159,7 @@ class Catalog:
                     ),
                 )
                 self._atomic_write_table(table, path)
-        self.put_instruments([instrument], replace=False)
+        self.put_instruments([instrument])
         stored = Bars.from_arrays(symbol, bars.timeframe, merged, instrument.calendar)
         return WriteReport(
             symbol=symbol,
@@ -183,8 +185,10 @@ class Catalog:
         path = self.bars_path(symbol, tf)
         if not path.exists():
             have = [d.timeframe.value for d in self.datasets() if d.symbol == symbol]  # finest first
-            hint = f"; stored timeframes for {symbol}: {', '.join(have)}" if have else (
-                "; import it first (quantdesk data import / data sample / data synthetic)"
+            hint = (
+                f"; stored timeframes for {symbol}: {', '.join(have)}"
+                if have
+                else ("; import it first (quantdesk data import / data sample / data synthetic)")
             )
             raise NotFoundError(f"no {tf.value} bars stored for {symbol}{hint}")
         instrument = self.find_instrument(symbol)
@@ -297,7 +301,10 @@ class Catalog:
         bad = np.flatnonzero(known < ts)
         if len(bad):
             raise DataError(
-                "known before its period starts", source=source, row=int(bad[0]) + 1, column="known_ts",
+                "known before its period starts",
+                source=source,
+                row=int(bad[0]) + 1,
+                column="known_ts",
                 expected="known_ts >= ts",
             )
         path = self.series_path(series.name)
@@ -355,6 +362,17 @@ class Catalog:
     def series_names(self) -> list[str]:
         folder = self.root / "series"
         return sorted(urllib.parse.unquote(p.stem) for p in folder.glob("*.parquet")) if folder.is_dir() else []
+
+
+def _with_availability(instrument: Instrument, stored: Instrument | None, timeframe: Timeframe) -> Instrument:
+    """``instrument`` listing every timeframe stored for it: its own, the stored record's and ``timeframe``."""
+    have = set(instrument.technical_availability) | {timeframe}
+    if stored is not None:
+        have |= set(stored.technical_availability)
+    ordered = sorted(have, key=lambda t: t.rank)
+    if ordered == instrument.technical_availability:
+        return instrument
+    return instrument.model_copy(update={"technical_availability": ordered})
 
 
 def _column_numpy(col: pa.ChunkedArray) -> np.ndarray:

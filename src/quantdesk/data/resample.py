@@ -26,7 +26,10 @@ def resample(bars: Bars, target: Timeframe | str) -> Bars:
         raise ConfigError(f"cannot resample {bars.timeframe.value} bars to the finer timeframe {tf.value}")
     if len(bars) == 0:
         return Bars.from_arrays(
-            bars.symbol, tf, {k: np.empty(0) for k in ("ts", "open", "high", "low", "close", "volume")}, bars.calendar
+            bars.symbol,
+            tf,
+            {k: np.empty(0) for k in ("ts", "open", "high", "low", "close", "volume")},
+            bars.calendar,
         )
     labels = bars.calendar.bin_labels(bars.ts, bars.timeframe, tf)
     starts = np.flatnonzero(np.concatenate([[True], labels[1:] != labels[:-1]]))

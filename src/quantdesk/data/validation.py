@@ -73,6 +73,10 @@ def _fmt(x: float) -> str:
     return "NaN" if np.isnan(x) else repr(float(x)) if not np.isinf(x) else ("inf" if x > 0 else "-inf")
 
 
+def _describe_value(arr: np.ndarray, message: str, expected: str) -> Callable[[int], tuple[str, str, str]]:
+    return lambda i: (message, expected, _fmt(arr[i]))
+
+
 def _check_all(ts: np.ndarray, cols: Mapping[str, np.ndarray]) -> list[_Failure | None]:
     o, h, lo, c, v = (np.asarray(cols[k], dtype=np.float64) for k in BAR_COLUMNS)
     out: list[_Failure | None] = []
@@ -106,8 +110,8 @@ def _check_all(ts: np.ndarray, cols: Mapping[str, np.ndarray]) -> list[_Failure 
     for name, arr in zip(PRICE_COLUMNS, (o, h, lo, c), strict=True):
         ok = np.isfinite(arr)
         finite[name] = ok
-        add(~ok, name, lambda i, arr=arr: ("missing or non-finite price", "a finite number", _fmt(arr[i])))
-        add(ok & (arr <= 0), name, lambda i, arr=arr: ("price not positive", "a price > 0", _fmt(arr[i])))
+        add(~ok, name, _describe_value(arr, "missing or non-finite price", "a finite number"))
+        add(ok & (arr <= 0), name, _describe_value(arr, "price not positive", "a price > 0"))
     all_ok = finite["open"] & finite["high"] & finite["low"] & finite["close"]
     add(
         all_ok & (h < lo),

@@ -23,7 +23,7 @@ BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
 
 
 def _frozen(values: np.ndarray, dtype: type) -> np.ndarray:
-    arr = np.asarray(values, dtype=dtype)
+    arr: np.ndarray = np.asarray(values, dtype=dtype)
     if arr.flags.writeable:
         arr = arr.view()
         arr.flags.writeable = False
@@ -116,10 +116,7 @@ class Bars:
         calendar: TradingCalendar | None = None,
     ) -> Bars:
         """From a DataFrame with a tz-aware DatetimeIndex (or ``ts`` column) and OHLCV columns."""
-        if "ts" in frame.columns:
-            idx = pd.DatetimeIndex(frame["ts"])
-        else:
-            idx = pd.DatetimeIndex(frame.index)
+        idx = pd.DatetimeIndex(frame["ts"] if "ts" in frame.columns else frame.index)
         if idx.tz is None:
             raise ValueError("Bars.from_frame needs tz-aware timestamps")
         ts = np.asarray(idx.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)

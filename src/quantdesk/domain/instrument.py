@@ -123,9 +123,7 @@ class MarginRequirements(BaseModel):
     @model_validator(mode="after")
     def _maintenance_not_above_initial(self) -> MarginRequirements:
         if self.maintenance > self.initial:
-            raise ValueError(
-                f"maintenance margin ({self.maintenance}) must not exceed initial margin ({self.initial})"
-            )
+            raise ValueError(f"maintenance margin ({self.maintenance}) must not exceed initial margin ({self.initial})")
         return self
 
 
@@ -173,7 +171,9 @@ class Instrument(BaseModel):
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"timezone: expected an IANA zone such as 'America/New_York', found {self.timezone!r}") from exc
+            raise ValueError(
+                f"timezone: expected an IANA zone such as 'America/New_York', found {self.timezone!r}"
+            ) from exc
         if not self.instrument_id:
             derived = uuid.uuid5(_QUANTDESK_NAMESPACE, f"{self.market.upper()}:{self.symbol}")
             object.__setattr__(self, "instrument_id", str(derived))

@@ -52,7 +52,12 @@ def strategy_problems(data: Any) -> tuple[Strategy | None, list[str]]:
         ("entry_conditions.technical_signals", strategy.entry_conditions.technical_signals)
     ]
     if strategy.exit_conditions.signal_exit is not None:
-        blocks.append(("exit_conditions.signal_exit.technical_signals", strategy.exit_conditions.signal_exit.technical_signals))
+        blocks.append(
+            (
+                "exit_conditions.signal_exit.technical_signals",
+                strategy.exit_conditions.signal_exit.technical_signals,
+            )
+        )
     for prefix, signals in blocks:
         for i, sig in enumerate(signals):
             where = f"{prefix}[{i}]"

@@ -16,7 +16,15 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
 from quantdesk.domain.timeframe import Timeframe
 
@@ -42,7 +50,10 @@ def _parse_bar_count(value: Any) -> Any:
 
 
 BarCount = Annotated[
-    int, BeforeValidator(_parse_bar_count), Field(ge=0, le=10_000), PlainSerializer(lambda n: f"{n}_bars", return_type=str)
+    int,
+    BeforeValidator(_parse_bar_count),
+    Field(ge=0, le=10_000),
+    PlainSerializer(lambda n: f"{n}_bars", return_type=str),
 ]
 
 

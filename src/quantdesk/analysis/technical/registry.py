@@ -73,9 +73,12 @@ def _ma_cross(ma: Callable[..., np.ndarray]) -> Callable[[Bars, Params], dict[st
         below = fast < slow
         cross_up = np.zeros(len(fast), dtype=np.float64)
         cross_down = np.zeros(len(fast), dtype=np.float64)
-        # a cross needs both lines defined on this bar and the previous one (NaN compares False)
         cross_up[1:] = above[1:] & (fast[:-1] <= slow[:-1])
         cross_down[1:] = below[1:] & (fast[:-1] >= slow[:-1])
+        # an event needs both lines on this bar and the one before: undefined (NaN) until then
+        warm = min(len(fast), int(max(params["fast"], params["slow"])))
+        cross_up[:warm] = np.nan
+        cross_down[:warm] = np.nan
         return {"fast": fast, "slow": slow, "cross_up": cross_up, "cross_down": cross_down}
 
     return compute
@@ -93,7 +96,10 @@ def _cross_spec(name: str, ma_name: str, ma: Callable[..., np.ndarray]) -> Indic
         name=name,
         category="trend",
         description=f"fast and slow {ma_name} of the close, with cross-up and cross-down events",
-        params=(_period("fast", 9, f"fast {ma_name} period in bars"), _period("slow", 21, f"slow {ma_name} period in bars")),
+        params=(
+            _period("fast", 9, f"fast {ma_name} period in bars"),
+            _period("slow", 21, f"slow {ma_name} period in bars"),
+        ),
         outputs=("fast", "slow", "cross_up", "cross_down"),
         warmup=lambda p: int(max(p["fast"], p["slow"])),
         compute=_ma_cross(ma),
@@ -145,7 +151,9 @@ def resolve_params(spec: IndicatorSpec, params: Params, where: str = "params") -
     for key, value in params.items():
         out[key] = valid[key].coerce(value, f"{where}.{key}")
     if spec.line_pair and out["fast"] >= out["slow"]:
-        raise ConfigError(f"{where}: expected fast < slow for {spec.name}, found fast={out['fast']}, slow={out['slow']}")
+        raise ConfigError(
+            f"{where}: expected fast < slow for {spec.name}, found fast={out['fast']}, slow={out['slow']}"
+        )
     return out
 
 

@@ -120,7 +120,14 @@ def _parse_numbers(raw: pd.Series, source: str, column: str) -> np.ndarray:
     bad = np.flatnonzero(np.isnan(values) & (text != "").to_numpy() & ~text.str.lower().isin(["nan", "na"]).to_numpy())
     if len(bad):
         i = int(bad[0])
-        raise DataError("not a number", source=source, row=i + 1, column=column, expected="a number", found=repr(text.iloc[i]))
+        raise DataError(
+            "not a number",
+            source=source,
+            row=i + 1,
+            column=column,
+            expected="a number",
+            found=repr(text.iloc[i]),
+        )
     return values
 
 
@@ -134,7 +141,14 @@ def _parse_times(raw: pd.Series, timeframe: Timeframe, tz: str | None, source: s
         empty = np.flatnonzero((text == "").to_numpy())
         if len(empty):
             i = int(empty[0])
-            raise DataError("missing time", source=source, row=i + 1, column=column, expected="a date or time", found="an empty cell")
+            raise DataError(
+                "missing time",
+                source=source,
+                row=i + 1,
+                column=column,
+                expected="a date or time",
+                found="an empty cell",
+            )
         has_offset = bool(_OFFSET_RE.search(text.iloc[0])) if len(text) else False
         try:
             parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=has_offset))
@@ -231,6 +245,8 @@ def import_bars_file(
     column_map: Mapping[str, str] | None = None,
 ) -> ImportReport:
     """Read, validate and store a bar file; nothing is written when any row is bad."""
-    bars, notes = read_bars_file(path, symbol=symbol, timeframe=timeframe, tz=tz, column_map=column_map, instrument=instrument)
+    bars, notes = read_bars_file(
+        path, symbol=symbol, timeframe=timeframe, tz=tz, column_map=column_map, instrument=instrument
+    )
     report = catalog.write_bars(bars, instrument=instrument, source=str(path))
     return ImportReport(Path(path), report, notes)

@@ -46,14 +46,14 @@ def sample_instruments() -> list[Instrument]:
             name="S&P 500 Index",
             description="S&P 500 daily OHLCV 1999-2018 as shipped by the arch package (arch.data.sp500)",
             source="arch.data.sp500",
-            **common,  # type: ignore[arg-type]
+            **common,
         ),
         Instrument(
             symbol="IXIC",
             name="NASDAQ Composite Index",
             description="NASDAQ Composite daily OHLCV 1999-2018 as shipped by the arch package (arch.data.nasdaq)",
             source="arch.data.nasdaq",
-            **common,  # type: ignore[arg-type]
+            **common,
         ),
     ]
 
@@ -129,29 +129,105 @@ def _sample_series() -> list[_SeriesSpec]:
     french_lag = lambda idx: (idx + pd.offsets.MonthBegin(2)).tz_localize("UTC")  # noqa: E731
     ff = "Fama-French factor (Kenneth French data library via arch.data.frenchdata)"
     return [
-        _SeriesSpec("VIX", _load_column("vix", "vix"), "CBOE Volatility Index, daily close", "index points",
-                    "daily", "arch.data.vix", daily_close),
-        _SeriesSpec("WTI", _load_column("wti", "DCOILWTICO"), "WTI crude oil spot price (FRED DCOILWTICO)",
-                    "USD per barrel", "daily", "arch.data.wti", end_of_day),
-        _SeriesSpec("CRUDE_BRENT", _load_column("crude", "Brent"), "Brent crude oil, monthly price",
-                    "USD per barrel", "monthly", "arch.data.crude", month_end),
-        _SeriesSpec("CRUDE_WTI", _load_column("crude", "WTI"), "WTI crude oil, monthly price",
-                    "USD per barrel", "monthly", "arch.data.crude", month_end),
-        _SeriesSpec("CORE_CPI", _load_column("core_cpi", "CPILFESL"),
-                    "US CPI less food and energy (FRED CPILFESL), index level", "index 1982-84=100",
-                    "monthly", "arch.data.core_cpi", cpi_release),
-        _SeriesSpec("AAA", _load_column("default", "AAA"), "Moody's Aaa corporate bond yield, monthly average",
-                    "percent", "monthly", "arch.data.default", month_end),
-        _SeriesSpec("BAA", _load_column("default", "BAA"), "Moody's Baa corporate bond yield, monthly average",
-                    "percent", "monthly", "arch.data.default", month_end),
-        _SeriesSpec("FF_MKT_RF", _load_column("frenchdata", "Mkt-RF"), f"{ff}: market minus risk-free",
-                    "percent per month", "monthly", "arch.data.frenchdata", french_lag),
-        _SeriesSpec("FF_SMB", _load_column("frenchdata", "SMB"), f"{ff}: small minus big",
-                    "percent per month", "monthly", "arch.data.frenchdata", french_lag),
-        _SeriesSpec("FF_HML", _load_column("frenchdata", "HML"), f"{ff}: high minus low book-to-market",
-                    "percent per month", "monthly", "arch.data.frenchdata", french_lag),
-        _SeriesSpec("FF_RF", _load_column("frenchdata", "RF"), f"{ff}: one-month T-bill rate",
-                    "percent per month", "monthly", "arch.data.frenchdata", french_lag),
+        _SeriesSpec(
+            "VIX",
+            _load_column("vix", "vix"),
+            "CBOE Volatility Index, daily close",
+            "index points",
+            "daily",
+            "arch.data.vix",
+            daily_close,
+        ),
+        _SeriesSpec(
+            "WTI",
+            _load_column("wti", "DCOILWTICO"),
+            "WTI crude oil spot price (FRED DCOILWTICO)",
+            "USD per barrel",
+            "daily",
+            "arch.data.wti",
+            end_of_day,
+        ),
+        _SeriesSpec(
+            "CRUDE_BRENT",
+            _load_column("crude", "Brent"),
+            "Brent crude oil, monthly price",
+            "USD per barrel",
+            "monthly",
+            "arch.data.crude",
+            month_end,
+        ),
+        _SeriesSpec(
+            "CRUDE_WTI",
+            _load_column("crude", "WTI"),
+            "WTI crude oil, monthly price",
+            "USD per barrel",
+            "monthly",
+            "arch.data.crude",
+            month_end,
+        ),
+        _SeriesSpec(
+            "CORE_CPI",
+            _load_column("core_cpi", "CPILFESL"),
+            "US CPI less food and energy (FRED CPILFESL), index level",
+            "index 1982-84=100",
+            "monthly",
+            "arch.data.core_cpi",
+            cpi_release,
+        ),
+        _SeriesSpec(
+            "AAA",
+            _load_column("default", "AAA"),
+            "Moody's Aaa corporate bond yield, monthly average",
+            "percent",
+            "monthly",
+            "arch.data.default",
+            month_end,
+        ),
+        _SeriesSpec(
+            "BAA",
+            _load_column("default", "BAA"),
+            "Moody's Baa corporate bond yield, monthly average",
+            "percent",
+            "monthly",
+            "arch.data.default",
+            month_end,
+        ),
+        _SeriesSpec(
+            "FF_MKT_RF",
+            _load_column("frenchdata", "Mkt-RF"),
+            f"{ff}: market minus risk-free",
+            "percent per month",
+            "monthly",
+            "arch.data.frenchdata",
+            french_lag,
+        ),
+        _SeriesSpec(
+            "FF_SMB",
+            _load_column("frenchdata", "SMB"),
+            f"{ff}: small minus big",
+            "percent per month",
+            "monthly",
+            "arch.data.frenchdata",
+            french_lag,
+        ),
+        _SeriesSpec(
+            "FF_HML",
+            _load_column("frenchdata", "HML"),
+            f"{ff}: high minus low book-to-market",
+            "percent per month",
+            "monthly",
+            "arch.data.frenchdata",
+            french_lag,
+        ),
+        _SeriesSpec(
+            "FF_RF",
+            _load_column("frenchdata", "RF"),
+            f"{ff}: one-month T-bill rate",
+            "percent per month",
+            "monthly",
+            "arch.data.frenchdata",
+            french_lag,
+        ),
     ]
 
 
@@ -191,7 +267,8 @@ def load_sample(catalog: Catalog, progress: Callable[[str], None] | None = None)
         if progress:
             progress(f"bars {inst.symbol}")
         reports.append(catalog.write_bars(sample_bars(inst.symbol), instrument=inst, source=inst.source))
-    written, unchanged = [], []
+    written: list[str] = []
+    unchanged: list[str] = []
     for name in SAMPLE_SERIES:
         if progress:
             progress(f"series {name}")

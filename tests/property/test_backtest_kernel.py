@@ -1,0 +1,94 @@
+"""The numba backtest kernel equals its plain-Python reference, and conserves cash plus position value."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.reference.backtest_reference import reference_long_only
+
+from quantdesk.kernels.backtest import run_long_only
+
+
+@st.composite
+def market(draw: st.DrawFn) -> dict:
+    n = draw(st.integers(min_value=2, max_value=120))
+    seed = draw(st.integers(min_value=0, max_value=2**31 - 1))
+    rng = np.random.default_rng(seed)
+    close = 50 * np.exp(np.cumsum(rng.normal(0, 0.03, n)))
+    open_ = close * np.exp(rng.normal(0, 0.01, n))
+    p_signal = draw(st.floats(min_value=0.0, max_value=0.6))
+    return {
+        "open_": open_,
+        "close": close,
+        "entry": rng.random(n) < p_signal,
+        "exit_": rng.random(n) < p_signal,
+        "fraction": draw(st.floats(min_value=0.05, max_value=1.0)),
+        "fee_rate": draw(st.sampled_from([0.0, 0.0005, 0.01])),
+        "lot_size": draw(st.sampled_from([1.0, 10.0, 0.5])),
+        "initial_cash": draw(st.sampled_from([1_000.0, 100_000.0])),
+    }
+
+
+@settings(max_examples=300, deadline=None)
+@given(market())
+def test_kernel_equals_python_reference(m: dict) -> None:
+    equity, trades = run_long_only(**m)
+    ref_equity, ref_trades = reference_long_only(
+        list(m["open_"]),
+        list(m["close"]),
+        list(m["entry"]),
+        list(m["exit_"]),
+        m["fraction"],
+        m["fee_rate"],
+        m["lot_size"],
+        m["initial_cash"],
+    )
+    np.testing.assert_allclose(equity, ref_equity, rtol=1e-12, atol=1e-9)
+    assert len(trades) == len(ref_trades)
+    for got, want in zip(trades, ref_trades, strict=True):
+        assert (int(got["entry_idx"]), int(got["exit_idx"])) == (want.entry_idx, want.exit_idx)
+        for field in ("qty", "entry_price", "exit_price", "entry_fee", "exit_fee", "pnl", "return_pct"):
+            assert np.isclose(got[field], getattr(want, field), rtol=1e-12, atol=1e-9), field
+
+
+@settings(max_examples=200, deadline=None)
+@given(market())
+def test_final_equity_is_initial_cash_plus_trade_pnl(m: dict) -> None:
+    """Cash and position value are conserved: every unit of equity change is some trade's net PnL."""
+    equity, trades = run_long_only(**m)
+    assert np.isclose(equity[-1], m["initial_cash"] + trades["pnl"].sum(), rtol=1e-12, atol=1e-7)
+    assert np.all(trades["qty"] % m["lot_size"] == 0)
+    assert np.all(equity > 0)
+
+
+def test_entry_decided_at_close_fills_at_next_open_never_same_bar() -> None:
+    open_ = np.array([10.0, 11.0, 12.0, 13.0, 14.0])
+    close = np.array([10.5, 11.5, 12.5, 13.5, 14.5])
+    entry = np.array([True, False, False, False, False])
+    exit_ = np.array([False, False, True, False, False])
+    equity, trades = run_long_only(
+        open_, close, entry, exit_, fraction=1.0, fee_rate=0.0, lot_size=1.0, initial_cash=1000.0
+    )
+    assert len(trades) == 1
+    t = trades[0]
+    assert (t["entry_idx"], t["exit_idx"]) == (1, 3)
+    assert (t["entry_price"], t["exit_price"], t["qty"]) == (11.0, 13.0, 90.0)  # floor(1000 / 11) = 90
+    assert t["pnl"] == 180.0
+    np.testing.assert_allclose(equity, [1000.0, 1000 - 990 + 90 * 11.5, 1000 - 990 + 90 * 12.5, 1180.0, 1180.0])
+
+
+def test_commission_charged_on_both_sides_and_open_trade_marked_at_last_close() -> None:
+    open_ = np.array([100.0, 100.0, 110.0, 120.0])
+    close = np.array([100.0, 105.0, 115.0, 125.0])
+    entry = np.array([True, False, True, False])
+    exit_ = np.array([False, True, False, False])
+    equity, trades = run_long_only(
+        open_, close, entry, exit_, fraction=1.0, fee_rate=0.01, lot_size=1.0, initial_cash=10_000.0
+    )
+    first, second = trades
+    # 10000 / (100 * 1.01) = 99.0099 -> 99 units; fee 99; exit at 110: fee 108.9
+    assert (first["qty"], first["entry_fee"], round(first["exit_fee"], 6)) == (99.0, 99.0, 108.9)
+    assert round(first["pnl"], 6) == round(99 * 110 - 108.9 - 99 * 100 - 99, 6)
+    assert second["exit_idx"] == -1 and second["exit_fee"] == 0.0 and second["exit_price"] == 125.0
+    assert second["entry_idx"] == 3

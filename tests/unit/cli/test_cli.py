@@ -1,0 +1,267 @@
+"""The ``quantdesk`` command end to end, in a subprocess with a temporary QUANTDESK_HOME."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+STRATEGY = REPO / "examples" / "strategies" / "ema_cross.json"
+
+GOOD_CSV = """Date,Open,High,Low,Close,Volume
+2024-01-02,10,11,9,10.5,100
+2024-01-03,10.5,11.5,9.5,11,120
+2024-01-04,11,12,10,11.5,130
+2024-01-05,11.5,12.5,11,12,90
+"""
+
+
+def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QUANTDESK_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "quantdesk.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def store_digest(home: Path) -> dict[str, str]:
+    root = home / "catalog"
+    if not root.exists():
+        return {}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.endswith(".lock")
+    }
+
+
+@pytest.fixture(scope="module")
+def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("sample_home")
+    result = run(home, "data", "sample")
+    assert result.returncode == 0, result.stderr
+    return home
+
+
+def test_data_sample_stores_spx_and_ixic_and_macro_series(sample_home: Path) -> None:
+    result = run(sample_home, "data", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    bars = {(d["symbol"], d["timeframe"]): d for d in listing["bars"]}
+    assert bars[("SPX", "1d")]["rows"] == 5031
+    assert bars[("IXIC", "1d")]["first"] == "1999-01-04T00:00:00Z"
+    assert bars[("IXIC", "1d")]["last"] == "2018-12-31T00:00:00Z"
+    assert {"VIX", "CORE_CPI", "AAA", "BAA", "FF_MKT_RF", "WTI"} <= set(listing["series"])
+
+
+def test_data_sample_twice_changes_nothing(sample_home: Path) -> None:
+    before = store_digest(sample_home)
+    result = run(sample_home, "data", "sample")
+    assert result.returncode == 0
+    assert "SPX 1d: unchanged" in result.stdout
+    assert store_digest(sample_home) == before
+
+
+def test_backtest_spx_writes_json_result_with_metrics_equity_and_trades(sample_home: Path, tmp_path: Path) -> None:
+    out1, out2 = tmp_path / "r1.json", tmp_path / "r2.json"
+    report = tmp_path / "report.html"
+    first = run(
+        sample_home,
+        "backtest",
+        str(STRATEGY),
+        "--symbol",
+        "SPX",
+        "--timeframe",
+        "1d",
+        "--json",
+        str(out1),
+        "--report",
+        str(report),
+    )
+    assert first.returncode == 0, first.stderr
+    second = run(sample_home, "backtest", str(STRATEGY), "--symbol", "SPX", "--timeframe", "1d", "--json", str(out2))
+    assert second.returncode == 0, second.stderr
+    doc = json.loads(out1.read_text())
+    assert set(doc["metrics"]) >= {
+        "total_return",
+        "cagr",
+        "volatility",
+        "sharpe",
+        "max_drawdown",
+        "n_trades",
+        "win_rate",
+    }
+    assert doc["metrics"]["n_trades"] == sum(t["status"] == "closed" for t in doc["trades"]) > 50
+    assert len(doc["equity"]) == 5031
+    assert doc["equity"][0][0] == "1999-01-04T21:00:00Z"  # known at the New York close
+    assert {"entry", "exit", "quantity", "pnl"} <= set(doc["trades"][0])
+    assert json.dumps(doc["metrics"]).encode() == json.dumps(json.loads(out2.read_text())["metrics"]).encode()
+    assert out1.read_bytes() == out2.read_bytes()
+    html = report.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "plotly" in html and "EMA Cross Trend: SPX 1d" in html
+
+
+def test_backtest_start_end_restrict_the_bars(sample_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    result = run(
+        sample_home,
+        "backtest",
+        str(STRATEGY),
+        "--symbol",
+        "SPX",
+        "--start",
+        "2010-01-01",
+        "--end",
+        "2010-12-31",
+        "--capital",
+        "5000",
+        "--json",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(out.read_text())
+    assert doc["start"] == "2010-01-04T00:00:00Z" and doc["bars"] == 252 and doc["initial_capital"] == 5000.0
+
+
+def test_backtest_unknown_symbol_exits_2_naming_it(sample_home: Path) -> None:
+    result = run(sample_home, "backtest", str(STRATEGY), "--symbol", "NOPE")
+    assert result.returncode == 2
+    assert "no 1d bars stored for NOPE" in result.stderr
+
+
+def test_backtest_bad_strategy_exits_2_with_json_path(sample_home: Path, tmp_path: Path) -> None:
+    doc = json.loads(STRATEGY.read_text())
+    doc["entry_conditions"]["confluence_threshold"] = 2
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    result = run(sample_home, "backtest", str(bad), "--symbol", "SPX")
+    assert result.returncode == 2
+    assert "entry_conditions.confluence_threshold" in result.stderr
+
+
+def test_data_show_prints_last_bars(sample_home: Path) -> None:
+    result = run(sample_home, "data", "show", "SPX", "--timeframe", "1d", "--tail", "3")
+    assert result.returncode == 0, result.stderr
+    assert "2018-12-31T00:00:00Z" in result.stdout and "2018-12-27T00:00:00Z" in result.stdout
+    assert "2018-12-26T00:00:00Z" not in result.stdout
+
+
+BAD_CSVS = {
+    "duplicate": (
+        GOOD_CSV + "2024-01-05,12,13,11,12.5,80\n",
+        "row 5, column 'Date': duplicate time; expected unique times, found 2024-01-05T00:00:00Z, the same as the row before",
+    ),
+    "high_below_low": (
+        GOOD_CSV.replace("2024-01-03,10.5,11.5,9.5,11,120", "2024-01-03,10.5,9,9.5,11,120"),
+        "row 2, column 'High': high below low; expected high >= low = 9.5, found 9.0",
+    ),
+    "negative_volume": (
+        GOOD_CSV.replace("2024-01-04,11,12,10,11.5,130", "2024-01-04,11,12,10,11.5,-130"),
+        "row 3, column 'Volume': negative volume; expected volume >= 0, found -130.0",
+    ),
+    "nan_close": (
+        GOOD_CSV.replace("2024-01-04,11,12,10,11.5,130", "2024-01-04,11,12,10,NaN,130"),
+        "row 3, column 'Close': missing or non-finite price; expected a finite number, found NaN",
+    ),
+    "bad_date": (
+        GOOD_CSV.replace("2024-01-04", "2024-13-04"),
+        "row 3, column 'Date': unparseable time; expected a date or time written like row 1 ('2024-01-02'), "
+        "found '2024-13-04'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CSVS))
+def test_import_of_bad_csv_exits_2_naming_row_and_column_and_leaves_store_unchanged(case: str, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD_CSV)
+    assert run(home, "data", "import", str(good), "--symbol", "ABC", "--timeframe", "1d").returncode == 0
+    before = store_digest(home)
+    text, message = BAD_CSVS[case]
+    bad = tmp_path / f"{case}.csv"
+    bad.write_text(text)
+    result = run(home, "data", "import", str(bad), "--symbol", "ABC", "--timeframe", "1d")
+    assert result.returncode == 2
+    assert f"{bad}, {message}" in " ".join(result.stderr.split())
+    assert store_digest(home) == before
+
+
+def test_import_then_reimport_is_idempotent_and_overlap_replaces(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD_CSV)
+    first = run(home, "data", "import", str(good), "--symbol", "abc", "--timeframe", "daily")
+    assert first.returncode == 0 and "4 added" in first.stdout
+    again = run(home, "data", "import", str(good), "--symbol", "ABC", "--timeframe", "1d")
+    assert "unchanged" in again.stdout
+    update = tmp_path / "update.csv"
+    update.write_text(
+        "Date,Open,High,Low,Close,Volume\n2024-01-05,11.5,12.5,11,12.2,95\n2024-01-08,12,13,11.5,12.5,70\n"
+    )
+    third = run(home, "data", "import", str(update), "--symbol", "ABC", "--timeframe", "1d")
+    assert "2 rows in, 1 added, 1 replaced, 5 in store" in third.stdout
+
+
+def test_import_intraday_without_timezone_exits_2_and_with_tz_succeeds(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    f = tmp_path / "m.csv"
+    f.write_text("time,open,high,low,close,volume\n2024-03-08 09:30,10,11,9,10,5\n2024-03-08 09:31,10,11,9,10,5\n")
+    naive = run(home, "data", "import", str(f), "--symbol", "M", "--timeframe", "1m")
+    assert naive.returncode == 2 and "times have no time zone" in naive.stderr
+    ok = run(home, "data", "import", str(f), "--symbol", "M", "--timeframe", "1m", "--tz", "America/New_York")
+    assert ok.returncode == 0, ok.stderr
+    shown = run(home, "data", "show", "M", "--timeframe", "1m")
+    assert "2024-03-08T14:30:00Z" in shown.stdout
+
+
+def test_import_with_column_map(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    f = tmp_path / "m.csv"
+    f.write_text("Day,First,Max,Min,Last,Qty\n2024-01-02,10,11,9,10,5\n")
+    result = run(
+        home,
+        "data",
+        "import",
+        str(f),
+        "--symbol",
+        "M",
+        "--timeframe",
+        "1d",
+        "--map",
+        "ts=Day,open=First,high=Max",
+        "--map",
+        "low=Min",
+        "--map",
+        "close=Last",
+        "--map",
+        "volume=Qty",
+    )
+    assert result.returncode == 0, result.stderr
+    bad_map = run(home, "data", "import", str(f), "--symbol", "M", "--timeframe", "1d", "--map", "when=Day")
+    assert bad_map.returncode == 2 and "unknown field 'when'" in bad_map.stderr
+
+
+def test_unknown_timeframe_exits_2(tmp_path: Path) -> None:
+    result = run(tmp_path, "data", "show", "SPX", "--timeframe", "2d")
+    assert result.returncode == 2
+    assert "unknown timeframe '2d'" in result.stderr
+
+
+def test_demo_prints_summary_and_writes_report(tmp_path: Path) -> None:
+    result = run(tmp_path, "demo")
+    assert result.returncode == 0, result.stderr
+    assert "Total return" in result.stdout and "SPX buy & hold" in result.stdout
+    report = tmp_path / "reports" / "demo_ema_cross_SPX.html"
+    assert str(report) in result.stdout.replace("\n", "")
+    assert report.stat().st_size > 100_000
