@@ -242,7 +242,8 @@ def data_show(
     if inst is not None:
         label = " [yellow](synthetic)[/yellow]" if inst.synthetic else ""
         out.print(
-            f"{inst.symbol}{label} {inst.name} · {inst.asset_class.value} · {inst.market} · {inst.currency} · {inst.timezone}"
+            f"{inst.symbol}{label} {inst.name} · {inst.asset_class.value} · {inst.market} · "
+            f"{inst.currency} · {inst.timezone}"
         )
     table = Table(title=f"{bars.symbol} {bars.timeframe.value}: last {min(tail, len(bars))} of {len(bars):,} bars")
     for col in ("ts", "open", "high", "low", "close", "volume"):

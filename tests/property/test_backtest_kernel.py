@@ -83,7 +83,7 @@ def test_commission_charged_on_both_sides_and_open_trade_marked_at_last_close() 
     close = np.array([100.0, 105.0, 115.0, 125.0])
     entry = np.array([True, False, True, False])
     exit_ = np.array([False, True, False, False])
-    equity, trades = run_long_only(
+    _, trades = run_long_only(
         open_, close, entry, exit_, fraction=1.0, fee_rate=0.01, lot_size=1.0, initial_cash=10_000.0
     )
     first, second = trades

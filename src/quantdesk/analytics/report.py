@@ -129,10 +129,10 @@ def build_figure(result: BacktestResult) -> go.Figure:
     fig.update_yaxes(title_text="%", row=3, col=1)
     fig.update_layout(
         height=900,
-        margin={"l": 60, "r": 20, "t": 40, "b": 40},
+        margin={"l": 60, "r": 20, "t": 80, "b": 40},
         hovermode="x unified",
         template="plotly_white",
-        legend={"orientation": "h", "y": 1.03},
+        legend={"orientation": "h", "y": 1.07, "x": 0},
     )
     return fig
 

@@ -43,7 +43,7 @@ try:  # POSIX advisory locks; on other systems writers are not serialised
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
-ROW_GROUP_ROWS = 262_144
+ROW_GROUP_ROWS = 65_536  # a range read decodes whole row groups: small enough to skip most of a file
 _TS_TYPE = pa.timestamp("ns", tz="UTC")
 BAR_SCHEMA = pa.schema([pa.field("ts", _TS_TYPE, nullable=False)] + [pa.field(c, pa.float64()) for c in BAR_COLUMNS])
 SERIES_SCHEMA = pa.schema(
@@ -119,7 +119,7 @@ class Catalog:
         os.close(fd)
         tmp = Path(tmp_name)
         try:
-            pq.write_table(table, tmp, row_group_size=ROW_GROUP_ROWS, compression="snappy")
+            pq.write_table(table, tmp, **_write_options(table.schema))
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
@@ -241,25 +241,37 @@ class Catalog:
 
     # ---- instruments ----------------------------------------------------------------------------
 
-    def instruments(self) -> list[Instrument]:
+    def _instrument_table(self) -> pa.Table | None:
         path = self.instruments_path
         if not path.exists():
-            return []
+            return None
         try:
-            table = pq.read_table(path)
+            return pq.read_table(path)
         except (OSError, pa.ArrowException) as exc:
             raise StoreError(f"cannot read {path}: {exc}") from exc
-        out = []
-        for record in table.column("record").to_pylist():
-            try:
-                out.append(Instrument.model_validate_json(record))
-            except ValidationError as exc:
-                raise StoreError(f"{path}: a stored instrument no longer validates: {exc}") from exc
-        return out
+
+    def _parse_instrument(self, record: str) -> Instrument:
+        try:
+            return Instrument.model_validate_json(record)
+        except ValidationError as exc:
+            raise StoreError(f"{self.instruments_path}: a stored instrument no longer validates: {exc}") from exc
+
+    def instruments(self) -> list[Instrument]:
+        table = self._instrument_table()
+        if table is None:
+            return []
+        return [self._parse_instrument(record) for record in table.column("record").to_pylist()]
 
     def find_instrument(self, symbol: str) -> Instrument | None:
+        """The record of ``symbol`` (validating only that one, so a read costs the same in a large master)."""
         symbol = symbol.upper()
-        return next((i for i in self.instruments() if i.symbol == symbol), None)
+        table = self._instrument_table()
+        if table is None:
+            return None
+        symbols = table.column("symbol").to_pylist()
+        if symbol not in symbols:
+            return None
+        return self._parse_instrument(table.column("record")[symbols.index(symbol)].as_py())
 
     def get_instrument(self, symbol: str) -> Instrument:
         found = self.find_instrument(symbol)
@@ -272,6 +284,13 @@ class Catalog:
         """Insert or update instrument records by symbol (``replace=False`` keeps existing records)."""
         path = self.instruments_path
         with self._locked(path):
+            table = self._instrument_table()
+            if table is not None:  # the usual call from write_bars: its record is stored already, unchanged
+                stored = dict(zip(table.column("symbol").to_pylist(), table.column("record").to_pylist(), strict=True))
+                if all(
+                    i.symbol in stored and (not replace or stored[i.symbol] == i.model_dump_json()) for i in instruments
+                ):
+                    return
             current = {i.symbol: i for i in self.instruments()}
             before = dict(current)
             for inst in instruments:
@@ -373,6 +392,17 @@ def _with_availability(instrument: Instrument, stored: Instrument | None, timefr
     if ordered == instrument.technical_availability:
         return instrument
     return instrument.model_copy(update={"technical_availability": ordered})
+
+
+def _write_options(schema: pa.Schema) -> dict[str, object]:
+    """Parquet options: times (unique, increasing) delta-encoded, dictionaries only for the other columns."""
+    times = [f.name for f in schema if pa.types.is_timestamp(f.type)]
+    return {
+        "row_group_size": ROW_GROUP_ROWS,
+        "compression": "snappy",
+        "use_dictionary": [f.name for f in schema if f.name not in times],
+        "column_encoding": dict.fromkeys(times, "DELTA_BINARY_PACKED"),
+    }
 
 
 def _column_numpy(col: pa.ChunkedArray) -> np.ndarray:

@@ -175,10 +175,7 @@ def find_gaps(bars: Bars, *, min_missing_days: int = 2) -> list[Gap]:
         daily_ts = ts
     if tf.is_intraday or tf.value == "1d":
         days = daily_ts.view("datetime64[ns]").astype("datetime64[D]")
-        if cal.has_session:
-            missing = np.busday_count(days[:-1], days[1:]) - 1
-        else:
-            missing = (np.diff(daily_ts) // NS_PER_DAY) - 1
+        missing = np.busday_count(days[:-1], days[1:]) - 1 if cal.has_session else np.diff(daily_ts) // NS_PER_DAY - 1
         for i in np.flatnonzero(missing >= (min_missing_days if cal.has_session else 1)):
             gaps.append(Gap(int(daily_ts[i]), int(daily_ts[i + 1]), int(missing[i])))
     else:

@@ -181,7 +181,14 @@ class Instrument(BaseModel):
 
     @property
     def calendar(self) -> TradingCalendar:
+        """Intraday bins anchor at the regular open; a day is complete when its last trading window ends.
+
+        An instrument with after-hours trading may have after-hours bars in its daily bar, so its
+        daily bar is known only when after-hours ends (conservative for regular-session data).
+        """
         regular = self.trading_hours.regular
         if regular is None:
             return TradingCalendar(timezone=self.timezone)
-        return TradingCalendar(timezone=self.timezone, session_open=regular.start, session_close=regular.end)
+        after = self.trading_hours.after_hours
+        day_end = after.end if after is not None and after.end > regular.end else regular.end
+        return TradingCalendar(timezone=self.timezone, session_open=regular.start, session_close=day_end)

@@ -159,7 +159,8 @@ def test_data_show_prints_last_bars(sample_home: Path) -> None:
 BAD_CSVS = {
     "duplicate": (
         GOOD_CSV + "2024-01-05,12,13,11,12.5,80\n",
-        "row 5, column 'Date': duplicate time; expected unique times, found 2024-01-05T00:00:00Z, the same as the row before",
+        "row 5, column 'Date': duplicate time; expected unique times, "
+        "found 2024-01-05T00:00:00Z, the same as the row before",
     ),
     "high_below_low": (
         GOOD_CSV.replace("2024-01-03,10.5,11.5,9.5,11,120", "2024-01-03,10.5,9,9.5,11,120"),

@@ -176,7 +176,9 @@ def _parse_times(raw: pd.Series, timeframe: Timeframe, tz: str | None, source: s
                 source=source,
                 row=1,
                 column=column,
-                expected="an offset in the times (e.g. 2024-01-02T14:30:00Z) or the --tz option (e.g. --tz America/New_York)",
+                expected=(
+                    "an offset in the times (e.g. 2024-01-02T14:30:00Z) or the --tz option (e.g. --tz America/New_York)"
+                ),
                 found=repr(text.iloc[0]),
             )
         localized = parsed.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")

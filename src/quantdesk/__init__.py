@@ -1,0 +1,43 @@
+"""quantdesk: a platform for systematic trading, from market data to backtested JSON strategies.
+
+The public Python API is re-exported here; everything else is reachable through its subpackage.
+"""
+
+from quantdesk.backtest.engine import run_backtest
+from quantdesk.backtest.result import BacktestResult
+from quantdesk.core.errors import ConfigError, DataError, NotFoundError, QuantdeskError, StoreError
+from quantdesk.data.align import align_bars, align_series, asof_indices
+from quantdesk.data.catalog import Catalog
+from quantdesk.data.resample import resample
+from quantdesk.domain.bars import Bars
+from quantdesk.domain.instrument import Instrument
+from quantdesk.domain.series import MacroSeries
+from quantdesk.domain.timeframe import Timeframe
+from quantdesk.strategy.load import load_strategy, parse_strategy
+from quantdesk.strategy.models import Strategy
+from quantdesk.strategy.signals import compile_signals
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BacktestResult",
+    "Bars",
+    "Catalog",
+    "ConfigError",
+    "DataError",
+    "Instrument",
+    "MacroSeries",
+    "NotFoundError",
+    "QuantdeskError",
+    "StoreError",
+    "Strategy",
+    "Timeframe",
+    "align_bars",
+    "align_series",
+    "asof_indices",
+    "compile_signals",
+    "load_strategy",
+    "parse_strategy",
+    "resample",
+    "run_backtest",
+]
