@@ -29,7 +29,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from quantdesk.analytics.report import format_metric, metric_rows
+from quantdesk.analytics.report import metric_rows
 from quantdesk.core.errors import ConfigError, DataError, QuantdeskError
 from quantdesk.core.paths import data_home
 from quantdesk.core.timestamps import ns_to_iso, to_utc_ns
@@ -343,7 +343,7 @@ def demo() -> None:
     out.print(
         f"sample data: {', '.join(SAMPLE_SYMBOLS)} daily, {ns_to_iso(int(first.bars.ts[0]))[:10]} to "
         f"{ns_to_iso(int(first.bars.ts[-1]))[:10]}; commission "
-        f"{format_metric('num', strategy.execution_rules.commission.fee_bps)} bps; fills at the next open"
+        f"{strategy.execution_rules.commission.fee_bps:g} bps; fills at the next open"
     )
     out.print(_summary_table("EMA cross (9/21) vs buy and hold", results))
     report_dir = data_home() / "reports"

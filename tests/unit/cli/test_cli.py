@@ -266,3 +266,32 @@ def test_demo_prints_summary_and_writes_report(tmp_path: Path) -> None:
     report = tmp_path / "reports" / "demo_ema_cross_SPX.html"
     assert str(report) in result.stdout.replace("\n", "")
     assert report.stat().st_size > 100_000
+
+
+def test_data_synthetic_then_backtest_on_synthetic_minutes_with_an_hourly_signal(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    made = run(home, "data", "synthetic", "--symbols", "3", "--timeframe", "5m", "--days", "30", "--seed", "11")
+    assert made.returncode == 0, made.stderr
+    assert "3 instruments, 7020 5m bars in store" in " ".join(made.stdout.split())
+    again = run(home, "data", "synthetic", "--symbols", "3", "--timeframe", "5m", "--days", "30", "--seed", "11")
+    assert "0 dataset(s) changed" in " ".join(again.stdout.split())
+    doc = json.loads(STRATEGY.read_text())
+    doc["entry_conditions"]["technical_signals"].append(
+        {
+            "indicator": "SMA_Cross",
+            "params": {"fast": 3, "slow": 6},
+            "condition": "greater_than",
+            "timeframe": "1h",
+            "weight": 0.5,
+        }
+    )
+    doc["entry_conditions"]["technical_signals"][0]["weight"] = 0.5
+    mtf = tmp_path / "mtf.json"
+    mtf.write_text(json.dumps(doc))
+    out = tmp_path / "r.json"
+    result = run(home, "backtest", str(mtf), "--symbol", "SYN002", "--timeframe", "5m", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    res = json.loads(out.read_text())
+    assert res["synthetic"] is True and res["bars"] == 2340 and res["metrics"]["n_trades"] > 0
+    bad = run(home, "data", "synthetic", "--symbols", "0")
+    assert bad.returncode == 2 and "SyntheticConfig.n_symbols: expected an integer >= 1, found 0" in bad.stderr
