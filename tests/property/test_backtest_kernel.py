@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.reference.backtest_reference import reference_long_only
 
 from quantdesk.kernels.backtest import run_long_only
+from tests.reference.backtest_reference import reference_long_only
 
 
 @st.composite

@@ -31,6 +31,30 @@ TRADE_DTYPE = np.dtype(
 )
 
 
+@njit(cache=True, inline="always")
+def _record_trade(
+    trades_out: np.ndarray,
+    k: int,
+    entry_idx: int,
+    exit_idx: int,
+    qty: float,
+    entry_price: float,
+    exit_price: float,
+    entry_fee: float,
+    exit_fee: float,
+) -> None:
+    t = trades_out[k]
+    t["entry_idx"] = entry_idx
+    t["exit_idx"] = exit_idx
+    t["qty"] = qty
+    t["entry_price"] = entry_price
+    t["exit_price"] = exit_price
+    t["entry_fee"] = entry_fee
+    t["exit_fee"] = exit_fee
+    t["pnl"] = qty * (exit_price - entry_price) - entry_fee - exit_fee
+    t["return_pct"] = t["pnl"] / (qty * entry_price + entry_fee)
+
+
 @njit(cache=True, nogil=True)
 def simulate_long_only(
     open_: np.ndarray,
@@ -60,16 +84,7 @@ def simulate_long_only(
             value = qty * price
             fee = value * fee_rate
             cash += value - fee
-            t = trades_out[n_trades]
-            t["entry_idx"] = entry_idx
-            t["exit_idx"] = i
-            t["qty"] = qty
-            t["entry_price"] = entry_price
-            t["exit_price"] = price
-            t["entry_fee"] = entry_fee
-            t["exit_fee"] = fee
-            t["pnl"] = value - fee - qty * entry_price - entry_fee
-            t["return_pct"] = t["pnl"] / (qty * entry_price + entry_fee)
+            _record_trade(trades_out, n_trades, entry_idx, i, qty, entry_price, price, entry_fee, fee)
             n_trades += 1
             qty = 0.0
         elif pending_entry and qty == 0.0:
@@ -92,16 +107,7 @@ def simulate_long_only(
             pending_entry = entry[i]
     if qty > 0.0:
         price = close[n - 1]
-        t = trades_out[n_trades]
-        t["entry_idx"] = entry_idx
-        t["exit_idx"] = -1
-        t["qty"] = qty
-        t["entry_price"] = entry_price
-        t["exit_price"] = price
-        t["entry_fee"] = entry_fee
-        t["exit_fee"] = 0.0
-        t["pnl"] = qty * (price - entry_price) - entry_fee
-        t["return_pct"] = t["pnl"] / (qty * entry_price + entry_fee)
+        _record_trade(trades_out, n_trades, entry_idx, -1, qty, entry_price, price, entry_fee, 0.0)
         n_trades += 1
     return n_trades
 

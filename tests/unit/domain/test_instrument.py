@@ -14,7 +14,7 @@ from quantdesk.domain.calendar import TradingCalendar
 from quantdesk.domain.instrument import AssetClass, Instrument, TradingHours
 from quantdesk.domain.timeframe import Timeframe
 
-EXAMPLE = Path("/work/shared/spec/examples/instrument.json")
+EXAMPLE = Path(__file__).resolve().parents[4] / "shared" / "spec" / "examples" / "instrument.json"
 
 
 def minimal(**changes: Any) -> dict[str, Any]:
