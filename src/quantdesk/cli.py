@@ -212,7 +212,7 @@ def data_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")
         return
     table = Table(title=f"bars in {catalog.root}")
     for col in ("symbol", "timeframe", "rows", "first", "last", "synthetic"):
-        table.add_column(col, justify="right" if col == "rows" else "left", no_wrap=col in ("first", "last"))
+        table.add_column(col, justify="right" if col == "rows" else "left", no_wrap=col != "synthetic")
     for d in datasets:
         table.add_row(
             d.symbol,
