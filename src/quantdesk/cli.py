@@ -211,8 +211,8 @@ def data_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")
         out.print(f"the store at {catalog.root} is empty; try `quantdesk data sample`")
         return
     table = Table(title=f"bars in {catalog.root}")
-    for col in ("symbol", "timeframe", "rows", "first", "last", "synthetic"):
-        table.add_column(col, justify="right" if col == "rows" else "left", no_wrap=col != "synthetic")
+    for col in ("symbol", "timeframe", "rows", "first", "last", "syn"):
+        table.add_column(col, justify="right" if col == "rows" else "left", no_wrap=True)
     for d in datasets:
         table.add_row(
             d.symbol,
