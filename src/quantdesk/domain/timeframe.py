@@ -77,6 +77,8 @@ _ALIASES = {
     "5min": Timeframe.M5,
     "15min": Timeframe.M15,
     "30min": Timeframe.M30,
+    "1H": Timeframe.H1,
+    "4H": Timeframe.H4,
     "60m": Timeframe.H1,
     "60min": Timeframe.H1,
     "hourly": Timeframe.H1,

@@ -73,3 +73,9 @@ def test_rank_orders_timeframes_from_finest_to_coarsest() -> None:
     assert not Timeframe.MN1.is_finer_than(Timeframe.M1)
     assert not Timeframe.H1.is_finer_than(Timeframe.H1)
     assert sorted(Timeframe, key=lambda t: t.rank) == list(Timeframe)
+
+
+def test_upper_case_hour_aliases_parse_but_upper_case_m_stays_a_month() -> None:
+    assert Timeframe.parse("1H") is Timeframe.H1
+    assert Timeframe.parse("4H") is Timeframe.H4
+    assert Timeframe.parse("1M") is Timeframe.MN1
