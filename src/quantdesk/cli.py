@@ -49,7 +49,7 @@ app.add_typer(data_app, name="data")
 out = Console()
 err = Console(stderr=True)
 
-US_SESSION = "09:30-16:00"
+US_HOURS = {"pre_market": "04:00-09:30", "regular": "09:30-16:00", "after_hours": "16:00-20:00"}
 
 
 @contextmanager
@@ -135,9 +135,7 @@ def _import_instrument(catalog: Catalog, symbol: str, asset_class: str, market: 
     if existing is not None:
         return existing
     try:
-        hours = (
-            TradingHours.model_validate({"regular": US_SESSION}) if market.upper().startswith("US") else TradingHours()
-        )
+        hours = TradingHours.model_validate(US_HOURS) if market.upper().startswith("US") else TradingHours()
         return Instrument(
             symbol=symbol,
             asset_class=AssetClass(asset_class),

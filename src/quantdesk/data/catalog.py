@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from quantdesk.core.errors import DataError, NotFoundError, StoreError
 from quantdesk.core.paths import data_home
-from quantdesk.data.validation import Gap, find_gaps, validate_bar_arrays
+from quantdesk.data.validation import Gap, find_gaps, validate_bar_arrays, validate_trading_hours
 from quantdesk.domain.bars import BAR_COLUMNS, Bars
 from quantdesk.domain.instrument import Instrument
 from quantdesk.domain.series import MacroSeries
@@ -146,6 +146,8 @@ class Catalog:
         instrument = _with_availability(instrument, stored_instrument, bars.timeframe)
         label = source or f"bars {symbol} {bars.timeframe.value}"
         validate_bar_arrays(bars.ts, {c: getattr(bars, c) for c in BAR_COLUMNS}, source=label)
+        if bars.timeframe.is_intraday:
+            validate_trading_hours(bars.ts, instrument.calendar, instrument.symbol, source=label)
         path = self.bars_path(symbol, bars.timeframe)
         with self._locked(path):
             old = self._read_bar_columns(path) if path.exists() else None

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from quantdesk.core.errors import DataError
-from quantdesk.core.timestamps import NS_PER_DAY, ns_to_iso
+from quantdesk.core.timestamps import NS_PER_DAY, ns_to_iso, ns_to_timestamp
 from quantdesk.domain.bars import BAR_COLUMNS, PRICE_COLUMNS, Bars
+from quantdesk.domain.calendar import TradingCalendar
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,32 @@ def validate_bar_arrays(
         column=names[first.column],
         expected=first.expected,
         found=first.found,
+    )
+
+
+def validate_trading_hours(
+    ts: np.ndarray, calendar: TradingCalendar, symbol: str, *, source: str, column: str = "ts", first_row: int = 1
+) -> None:
+    """Intraday bars must start inside the trading day (first window open to the day's close), or a
+    daily bar built from them would hold data from after the instant it is known."""
+    outside = np.flatnonzero(calendar.outside_hours(ts))
+    if not len(outside):
+        return
+    i = int(outside[0])
+    first = calendar.day_open or calendar.session_open
+    assert first is not None and calendar.session_close is not None
+    local = ns_to_timestamp(int(ts[i])).tz_convert(calendar.timezone)
+    more = len(outside) - 1
+    raise DataError(
+        "bar outside the instrument's trading hours" + (f" ({more} more after this one)" if more else ""),
+        source=source,
+        row=i + first_row,
+        column=column,
+        expected=(
+            f"bars starting between {first:%H:%M} and {calendar.session_close:%H:%M} {calendar.timezone} "
+            f"(declare pre_market/after_hours in {symbol}'s trading_hours to store extended-hours bars)"
+        ),
+        found=f"{ns_to_iso(int(ts[i]))} ({local:%H:%M} local)",
     )
 
 

@@ -34,8 +34,9 @@ class TradingCalendar:
     """An instrument's time zone and regular session; ``session`` None means trading around the clock."""
 
     timezone: str = "UTC"
-    session_open: dt.time | None = None
-    session_close: dt.time | None = None
+    session_open: dt.time | None = None  # regular open: intraday bins anchor here
+    session_close: dt.time | None = None  # the day is complete: end of the last trading window
+    day_open: dt.time | None = None  # start of the first trading window when earlier than the regular open
 
     @property
     def has_session(self) -> bool:
@@ -66,6 +67,21 @@ class TradingCalendar:
             self.timezone, ambiguous=np.zeros(len(last_day), dtype=bool), nonexistent="shift_forward"
         )
         return _aware_to_ns(local_close)
+
+    def outside_hours(self, ts_ns: np.ndarray) -> np.ndarray:
+        """True for intraday bar times that start outside the trading day (before its first window
+        opens or at/after the day's close). Such bars would join a daily bar after it is known."""
+        ts_ns = np.asarray(ts_ns, dtype=np.int64)
+        if not self.has_session or len(ts_ns) == 0:
+            return np.zeros(len(ts_ns), dtype=bool)
+        assert self.session_open is not None and self.session_close is not None
+        first = self.day_open or self.session_open
+        local = pd.DatetimeIndex(ts_ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(self.timezone)
+        naive = local.tz_localize(None)
+        minute_of_day = ((naive - naive.normalize()).to_numpy().view(np.int64)) // NS_PER_MINUTE
+        start = first.hour * 60 + first.minute
+        end = self.session_close.hour * 60 + self.session_close.minute
+        return np.asarray((minute_of_day < start) | (minute_of_day >= end))
 
     # ---- grouping for resampling ----------------------------------------------------------------
 

@@ -190,5 +190,9 @@ class Instrument(BaseModel):
         if regular is None:
             return TradingCalendar(timezone=self.timezone)
         after = self.trading_hours.after_hours
+        pre = self.trading_hours.pre_market
         day_end = after.end if after is not None and after.end > regular.end else regular.end
-        return TradingCalendar(timezone=self.timezone, session_open=regular.start, session_close=day_end)
+        day_start = pre.start if pre is not None and pre.start < regular.start else None
+        return TradingCalendar(
+            timezone=self.timezone, session_open=regular.start, session_close=day_end, day_open=day_start
+        )

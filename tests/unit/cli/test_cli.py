@@ -295,3 +295,22 @@ def test_data_synthetic_then_backtest_on_synthetic_minutes_with_an_hourly_signal
     assert res["synthetic"] is True and res["bars"] == 2340 and res["metrics"]["n_trades"] > 0
     bad = run(home, "data", "synthetic", "--symbols", "0")
     assert bad.returncode == 2 and "SyntheticConfig.n_symbols: expected an integer >= 1, found 0" in bad.stderr
+
+
+def test_import_of_us_minutes_accepts_after_hours_and_refuses_the_middle_of_the_night(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    f = tmp_path / "m.csv"
+    f.write_text("time,open,high,low,close,volume\n2024-03-08 16:30,10,11,9,10,5\n2024-03-08 19:59,10,11,9,10,5\n")
+    ok = run(home, "data", "import", str(f), "--symbol", "EXT", "--timeframe", "1m", "--tz", "America/New_York")
+    assert ok.returncode == 0, ok.stderr
+    night = tmp_path / "n.csv"
+    night.write_text("time,open,high,low,close,volume\n2024-03-11 09:31,10,11,9,10,5\n2024-03-11 02:00,10,11,9,10,5\n")
+    before = store_digest(home)
+    bad = run(home, "data", "import", str(night), "--symbol", "EXT", "--timeframe", "1m", "--tz", "America/New_York")
+    assert bad.returncode == 2
+    assert "time out of order" in bad.stderr  # the file's own order is checked first
+    night.write_text("time,open,high,low,close,volume\n2024-03-11 02:00,10,11,9,10,5\n")
+    bad = run(home, "data", "import", str(night), "--symbol", "EXT", "--timeframe", "1m", "--tz", "America/New_York")
+    assert bad.returncode == 2
+    assert "row 1, column 'time': bar outside the instrument's trading hours" in " ".join(bad.stderr.split())
+    assert store_digest(home) == before

@@ -57,7 +57,7 @@ def test_example_instruments_day_opens_at_regular_open_and_completes_after_hours
     inst = Instrument.model_validate(example)
     # after-hours bars (16:00-20:00) may be part of the day, so its daily bar is known at 20:00
     assert inst.calendar == TradingCalendar(
-        timezone="America/New_York", session_open=dt.time(9, 30), session_close=dt.time(20, 0)
+        timezone="America/New_York", session_open=dt.time(9, 30), session_close=dt.time(20, 0), day_open=dt.time(4, 0)
     )
     regular_only = inst.model_copy(update={"trading_hours": TradingHours.model_validate({"regular": "09:30-16:00"})})
     assert regular_only.calendar.session_close == dt.time(16, 0)

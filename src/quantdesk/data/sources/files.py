@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from quantdesk.core.errors import ConfigError, DataError
 from quantdesk.data.catalog import Catalog, WriteReport
-from quantdesk.data.validation import validate_bar_arrays
+from quantdesk.data.validation import validate_bar_arrays, validate_trading_hours
 from quantdesk.domain.bars import BAR_COLUMNS, Bars
 from quantdesk.domain.instrument import Instrument
 from quantdesk.domain.timeframe import Timeframe
@@ -225,6 +225,8 @@ def read_bars_file(
         for key in BAR_COLUMNS
     }
     validate_bar_arrays(ts, values, source=source, column_names=columns)
+    if instrument is not None and tf.is_intraday:
+        validate_trading_hours(ts, instrument.calendar, instrument.symbol, source=source, column=columns["ts"])
     calendar = instrument.calendar if instrument else None
     bars = Bars.from_arrays(symbol.upper(), tf, {"ts": ts, **values}, calendar)
     if tf in (Timeframe.W1, Timeframe.MN1):
