@@ -265,16 +265,12 @@ def data_show(
 def _summary_table(title: str, results: dict[str, Any]) -> Table:
     table = Table(title=title)
     table.add_column("metric")
-    first = next(iter(results.values()))
+    rows = {name: metric_rows(result) for name, result in results.items()}
     for name in results:
         table.add_column(name, justify="right")
         table.add_column(f"{name} buy & hold", justify="right", style="dim")
-    for i, (label, _mine, _bench) in enumerate(metric_rows(first)):
-        cells = []
-        for result in results.values():
-            row = metric_rows(result)[i]
-            cells += [row[1], row[2]]
-        table.add_row(label, *cells)
+    for i, (label, _mine, _bench) in enumerate(next(iter(rows.values()))):
+        table.add_row(label, *(cell for per_result in rows.values() for cell in per_result[i][1:]))
     return table
 
 

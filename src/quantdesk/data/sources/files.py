@@ -112,6 +112,11 @@ def _resolve_columns(frame: pd.DataFrame, mapping: Mapping[str, str], source: st
     return chosen, notes
 
 
+def _row_error(source: str, index: int, column: str, message: str, expected: str, found: str) -> DataError:
+    """The error for 0-based data row ``index`` of ``column`` (reported 1-based, as users count rows)."""
+    return DataError(message, source=source, row=index + 1, column=column, expected=expected, found=found)
+
+
 def _parse_numbers(raw: pd.Series, source: str, column: str) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(raw):
         return raw.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -120,19 +125,14 @@ def _parse_numbers(raw: pd.Series, source: str, column: str) -> np.ndarray:
     bad = np.flatnonzero(np.isnan(values) & (text != "").to_numpy() & ~text.str.lower().isin(["nan", "na"]).to_numpy())
     if len(bad):
         i = int(bad[0])
-        raise DataError(
-            "not a number",
-            source=source,
-            row=i + 1,
-            column=column,
-            expected="a number",
-            found=repr(text.iloc[i]),
-        )
+        raise _row_error(source, i, column, "not a number", "a number", repr(text.iloc[i]))
     return values
 
 
-def _parse_times(raw: pd.Series, timeframe: Timeframe, tz: str | None, source: str, column: str) -> np.ndarray:
-    """int64 UTC ns bar times (session-date labels for daily and longer)."""
+def _parse_times(
+    raw: pd.Series, timeframe: Timeframe, tz: str | None, exchange_tz: str, source: str, column: str
+) -> np.ndarray:
+    """int64 UTC ns bar times (session-date labels for daily and longer, dated in ``tz`` or the exchange's zone)."""
     if pd.api.types.is_datetime64_any_dtype(raw):
         parsed = pd.DatetimeIndex(raw)
         text = raw.astype(str)
@@ -141,14 +141,7 @@ def _parse_times(raw: pd.Series, timeframe: Timeframe, tz: str | None, source: s
         empty = np.flatnonzero((text == "").to_numpy())
         if len(empty):
             i = int(empty[0])
-            raise DataError(
-                "missing time",
-                source=source,
-                row=i + 1,
-                column=column,
-                expected="a date or time",
-                found="an empty cell",
-            )
+            raise _row_error(source, i, column, "missing time", "a date or time", "an empty cell")
         has_offset = bool(_OFFSET_RE.search(text.iloc[0])) if len(text) else False
         try:
             parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=has_offset))
@@ -157,16 +150,16 @@ def _parse_times(raw: pd.Series, timeframe: Timeframe, tz: str | None, source: s
         bad = np.flatnonzero(parsed.isna())
         if len(bad):
             i = int(bad[0])
-            raise DataError(
+            raise _row_error(
+                source,
+                i,
+                column,
                 "unparseable time",
-                source=source,
-                row=i + 1,
-                column=column,
-                expected=f"a date or time written like row 1 ({text.iloc[0]!r})",
-                found=repr(text.iloc[i]),
+                f"a date or time written like row 1 ({text.iloc[0]!r})",
+                repr(text.iloc[i]),
             )
     if not timeframe.is_intraday:
-        local = parsed.tz_convert(tz) if parsed.tz is not None and tz else parsed
+        local = parsed.tz_convert(tz or exchange_tz) if parsed.tz is not None else parsed
         dates = pd.DatetimeIndex(local.tz_localize(None) if local.tz is not None else local).normalize()
         return np.asarray(dates.as_unit("ns").asi8, dtype=np.int64)
     if parsed.tz is None:
@@ -185,13 +178,13 @@ def _parse_times(raw: pd.Series, timeframe: Timeframe, tz: str | None, source: s
         bad = np.flatnonzero(localized.isna())
         if len(bad):
             i = int(bad[0])
-            raise DataError(
+            raise _row_error(
+                source,
+                i,
+                column,
                 f"local time is ambiguous or does not exist in {tz} (a daylight-saving change)",
-                source=source,
-                row=i + 1,
-                column=column,
-                expected="times with an offset around daylight-saving changes",
-                found=repr(text.iloc[i]),
+                "times with an offset around daylight-saving changes",
+                repr(text.iloc[i]),
             )
         parsed = localized
     return np.asarray(parsed.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
@@ -219,7 +212,8 @@ def read_bars_file(
     if frame.empty:
         raise DataError("the file has no data rows", source=source)
     columns, notes = _resolve_columns(frame, column_map or {}, source)
-    ts = _parse_times(frame[columns["ts"]], tf, tz, source, columns["ts"])
+    exchange_tz = instrument.timezone if instrument else "UTC"
+    ts = _parse_times(frame[columns["ts"]], tf, tz, exchange_tz, source, columns["ts"])
     values = {
         key: (_parse_numbers(frame[columns[key]], source, columns[key]) if key in columns else np.zeros(len(frame)))
         for key in BAR_COLUMNS
