@@ -17,6 +17,9 @@ from quantdesk.analysis.technical.registry import get_indicator, resolve_params
 from quantdesk.core.errors import ConfigError
 from quantdesk.strategy.models import Strategy, TechnicalSignal
 
+# conditions that compare a single line with a level (an indicator with a line pair compares its two lines)
+_LEVEL_CONDITIONS = ("crossover", "crossunder", "greater_than", "less_than")
+
 
 def _json_path(loc: tuple[Any, ...]) -> str:
     out = ""
@@ -64,10 +67,10 @@ def strategy_problems(data: Any) -> tuple[Strategy | None, list[str]]:
             try:
                 spec = get_indicator(sig.indicator, f"{where}.indicator")
                 resolve_params(spec, sig.params, f"{where}.params")
-                if sig.condition in ("crossover", "crossunder") and spec.line_pair is None and not sig.values:
+                if sig.condition in _LEVEL_CONDITIONS and spec.line_pair is None and not sig.values:
                     raise ConfigError(
                         f"{where}.values: condition {sig.condition!r} on the single line {sig.indicator} needs "
-                        "a level to cross (values: [LEVEL])"
+                        "a level to compare with (values: [LEVEL])"
                     )
             except ConfigError as exc:
                 problems.append(str(exc))

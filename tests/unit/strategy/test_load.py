@@ -87,10 +87,14 @@ def test_unknown_indicator_lists_valid_names_and_bad_params_are_named() -> None:
         parse_strategy(json.dumps(doc), "s.json")
     text = str(info.value)
     assert (
-        "entry_conditions.technical_signals[0].indicator: unknown indicator 'EMA_Crosss'; "
-        "valid indicators: EMA, EMA_Cross, SMA, SMA_Cross" in text
+        "entry_conditions.technical_signals[0].indicator: unknown indicator 'EMA_Crosss' "
+        "(did you mean EMA_Cross, MA_Cross, SMA_Cross?); valid indicators: ADX, ATR, " in text
     )
-    assert "exit_conditions.signal_exit.technical_signals[0].params: expected fast < slow for EMA_Cross" in text
+    assert ", EMA_Cross, " in text and ", RSI, " in text and "every TA-Lib function by its TA-Lib name" in text
+    assert (
+        "exit_conditions.signal_exit.technical_signals[0].params: expected fast < slow, found fast=30, slow=21 "
+        "for EMA_Cross" in text
+    )
 
 
 def test_between_needs_two_ascending_values() -> None:

@@ -1,0 +1,2 @@
+"""Pattern recognition: candlesticks (TA-Lib), chart patterns and harmonic patterns, each reported at
+the bar where it is confirmed."""
