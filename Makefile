@@ -37,6 +37,7 @@ test: lint typecheck unit
 bench: $(STAMP_RUN)
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/kernel.py
+	$(BIN)/python benchmarks/indicators.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -27,6 +27,7 @@ import pandas as pd
 
 from quantdesk.core.timestamps import NS_PER_DAY, NS_PER_MINUTE
 from quantdesk.domain.timeframe import Timeframe
+from quantdesk.kernels.calendar import local_day_numbers
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +106,41 @@ class TradingCalendar:
             return _ns_to_naive_dates(ts_ns)
         local = pd.DatetimeIndex(ts_ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(self.timezone)
         return local.tz_localize(None).normalize()
+
+    def session_day_numbers(self, ts_ns: np.ndarray, timeframe: Timeframe) -> np.ndarray:
+        """Each bar's local session date as int64 days since 1970-01-01; equal to ``session_dates``.
+
+        Cheap on millions of bars: the time zone's offset changes between the first and last bar are
+        found on a quarter-hour grid around each change (offsets change on the quarter hour at the
+        finest), and a kernel applies them in one pass.
+        """
+        ts_ns = np.ascontiguousarray(ts_ns, dtype=np.int64)
+        if not timeframe.is_intraday or self.timezone == "UTC" or len(ts_ns) == 0:
+            return np.floor_divide(ts_ns, NS_PER_DAY)
+        starts, offsets = self._offset_table(int(ts_ns.min()), int(ts_ns.max()))
+        return local_day_numbers(ts_ns, starts, offsets)
+
+    def _offset_table(self, first_ns: int, last_ns: int) -> tuple[np.ndarray, np.ndarray]:
+        """(instants, offsets): the UTC offset in force from each instant on, covering [first, last]."""
+        day0 = first_ns // NS_PER_DAY
+        days = np.arange(day0, last_ns // NS_PER_DAY + 2, dtype=np.int64) * NS_PER_DAY
+        at_days = self._utc_offsets_ns(days)
+        changed = np.flatnonzero(at_days[1:] != at_days[:-1])  # the offset changes during day k
+        starts = [days[:1]]
+        offsets = [at_days[:1]]
+        quarter = NS_PER_DAY // 96
+        for k in changed:
+            grid = days[k] + np.arange(1, 97, dtype=np.int64) * quarter
+            at_grid = self._utc_offsets_ns(grid)
+            steps = np.flatnonzero(np.concatenate(([at_grid[0] != at_days[k]], at_grid[1:] != at_grid[:-1])))
+            starts.append(grid[steps])
+            offsets.append(at_grid[steps])
+        return np.concatenate(starts), np.concatenate(offsets)
+
+    def _utc_offsets_ns(self, ts_ns: np.ndarray) -> np.ndarray:
+        utc = pd.DatetimeIndex(np.asarray(ts_ns, dtype=np.int64).view("datetime64[ns]")).tz_localize("UTC")
+        local = utc.tz_convert(self.timezone).tz_localize(None)
+        return np.asarray(local.asi8 - utc.tz_localize(None).asi8, dtype=np.int64)
 
     def _intraday_bins(self, ts_ns: np.ndarray, target: Timeframe) -> np.ndarray:
         step = np.int64(target.duration_ns)

@@ -15,12 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quantdesk.analysis.technical.mtf import align_outputs, bars_on_timeframe
 from quantdesk.analysis.technical.registry import get_indicator, resolve_params
-from quantdesk.core.errors import ConfigError
-from quantdesk.data.align import align_values
-from quantdesk.data.resample import resample
 from quantdesk.domain.bars import Bars
-from quantdesk.domain.timeframe import Timeframe
 from quantdesk.strategy.conditions import evaluate_condition
 from quantdesk.strategy.models import Strategy, TechnicalSignal
 
@@ -41,20 +38,11 @@ def signal_votes(signal: TechnicalSignal, bars: Bars, where: str = "signal") -> 
     """One signal's vote on every base bar, evaluated on its own timeframe and aligned by known time."""
     spec = get_indicator(signal.indicator, f"{where}.indicator")
     params = resolve_params(spec, signal.params, f"{where}.params")
-    if signal.timeframe == "current":
-        own = bars
-    else:
-        tf = Timeframe.parse(signal.timeframe)
-        if tf.is_finer_than(bars.timeframe):
-            raise ConfigError(
-                f"{where}.timeframe: {tf.value} is finer than the base timeframe {bars.timeframe.value}; "
-                "run on a base timeframe at least as fine as every signal's"
-            )
-        own = resample(bars, tf)
+    own = bars if signal.timeframe == "current" else bars_on_timeframe(bars, signal.timeframe, f"{where}.timeframe")
     votes = evaluate_condition(signal, spec, spec.compute(own, params), own.close)
     if own is bars:
         return votes
-    aligned = align_values(bars.known_ns(), own.known_ns(), votes.astype(np.float64))
+    aligned = align_outputs(bars, own, {"vote": votes.astype(np.float64)})["vote"]
     return np.nan_to_num(aligned, nan=0.0) > 0.5
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from quantdesk.core.timestamps import ns_to_iso, to_utc_ns
+from quantdesk.core.timestamps import NS_PER_DAY, ns_to_iso, to_utc_ns
 from quantdesk.domain.calendar import TradingCalendar
 from quantdesk.domain.timeframe import Timeframe
 
@@ -137,3 +137,19 @@ def test_weekly_bins_are_labelled_monday_and_monthly_bins_the_first_of_the_month
     monthly = [ns_to_iso(int(x)) for x in NYSE.bin_labels(days, Timeframe.D1, Timeframe.MN1)]
     assert weekly == ["2024-01-29T00:00:00Z", "2024-01-29T00:00:00Z", "2024-02-05T00:00:00Z"]
     assert monthly == ["2024-01-01T00:00:00Z", "2024-02-01T00:00:00Z", "2024-02-01T00:00:00Z"]
+
+
+@pytest.mark.parametrize("tz", ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata"])
+def test_session_day_numbers_equal_session_dates_across_offset_changes(tz: str) -> None:
+    cal = TradingCalendar(timezone=tz, session_open=dt.time(9, 30), session_close=dt.time(16, 0))
+    rng = np.random.default_rng(3)
+    ts = np.sort(rng.integers(1_400_000_000 * 10**9, 1_750_000_000 * 10**9, 50_000)).astype(np.int64)
+    expected = cal.session_dates(ts, Timeframe.M1).asi8 // NS_PER_DAY
+    np.testing.assert_array_equal(cal.session_day_numbers(ts, Timeframe.M1), expected)
+    shuffled = rng.permutation(ts)
+    expected_shuffled = cal.session_dates(shuffled, Timeframe.M1).asi8 // NS_PER_DAY
+    np.testing.assert_array_equal(cal.session_day_numbers(shuffled, Timeframe.M1), expected_shuffled)
+    # 2024-03-10 is a US change day: 23:30 New York on the 9th is 04:30 UTC on the 10th, still the 9th locally
+    if tz == "America/New_York":
+        late = np.array([to_utc_ns("2024-03-10T04:30:00Z")], dtype=np.int64)
+        assert cal.session_day_numbers(late, Timeframe.M1)[0] == to_utc_ns("2024-03-09") // NS_PER_DAY

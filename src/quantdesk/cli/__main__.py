@@ -1,0 +1,5 @@
+"""``python -m quantdesk.cli``."""
+
+from quantdesk.cli import main
+
+main()
