@@ -19,6 +19,7 @@ import numpy as np
 
 from quantdesk.core.errors import ConfigError
 from quantdesk.domain.bars import Bars
+from quantdesk.kernels import derived
 
 ParamValue = int | float | str
 Params = Mapping[str, Any]
@@ -147,9 +148,7 @@ def cross_events(fast: np.ndarray, slow: np.ndarray, warmup: int) -> tuple[np.nd
     """(cross_up, cross_down): 1.0 on the bar where ``fast`` closes above/below ``slow`` having been
     at or beyond it on the bar before, else 0.0; NaN until both lines exist on this bar and the one
     before (the first ``warmup + 1`` bars)."""
-    n = len(fast)
-    up = np.zeros(n, dtype=np.float64)
-    down = np.zeros(n, dtype=np.float64)
-    up[1:] = (fast[1:] > slow[1:]) & (fast[:-1] <= slow[:-1])
-    down[1:] = (fast[1:] < slow[1:]) & (fast[:-1] >= slow[:-1])
-    return nan_before(up, warmup + 1), nan_before(down, warmup + 1)
+    block = derived.cross_events(
+        np.ascontiguousarray(fast, dtype=np.float64), np.ascontiguousarray(slow, dtype=np.float64), int(warmup)
+    )
+    return block[0], block[1]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import cast
 
+import numpy as np
 import talib
 from talib import _ta_lib
 from talib import abstract as talib_abstract
@@ -104,18 +105,22 @@ def _output_names(info: dict) -> tuple[str, ...]:
     return ("value",) if len(names) == 1 else names
 
 
-def _params_key(params: Params) -> tuple[tuple[str, int | float], ...]:
+def params_key(params: Params) -> tuple[tuple[str, int | float], ...]:
     return tuple(sorted((k, v) for k, v in params.items()))
 
 
-def talib_compute(name: str, inputs: tuple[str, ...], outputs: tuple[str, ...]) -> Callable[[Bars, Params], Outputs]:
-    fn = getattr(talib, name)
+def call_talib(name: str, inputs: tuple[str, ...], bars: Bars, params: Params) -> tuple[np.ndarray, ...]:
+    """TA-Lib function ``name`` on the ``inputs`` columns of ``bars``: its raw outputs, as TA-Lib gives them."""
+    result = getattr(talib, name)(*(getattr(bars, col) for col in inputs), **params)
+    return result if isinstance(result, tuple) else (result,)
 
+
+def talib_compute(name: str, inputs: tuple[str, ...], outputs: tuple[str, ...]) -> Callable[[Bars, Params], Outputs]:
     def compute(bars: Bars, params: Params) -> Outputs:
-        lookback = talib_lookback(name, _params_key(params))
-        args = [getattr(bars, col) for col in inputs]
-        result = fn(*args, **params)
-        columns = result if isinstance(result, tuple) else (result,)
+        lookback = talib_lookback(name, params_key(params))
+        columns = call_talib(name, inputs, bars, params)
+        if columns[0].dtype == np.float64:  # TA-Lib already puts NaN before its lookback
+            return dict(zip(outputs, columns, strict=True))
         return {out: nan_before(col, lookback) for out, col in zip(outputs, columns, strict=True)}
 
     return compute
@@ -123,7 +128,7 @@ def talib_compute(name: str, inputs: tuple[str, ...], outputs: tuple[str, ...]) 
 
 def _check(name: str) -> Callable[[Params], str | None]:
     def check(params: Params) -> str | None:
-        if talib_lookback(name, _params_key(params)) < 0:
+        if talib_lookback(name, params_key(params)) < 0:
             shown = ", ".join(f"{k}={v}" for k, v in params.items())
             return f"TA-Lib refuses the parameters ({shown}); see TA-Lib's documentation for {name}'s ranges"
         return None
@@ -142,7 +147,7 @@ def _spec(name: str) -> IndicatorSpec:
         description=f"{info['display_name']} (TA-Lib {name})",
         params=params,
         outputs=outputs,
-        warmup=lambda p, _name=name: talib_lookback(_name, _params_key(p)),  # type: ignore[misc]
+        warmup=lambda p, _name=name: talib_lookback(_name, params_key(p)),  # type: ignore[misc]
         compute=talib_compute(name, inputs, outputs),
         source="talib",
         inputs=inputs,

@@ -5,12 +5,12 @@ channels, which TA-Lib lacks, are numba kernels in ``channels``.)
 
 from __future__ import annotations
 
-import numpy as np
 import talib
 
 from quantdesk.analysis.technical.spec import IndicatorSpec, Outputs, Params, number, period
 from quantdesk.analysis.technical.talib_functions import talib_matype
 from quantdesk.domain.bars import Bars
+from quantdesk.kernels.derived import bollinger_extras
 
 
 def _bollinger(bars: Bars, p: Params) -> Outputs:
@@ -18,10 +18,7 @@ def _bollinger(bars: Bars, p: Params) -> Outputs:
     upper, middle, lower = talib.BBANDS(
         bars.close, timeperiod=int(p["period"]), nbdevup=width, nbdevdn=width, matype=talib_matype(0)
     )
-    span = upper - lower
-    with np.errstate(divide="ignore", invalid="ignore"):
-        percent_b = np.where(span > 0, (bars.close - lower) / span, np.where(np.isnan(span), np.nan, 0.5))
-        bandwidth = span / middle
+    percent_b, bandwidth = bollinger_extras(bars.close, upper, middle, lower)
     return {"upper": upper, "middle": middle, "lower": lower, "percent_b": percent_b, "bandwidth": bandwidth}
 
 

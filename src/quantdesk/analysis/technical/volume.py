@@ -6,20 +6,17 @@ the threshold as a second line so ``greater_than`` without a level means "ratio 
 
 from __future__ import annotations
 
-import numpy as np
 import talib
 
-from quantdesk.analysis.technical.spec import IndicatorSpec, Outputs, Params, nan_before, number, period
+from quantdesk.analysis.technical.spec import IndicatorSpec, Outputs, Params, number, period
 from quantdesk.domain.bars import Bars
+from quantdesk.kernels.derived import volume_ratio
 
 
 def _volume_spike(bars: Bars, p: Params) -> Outputs:
     n = int(p["ma_period"])
     average = talib.SMA(bars.volume, timeperiod=n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(average > 0, bars.volume / average, np.where(np.isnan(average), np.nan, 0.0))
-    threshold = nan_before(np.full(len(bars), float(p["threshold"])), n - 1)
-    spike = nan_before((ratio >= threshold).astype(np.float64), n - 1)
+    ratio, threshold, spike = volume_ratio(bars.volume, average, float(p["threshold"]), n - 1)
     return {"ratio": ratio, "threshold": threshold, "spike": spike, "average_volume": average}
 
 

@@ -2,19 +2,19 @@
 ``Doji``, ``Morning_Star``, ...), next to its TA-Lib name in the catalogue.
 
 Each alias outputs ``signal``: +1 where TA-Lib reports the bullish form on that bar, -1 for the
-bearish form, 0 for none (TA-Lib's +-100, and +-200 for a confirmed Hikkake, divided by 100 and
-clipped), NaN before TA-Lib's lookback. TA-Lib judges a pattern on the bar that completes it, from
+bearish form, 0 for none (the sign of TA-Lib's +-100, +-80 or +-200; the TA-Lib name keeps the raw
+value), NaN before TA-Lib's lookback. TA-Lib judges a pattern on the bar that completes it, from
 that bar and earlier ones (body and shadow averages over a trailing window), so a signal on bar
 ``t`` uses nothing after ``t``. ``penetration`` is exposed where TA-Lib has it.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from quantdesk.analysis.technical.spec import IndicatorSpec, Outputs, Params, nan_before
+from quantdesk.analysis.technical.spec import IndicatorSpec, Outputs, Params
 from quantdesk.analysis.technical.talib_functions import SPECS as TALIB_SPECS
+from quantdesk.analysis.technical.talib_functions import call_talib
 from quantdesk.domain.bars import Bars
+from quantdesk.kernels.derived import candle_direction
 
 # readable alias -> TA-Lib function
 CANDLE_ALIASES: dict[str, str] = {
@@ -84,9 +84,8 @@ CANDLE_ALIASES: dict[str, str] = {
 
 def _alias(alias: str, base: IndicatorSpec) -> IndicatorSpec:
     def compute(bars: Bars, params: Params) -> Outputs:
-        raw = base.compute(bars, params)["value"]
-        signal = np.clip(raw / 100.0, -1.0, 1.0)  # NaN stays NaN
-        return {"signal": nan_before(signal, base.warmup(params))}
+        (raw,) = call_talib(base.name, base.inputs, bars, params)
+        return {"signal": candle_direction(raw, base.warmup(params))}
 
     return IndicatorSpec(
         name=alias,
