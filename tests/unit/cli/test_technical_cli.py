@@ -11,6 +11,7 @@ import pytest
 import talib
 from tests.unit.cli.test_cli import run
 
+from quantdesk.core.timestamps import to_utc_ns
 from quantdesk.data.sources.sample import sample_bars
 
 
@@ -84,3 +85,32 @@ def test_indicators_compute_bad_input_exits_2_and_writes_nothing(
     assert result.returncode == 2, result.stderr
     assert message in " ".join(result.stderr.split())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_analyze_json_as_of_a_date_reports_values_patterns_and_divergences(home: Path) -> None:
+    result = run(home, "analyze", "SPX", "--at", "2015-08-24", "--recent", "20", "--json")
+    assert result.returncode == 0, result.stderr
+    snap = json.loads(result.stdout)
+    assert snap["as_of"] == "2015-08-24T00:00:00Z" and snap["close"] == pytest.approx(1893.21, abs=0.01)
+    values = {row["indicator"]: row["values"] for row in snap["indicators"]}
+    spx = sample_bars("SPX")
+    k = int(np.searchsorted(spx.ts, to_utc_ns("2015-08-24"), "right"))
+    assert values["RSI"]["value"] == pytest.approx(talib.RSI(spx.close[:k], 14)[-1], rel=1e-12)
+    assert values["RSI"]["value"] < 20  # the August 2015 sell-off
+    # the double top that broke on 2015-08-21, and nothing confirmed after the as-of date
+    tops = [p for p in snap["chart_patterns"] if p["name"] == "double_top"]
+    assert tops and tops[0]["confirmed_at"] == "2015-08-21T00:00:00Z" and tops[0]["target"] < tops[0]["breakout_level"]
+    events = snap["candlesticks"] + snap["chart_patterns"] + snap["harmonic_patterns"] + snap["divergences"]
+    assert all("2015-07-27" <= e["confirmed_at"][:10] <= "2015-08-24" for e in events)
+    assert {d["kind"] for d in snap["divergences"]} <= {"regular", "hidden"}
+
+
+def test_analyze_text_and_bad_input(home: Path) -> None:
+    result = run(home, "analyze", "SPX", "--at", "2015-08-24")
+    assert result.returncode == 0, result.stderr
+    assert "SPX 1d as of 2015-08-24" in result.stdout and "RSI(14)" in result.stdout
+    assert "chart patterns in the last 20 bars" in result.stdout
+    bad = run(home, "analyze", "SPX", "--recent", "0")
+    assert bad.returncode == 2 and "--recent: expected a number >= 1, found 0" in bad.stderr
+    missing = run(home, "analyze", "NOPE")
+    assert missing.returncode == 2 and "NOPE" in missing.stderr

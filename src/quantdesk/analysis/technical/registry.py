@@ -40,6 +40,13 @@ _MODULES = (
     "quantdesk.analysis.technical.momentum",
     "quantdesk.analysis.technical.volatility",
     "quantdesk.analysis.technical.volume",
+    "quantdesk.analysis.technical.structure",
+    "quantdesk.analysis.technical.patterns.chart",
+    "quantdesk.analysis.technical.patterns.harmonic",
+    "quantdesk.analysis.technical.divergence",
+    "quantdesk.analysis.technical.channels",
+    "quantdesk.analysis.technical.vwap",
+    "quantdesk.analysis.technical.volume_profile",
     "quantdesk.analysis.technical.patterns.candles",
     "quantdesk.analysis.technical.talib_functions",
 )
