@@ -3,6 +3,16 @@
 The public Python API is re-exported here; everything else is reachable through its subpackage.
 """
 
+from quantdesk.analysis.technical import (
+    INDICATORS,
+    compute_indicator,
+    compute_on_timeframe,
+    find_divergences,
+    scan_chart_patterns,
+    scan_harmonic_patterns,
+    technical_snapshot,
+    volume_profile,
+)
 from quantdesk.backtest.engine import run_backtest
 from quantdesk.backtest.result import BacktestResult
 from quantdesk.core.errors import ConfigError, DataError, NotFoundError, QuantdeskError, StoreError
@@ -20,6 +30,7 @@ from quantdesk.strategy.signals import compile_signals
 __version__ = "0.1.0"
 
 __all__ = [
+    "INDICATORS",
     "BacktestResult",
     "Bars",
     "Catalog",
@@ -36,8 +47,15 @@ __all__ = [
     "align_series",
     "asof_indices",
     "compile_signals",
+    "compute_indicator",
+    "compute_on_timeframe",
+    "find_divergences",
     "load_strategy",
     "parse_strategy",
     "resample",
     "run_backtest",
+    "scan_chart_patterns",
+    "scan_harmonic_patterns",
+    "technical_snapshot",
+    "volume_profile",
 ]

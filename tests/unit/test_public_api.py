@@ -5,6 +5,7 @@ import quantdesk
 
 def test_public_api_is_pinned() -> None:
     assert quantdesk.__all__ == [
+        "INDICATORS",
         "BacktestResult",
         "Bars",
         "Catalog",
@@ -21,10 +22,17 @@ def test_public_api_is_pinned() -> None:
         "align_series",
         "asof_indices",
         "compile_signals",
+        "compute_indicator",
+        "compute_on_timeframe",
+        "find_divergences",
         "load_strategy",
         "parse_strategy",
         "resample",
         "run_backtest",
+        "scan_chart_patterns",
+        "scan_harmonic_patterns",
+        "technical_snapshot",
+        "volume_profile",
     ]
     for name in quantdesk.__all__:
         assert getattr(quantdesk, name) is not None
