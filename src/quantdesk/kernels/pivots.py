@@ -27,45 +27,44 @@ def fractal_pivots(
     high: np.ndarray, low: np.ndarray, left: int, right: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     n = len(high)
-    index = np.empty(2 * n, dtype=np.int64)
-    confirmed = np.empty(2 * n, dtype=np.int64)
-    price = np.empty(2 * n, dtype=np.float64)
-    kind = np.empty(2 * n, dtype=np.int8)
-    k = 0
+    # flags first, without early exits (random data makes those branches unpredictable), then collect
+    flags = np.zeros(n, dtype=np.int8)  # bit 1: swing high, bit 2: swing low
+    count = 0
     for i in range(left, n - right):
+        h = high[i]
+        lo = low[i]
         is_high = True
-        for j in range(i - left, i):
-            if not high[j] < high[i]:
-                is_high = False
-                break
-        if is_high:
-            for j in range(i + 1, i + right + 1):
-                if high[j] > high[i]:
-                    is_high = False
-                    break
         is_low = True
         for j in range(i - left, i):
-            if not low[j] > low[i]:
-                is_low = False
-                break
-        if is_low:
-            for j in range(i + 1, i + right + 1):
-                if low[j] < low[i]:
-                    is_low = False
-                    break
-        if is_high:
+            is_high &= high[j] < h
+            is_low &= low[j] > lo
+        for j in range(i + 1, i + right + 1):
+            is_high &= high[j] <= h
+            is_low &= low[j] >= lo
+        flags[i] = np.int8(is_high) | (np.int8(is_low) << 1)
+        count += np.int64(is_high) + np.int64(is_low)
+    index = np.empty(count, dtype=np.int64)
+    confirmed = np.empty(count, dtype=np.int64)
+    price = np.empty(count, dtype=np.float64)
+    kind = np.empty(count, dtype=np.int8)
+    k = 0
+    for i in range(n):
+        f = flags[i]
+        if f == 0:
+            continue
+        if f & 1:
             index[k] = i
             confirmed[k] = i + right
             price[k] = high[i]
             kind[k] = 1
             k += 1
-        if is_low:
+        if f & 2:
             index[k] = i
             confirmed[k] = i + right
             price[k] = low[i]
             kind[k] = -1
             k += 1
-    return index[:k].copy(), confirmed[:k].copy(), price[:k].copy(), kind[:k].copy()
+    return index, confirmed, price, kind
 
 
 @njit(cache=True)
