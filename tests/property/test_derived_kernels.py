@@ -28,7 +28,7 @@ def _series(seed: int, n: int, nan_head: int) -> tuple[np.ndarray, np.ndarray]:
 @given(seed=st.integers(0, 2**31), n=st.integers(0, 80), nan_head=st.integers(0, 10), warmup=st.integers(0, 12))
 def test_kernels_equal_references(seed: int, n: int, nan_head: int, warmup: int) -> None:
     a, b = _series(seed, n, nan_head)
-    got = cross_events(a, b, warmup)
+    got = cross_events(a, b, warmup, np.empty((2, n)))
     for mine, ref in zip(got, reference_cross_events(a, b, warmup), strict=True):
         np.testing.assert_array_equal(mine, ref)
     close = a
@@ -36,7 +36,7 @@ def test_kernels_equal_references(seed: int, n: int, nan_head: int, warmup: int)
     lower[::7] = upper[::7]  # touching bands
     middle = (upper + lower) / 2 + 3.0
     for mine, ref in zip(
-        bollinger_extras(close, upper, middle, lower),
+        bollinger_extras(close, upper, middle, lower, np.empty((2, n))),
         reference_bollinger_extras(close, upper, middle, lower),
         strict=True,
     ):
@@ -44,8 +44,10 @@ def test_kernels_equal_references(seed: int, n: int, nan_head: int, warmup: int)
     volume = np.abs(a) * 10
     average = np.abs(b) * 10  # zeros where b rounds to 0
     for mine, ref in zip(
-        volume_ratio(volume, average, 1.5, warmup), reference_volume_ratio(volume, average, 1.5, warmup), strict=True
+        volume_ratio(volume, average, 1.5, warmup, np.empty((3, n))),
+        reference_volume_ratio(volume, average, 1.5, warmup),
+        strict=True,
     ):
         np.testing.assert_allclose(mine, ref, rtol=1e-9, equal_nan=True)
     raw = (np.random.default_rng(seed).integers(-2, 3, n) * 100).astype(np.int32)
-    np.testing.assert_array_equal(candle_direction(raw, warmup), reference_candle_direction(raw, warmup))
+    np.testing.assert_array_equal(candle_direction(raw, warmup, np.empty(n)), reference_candle_direction(raw, warmup))

@@ -3,7 +3,8 @@ bandwidth, the volume-spike ratio, and candlestick directions.
 
 Each is simple arithmetic that numpy would spread over several temporary arrays; on a million bars
 the temporaries (fresh pages) cost more than the arithmetic, so each kernel writes its outputs into
-one preallocated block. Plain references: ``tests/reference/derived_reference.py``.
+one block ``out`` that the caller allocates with ``np.empty`` (numpy's large allocations fault far
+fewer pages than numba's). Plain references: ``tests/reference/derived_reference.py``.
 
 - ``cross_events``: up[i] = 1 where fast[i] > slow[i] and fast[i-1] <= slow[i-1]; down mirrors it;
   NaN for the first ``warmup + 1`` bars, 0 elsewhere (a NaN comparison is false).
@@ -23,9 +24,8 @@ from numba import njit
 
 
 @njit(cache=True)
-def cross_events(fast: np.ndarray, slow: np.ndarray, warmup: int) -> np.ndarray:
+def cross_events(fast: np.ndarray, slow: np.ndarray, warmup: int, out: np.ndarray) -> np.ndarray:
     n = len(fast)
-    out = np.empty((2, n), dtype=np.float64)
     for i in range(n):
         if i < warmup + 1:
             out[0, i] = np.nan
@@ -37,9 +37,10 @@ def cross_events(fast: np.ndarray, slow: np.ndarray, warmup: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def bollinger_extras(close: np.ndarray, upper: np.ndarray, middle: np.ndarray, lower: np.ndarray) -> np.ndarray:
+def bollinger_extras(
+    close: np.ndarray, upper: np.ndarray, middle: np.ndarray, lower: np.ndarray, out: np.ndarray
+) -> np.ndarray:
     n = len(close)
-    out = np.empty((2, n), dtype=np.float64)
     for i in range(n):
         span = upper[i] - lower[i]
         if np.isnan(span):
@@ -52,9 +53,8 @@ def bollinger_extras(close: np.ndarray, upper: np.ndarray, middle: np.ndarray, l
 
 
 @njit(cache=True)
-def volume_ratio(volume: np.ndarray, average: np.ndarray, threshold: float, warmup: int) -> np.ndarray:
+def volume_ratio(volume: np.ndarray, average: np.ndarray, threshold: float, warmup: int, out: np.ndarray) -> np.ndarray:
     n = len(volume)
-    out = np.empty((3, n), dtype=np.float64)
     for i in range(n):
         if i < warmup:
             out[0, i] = np.nan
@@ -75,9 +75,8 @@ def volume_ratio(volume: np.ndarray, average: np.ndarray, threshold: float, warm
 
 
 @njit(cache=True)
-def candle_direction(raw: np.ndarray, lookback: int) -> np.ndarray:
+def candle_direction(raw: np.ndarray, lookback: int, out: np.ndarray) -> np.ndarray:
     n = len(raw)
-    out = np.empty(n, dtype=np.float64)
     for i in range(n):
         if i < lookback:
             out[i] = np.nan

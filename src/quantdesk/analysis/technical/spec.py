@@ -148,7 +148,8 @@ def cross_events(fast: np.ndarray, slow: np.ndarray, warmup: int) -> tuple[np.nd
     """(cross_up, cross_down): 1.0 on the bar where ``fast`` closes above/below ``slow`` having been
     at or beyond it on the bar before, else 0.0; NaN until both lines exist on this bar and the one
     before (the first ``warmup + 1`` bars)."""
-    block = derived.cross_events(
-        np.ascontiguousarray(fast, dtype=np.float64), np.ascontiguousarray(slow, dtype=np.float64), int(warmup)
+    block = np.empty((2, len(fast)), dtype=np.float64)
+    derived.cross_events(
+        np.ascontiguousarray(fast, dtype=np.float64), np.ascontiguousarray(slow, dtype=np.float64), int(warmup), block
     )
     return block[0], block[1]

@@ -5,6 +5,7 @@ channels, which TA-Lib lacks, are numba kernels in ``channels``.)
 
 from __future__ import annotations
 
+import numpy as np
 import talib
 
 from quantdesk.analysis.technical.spec import IndicatorSpec, Outputs, Params, number, period
@@ -18,7 +19,7 @@ def _bollinger(bars: Bars, p: Params) -> Outputs:
     upper, middle, lower = talib.BBANDS(
         bars.close, timeperiod=int(p["period"]), nbdevup=width, nbdevdn=width, matype=talib_matype(0)
     )
-    percent_b, bandwidth = bollinger_extras(bars.close, upper, middle, lower)
+    percent_b, bandwidth = bollinger_extras(bars.close, upper, middle, lower, np.empty((2, len(bars))))
     return {"upper": upper, "middle": middle, "lower": lower, "percent_b": percent_b, "bandwidth": bandwidth}
 
 

@@ -6,6 +6,7 @@ the threshold as a second line so ``greater_than`` without a level means "ratio 
 
 from __future__ import annotations
 
+import numpy as np
 import talib
 
 from quantdesk.analysis.technical.spec import IndicatorSpec, Outputs, Params, number, period
@@ -16,7 +17,7 @@ from quantdesk.kernels.derived import volume_ratio
 def _volume_spike(bars: Bars, p: Params) -> Outputs:
     n = int(p["ma_period"])
     average = talib.SMA(bars.volume, timeperiod=n)
-    ratio, threshold, spike = volume_ratio(bars.volume, average, float(p["threshold"]), n - 1)
+    ratio, threshold, spike = volume_ratio(bars.volume, average, float(p["threshold"]), n - 1, np.empty((3, len(bars))))
     return {"ratio": ratio, "threshold": threshold, "spike": spike, "average_volume": average}
 
 

@@ -10,6 +10,8 @@ that bar and earlier ones (body and shadow averages over a trailing window), so 
 
 from __future__ import annotations
 
+import numpy as np
+
 from quantdesk.analysis.technical.spec import IndicatorSpec, Outputs, Params
 from quantdesk.analysis.technical.talib_functions import SPECS as TALIB_SPECS
 from quantdesk.analysis.technical.talib_functions import call_talib
@@ -85,7 +87,7 @@ CANDLE_ALIASES: dict[str, str] = {
 def _alias(alias: str, base: IndicatorSpec) -> IndicatorSpec:
     def compute(bars: Bars, params: Params) -> Outputs:
         (raw,) = call_talib(base.name, base.inputs, bars, params)
-        return {"signal": candle_direction(raw, base.warmup(params))}
+        return {"signal": candle_direction(raw, base.warmup(params), np.empty(len(raw)))}
 
     return IndicatorSpec(
         name=alias,
