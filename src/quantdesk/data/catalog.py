@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from quantdesk.core.atomic import atomic_write
 from quantdesk.core.errors import DataError, NotFoundError, StoreError
 from quantdesk.core.paths import data_home
 from quantdesk.data.validation import Gap, find_gaps, validate_bar_arrays, validate_trading_hours
@@ -115,20 +114,7 @@ class Catalog:
             yield
 
     def _atomic_write_table(self, table: pa.Table, path: Path) -> None:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            pq.write_table(table, tmp, **_write_options(table.schema))
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda tmp: pq.write_table(table, tmp, **_write_options(table.schema)))
 
     # ---- bars -----------------------------------------------------------------------------------
 

@@ -1,18 +1,14 @@
-"""Writing a result table to a user's file: CSV or Parquet by the file's suffix, all or nothing.
-
-The frame goes to a temporary file beside the target, is flushed to disk, and replaces the target
-in one rename, so an interrupted or failed export leaves any earlier file as it was.
-"""
+"""Writing a result table to a user's file: CSV or Parquet by the file's suffix, all or nothing
+(``core.atomic``: an interrupted or failed export leaves any earlier file as it was)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from quantdesk.core.errors import ConfigError, StoreError
+from quantdesk.core.atomic import atomic_write
+from quantdesk.core.errors import ConfigError
 
 EXPORT_SUFFIXES = (".csv", ".parquet")
 
@@ -30,21 +26,12 @@ def write_frame(frame: pd.DataFrame, path: Path | str, what: str = "--out") -> P
     path = Path(path)
     fmt = export_format(path, what)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+
+    def write(tmp: Path) -> None:
         if fmt == "csv":
             frame.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, write)
     return path

@@ -42,7 +42,7 @@ def fractal_pivots(
             is_high &= high[j] <= h
             is_low &= low[j] >= lo
         flags[i] = np.int8(is_high) | (np.int8(is_low) << 1)
-        count += np.int64(is_high) + np.int64(is_low)
+        count += int(is_high) + int(is_low)
     index = np.empty(count, dtype=np.int64)
     confirmed = np.empty(count, dtype=np.int64)
     price = np.empty(count, dtype=np.float64)
