@@ -8,7 +8,7 @@ of the same or closest TA-Lib function, the total, and the pattern scanners' tim
 The plan's set is its section 3.2 list (volume profile as fixed-range and per session); the
 further indicators (rolling profile, swing pivots, levels, support/resistance) are timed after it.
 Targets on the reference 2-core machine: the plan's set under 0.5 s; each numba indicator within 2x
-of its TA-Lib relative (Keltner vs BBANDS, Donchian vs MAX+MIN, VWAP vs SMA, Ichimoku vs
+of its TA-Lib relative (Keltner vs BBANDS, Donchian vs MAX+MIN, VWAP vs SMA, VWAP_Bands vs BBANDS, Ichimoku vs
 MIDPRICE for its three windows); all pattern scanners
 together under 2 s. Run: ``python benchmarks/indicators.py``.
 """
@@ -100,6 +100,7 @@ def plan_set(b: Bars) -> list[tuple[str, Callable[[], Any] | None, str]]:
         ("OBV", lambda: talib.OBV(c, v), "OBV"),
         ("MFI", lambda: talib.MFI(h, lo, c, v), "MFI"),
         ("VWAP", lambda: talib.SMA(c, 20), "SMA"),
+        ("VWAP_Bands", lambda: talib.BBANDS(c), "BBANDS"),
         ("Volume_Spike", lambda: talib.SMA(v, 20), "SMA"),
         ("Session_Volume_Profile", None, ""),
     ]

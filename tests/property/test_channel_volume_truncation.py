@@ -18,6 +18,8 @@ CASES: list[tuple[str, dict[str, int | float | str]]] = [
     ("VWAP", {}),
     ("VWAP", {"anchor": "week"}),
     ("VWAP", {"anchor": "month"}),
+    ("VWAP_Bands", {}),
+    ("VWAP_Bands", {"anchor": "week"}),
     ("Volume_Profile", {"period": 5, "rows": 6}),
     ("Volume_Profile", {}),
     ("Session_Volume_Profile", {}),

@@ -120,6 +120,31 @@ class TradingCalendar:
         starts, offsets = self._offset_table(int(ts_ns.min()), int(ts_ns.max()))
         return local_day_numbers(ts_ns, starts, offsets)
 
+    def session_starts(self, ts_ns: np.ndarray, timeframe: Timeframe) -> np.ndarray:
+        """Positions (int64) of the bars that begin a new local session date in sorted ``ts_ns``.
+
+        Bar 0 always begins one. Equal to where ``session_day_numbers`` changes, but found by placing
+        the few local midnights of the range among the bars, without a per-bar array.
+        """
+        ts_ns = np.ascontiguousarray(ts_ns, dtype=np.int64)
+        n = len(ts_ns)
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        if not timeframe.is_intraday:
+            days = np.floor_divide(ts_ns, NS_PER_DAY)
+            return np.flatnonzero(np.concatenate(([True], days[1:] != days[:-1]))).astype(np.int64)
+        first_day = int(ts_ns[0]) // NS_PER_DAY - 1
+        local_midnights = np.arange(first_day, int(ts_ns[-1]) // NS_PER_DAY + 2, dtype=np.int64) * NS_PER_DAY
+        if self.timezone == "UTC":
+            boundaries = local_midnights
+        else:
+            naive = pd.DatetimeIndex(local_midnights.view("datetime64[ns]"))
+            aware = naive.tz_localize(self.timezone, ambiguous=True, nonexistent="shift_forward")
+            boundaries = _aware_to_ns(aware)
+        positions = np.searchsorted(ts_ns, boundaries, side="left")
+        inner = positions[(positions > 0) & (positions < n)]
+        return np.concatenate(([0], np.unique(inner))).astype(np.int64)
+
     def _offset_table(self, first_ns: int, last_ns: int) -> tuple[np.ndarray, np.ndarray]:
         """(instants, offsets): the UTC offset in force from each instant on, covering [first, last]."""
         day0 = first_ns // NS_PER_DAY

@@ -219,28 +219,29 @@ def _midpoint_into(high: np.ndarray, low: np.ndarray, period: int, out: np.ndarr
 def ichimoku_into(
     high: np.ndarray,
     low: np.ndarray,
-    close: np.ndarray,
     tenkan_period: int,
     kijun_period: int,
     senkou_b_period: int,
     displacement: int,
-    out: np.ndarray,
+    lines: np.ndarray,
+    cloud: np.ndarray,
 ) -> None:
-    """Rows of ``out`` (7 x n): tenkan, kijun, senkou_a, senkou_b, senkou_a_ahead, senkou_b_ahead, chikou.
+    """Fill ``lines`` (2 x n: tenkan, kijun) and ``cloud`` (2 x (n + displacement): senkou A and B).
 
-    Tenkan and kijun are ``MIDPRICE`` passes; the senkou B pass writes everything else as it goes: at bar t
-    the ahead lines of t, and the lines in force at t (the ahead lines of t - ``displacement``, NaN before).
+    ``cloud[:, :displacement]`` is NaN and ``cloud[:, displacement + t]`` holds the cloud computed at
+    bar t (the "ahead" lines), so ``cloud[:, :n]`` is the cloud in force at each bar (computed
+    ``displacement`` bars earlier) and ``cloud[:, displacement:]`` the cloud computed at it: two views
+    of one buffer, with no copy. Tenkan and kijun are ``MIDPRICE`` passes; the senkou B pass writes the
+    cloud as it goes.
     """
     n = len(high)
-    tenkan = out[0]
-    kijun = out[1]
-    senkou_a = out[2]
-    senkou_b = out[3]
-    a_ahead = out[4]
-    b_ahead = out[5]
-    chikou = out[6]
+    tenkan = lines[0]
+    kijun = lines[1]
     _midpoint_into(high, low, tenkan_period, tenkan)
     _midpoint_into(high, low, kijun_period, kijun)
+    for t in range(displacement):
+        cloud[0, t] = np.nan
+        cloud[1, t] = np.nan
     period = senkou_b_period
     high_behind, low_behind = _sentinels(period)
     highest = np.empty(period)
@@ -251,27 +252,5 @@ def ichimoku_into(
         _block_extremes(high, low, start, stop, period, high_behind, low_behind, highest, lowest, 0)
         for k in range(stop - start):
             t = start + k
-            b_ahead[t] = (highest[k] + lowest[k]) / 2.0 if t >= warm else np.nan
-            a_ahead[t] = (tenkan[t] + kijun[t]) / 2.0
-            chikou[t] = close[t]
-            if t >= displacement:
-                senkou_a[t] = a_ahead[t - displacement]
-                senkou_b[t] = b_ahead[t - displacement]
-            else:
-                senkou_a[t] = np.nan
-                senkou_b[t] = np.nan
-
-
-@njit(cache=True)
-def ichimoku(
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
-    tenkan_period: int,
-    kijun_period: int,
-    senkou_b_period: int,
-    displacement: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    out = np.empty((7, len(high)))
-    ichimoku_into(high, low, close, tenkan_period, kijun_period, senkou_b_period, displacement, out)
-    return out[0], out[1], out[2], out[3], out[4], out[5], out[6]
+            cloud[0, displacement + t] = (tenkan[t] + kijun[t]) / 2.0
+            cloud[1, displacement + t] = (highest[k] + lowest[k]) / 2.0 if t >= warm else np.nan

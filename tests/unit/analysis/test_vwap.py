@@ -11,12 +11,11 @@ import pytest
 from tests.reference.vwap_reference import reference_vwap
 
 from quantdesk.analysis.technical.registry import compute_indicator, get_indicator, resolve_params
-from quantdesk.analysis.technical.vwap import anchor_ids
+from quantdesk.analysis.technical.vwap import anchor_ids, anchor_starts
 from quantdesk.core.errors import ConfigError
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.calendar import TradingCalendar
 from quantdesk.domain.timeframe import Timeframe
-from quantdesk.kernels.vwap import anchored_vwap
 
 NYSE = TradingCalendar(timezone="America/New_York", session_open=dt.time(9, 30), session_close=dt.time(16, 0))
 
@@ -44,7 +43,8 @@ TWO_SESSIONS = minute_bars(
 
 
 def test_session_vwap_and_bands_hand_computed_across_a_session_boundary() -> None:
-    out = compute_indicator("VWAP", TWO_SESSIONS, {})
+    out = compute_indicator("VWAP_Bands", TWO_SESSIONS, {})
+    np.testing.assert_array_equal(compute_indicator("VWAP", TWO_SESSIONS)["vwap"], out["vwap"])
     # bar 1: (100 * 10 + 300 * 12) / 400 = 11.5; variance (100 * 1.5**2 + 300 * 0.5**2) / 400 = 300 / 400 = 0.75
     # bar 2 has no volume: unchanged; bar 3 opens Tuesday with no volume: NaN
     # bar 5: (50 * 20 + 150 * 23) / 200 = 22.25; variance (50 * 2.25**2 + 150 * 0.75**2) / 200 = 337.5 / 200 = 1.6875
@@ -84,7 +84,7 @@ def test_daily_bars_are_each_their_own_session() -> None:
     h = np.array([11.0, 12, 13, 14, 15])
     cols = {"ts": np.arange(n, dtype=np.int64) * 86_400 * 10**9, "open": h, "high": h, "low": h - 2, "close": h - 1,
             "volume": np.full(n, 7.0)}  # fmt: skip
-    out = compute_indicator("VWAP", Bars.from_arrays("X", Timeframe.D1, cols), {})
+    out = compute_indicator("VWAP_Bands", Bars.from_arrays("X", Timeframe.D1, cols), {})
     np.testing.assert_allclose(out["vwap"], h - 1)  # typical price (h + h - 2 + h - 1) / 3
     np.testing.assert_array_equal(out["upper_3"], out["vwap"])
 
@@ -99,12 +99,20 @@ def test_kernel_equals_reference_on_random_minutes_over_several_sessions() -> No
     volume = np.where(rng.uniform(size=n) < 0.2, 0.0, rng.uniform(0, 500, n))
     hlcv = list(zip(close * 1.001, close * 0.998, close, volume, strict=True))
     bars = minute_bars([str(t) for t in times], hlcv)
-    for anchor in ("session", "week", "month"):
-        ids = anchor_ids(bars, anchor)
-        got = anchored_vwap(bars.high, bars.low, bars.close, bars.volume, ids)
-        want = reference_vwap(bars.high, bars.low, bars.close, bars.volume, ids)
-        for g, w in zip(got, want, strict=True):
-            np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-9 * 100)
+    # the reference's periods come from pandas' session dates, independently of the calendar's fast path
+    days = bars.calendar.session_dates(bars.ts, bars.timeframe)
+    reference_ids = {
+        "session": days.asi8,
+        "week": (days - pd.to_timedelta(days.day_of_week, unit="D")).asi8,
+        "month": days.to_period("M").asi8,
+    }
+    for anchor, ids in reference_ids.items():
+        got = compute_indicator("VWAP_Bands", bars, {"anchor": anchor})
+        want_vwap, want_std = reference_vwap(bars.high, bars.low, bars.close, bars.volume, ids)
+        np.testing.assert_allclose(got["vwap"], want_vwap, rtol=1e-9, atol=1e-9 * 100)
+        np.testing.assert_allclose(got["upper_1"] - got["vwap"], want_std, rtol=1e-9, atol=1e-9 * 100)
+        starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
+        np.testing.assert_array_equal(anchor_starts(bars, anchor), starts)
     assert len(set(anchor_ids(bars, "session").tolist())) == 4
     assert len(set(anchor_ids(bars, "week").tolist())) == 3
     assert len(set(anchor_ids(bars, "month").tolist())) == 2

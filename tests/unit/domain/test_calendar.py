@@ -153,3 +153,15 @@ def test_session_day_numbers_equal_session_dates_across_offset_changes(tz: str) 
     if tz == "America/New_York":
         late = np.array([to_utc_ns("2024-03-10T04:30:00Z")], dtype=np.int64)
         assert cal.session_day_numbers(late, Timeframe.M1)[0] == to_utc_ns("2024-03-09") // NS_PER_DAY
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Australia/Lord_Howe", "America/Santiago"])
+def test_session_starts_are_where_the_session_day_changes(tz: str) -> None:
+    cal = TradingCalendar(timezone=tz, session_open=dt.time(9, 30), session_close=dt.time(16, 0))
+    rng = np.random.default_rng(4)
+    ts = np.sort(rng.integers(1_400_000_000 * 10**9, 1_750_000_000 * 10**9, 40_000)).astype(np.int64)
+    days = cal.session_day_numbers(ts, Timeframe.M1)
+    expected = np.flatnonzero(np.concatenate(([True], days[1:] != days[:-1])))
+    np.testing.assert_array_equal(cal.session_starts(ts, Timeframe.M1), expected)
+    np.testing.assert_array_equal(cal.session_starts(ts[:1], Timeframe.M1), [0])
+    assert len(cal.session_starts(ts[:0], Timeframe.M1)) == 0

@@ -42,25 +42,28 @@ def ichimoku_warmup(p: Params) -> int:
 
 
 def _ichimoku(bars: Bars, p: Params) -> Outputs:
-    out = np.empty((7, len(bars)))
+    n = len(bars)
+    shift = int(p["displacement"])
+    lines = np.empty((2, n))
+    cloud = np.empty((2, n + shift))  # the cloud in force and the cloud ahead are two views of it
     nb.ichimoku_into(
         bars.high,
         bars.low,
-        bars.close,
         int(p["tenkan_period"]),
         int(p["kijun_period"]),
         int(p["senkou_b_period"]),
-        int(p["displacement"]),
-        out,
+        shift,
+        lines,
+        cloud,
     )
     return {
-        "tenkan": out[0],
-        "kijun": out[1],
-        "senkou_a": out[2],
-        "senkou_b": out[3],
-        "senkou_a_ahead": out[4],
-        "senkou_b_ahead": out[5],
-        "chikou": out[6],
+        "tenkan": lines[0],
+        "kijun": lines[1],
+        "senkou_a": cloud[0, :n],
+        "senkou_b": cloud[1, :n],
+        "senkou_a_ahead": cloud[0, shift:],
+        "senkou_b_ahead": cloud[1, shift:],
+        "chikou": bars.close,  # read-only; a chart draws it displacement bars back
     }
 
 

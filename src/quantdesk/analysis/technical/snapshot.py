@@ -41,7 +41,7 @@ DEFAULT_SET: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("Donchian(20)", "Donchian", {}),
     ("OBV", "OBV", {}),
     ("MFI(14)", "MFI", {}),
-    ("VWAP", "VWAP", {}),
+    ("VWAP", "VWAP_Bands", {}),
     ("Volume spike", "Volume_Spike", {}),
     ("Swing levels", "Swing_Levels", {}),
     ("Support/resistance", "Support_Resistance", {}),
