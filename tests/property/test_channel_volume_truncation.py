@@ -15,6 +15,7 @@ CASES: list[tuple[str, dict[str, int | float | str]]] = [
     ("Keltner", {"period": 3, "atr_period": 2, "multiplier": 1.0}),
     ("Donchian", {"period": 4}),
     ("Ichimoku", {"tenkan_period": 2, "kijun_period": 3, "senkou_b_period": 5, "displacement": 3}),
+    ("Ichimoku", {"tenkan_period": 2, "kijun_period": 3, "senkou_b_period": 8, "displacement": 2}),
     ("VWAP", {}),
     ("VWAP", {"anchor": "week"}),
     ("VWAP", {"anchor": "month"}),

@@ -5,11 +5,11 @@ atr_period)`` (true range from bar 1, seeded by the mean of the first ``atr_peri
 bar ``atr_period``, then Wilder's ``atr = (atr * (atr_period - 1) + tr) / atr_period``, to rounding), with bands
 ``ema +- multiplier * atr``. ``rolling_max``/``rolling_min`` equal ``pandas.Series.rolling(period).max()``
 / ``.min()`` and TA-Lib's ``MAX``/``MIN`` (van Herk/Gil-Werman blocks, O(n)); ``donchian`` is both with their
-average, and ``midpoint`` is TA-Lib's ``MIDPRICE`` ((highest high + lowest low) / 2). ``ichimoku``
-returns tenkan, kijun, the cloud computed at each bar (``senkou_a_ahead`` = (tenkan + kijun) / 2,
-``senkou_b_ahead`` = midpoint over ``senkou_b_period``) and that cloud shifted ``displacement`` bars
-later (``senkou_a``/``senkou_b`` at bar t are the ahead values of bar t - displacement), so no output
-at t reads a price after t. References: ``tests/reference/channels_reference.py``.
+average, and ``midpoint`` is TA-Lib's ``MIDPRICE`` ((highest high + lowest low) / 2). ``ichimoku_into``
+fills tenkan, kijun and one cloud buffer: the cloud computed at each bar (senkou A = (tenkan + kijun) / 2,
+senkou B = midpoint over ``senkou_b_period``) placed ``displacement`` bars later, so the cloud in force
+at t is the one computed at t - displacement and no output at t reads a price after t.
+References: ``tests/reference/channels_reference.py``.
 """
 
 from __future__ import annotations
@@ -231,26 +231,48 @@ def ichimoku_into(
     ``cloud[:, :displacement]`` is NaN and ``cloud[:, displacement + t]`` holds the cloud computed at
     bar t (the "ahead" lines), so ``cloud[:, :n]`` is the cloud in force at each bar (computed
     ``displacement`` bars earlier) and ``cloud[:, displacement:]`` the cloud computed at it: two views
-    of one buffer, with no copy. Tenkan and kijun are ``MIDPRICE`` passes; the senkou B pass writes the
-    cloud as it goes.
+    of one buffer, with no copy. Tenkan is a ``MIDPRICE`` pass; the kijun pass writes the cloud as it
+    goes. When ``senkou_b_period`` is at most twice ``kijun_period`` (52 and 26 by default) the senkou
+    B window is two overlapping kijun windows, ending at t and at t - (senkou_b_period - kijun_period),
+    so its extremes come from the kijun extremes kept in a ring, not from a third pass.
     """
     n = len(high)
     tenkan = lines[0]
     kijun = lines[1]
     _midpoint_into(high, low, tenkan_period, tenkan)
-    _midpoint_into(high, low, kijun_period, kijun)
     for t in range(displacement):
         cloud[0, t] = np.nan
         cloud[1, t] = np.nan
-    period = senkou_b_period
+    senkou_b = cloud[1, displacement:]
+    overlapping = senkou_b_period <= 2 * kijun_period
+    if not overlapping:
+        _midpoint_into(high, low, senkou_b_period, senkou_b)
+    gap = senkou_b_period - kijun_period
+    ring_high = np.empty(gap)
+    ring_low = np.empty(gap)
+    slot = 0
+    period = kijun_period
     high_behind, low_behind = _sentinels(period)
     highest = np.empty(period)
     lowest = np.empty(period)
-    warm = period - 1
     for start in range(0, n, period):
         stop = min(start + period, n)
         _block_extremes(high, low, start, stop, period, high_behind, low_behind, highest, lowest, 0)
         for k in range(stop - start):
             t = start + k
+            top = highest[k]
+            bottom = lowest[k]
+            kijun[t] = (top + bottom) / 2.0 if t >= period - 1 else np.nan
             cloud[0, displacement + t] = (tenkan[t] + kijun[t]) / 2.0
-            cloud[1, displacement + t] = (highest[k] + lowest[k]) / 2.0 if t >= warm else np.nan
+            if overlapping:
+                if t >= senkou_b_period - 1:
+                    earlier_top = ring_high[slot]
+                    earlier_bottom = ring_low[slot]
+                    top_b = earlier_top if earlier_top > top else top
+                    bottom_b = earlier_bottom if earlier_bottom < bottom else bottom
+                    senkou_b[t] = (top_b + bottom_b) / 2.0
+                else:
+                    senkou_b[t] = np.nan
+                ring_high[slot] = top
+                ring_low[slot] = bottom
+                slot = slot + 1 if slot + 1 < gap else 0

@@ -76,12 +76,23 @@ def test_donchian_hand_computed_with_a_falling_series() -> None:
     np.testing.assert_array_equal(middle, [np.nan, np.nan, 4.5, 4.0, 3.5, 1.5])
 
 
-def test_ichimoku_matches_reference_and_talib_midprice() -> None:
+@pytest.mark.parametrize(
+    "periods",
+    [(9, 26, 52, 26), (5, 20, 31, 7), (5, 10, 33, 12)],  # senkou B from two kijun windows; the last, its own pass
+)
+def test_ichimoku_matches_the_reference(periods: tuple[int, int, int, int]) -> None:
+    b = random_bars(300)
+    tenkan, kijun, senkou_b, displacement = periods
+    params = {"tenkan_period": tenkan, "kijun_period": kijun, "senkou_b_period": senkou_b, "displacement": displacement}
+    out = compute_indicator("Ichimoku", b, params)
+    ref = reference_ichimoku(b.high, b.low, tenkan, kijun, senkou_b, displacement)
+    for name, want in ref.items():
+        np.testing.assert_allclose(out[name], want, rtol=1e-12, atol=0, err_msg=f"{periods} {name}")
+
+
+def test_ichimoku_lines_are_talib_midprice() -> None:
     b = random_bars(300)
     out = compute_indicator("Ichimoku", b)
-    ref = reference_ichimoku(b.high, b.low, 9, 26, 52, 26)
-    for name, want in ref.items():
-        np.testing.assert_allclose(out[name], want, rtol=1e-12, atol=0, err_msg=name)
     np.testing.assert_array_equal(out["tenkan"], talib.MIDPRICE(b.high, b.low, 9))
     np.testing.assert_array_equal(out["kijun"], talib.MIDPRICE(b.high, b.low, 26))
     np.testing.assert_array_equal(out["chikou"], b.close)
