@@ -6,7 +6,9 @@
     ├── ConfigError                fix the input: a strategy file, an option, a parameter
     ├── DataError                  fix the input: a data file or a data set (names file, row, column)
     │   └── NotFoundError          the data asked for is not in the store (import or fetch it)
-    └── StoreError                 the store on disk is damaged or unwritable (check the data directory)
+    ├── StoreError                 the store on disk is damaged or unwritable (check the data directory)
+    └── SourceUnavailableError     an outside source (EDGAR, a database server) cannot be reached: check the
+                                   network or the server, then retry
 
 Business outcomes (a denied order, a strategy that never trades) are results, not exceptions.
 Third-party errors (pyarrow, pydantic, pandas) are translated into this tree where quantdesk calls
@@ -73,3 +75,7 @@ class NotFoundError(DataError):
 
 class StoreError(QuantdeskError):
     """The on-disk store could not be read or written (permissions, a damaged file)."""
+
+
+class SourceUnavailableError(QuantdeskError):
+    """An outside data source or server could not be reached (no network, refused, timed out)."""
