@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,3 +14,45 @@ def qd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "qdhome"
     monkeypatch.setenv("QUANTDESK_HOME", str(home))
     return home
+
+
+# ---- the real PostgreSQL server ----------------------------------------------------------------------
+# QUANTDESK_TEST_POSTGRES_URL names a server where the tests may create and drop databases (default: the
+# local server, user postgres). Without a reachable server the tests that need it skip, unless
+# QUANTDESK_REQUIRE_SERVICES=1 (as in CI), where they fail.
+
+_PG_ADMIN_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _services_required() -> bool:
+    import os
+
+    return os.environ.get("QUANTDESK_REQUIRE_SERVICES", "") == "1"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    import os
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin_url = os.environ.get("QUANTDESK_TEST_POSTGRES_URL", _PG_ADMIN_DEFAULT)
+    name = f"qd_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        message = f"PostgreSQL is not reachable at {sa.make_url(admin_url).render_as_string(hide_password=True)}"
+        if _services_required():
+            pytest.fail(f"{message}: {exc.orig}")
+        pytest.skip(message)
+    try:
+        yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
