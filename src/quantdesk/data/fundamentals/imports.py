@@ -12,7 +12,9 @@ the file, the 1-based data row and the column, and nothing is stored unless all 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -55,7 +57,7 @@ def read_long_format(path: Path | str) -> list[StatementFact]:
     return facts
 
 
-def _fact(row: dict[str, object], where: str, number: int) -> StatementFact:
+def _fact(row: Mapping[Any, object], where: str, number: int) -> StatementFact:
     def bad(column: str, expected: str) -> DataError:
         return DataError("bad value", source=where, row=number, column=column, expected=expected,
                          found=repr(row.get(column)))  # fmt: skip

@@ -1,0 +1,154 @@
+"""The universe's fundamentals at one time: every company's metrics, its percentiles among its sector
+peers, the composite score, and the screen over them.
+
+``fundamental_table`` reads the store once for all companies (facts and earnings known at t) and each
+company's last daily close known at t from the catalog, and returns one row per company: the
+``CompanyMetrics`` values plus ``pe_percentile``, ``pb_percentile``, ``ps_percentile`` and
+``ev_ebitda_percentile`` (0-100: the share of the company's sector peers with a lower multiple; peers
+whose multiple is not meaningful are left out, and so is a company's own) and ``growth_percentile``
+(revenue and EPS growth ranked over the whole universe). ``screen`` keeps the rows passing every
+threshold given; a company whose metric is unknown fails a threshold on it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from quantdesk.analysis.fundamental.metrics import company_metrics
+from quantdesk.analysis.fundamental.score import SUB_SCORE_WEIGHTS, fundamental_score
+from quantdesk.analysis.fundamental.statements import FinancialHistory, histories
+from quantdesk.core.errors import ConfigError, NotFoundError
+from quantdesk.data.catalog import Catalog
+from quantdesk.data.fundamentals.store import FundamentalStore
+from quantdesk.domain.fundamentals import EarningsEvent
+from quantdesk.domain.timeframe import Timeframe
+
+__all__ = ["MULTIPLES", "ScreenCriteria", "fundamental_table", "last_close", "screen"]
+
+MULTIPLES = ("pe", "pb", "ps", "ev_ebitda")
+
+
+def last_close(catalog: Catalog, symbol: str, as_of_ns: int) -> tuple[float, int]:
+    """The last daily close known at ``as_of_ns`` and when it became known; (NaN, 0) when there is none."""
+    try:
+        bars = catalog.read_bars(symbol, Timeframe.D1, end_ns=as_of_ns)
+    except NotFoundError:
+        return math.nan, 0
+    if len(bars) == 0:
+        return math.nan, 0
+    known = bars.known_ns()
+    last = int(np.searchsorted(known, as_of_ns, side="right")) - 1
+    if last < 0:
+        return math.nan, 0
+    return float(bars.close[last]), int(known[last])
+
+
+def _percentile_among_peers(values: pd.Series, groups: pd.Series) -> pd.Series:
+    """0-100: the share of the same group's other meaningful values strictly below (ties count half)."""
+    out = pd.Series(np.nan, index=values.index)
+    meaningful = values.notna() & (values > 0)
+    for _, idx in values[meaningful].groupby(groups[meaningful]).groups.items():
+        group = values.loc[idx].to_numpy()
+        if len(group) < 2:
+            continue
+        below = (group[:, None] > group[None, :]).sum(axis=1)
+        ties = (group[:, None] == group[None, :]).sum(axis=1) - 1
+        out.loc[idx] = 100.0 * (below + 0.5 * ties) / (len(group) - 1)
+    return out
+
+
+def fundamental_table(
+    store: FundamentalStore,
+    catalog: Catalog,
+    as_of_ns: int,
+    symbols: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """One row per company known to the store (or ``symbols``) with its metrics as known at ``as_of_ns``."""
+    facts = store.facts_as_of(symbols, as_of_ns)
+    by_symbol = histories(facts)
+    events: dict[str, list[EarningsEvent]] = {}
+    for event in store.earnings_as_of(symbols, as_of_ns):
+        events.setdefault(event.symbol, []).append(event)
+    sectors = {inst.symbol: inst.sector for inst in catalog.instruments()}
+    wanted = list(symbols) if symbols is not None else sorted(by_symbol)
+    rows = []
+    for symbol in wanted:
+        history = by_symbol.get(symbol) or FinancialHistory.empty_for(symbol)
+        price, _ = last_close(catalog, symbol, as_of_ns)
+        metrics = company_metrics(
+            history, price=price, as_of_ns=as_of_ns, sector=sectors.get(symbol), earnings=events.get(symbol, ())
+        )
+        rows.append(metrics.row())
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table = table.set_index("symbol", drop=False)
+    group = table["sector"].fillna("(no sector)")
+    for name in MULTIPLES:
+        table[f"{name}_percentile"] = _percentile_among_peers(table[name], group)
+    growth_ranks = table[["revenue_growth", "eps_growth"]].rank(pct=True)
+    table["growth_percentile"] = 100.0 * growth_ranks.mean(axis=1, skipna=True)
+    scores = [fundamental_score(row) for row in table.to_dict("records")]
+    table["composite_value"] = [s.composite_value for s in scores]
+    table["confidence"] = [s.confidence for s in scores]
+    for name in SUB_SCORE_WEIGHTS:
+        table[name] = [s.sub_scores[name] for s in scores]
+    return table
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScreenCriteria:
+    """Thresholds of a screen; None = not applied. Fractions for ROE, growth and surprise (0.15 = 15 %)."""
+
+    min_fscore: int | None = None
+    pe_max: float | None = None
+    pb_max: float | None = None
+    debt_equity_max: float | None = None
+    earnings_surprise_min: float | None = None
+    min_roe: float | None = None
+    min_eps_growth: float | None = None
+    pe_percentile_max: float | None = None
+    pb_percentile_max: float | None = None
+    min_composite: float | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in self.__dict__.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise ConfigError(f"screen {name}: expected a number, found {value!r}")
+            if value is not None and not math.isfinite(value):
+                raise ConfigError(f"screen {name}: expected a finite number, found {value!r}")
+
+    def applied(self) -> dict[str, float]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+# criterion -> (column, keep when column >= value (True) or <= value (False))
+_RULES: dict[str, tuple[str, bool]] = {
+    "min_fscore": ("fscore", True),
+    "pe_max": ("pe", False),
+    "pb_max": ("pb", False),
+    "debt_equity_max": ("debt_equity", False),
+    "earnings_surprise_min": ("earnings_surprise", True),
+    "min_roe": ("roe", True),
+    "min_eps_growth": ("eps_growth", True),
+    "pe_percentile_max": ("pe_percentile", False),
+    "pb_percentile_max": ("pb_percentile", False),
+    "min_composite": ("composite_value", True),
+}
+
+
+def screen(table: pd.DataFrame, criteria: ScreenCriteria) -> pd.DataFrame:
+    """The rows of ``table`` passing every applied criterion (an unknown value fails)."""
+    keep = pd.Series(True, index=table.index)
+    for name, threshold in criteria.applied().items():
+        column, at_least = _RULES[name]
+        if column not in table:
+            raise ConfigError(f"screen {name}: the table has no column {column!r}")
+        values = pd.to_numeric(table[column], errors="coerce")
+        keep &= (values >= threshold) if at_least else (values <= threshold)
+    return table[keep.to_numpy()]

@@ -1,0 +1,194 @@
+"""``quantdesk fundamentals import|fetch-edgar|score|screen``: the point-in-time fundamentals store and
+the fundamental analysis module from the command line."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from quantdesk.cli.common import app, open_catalog, out
+from quantdesk.core.errors import NotFoundError
+from quantdesk.core.paths import data_home
+from quantdesk.core.timestamps import ns_to_iso, to_utc_ns
+
+fundamentals_app = typer.Typer(help="Point-in-time fundamentals: import, fetch, score, screen.", no_args_is_help=True)
+app.add_typer(fundamentals_app, name="fundamentals")
+
+
+def _as_of_ns(at: str | None) -> int:
+    """``--at DATE``: as known at the end of that day (UTC); now when omitted."""
+    if at is None:
+        return int(pd.Timestamp.now(tz="UTC").value)
+    start = to_utc_ns(at, what="--at")
+    stamp = pd.Timestamp(at)
+    return start + (86_400 * 10**9 - 1 if stamp == stamp.normalize() else 0)
+
+
+def _store() -> Any:
+    from quantdesk.data.fundamentals.store import FundamentalStore
+
+    return FundamentalStore()
+
+
+@fundamentals_app.command("import")
+def import_file(file: Annotated[Path, typer.Argument(help="a CSV or Parquet file in the long format")]) -> None:
+    """Import statements (one figure per row: symbol, item, fiscal_year, fiscal_period, period_end, filed, value)."""
+    from quantdesk.data.fundamentals.imports import import_statements
+
+    report = import_statements(file, _store())
+    out.print(f"{file}: {report.received} figures for {report.symbols} companies; {report.added} new versions stored, "
+              f"{report.unchanged} already known")  # fmt: skip
+
+
+@fundamentals_app.command("fetch-edgar")
+def fetch_edgar(
+    ticker: Annotated[str, typer.Argument(help="a US ticker, e.g. AAPL")],
+    user_agent: Annotated[
+        str | None, typer.Option("--user-agent", help="'Name email' for SEC (or QUANTDESK_EDGAR_USER_AGENT)")
+    ] = None,
+) -> None:
+    """Download SEC EDGAR's XBRL company facts for TICKER and store its statements (needs network)."""
+    from quantdesk.data.sources.edgar import fetch_companyfacts, parse_companyfacts
+
+    doc = fetch_companyfacts(ticker, cache_dir=data_home() / "cache" / "edgar", user_agent=user_agent)
+    facts = parse_companyfacts(doc, symbol=ticker.upper())
+    report = _store().put_facts(facts, source_name=f"EDGAR companyfacts {ticker.upper()}")
+    out.print(f"{ticker.upper()}: {report.received} figures from EDGAR; {report.added} new versions stored")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, tuple | list):
+        return [_clean(v) for v in value]
+    item = getattr(value, "item", None)
+    return _clean(item()) if callable(item) else value
+
+
+@fundamentals_app.command("score")
+def score(
+    symbol: Annotated[str, typer.Argument(help="the company's symbol")],
+    at: Annotated[str | None, typer.Option("--at", help="as known at the end of this date (default: now)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The composite fundamental score of SYMBOL and every sub-score with its inputs, as known at --at."""
+    from quantdesk.analysis.fundamental.metrics import company_metrics
+    from quantdesk.analysis.fundamental.score import fundamental_score
+    from quantdesk.analysis.fundamental.statements import FinancialHistory
+    from quantdesk.analysis.fundamental.universe import fundamental_table, last_close
+
+    symbol = symbol.upper()
+    as_of_ns = _as_of_ns(at)
+    store = _store()
+    catalog = open_catalog()
+    table = fundamental_table(store, catalog, as_of_ns)
+    if table.empty or symbol not in table.index:
+        raise NotFoundError(f"no fundamentals known for {symbol} at {ns_to_iso(as_of_ns)}; import them with "
+                            "'quantdesk fundamentals import' or 'quantdesk data synthetic'")  # fmt: skip
+    row = table.to_dict("index")[symbol]
+    result = fundamental_score(row, as_of=ns_to_iso(as_of_ns))
+    history = FinancialHistory.from_facts(symbol, store.facts_as_of([symbol], as_of_ns))
+    price, _ = last_close(catalog, symbol, as_of_ns)
+    sector = row["sector"] if isinstance(row["sector"], str) else None
+    audit = company_metrics(history, price=price, as_of_ns=as_of_ns, sector=sector, audit=True,
+                            earnings=store.earnings_as_of([symbol], as_of_ns)).detail  # fmt: skip
+    if as_json:
+        doc = result.to_dict()
+        doc["audit"] = _clean_tree(audit)
+        typer.echo(json.dumps(doc, indent=1, default=str))
+        return
+    doc = result.to_dict()["fundamental_score"]
+    out.print(f"[bold]{symbol}[/bold] fundamental score as known at {result.as_of}")
+    out.print(f"composite {doc['composite_value']}  confidence {doc['confidence']}")
+    subs = Table(title="sub-scores (0..1)")
+    subs.add_column("sub-score")
+    subs.add_column("value", justify="right")
+    for name, value in doc["sub_scores"].items():
+        subs.add_row(name, "n/a" if value is None else f"{value:.3f}")
+    out.print(subs)
+    inputs = Table(title="inputs")
+    inputs.add_column("metric")
+    inputs.add_column("value", justify="right")
+    for name, value in result.inputs.items():
+        inputs.add_row(name, _fmt(value))
+    for name, value in doc["key_metrics"].items():
+        inputs.add_row(name, _fmt(value))
+    out.print(inputs)
+    fscore = audit.get("fscore")
+    if fscore:
+        tests = Table(title=f"Piotroski F-Score {fscore['score']} / 9")
+        for col in ("test", "passed", "values"):
+            tests.add_column(col, overflow="fold")
+        for test in fscore["tests"]:
+            tests.add_row(str(test["name"]), str(test["passed"]), _fmt(test.get("values")))
+        out.print(tests)
+
+
+def _fmt(value: Any) -> str:
+    value = _clean(value)
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _clean_tree(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _clean_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_tree(v) for v in value]
+    return _clean(value)
+
+
+@fundamentals_app.command("screen")
+def screen_cmd(
+    min_fscore: Annotated[int | None, typer.Option("--min-fscore", help="Piotroski F-Score at least")] = None,
+    pe_max: Annotated[float | None, typer.Option("--pe-max", help="P/E at most")] = None,
+    pb_max: Annotated[float | None, typer.Option("--pb-max", help="P/B at most")] = None,
+    debt_equity_max: Annotated[float | None, typer.Option("--debt-equity-max", help="debt/equity at most")] = None,
+    earnings_surprise_min: Annotated[
+        float | None, typer.Option("--earnings-surprise-min", help="latest surprise at least (0.05 = 5 %)")
+    ] = None,
+    min_roe: Annotated[float | None, typer.Option("--min-roe", help="TTM ROE at least (0.15 = 15 %)")] = None,
+    min_eps_growth: Annotated[float | None, typer.Option("--min-eps-growth", help="TTM EPS growth at least")] = None,
+    pe_percentile_max: Annotated[float | None, typer.Option("--pe-percentile-max", help="sector P/E %ile max")] = None,
+    pb_percentile_max: Annotated[float | None, typer.Option("--pb-percentile-max", help="sector P/B %ile max")] = None,
+    min_composite: Annotated[float | None, typer.Option("--min-composite", help="composite score at least")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="as known at the end of this date (default: now)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Screen every company in the store on point-in-time fundamentals."""
+    from quantdesk.analysis.fundamental.universe import ScreenCriteria, fundamental_table, screen
+
+    criteria = ScreenCriteria(min_fscore=min_fscore, pe_max=pe_max, pb_max=pb_max, debt_equity_max=debt_equity_max,
+                              earnings_surprise_min=earnings_surprise_min, min_roe=min_roe,
+                              min_eps_growth=min_eps_growth, pe_percentile_max=pe_percentile_max,
+                              pb_percentile_max=pb_percentile_max, min_composite=min_composite)  # fmt: skip
+    as_of_ns = _as_of_ns(at)
+    table = fundamental_table(_store(), open_catalog(), as_of_ns)
+    if table.empty:
+        raise NotFoundError("no fundamentals in the store; import them with 'quantdesk fundamentals import' or "
+                            "'quantdesk data synthetic'")  # fmt: skip
+    passed = screen(table, criteria).sort_values("composite_value", ascending=False, na_position="last")
+    columns = ["symbol", "sector", "fscore", "pe", "pb", "debt_equity", "roe", "eps_growth", "earnings_surprise",
+               "composite_value"]  # fmt: skip
+    if as_json:
+        rows = [{c: _clean(r[c]) for c in columns} for r in passed.to_dict("records")]
+        typer.echo(json.dumps({"as_of": ns_to_iso(as_of_ns), "criteria": criteria.applied(), "universe": len(table),
+                               "passed": rows}, indent=1))  # fmt: skip
+        return
+    view = Table(title=f"{len(passed)} of {len(table)} companies pass, as known at {ns_to_iso(as_of_ns)}")
+    for c in columns:
+        view.add_column(c, justify="left" if c in ("symbol", "sector") else "right")
+    for r in passed.to_dict("records"):
+        view.add_row(*[_fmt(r[c]) for c in columns])
+    out.print(view)
