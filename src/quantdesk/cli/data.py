@@ -60,14 +60,37 @@ def data_synthetic(
     days: Annotated[int, typer.Option("--days", help="trading sessions to generate")] = 250,
     seed: Annotated[int, typer.Option("--seed", help="random seed (same seed, same market)")] = 7,
     start: Annotated[str, typer.Option("--start", help="first session date")] = "2024-01-02",
+    fundamentals: Annotated[
+        bool, typer.Option("--fundamentals/--no-fundamentals", help="also write statements, earnings and events")
+    ] = True,
 ) -> None:
-    """Generate a seeded synthetic market (labelled synthetic) and store it."""
-    from quantdesk.data.sources.synthetic import SyntheticConfig, write_synthetic_market
+    """Generate a seeded synthetic market (labelled synthetic) and store it, with its companies' fundamentals."""
+    from quantdesk.data.sources.synthetic import SyntheticConfig, generate_market, write_synthetic_market
 
     config = SyntheticConfig(n_symbols=symbols, days=days, timeframe=Timeframe.parse(timeframe), seed=seed, start=start)
     catalog = open_catalog()
     with progress(f"generating {symbols} synthetic instruments", total=symbols) as advance:
-        reports = write_synthetic_market(catalog, config, progress=lambda done, total: advance())
+        market = generate_market(config)
+        reports = write_synthetic_market(catalog, config, progress=lambda done, total: advance(), market=market)
+    if fundamentals:
+        from quantdesk.data.fundamentals.store import FundamentalStore
+        from quantdesk.data.sources.synthetic_fundamentals import generate_fundamentals
+
+        data = generate_fundamentals(market, config)
+        store = FundamentalStore()
+        report = store.put_company_data(
+            [inst.symbol for inst in market.instruments],
+            facts=data.facts,
+            earnings=data.earnings,
+            insiders=data.insiders,
+            ratings=data.ratings,
+            source_name=config.source,
+        )
+        out.print(
+            f"fundamentals: {report.received} statement figures ({report.added} new versions), "
+            f"{len(data.earnings)} earnings, {len(data.insiders)} insider trades, {len(data.ratings)} rating changes "
+            f"in {store.db.url}"
+        )
     changed = sum(r.changed for r in reports)
     rows = sum(r.rows_total for r in reports)
     out.print(

@@ -21,9 +21,15 @@ fundamentals_app = typer.Typer(help="Point-in-time fundamentals: import, fetch, 
 app.add_typer(fundamentals_app, name="fundamentals")
 
 
-def _as_of_ns(at: str | None) -> int:
-    """``--at DATE``: as known at the end of that day (UTC); now when omitted."""
+def _as_of_ns(at: str | None, symbol: str | None = None) -> int:
+    """``--at DATE``: as known at the end of that day (UTC). Omitted: the close of ``symbol``'s last stored bar
+    when it has bars (the end of its data), else now."""
     if at is None:
+        if symbol is not None:
+            stored = [d for d in open_catalog().datasets() if d.symbol == symbol]
+            if stored:
+                last = max(d.last_ns for d in stored)
+                return last + 86_400 * 10**9 - 1
         return int(pd.Timestamp.now(tz="UTC").value)
     start = to_utc_ns(at, what="--at")
     stamp = pd.Timestamp(at)
@@ -74,7 +80,9 @@ def _clean(value: Any) -> Any:
 @fundamentals_app.command("score")
 def score(
     symbol: Annotated[str, typer.Argument(help="the company's symbol")],
-    at: Annotated[str | None, typer.Option("--at", help="as known at the end of this date (default: now)")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="as known at the end of this date (default: the end of its bars)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The composite fundamental score of SYMBOL and every sub-score with its inputs, as known at --at."""
@@ -84,7 +92,7 @@ def score(
     from quantdesk.analysis.fundamental.universe import fundamental_table, last_close
 
     symbol = symbol.upper()
-    as_of_ns = _as_of_ns(at)
+    as_of_ns = _as_of_ns(at, symbol)
     store = _store()
     catalog = open_catalog()
     table = fundamental_table(store, catalog, as_of_ns)
@@ -117,8 +125,8 @@ def score(
     inputs.add_column("value", justify="right")
     for name, value in result.inputs.items():
         inputs.add_row(name, _fmt(value))
-    for name, value in doc["key_metrics"].items():
-        inputs.add_row(name, _fmt(value))
+    for name in ("roe_trend", "debt_trend"):
+        inputs.add_row(name, _fmt(doc["key_metrics"][name]))
     out.print(inputs)
     fscore = audit.get("fscore")
     if fscore:

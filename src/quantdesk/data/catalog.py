@@ -201,6 +201,26 @@ class Catalog:
             out[c] = _column_numpy(table.column(c))
         return out
 
+    def read_closes(
+        self, symbol: str, timeframe: Timeframe, end_ns: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(ts, close) of ``symbol``'s stored bars with ts <= ``end_ns``: two columns, no instrument lookup,
+        for reading many symbols' prices at once; empty arrays when none are stored."""
+        path = self.bars_path(symbol.upper(), timeframe)
+        if not path.exists():
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        try:
+            pf = pq.ParquetFile(path)
+            table = pf.read_row_groups(_row_groups_in_range(pf, None, end_ns), columns=["ts", "close"])
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(f"cannot read {path}: {exc}") from exc
+        ts = _column_numpy(table.column("ts")).view(np.int64)
+        close = _column_numpy(table.column("close"))
+        if end_ns is not None:
+            keep = ts <= end_ns
+            ts, close = ts[keep], close[keep]
+        return ts, close
+
     def has_bars(self, symbol: str, timeframe: Timeframe) -> bool:
         return self.bars_path(symbol, timeframe).exists()
 

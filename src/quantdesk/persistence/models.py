@@ -3,11 +3,15 @@
 Fundamentals are stored point in time: ``statement_facts`` keeps every version of a figure with the
 instant it became known (``known_ns``, int64 UTC nanoseconds, as everywhere inside quantdesk), so a
 read "as known at t" is a filter on ``known_ns <= t`` and the highest version left per key.
+``statement_periods`` holds the same figures pivoted per period and filing time, for fast reads of a universe;
+when ``ITEMS`` gains an item, a migration adds its column there.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+
+from quantdesk.domain.fundamentals import ITEMS
 
 metadata = sa.MetaData()
 
@@ -27,6 +31,22 @@ statement_facts = sa.Table(
     sa.PrimaryKeyConstraint("symbol", "item", "fiscal_year", "fiscal_period", "version"),
 )
 sa.Index("ix_statement_facts_symbol_known", statement_facts.c.symbol, statement_facts.c.known_ns)
+
+# the same figures, one wide row per fiscal period and filing time: the period's figures as known once that
+# filing was public (each item its newest version by then), so an as-of read of a universe is a few
+# thousand rows; maintained by ``FundamentalStore.put_facts`` from ``statement_facts``
+statement_periods = sa.Table(
+    "statement_periods",
+    metadata,
+    sa.Column("symbol", sa.String(32), nullable=False),
+    sa.Column("fiscal_year", sa.Integer, nullable=False),
+    sa.Column("fiscal_period", sa.String(2), nullable=False),
+    sa.Column("known_ns", sa.BigInteger, nullable=False),
+    sa.Column("period_end", sa.String(10), nullable=False),
+    *[sa.Column(item, sa.Float, nullable=True) for item in ITEMS],
+    sa.PrimaryKeyConstraint("symbol", "fiscal_year", "fiscal_period", "known_ns"),
+)
+sa.Index("ix_statement_periods_known", statement_periods.c.known_ns)
 
 earnings_events = sa.Table(
     "earnings_events",

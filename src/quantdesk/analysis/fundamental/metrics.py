@@ -26,7 +26,7 @@ from quantdesk.analysis.fundamental.beneish import BeneishM, beneish_mscore
 from quantdesk.analysis.fundamental.growth import cagr
 from quantdesk.analysis.fundamental.piotroski import FScore, piotroski_fscore
 from quantdesk.analysis.fundamental.statements import FinancialHistory
-from quantdesk.domain.fundamentals import EarningsEvent
+from quantdesk.domain.fundamentals import ITEMS, EarningsEvent
 
 __all__ = ["Z_DOUBLE_PRIME_SECTORS", "CompanyMetrics", "company_metrics"]
 
@@ -112,8 +112,9 @@ def company_metrics(
     shares = ttm.get("shares_outstanding")
     market_cap = price * shares if shares is not None and not math.isnan(price) else NAN
     eps = ttm.get("eps_diluted")
-    if eps is None and "net_income" in ttm and (ttm.get("shares_diluted") or shares):
-        eps = ttm["net_income"] / (ttm.get("shares_diluted") or shares)
+    eps_shares = ttm.get("shares_diluted") or shares
+    if eps is None and "net_income" in ttm and eps_shares:
+        eps = ttm["net_income"] / eps_shares
     eps_year_ago = ttm_year_ago.get("eps_diluted")
     shares_year_ago = ttm_year_ago.get("shares_diluted") or ttm_year_ago.get("shares_outstanding")
     if eps_year_ago is None and "net_income" in ttm_year_ago and shares_year_ago:
@@ -148,10 +149,10 @@ def company_metrics(
         avg = (eq + eq_before) / 2 if eq is not None and eq_before is not None else eq
         roe_by_year.append(_div(year.get("net_income"), avg, positive=True))
         de_by_year.append(_div(_debt(year), eq, positive=True))
-    revenue_by_year = history.annual["revenue"].dropna() if not history.annual.empty else None
+    revenue_by_year = history.annual_values[:, list(ITEMS).index("revenue")]
     revenue_cagr = NAN
-    if revenue_by_year is not None and len(revenue_by_year) >= 4:
-        revenue_cagr = cagr(float(revenue_by_year.iloc[-4]), float(revenue_by_year.iloc[-1]), 3)
+    if len(revenue_by_year) >= 4:
+        revenue_cagr = cagr(float(revenue_by_year[-4]), float(revenue_by_year[-1]), 3)
     known_events = [e for e in earnings if e.announced_ns <= as_of_ns]
     surprise = known_events[-1].surprise if known_events else NAN
 

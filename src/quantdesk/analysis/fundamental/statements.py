@@ -10,10 +10,8 @@ the fiscal year's). ``ttm`` is the trailing twelve months: flows summed over the
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -24,15 +22,17 @@ __all__ = ["FinancialHistory"]
 
 _FLOWS = [name for name, d in ITEMS.items() if d.kind is ItemKind.FLOW]
 _STOCKS = [name for name, d in ITEMS.items() if d.kind is ItemKind.STOCK]
-# per-share and weighted-share figures do not add up over quarters
-_NOT_SUMMED = {"eps_diluted", "shares_diluted"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FinancialHistory:
+    """Arrays inside (a universe builds 500 of these per screen); ``annual``/``quarterly`` frames on demand."""
+
     symbol: str
-    annual: pd.DataFrame  # index fiscal_year ascending, one column per item in ITEMS (NaN when unknown)
-    quarterly: pd.DataFrame  # index (fiscal_year, quarter 1..4) ascending, same columns
+    annual_years: np.ndarray  # int64 fiscal years, ascending
+    annual_values: np.ndarray  # (years x ITEMS) float64, NaN when unknown
+    quarter_keys: np.ndarray  # (quarters x 2) int64: fiscal_year, quarter 1..4, ascending
+    quarter_values: np.ndarray  # (quarters x ITEMS)
     period_ends: dict[tuple[int, int], str]  # (fiscal_year, quarter) -> YYYY-MM-DD (quarter 4 = the year end)
     last_known_ns: int  # the newest filing among the facts (0 when none)
 
@@ -43,23 +43,33 @@ class FinancialHistory:
 
     @classmethod
     def empty_for(cls, symbol: str) -> FinancialHistory:
-        columns = list(ITEMS)
-        index = pd.MultiIndex.from_tuples([], names=["fiscal_year", "quarter"])
-        return cls(symbol, pd.DataFrame(columns=columns, dtype=float), pd.DataFrame(columns=columns, index=index,
-                   dtype=float), {}, 0)  # fmt: skip
+        n = len(ITEMS)
+        return cls(symbol, np.empty(0, np.int64), np.empty((0, n)), np.empty((0, 2), np.int64), np.empty((0, n)), {}, 0)
+
+    @property
+    def annual(self) -> pd.DataFrame:
+        """One row per fiscal year (index ``fiscal_year``), a column per item in ``ITEMS``."""
+        return pd.DataFrame(self.annual_values, index=pd.Index(self.annual_years, name="fiscal_year"), columns=_NAMES)
+
+    @property
+    def quarterly(self) -> pd.DataFrame:
+        """One row per fiscal quarter (index ``fiscal_year``, ``quarter``), a column per item."""
+        index = pd.MultiIndex.from_arrays([self.quarter_keys[:, 0], self.quarter_keys[:, 1]],
+                                          names=["fiscal_year", "quarter"])  # fmt: skip
+        return pd.DataFrame(self.quarter_values, index=index, columns=_NAMES)
 
     @property
     def empty(self) -> bool:
-        return self.annual.empty and self.quarterly.empty
+        return len(self.annual_years) == 0 and len(self.quarter_keys) == 0
 
     def years(self) -> list[int]:
-        return [int(y) for y in self.annual.index]
+        return [int(y) for y in self.annual_years]
 
     def year(self, back: int = 0) -> dict[str, float]:
         """The fiscal year ``back`` years before the latest known one, as {item: value}; {} if unknown."""
-        if len(self.annual) <= back:
+        if len(self.annual_years) <= back:
             return {}
-        return _known(self.annual.iloc[len(self.annual) - 1 - back])
+        return _known_values(self.annual_values[len(self.annual_years) - 1 - back])
 
     def latest_period_end(self) -> str | None:
         return max(self.period_ends.values()) if self.period_ends else None
@@ -67,89 +77,118 @@ class FinancialHistory:
     def ttm(self, back_quarters: int = 0) -> dict[str, float]:
         """Trailing twelve months ending ``back_quarters`` quarters before the latest known quarter.
 
-        Flows: the sum of four consecutive quarters, all known; stocks: the value at the last of them.
-        Falls back to the fiscal year whose end is that quarter, and to {} when neither is known.
+        Flows: the sum of four consecutive quarters, all known; stocks: the value at the last of them;
+        diluted shares: the quarters' average; EPS: the sum of the quarters' EPS. Falls back to the fiscal
+        year whose end is that quarter, and to {} when neither is known.
         """
-        q = self.quarterly
-        if len(q) > back_quarters:
-            end = len(q) - 1 - back_quarters
-            window = q.iloc[max(end - 3, 0) : end + 1]
-            if len(window) == 4 and _consecutive(list(window.index)):
-                out = _known(window.iloc[-1][_STOCKS])
-                sums = window[[c for c in _FLOWS if c not in _NOT_SUMMED]].sum(min_count=4)
-                out.update(_known(sums))
-                shares = window["shares_diluted"].mean()
-                if not math.isnan(shares):
-                    out["shares_diluted"] = float(shares)
-                eps = window["eps_diluted"].sum(min_count=4)
-                if not math.isnan(eps):
-                    out["eps_diluted"] = float(eps)
-                if "revenue" in out or "net_income" in out:
-                    return out
-            year, quarter = q.index[end]
-            if quarter == 4 and year in self.annual.index:
-                return _known(self.annual.loc[year])
+        keys = self.quarter_keys
+        if len(keys) > back_quarters:
+            end = len(keys) - 1 - back_quarters
+            if end >= 3:
+                serial = keys[end - 3 : end + 1, 0] * 4 + keys[end - 3 : end + 1, 1]
+                if np.all(np.diff(serial) == 1):
+                    window = self.quarter_values[end - 3 : end + 1]
+                    last = window[-1]
+                    out = {name: float(last[i]) for name, i in _STOCK_POSITIONS if not math.isnan(last[i])}
+                    for name, i in _SUMMED_POSITIONS:
+                        column = window[:, i]
+                        if not np.isnan(column).any():
+                            out[name] = float(column.sum())
+                    shares = window[:, _POSITION["shares_diluted"]]
+                    if not np.isnan(shares).any():
+                        out["shares_diluted"] = float(shares.mean())
+                    if "revenue" in out or "net_income" in out:
+                        return out
+            year, quarter = int(keys[end, 0]), int(keys[end, 1])
+            if quarter == 4:
+                match = np.flatnonzero(self.annual_years == year)
+                if len(match):
+                    return _known_values(self.annual_values[match[0]])
         if back_quarters % 4 == 0:
             return self.year(back_quarters // 4)
         return {}
 
 
-def _known(row: pd.Series) -> dict[str, float]:
-    return {str(k): float(v) for k, v in row.items() if isinstance(v, int | float | np.floating) and not np.isnan(v)}
+_POSITION = {name: i for i, name in enumerate(ITEMS)}
+_STOCK_POSITIONS = [(name, _POSITION[name]) for name in _STOCKS]
+_SUMMED_POSITIONS = [(name, _POSITION[name]) for name in _FLOWS if name != "shares_diluted"]
+_NAMES = list(ITEMS)
 
 
-def _consecutive(index: list[tuple[int, int]]) -> bool:
-    serial = [year * 4 + quarter for year, quarter in index]
-    return all(b - a == 1 for a, b in itertools.pairwise(serial))
+def _known_values(values: np.ndarray) -> dict[str, float]:
+    return {_NAMES[i]: float(v) for i, v in enumerate(values) if not math.isnan(v)}
 
 
 def histories(facts: pd.DataFrame) -> dict[str, FinancialHistory]:
-    """Every company's history from store rows, with one pivot for all of them (a universe at once)."""
+    """Every company's history from store rows (``facts_as_of``), with one pivot for all of them."""
     if facts.empty:
         return {}
-    columns = list(ITEMS)
-    quarter = facts["fiscal_period"].map({"Q1": 1, "Q2": 2, "Q3": 3, "Q4": 4, "FY": 0}).to_numpy()
-    frame = facts.assign(quarter=quarter)
-    wide = frame.pivot_table(index=["symbol", "fiscal_year", "quarter"], columns="item", values="value",
-                             aggfunc="last").reindex(columns=columns)  # fmt: skip
-    is_fy = wide.index.get_level_values("quarter") == 0
-    annual = wide[is_fy].droplevel("quarter")
-    quarters = wide[~is_fy]
+    period = ["symbol", "fiscal_year", "fiscal_period"]
+    wide = facts.pivot_table(index=period, columns="item", values="value", aggfunc="last").reindex(columns=list(ITEMS))
+    meta = facts.groupby(period).agg(period_end=("period_end", "max"), known_ns=("known_ns", "max"))
+    return histories_from_wide(meta.join(wide).reset_index())
+
+
+def _positions(symbols: np.ndarray) -> dict[str, tuple[int, int]]:
+    """symbol -> (first, stop) row positions in an array sorted by symbol."""
+    if len(symbols) == 0:
+        return {}
+    starts = np.flatnonzero(np.r_[True, symbols[1:] != symbols[:-1]])
+    stops = np.r_[starts[1:], len(symbols)]
+    return {str(symbols[a]): (int(a), int(b)) for a, b in zip(starts, stops, strict=True)}
+
+
+def histories_from_wide(wide: pd.DataFrame) -> dict[str, FinancialHistory]:
+    """Every company's history from one row per (symbol, fiscal_year, fiscal_period) with a column per item
+    plus ``period_end`` and ``known_ns`` (``FundamentalStore.wide_as_of``)."""
+    if wide.empty:
+        return {}
+    items = list(ITEMS)
+    quarter = wide["fiscal_period"].map({"Q1": 1, "Q2": 2, "Q3": 3, "Q4": 4, "FY": 0}).to_numpy()
+    frame = wide.assign(quarter=quarter).sort_values(["symbol", "fiscal_year", "quarter"], kind="stable")
+    is_fy = frame["quarter"].to_numpy() == 0
+    annual = frame[is_fy]
+    quarters = frame[~is_fy]
     # Q4 = FY - (Q1 + Q2 + Q3) for flows when all three are known; stocks at the year end
-    first_three = quarters[quarters.index.get_level_values("quarter") <= 3]
-    counts = first_three.groupby(level=["symbol", "fiscal_year"]).size()
-    sums = first_three.groupby(level=["symbol", "fiscal_year"]).sum(min_count=1)
-    complete = counts[counts == 3].index
-    q4 = annual.copy()
     flows = [c for c in _FLOWS if c != "shares_diluted"]
-    derived = (
-        annual.loc[annual.index.intersection(complete), flows]
-        - sums.reindex(annual.index.intersection(complete))[flows]
-    )
-    q4[flows] = np.nan
-    q4.loc[derived.index, flows] = derived
-    q4 = q4.assign(quarter=4).set_index("quarter", append=True)
-    filed_q4 = quarters[quarters.index.get_level_values("quarter") == 4]
-    q4 = q4.drop(index=filed_q4.index, errors="ignore")
-    quarterly = pd.concat([quarters, q4]).sort_index()
-    ends = facts.groupby(["symbol", "fiscal_year", "fiscal_period"])["period_end"].last()
-    last_known = facts.groupby("symbol")["known_ns"].max()
+    first_three = quarters[quarters["quarter"] <= 3]
+    grouped = first_three.groupby(["symbol", "fiscal_year"])
+    counts = grouped.size()
+    sums = grouped[flows].sum(min_count=1)
+    q4 = annual.copy()
+    q4["quarter"] = 4
+    key = pd.MultiIndex.from_arrays([q4["symbol"], q4["fiscal_year"]])
+    complete = counts.reindex(key).to_numpy() == 3
+    derived = q4[flows].to_numpy() - sums.reindex(key).to_numpy()
+    q4[flows] = np.where(complete[:, None], derived, np.nan)
+    own_q4 = quarters[quarters["quarter"] == 4]
+    filed_q4 = set(zip(own_q4["symbol"], own_q4["fiscal_year"], strict=True))
+    if filed_q4:
+        q4 = q4[[(sym, yr) not in filed_q4 for sym, yr in zip(q4["symbol"], q4["fiscal_year"], strict=True)]]
+    quarterly = pd.concat([quarters, q4]).sort_values(["symbol", "fiscal_year", "quarter"], kind="stable")
+
+    annual_values, annual_years = annual[items].to_numpy(), annual["fiscal_year"].to_numpy()
+    quarter_values = quarterly[items].to_numpy()
+    quarter_keys = (quarterly["fiscal_year"].to_numpy(), quarterly["quarter"].to_numpy())
+    annual_at = _positions(annual["symbol"].to_numpy())
+    quarter_at = _positions(quarterly["symbol"].to_numpy())
+    years, quarter_numbers = frame["fiscal_year"].to_numpy(), frame["quarter"].to_numpy()
+    ends_all = frame["period_end"].to_numpy()
+    known_all = frame["known_ns"].to_numpy()
+    n_items = len(items)
     out: dict[str, FinancialHistory] = {}
-    annual_groups = dict(tuple(annual.groupby(level="symbol")))
-    quarter_groups = dict(tuple(quarterly.groupby(level="symbol")))
-    end_groups: dict[str, dict[tuple[int, int], str]] = {}
-    for key, end in ends.items():
-        symbol, year, period = cast(tuple[str, int, str], key)
-        end_groups.setdefault(str(symbol), {})[(int(year), 4 if period == "FY" else int(period[1]))] = str(end)
-    empty = FinancialHistory.empty_for("")
-    for symbol in last_known.index:
-        a = annual_groups.get(symbol)
-        q = quarter_groups.get(symbol)
-        out[str(symbol)] = FinancialHistory(
-            symbol=str(symbol),
-            annual=a.droplevel("symbol") if a is not None else empty.annual,
-            quarterly=q.droplevel("symbol") if q is not None else empty.quarterly,
-            period_ends=end_groups.get(str(symbol), {}),
-            last_known_ns=int(last_known[symbol]),
+    for symbol, (lo, hi) in _positions(frame["symbol"].to_numpy()).items():
+        rows = zip(years[lo:hi], quarter_numbers[lo:hi], ends_all[lo:hi], strict=True)
+        ends = {(int(y), 4 if k == 0 else int(k)): str(e) for y, k, e in rows}
+        a0, a1 = annual_at.get(symbol, (0, 0))
+        q0, q1 = quarter_at.get(symbol, (0, 0))
+        out[symbol] = FinancialHistory(
+            symbol=symbol,
+            annual_years=annual_years[a0:a1],
+            annual_values=annual_values[a0:a1] if a1 > a0 else np.empty((0, n_items)),
+            quarter_keys=np.column_stack([quarter_keys[0][q0:q1], quarter_keys[1][q0:q1]]).astype(np.int64),
+            quarter_values=quarter_values[q0:q1] if q1 > q0 else np.empty((0, n_items)),
+            period_ends=ends,
+            last_known_ns=int(known_all[lo:hi].max()),
         )
     return out

@@ -21,31 +21,86 @@ import pandas as pd
 
 from quantdesk.analysis.fundamental.metrics import company_metrics
 from quantdesk.analysis.fundamental.score import SUB_SCORE_WEIGHTS, fundamental_score
-from quantdesk.analysis.fundamental.statements import FinancialHistory, histories
-from quantdesk.core.errors import ConfigError, NotFoundError
+from quantdesk.analysis.fundamental.statements import FinancialHistory, histories_from_wide
+from quantdesk.core.errors import ConfigError
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.fundamentals.store import FundamentalStore
+from quantdesk.domain.calendar import TradingCalendar
 from quantdesk.domain.fundamentals import EarningsEvent
+from quantdesk.domain.instrument import Instrument
 from quantdesk.domain.timeframe import Timeframe
 
 __all__ = ["MULTIPLES", "ScreenCriteria", "fundamental_table", "last_close", "screen"]
 
 MULTIPLES = ("pe", "pb", "ps", "ev_ebitda")
+HISTORY_YEARS = 5  # fiscal years read back from the as-of year
+QUARTER_YEARS = 3  # years of quarters read back
 
 
-def last_close(catalog: Catalog, symbol: str, as_of_ns: int) -> tuple[float, int]:
-    """The last daily close known at ``as_of_ns`` and when it became known; (NaN, 0) when there is none."""
-    try:
-        bars = catalog.read_bars(symbol, Timeframe.D1, end_ns=as_of_ns)
-    except NotFoundError:
+def _price_timeframes(catalog: Catalog) -> dict[str, Timeframe]:
+    """symbol -> the timeframe its prices are read from: daily when stored, else the coarsest stored."""
+    chosen: dict[str, Timeframe] = {}
+    for d in catalog.datasets():  # finest first per symbol
+        if chosen.get(d.symbol) is not Timeframe.D1:
+            chosen[d.symbol] = d.timeframe
+    return chosen
+
+
+def last_close(
+    catalog: Catalog,
+    symbol: str,
+    as_of_ns: int,
+    timeframes: dict[str, Timeframe] | None = None,
+    calendars: dict[str, TradingCalendar] | None = None,
+) -> tuple[float, int]:
+    """The last close known at ``as_of_ns`` (daily bars, or the coarsest stored timeframe without them) and
+    when it became known; (NaN, 0) when there is none. ``timeframes``/``calendars`` save lookups in a loop."""
+    symbol = symbol.upper()
+    timeframe = (timeframes if timeframes is not None else _price_timeframes(catalog)).get(symbol)
+    if timeframe is None:
         return math.nan, 0
-    if len(bars) == 0:
+    if calendars is None:
+        instrument = catalog.find_instrument(symbol)
+        calendar = instrument.calendar if instrument else TradingCalendar()
+    else:
+        calendar = calendars.get(symbol) or TradingCalendar()
+    ts, close = catalog.read_closes(symbol, timeframe, end_ns=as_of_ns)
+    ts, close = ts[-3:], close[-3:]  # the last bar may still be open at as_of; the one before it is not
+    if len(ts) == 0:
         return math.nan, 0
-    known = bars.known_ns()
+    known = calendar.known_ns(ts, timeframe)
     last = int(np.searchsorted(known, as_of_ns, side="right")) - 1
     if last < 0:
         return math.nan, 0
-    return float(bars.close[last]), int(known[last])
+    return float(close[last]), int(known[last])
+
+
+def last_closes(
+    catalog: Catalog, symbols: Sequence[str], as_of_ns: int, instruments: Sequence[Instrument] | None = None
+) -> dict[str, float]:
+    """``last_close`` of many symbols, with one known-time computation per calendar and timeframe."""
+    timeframes = _price_timeframes(catalog)
+    calendars = {
+        inst.symbol: inst.calendar for inst in (instruments if instruments is not None else catalog.instruments())
+    }
+    batches: dict[tuple[TradingCalendar, Timeframe], list[tuple[str, np.ndarray, np.ndarray]]] = {}
+    for symbol in symbols:
+        timeframe = timeframes.get(symbol.upper())
+        if timeframe is None:
+            continue
+        ts, close = catalog.read_closes(symbol, timeframe, end_ns=as_of_ns)
+        calendar = calendars.get(symbol.upper()) or TradingCalendar()
+        batches.setdefault((calendar, timeframe), []).append((symbol, ts[-3:], close[-3:]))
+    out: dict[str, float] = {}
+    for (calendar, timeframe), group in batches.items():
+        known = calendar.known_ns(np.concatenate([ts for _, ts, _ in group]), timeframe)
+        at = 0
+        for symbol, ts, close in group:
+            mine = known[at : at + len(ts)]
+            at += len(ts)
+            last = int(np.searchsorted(mine, as_of_ns, side="right")) - 1
+            out[symbol] = float(close[last]) if last >= 0 else math.nan
+    return out
 
 
 def _percentile_among_peers(values: pd.Series, groups: pd.Series) -> pd.Series:
@@ -69,17 +124,22 @@ def fundamental_table(
     symbols: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """One row per company known to the store (or ``symbols``) with its metrics as known at ``as_of_ns``."""
-    facts = store.facts_as_of(symbols, as_of_ns)
-    by_symbol = histories(facts)
+    # the scores read the last four fiscal years, and quarters back to the TTM a year ago
+    year = pd.Timestamp(as_of_ns, unit="ns").year
+    wide = store.wide_as_of(symbols, as_of_ns, min_fiscal_year=year - HISTORY_YEARS,
+                            min_quarter_year=year - QUARTER_YEARS)  # fmt: skip
+    by_symbol = histories_from_wide(wide)
     events: dict[str, list[EarningsEvent]] = {}
     for event in store.earnings_as_of(symbols, as_of_ns):
         events.setdefault(event.symbol, []).append(event)
-    sectors = {inst.symbol: inst.sector for inst in catalog.instruments()}
+    instruments = catalog.instruments()
+    sectors = {inst.symbol: inst.sector for inst in instruments}
     wanted = list(symbols) if symbols is not None else sorted(by_symbol)
+    prices = last_closes(catalog, wanted, as_of_ns, instruments)
     rows = []
     for symbol in wanted:
         history = by_symbol.get(symbol) or FinancialHistory.empty_for(symbol)
-        price, _ = last_close(catalog, symbol, as_of_ns)
+        price = prices.get(symbol, math.nan)
         metrics = company_metrics(
             history, price=price, as_of_ns=as_of_ns, sector=sectors.get(symbol), earnings=events.get(symbol, ())
         )

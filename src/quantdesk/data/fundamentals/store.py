@@ -30,7 +30,13 @@ from quantdesk.domain.fundamentals import (
     StatementFact,
 )
 from quantdesk.persistence.db import Database, open_database
-from quantdesk.persistence.models import earnings_events, insider_transactions, rating_changes, statement_facts
+from quantdesk.persistence.models import (
+    earnings_events,
+    insider_transactions,
+    rating_changes,
+    statement_facts,
+    statement_periods,
+)
 
 __all__ = ["FACT_COLUMNS", "FactWriteReport", "FundamentalStore"]
 
@@ -103,16 +109,61 @@ class FundamentalStore:
                 # ``existing`` holds every fact of these symbols, so ``merged`` is their whole new state
                 redo = sorted(changed["symbol"].unique())
                 conn.execute(statement_facts.delete().where(statement_facts.c.symbol.in_(redo)))
+                conn.execute(statement_periods.delete().where(statement_periods.c.symbol.in_(redo)))
                 rows = merged[merged["symbol"].isin(redo)]
-                records = cast(list[dict[str, Any]], rows[list(FACT_COLUMNS)].to_dict("records"))
-                for start in range(0, len(records), _INSERT_CHUNK):
-                    conn.execute(statement_facts.insert(), records[start : start + _INSERT_CHUNK])
+                _insert(conn, statement_facts, rows[list(FACT_COLUMNS)])
+                _insert(conn, statement_periods, _period_rows(rows))
         return FactWriteReport(len(batch), max(added, 0), len(batch) - max(added, 0), len(symbols))
 
-    def facts_as_of(self, symbols: Sequence[str] | None = None, as_of_ns: int | None = None) -> pd.DataFrame:
-        """Facts known at ``as_of_ns`` (all when None): the newest known version per key, columns ``FACT_COLUMNS``."""
+    def facts_as_of(
+        self,
+        symbols: Sequence[str] | None = None,
+        as_of_ns: int | None = None,
+        *,
+        min_fiscal_year: int | None = None,
+        min_quarter_year: int | None = None,
+    ) -> pd.DataFrame:
+        """Facts known at ``as_of_ns`` (all when None): the newest known version per key, columns ``FACT_COLUMNS``.
+
+        ``min_fiscal_year`` leaves out older fiscal years, ``min_quarter_year`` the quarters of older years
+        (a score reads the last few years and the last two years of quarters)."""
         with self.db.begin() as conn:
-            return self._read_facts(conn, symbols, as_of_ns, latest_only=True)
+            return self._read_facts(conn, symbols, as_of_ns, latest_only=True, min_fiscal_year=min_fiscal_year,
+                                    min_quarter_year=min_quarter_year)  # fmt: skip
+
+    def wide_as_of(
+        self,
+        symbols: Sequence[str] | None = None,
+        as_of_ns: int | None = None,
+        *,
+        min_fiscal_year: int | None = None,
+        min_quarter_year: int | None = None,
+    ) -> pd.DataFrame:
+        """What ``facts_as_of`` returns, one row per (symbol, fiscal_year, fiscal_period) with a column per item
+        (NaN when unknown), ``period_end`` and ``known_ns`` (the period's newest filing known at ``as_of_ns``).
+        Read from ``statement_periods``: a universe at once in a few thousand rows."""
+        t = statement_periods.c
+        names = ["symbol", "fiscal_year", "fiscal_period", "known_ns", "period_end", *ITEMS]
+        query = sa.select(*[getattr(t, name) for name in names])
+        if symbols is not None:
+            query = query.where(t.symbol.in_(list(symbols)))
+        if as_of_ns is not None:
+            query = query.where(t.known_ns <= int(as_of_ns))
+        if min_fiscal_year is not None:
+            query = query.where(t.fiscal_year >= int(min_fiscal_year))
+        if min_quarter_year is not None:
+            query = query.where((t.fiscal_period == "FY") | (t.fiscal_year >= int(min_quarter_year)))
+        with self.db.begin() as conn:
+            result = conn.execute(query)
+            columns = list(zip(*result.cursor.fetchall(), strict=False)) if result.cursor is not None else []
+            result.close()
+        floats = {name: "float64" for name in ITEMS}
+        if not columns:
+            return pd.DataFrame(columns=names).astype({"fiscal_year": "int64", "known_ns": "int64", **floats})
+        frame = pd.DataFrame(dict(zip(names, columns, strict=True)))
+        frame = frame.astype({"fiscal_year": "int64", "known_ns": "int64", **floats})
+        frame = frame.sort_values(["symbol", "fiscal_year", "fiscal_period", "known_ns"])
+        return frame.drop_duplicates(["symbol", "fiscal_year", "fiscal_period"], keep="last").reset_index(drop=True)
 
     def all_versions(self, symbols: Sequence[str] | None = None) -> pd.DataFrame:
         """Every stored version, for audit: columns ``FACT_COLUMNS``."""
@@ -120,7 +171,14 @@ class FundamentalStore:
             return self._read_facts(conn, symbols, None, latest_only=False)
 
     def _read_facts(
-        self, conn: sa.Connection, symbols: Sequence[str] | None, as_of_ns: int | None, *, latest_only: bool
+        self,
+        conn: sa.Connection,
+        symbols: Sequence[str] | None,
+        as_of_ns: int | None,
+        *,
+        latest_only: bool,
+        min_fiscal_year: int | None = None,
+        min_quarter_year: int | None = None,
     ) -> pd.DataFrame:
         t = statement_facts.c
         query = sa.select(*[getattr(t, c) for c in FACT_COLUMNS])
@@ -128,17 +186,43 @@ class FundamentalStore:
             query = query.where(t.symbol.in_(list(symbols)))
         if as_of_ns is not None:
             query = query.where(t.known_ns <= int(as_of_ns))
-        frame = pd.DataFrame(conn.execute(query).all(), columns=list(FACT_COLUMNS))
-        if frame.empty:
+        if min_fiscal_year is not None:
+            query = query.where(t.fiscal_year >= int(min_fiscal_year))
+        if min_quarter_year is not None:
+            query = query.where((t.fiscal_period == "FY") | (t.fiscal_year >= int(min_quarter_year)))
+        # rows straight from the driver's cursor: SQLAlchemy's per-row processing costs seconds on a universe
+        result = conn.execute(query)
+        columns = list(zip(*result.cursor.fetchall(), strict=False)) if result.cursor is not None else []
+        result.close()
+        if not columns:
             return _empty_facts()
+        frame = pd.DataFrame(dict(zip(FACT_COLUMNS, columns, strict=True)))
         frame = frame.astype({"fiscal_year": "int64", "version": "int64", "known_ns": "int64", "value": "float64"})
+        frame = frame.sort_values([*_KEY, "version"])
         if latest_only:
-            frame = frame.sort_values([*_KEY, "version"]).drop_duplicates(list(_KEY), keep="last")
-        return frame.sort_values(["symbol", "item", "fiscal_year", "fiscal_period", "version"]).reset_index(drop=True)
+            frame = frame.drop_duplicates(list(_KEY), keep="last")
+        return frame.reset_index(drop=True)
 
     def symbols(self) -> list[str]:
         with self.db.begin() as conn:
             return sorted(r[0] for r in conn.execute(sa.select(statement_facts.c.symbol).distinct()))
+
+    def put_company_data(
+        self,
+        symbols: Sequence[str],
+        *,
+        facts: Iterable[StatementFact] = (),
+        earnings: Iterable[EarningsEvent] = (),
+        insiders: Iterable[InsiderTransaction] = (),
+        ratings: Iterable[RatingChange] = (),
+        source_name: str = "facts",
+    ) -> FactWriteReport:
+        """Statements, earnings and events of ``symbols`` at once (insider trades and ratings replace theirs)."""
+        report = self.put_facts(facts, source_name=source_name)
+        self.put_earnings(earnings)
+        self.replace_insiders(symbols, insiders)
+        self.replace_ratings(symbols, ratings)
+        return report
 
     # ---- events ----------------------------------------------------------------------------------
 
@@ -230,6 +314,24 @@ class FundamentalStore:
                              else r.price_target, source=r.source)
                 for r in conn.execute(query)
             ]  # fmt: skip
+
+
+def _insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+    records = cast(list[dict[str, Any]], frame.astype(object).where(frame.notna(), None).to_dict("records"))
+    for start in range(0, len(records), _INSERT_CHUNK):
+        conn.execute(table.insert(), records[start : start + _INSERT_CHUNK])
+
+
+def _period_rows(facts: pd.DataFrame) -> pd.DataFrame:
+    """``statement_periods`` rows from versioned facts: per period, one row at each filing time, each item
+    its newest version known by then (carried forward from earlier filings of the period)."""
+    period = ["symbol", "fiscal_year", "fiscal_period"]
+    wide = facts.pivot_table(index=[*period, "known_ns"], columns="item", values="value", aggfunc="last")
+    wide = wide.reindex(columns=list(ITEMS)).sort_index()
+    wide = wide.groupby(level=period, sort=False).ffill()
+    ends = facts.groupby([*period, "known_ns"])["period_end"].max()
+    wide.insert(0, "period_end", ends.reindex(wide.index).to_numpy())
+    return wide.reset_index()
 
 
 def _empty_facts() -> pd.DataFrame:

@@ -103,6 +103,7 @@ class _Stream(IntEnum):
     SYMBOL_PROFILE = 5
     SYMBOL_SESSION = 6
     SYMBOL_MINUTE = 7
+    SYMBOL_FUNDAMENTALS = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,9 +207,11 @@ def write_synthetic_market(
     catalog: Catalog,
     config: SyntheticConfig,
     progress: Callable[[int, int], None] | None = None,
+    market: SyntheticMarket | None = None,
 ) -> list[WriteReport]:
-    """Generate the market and store every instrument's bars; ``progress(done, total)`` after each."""
-    market = generate_market(config)
+    """Generate the market (or take ``market``, generated from ``config``) and store every instrument's bars;
+    ``progress(done, total)`` after each."""
+    market = market if market is not None else generate_market(config)
     reports: list[WriteReport] = []
     total = len(market.instruments)
     for done, inst in enumerate(market.instruments, start=1):

@@ -1,0 +1,135 @@
+"""The point-in-time table a strategy's ``fundamental_gate`` reads: one value per bar for each gate metric.
+
+At each bar, every value is what was known at the bar's known time (its close): the statements and
+earnings filed by then, and the bar's own close for the price ratios. Statement-based metrics change
+only at filing and announcement times, so they are computed once per such time (``company_metrics``
+with no price) and carried forward to the bars by an as-of search; the price ratios are then the
+bar's close over the per-share figures known at it. ``pe_percentile`` and ``pb_percentile`` rank the
+company among its sector peers in the store at every bar, each peer with its own as-known figures and
+its last daily close known at the bar. Columns (``GATE_COLUMNS``): fscore, pe, pb, debt_equity,
+earnings_surprise, roe, eps_growth, pe_percentile, pb_percentile; NaN where not known (a gate on an
+unknown value fails).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from quantdesk.analysis.fundamental.metrics import company_metrics
+from quantdesk.analysis.fundamental.statements import FinancialHistory, histories
+from quantdesk.core.errors import NotFoundError
+from quantdesk.data.catalog import Catalog
+from quantdesk.data.fundamentals.store import FundamentalStore
+from quantdesk.domain.bars import Bars
+from quantdesk.domain.fundamentals import EarningsEvent
+from quantdesk.domain.timeframe import Timeframe
+
+__all__ = ["GATE_COLUMNS", "fundamental_gate_table"]
+
+GATE_COLUMNS = ("fscore", "pe", "pb", "debt_equity", "earnings_surprise", "roe", "eps_growth", "pe_percentile",
+                "pb_percentile")  # fmt: skip
+_STATEMENT_COLUMNS = ("fscore", "debt_equity", "roe", "eps_growth", "eps", "book_per_share")
+
+
+def _snapshots(
+    store: FundamentalStore, symbol: str, events: Sequence[EarningsEvent], sector: str | None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The statement metrics at every time something new became known: (times, column -> values)."""
+    versions = store.all_versions([symbol])
+    times = sorted(set(versions["known_ns"].tolist()))
+    columns: dict[str, list[float]] = {name: [] for name in _STATEMENT_COLUMNS}
+    for t in times:
+        known = versions[versions["known_ns"] <= t]
+        known = known.sort_values("version").drop_duplicates(["item", "fiscal_year", "fiscal_period"], keep="last")
+        history = histories(known).get(symbol) or FinancialHistory.empty_for(symbol)
+        m = company_metrics(history, price=1.0, as_of_ns=t, sector=sector, earnings=events)
+        columns["fscore"].append(math.nan if m.fscore is None else float(m.fscore))
+        for name in ("debt_equity", "roe", "eps_growth"):
+            columns[name].append(getattr(m, name))
+        # with price 1: pe = 1 / eps and pb = market cap / equity = shares / equity
+        columns["eps"].append(1.0 / m.pe if m.pe > 0 else math.nan)
+        columns["book_per_share"].append(1.0 / m.pb if m.pb > 0 else math.nan)
+    return np.asarray(times, dtype=np.int64), {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
+
+
+def _carry(times: np.ndarray, values: np.ndarray, at_ns: np.ndarray) -> np.ndarray:
+    """values[i] of the last time <= each of ``at_ns`` (NaN before the first)."""
+    idx = np.searchsorted(times, at_ns, side="right") - 1
+    out = np.full(len(at_ns), np.nan)
+    ok = idx >= 0
+    out[ok] = values[idx[ok]]
+    return out
+
+
+def _price_ratios(
+    store: FundamentalStore, catalog: Catalog, symbol: str, sector: str | None, closes: np.ndarray, at_ns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    times, columns = _snapshots(store, symbol, (), sector)
+    pe = closes / _carry(times, columns["eps"], at_ns)
+    pb = closes / _carry(times, columns["book_per_share"], at_ns)
+    pe[~(pe > 0)] = np.nan
+    pb[~(pb > 0)] = np.nan
+    return pe, pb
+
+
+def _closes_at(catalog: Catalog, symbol: str, at_ns: np.ndarray) -> np.ndarray:
+    try:
+        daily = catalog.read_bars(symbol, Timeframe.D1)
+    except NotFoundError:
+        return np.full(len(at_ns), np.nan)
+    return _carry(daily.known_ns(), daily.close, at_ns)
+
+
+def _percentile(own: np.ndarray, peers: list[np.ndarray]) -> np.ndarray:
+    """0-100 per bar: share of meaningful peer values below ``own`` (ties half); NaN with no peer or own value."""
+    if not peers:
+        return np.full(len(own), np.nan)
+    matrix = np.vstack(peers)
+    valid = np.isfinite(matrix)
+    below = ((matrix < own) & valid).sum(axis=0) + 0.5 * ((matrix == own) & valid).sum(axis=0)
+    count = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = 100.0 * below / count
+    out[(count == 0) | ~np.isfinite(own)] = np.nan
+    return out
+
+
+def fundamental_gate_table(
+    store: FundamentalStore, catalog: Catalog, bars: Bars, *, peers: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
+    """``GATE_COLUMNS`` for each bar of ``bars`` (arrays of ``len(bars)``), as known at each bar's close.
+
+    ``peers``: the companies to rank against (default: the store's companies of the same sector).
+    """
+    symbol = bars.symbol
+    instruments = {inst.symbol: inst for inst in catalog.instruments()}
+    sector = instruments[symbol].sector if symbol in instruments else None
+    at_ns = bars.known_ns()
+    events = store.earnings_as_of([symbol])
+    times, columns = _snapshots(store, symbol, events, sector)
+    out: dict[str, np.ndarray] = {}
+    for name in ("fscore", "debt_equity", "roe", "eps_growth"):
+        out[name] = _carry(times, columns[name], at_ns)
+    announced = np.asarray([e.announced_ns for e in events], dtype=np.int64)
+    out["earnings_surprise"] = _carry(announced, np.asarray([e.surprise for e in events], dtype=np.float64), at_ns)
+    closes = np.asarray(bars.close, dtype=np.float64)
+    out["pe"] = closes / _carry(times, columns["eps"], at_ns)
+    out["pb"] = closes / _carry(times, columns["book_per_share"], at_ns)
+    for name in ("pe", "pb"):
+        out[name][~(out[name] > 0)] = np.nan
+    if peers is None:
+        peers = [s for s in store.symbols() if s != symbol and instruments.get(s) and instruments[s].sector == sector]
+    peer_pe, peer_pb = [], []
+    for peer in peers:
+        if peer == symbol:
+            continue
+        peer_sector = instruments[peer].sector if peer in instruments else None
+        pe, pb = _price_ratios(store, catalog, peer, peer_sector, _closes_at(catalog, peer, at_ns), at_ns)
+        peer_pe.append(pe)
+        peer_pb.append(pb)
+    out["pe_percentile"] = _percentile(out["pe"], peer_pe)
+    out["pb_percentile"] = _percentile(out["pb"], peer_pb)
+    return {name: out[name] for name in GATE_COLUMNS}
