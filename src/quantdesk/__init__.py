@@ -3,6 +3,18 @@
 The public Python API is re-exported here; everything else is reachable through its subpackage.
 """
 
+from quantdesk.analysis.fundamental import (
+    ScreenCriteria,
+    altman_z,
+    beneish_mscore,
+    dcf,
+    factor_exposure,
+    fundamental_gate_table,
+    fundamental_score,
+    fundamental_table,
+    piotroski_fscore,
+    screen,
+)
 from quantdesk.analysis.technical import (
     INDICATORS,
     compute_indicator,
@@ -18,6 +30,7 @@ from quantdesk.backtest.result import BacktestResult
 from quantdesk.core.errors import ConfigError, DataError, NotFoundError, QuantdeskError, StoreError
 from quantdesk.data.align import align_bars, align_series, asof_indices
 from quantdesk.data.catalog import Catalog
+from quantdesk.data.fundamentals.store import FundamentalStore
 from quantdesk.data.resample import resample
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.instrument import Instrument
@@ -36,26 +49,37 @@ __all__ = [
     "Catalog",
     "ConfigError",
     "DataError",
+    "FundamentalStore",
     "Instrument",
     "MacroSeries",
     "NotFoundError",
     "QuantdeskError",
+    "ScreenCriteria",
     "StoreError",
     "Strategy",
     "Timeframe",
     "align_bars",
     "align_series",
+    "altman_z",
     "asof_indices",
+    "beneish_mscore",
     "compile_signals",
     "compute_indicator",
     "compute_on_timeframe",
+    "dcf",
+    "factor_exposure",
     "find_divergences",
+    "fundamental_gate_table",
+    "fundamental_score",
+    "fundamental_table",
     "load_strategy",
     "parse_strategy",
+    "piotroski_fscore",
     "resample",
     "run_backtest",
     "scan_chart_patterns",
     "scan_harmonic_patterns",
+    "screen",
     "technical_snapshot",
     "volume_profile",
 ]

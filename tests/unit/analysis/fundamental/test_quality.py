@@ -224,6 +224,21 @@ def test_altman_z_worked_example_constructed() -> None:
     assert result.inputs["market_value_equity"] == 1200.0
 
 
+def test_altman_z_reproduces_the_textbook_example_of_saunders_and_cornett() -> None:
+    """Saunders and Cornett, *Financial Institutions Management: A Risk Management Approach*, the chapter on
+    individual loan credit risk (linear discriminant models): a borrower with X1 = .2, X2 = 0, X3 = -.20,
+    X4 = .10 and X5 = 2.0 has Z = 1.2(.2) + 1.4(0) + 3.3(-.20) + 0.6(.10) + 1.0(2.0) = 1.64, printed to two
+    decimals, below 1.81: the high default risk class. Statements giving exactly those ratios: total assets
+    100, working capital 20, retained earnings 0, EBIT -20, market value of equity 10 against total
+    liabilities 100, sales 200."""
+    year = {"current_assets": 50.0, "current_liabilities": 30.0, "total_assets": 100.0, "retained_earnings": 0.0,
+            "operating_income": -20.0, "total_liabilities": 100.0, "revenue": 200.0}  # fmt: skip
+    result = altman_z(year, market_value_equity=10.0)
+    assert [round(r.value or 0.0, 10) for r in result.ratios] == [0.2, 0.0, -0.2, 0.1, 2.0]
+    assert result.z is not None and round(result.z, 2) == 1.64
+    assert result.zone is AltmanZone.DISTRESS
+
+
 def test_altman_z_equals_the_percent_form_printed_in_the_1968_paper() -> None:
     """Altman (1968), Journal of Finance 23(4), equation (I): Z = .012 X1 + .014 X2 + .033 X3 + .006 X4
     + .999 X5 with X1..X4 in percent and X5 in times. On the example above that form gives
