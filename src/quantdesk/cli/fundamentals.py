@@ -86,6 +86,7 @@ def score(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The composite fundamental score of SYMBOL and every sub-score with its inputs, as known at --at."""
+    from quantdesk.analysis.fundamental.events import insider_activity, rating_activity
     from quantdesk.analysis.fundamental.metrics import company_metrics
     from quantdesk.analysis.fundamental.score import fundamental_score
     from quantdesk.analysis.fundamental.statements import FinancialHistory
@@ -106,9 +107,12 @@ def score(
     sector = row["sector"] if isinstance(row["sector"], str) else None
     audit = company_metrics(history, price=price, as_of_ns=as_of_ns, sector=sector, audit=True,
                             earnings=store.earnings_as_of([symbol], as_of_ns)).detail  # fmt: skip
+    insiders = insider_activity(store.insiders_as_of(symbol, as_of_ns), as_of_ns)
+    ratings = rating_activity(store.ratings_as_of(symbol, as_of_ns), as_of_ns)
     if as_json:
         doc = result.to_dict()
         doc["audit"] = _clean_tree(audit)
+        doc["events"] = {"insiders": insiders.to_dict(), "ratings": ratings.to_dict()}
         typer.echo(json.dumps(doc, indent=1, default=str))
         return
     doc = result.to_dict()["fundamental_score"]
@@ -128,6 +132,10 @@ def score(
     for name in ("roe_trend", "debt_trend"):
         inputs.add_row(name, _fmt(doc["key_metrics"][name]))
     out.print(inputs)
+    out.print(f"insiders, last {insiders.days} days: {insiders.buys} buys, {insiders.sells} sells, net "
+              f"{insiders.net_shares:,.0f} shares ({insiders.net_value:,.0f})")  # fmt: skip
+    out.print(f"analysts, last {ratings.days} days: {ratings.upgrades} upgrades, {ratings.downgrades} downgrades, "
+              f"median target {_fmt(ratings.median_price_target)}")  # fmt: skip
     fscore = audit.get("fscore")
     if fscore:
         tests = Table(title=f"Piotroski F-Score {fscore['score']} / 9")

@@ -34,6 +34,8 @@ def test_score_json_has_the_plan_shape_and_every_input(home: Path) -> None:
         "DSRI", "GMI", "AQI", "SGI", "DEPI", "SGAI", "TATA", "LVGI"
     }  # fmt: skip
     assert doc["inputs"]["fscore"] == doc["audit"]["fscore"]["score"]
+    insiders, ratings = doc["events"]["insiders"], doc["events"]["ratings"]
+    assert insiders["days"] == 180 and insiders["buys"] + insiders["sells"] >= 0 and ratings["days"] == 90
 
 
 def test_score_before_any_filing_and_of_an_unknown_symbol_are_clear_errors(home: Path) -> None:
