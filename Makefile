@@ -38,6 +38,7 @@ bench: $(STAMP_RUN)
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/kernel.py
 	$(BIN)/python benchmarks/indicators.py
+	$(BIN)/python benchmarks/fundamentals.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
