@@ -270,11 +270,7 @@ class FundamentalStore:
              "shares": float(x.shares), "price": float(x.price), "source": x.source}
             for x in trades
         ]  # fmt: skip
-        with self.db.begin() as conn:
-            conn.execute(insider_transactions.delete().where(insider_transactions.c.symbol.in_(list(symbols))))
-            if rows:
-                conn.execute(insider_transactions.insert(), rows)
-        return len(rows)
+        return self._replace(insider_transactions, symbols, rows)
 
     def insiders_as_of(self, symbol: str, as_of_ns: int | None = None) -> list[InsiderTransaction]:
         t = insider_transactions.c
@@ -296,10 +292,14 @@ class FundamentalStore:
              "source": x.source}
             for x in changes
         ]  # fmt: skip
+        return self._replace(rating_changes, symbols, rows)
+
+    def _replace(self, table: sa.Table, symbols: Sequence[str], rows: list[dict[str, Any]]) -> int:
+        """Delete ``symbols``' rows of ``table`` and insert ``rows``, in one transaction."""
         with self.db.begin() as conn:
-            conn.execute(rating_changes.delete().where(rating_changes.c.symbol.in_(list(symbols))))
+            conn.execute(table.delete().where(table.c.symbol.in_(list(symbols))))
             if rows:
-                conn.execute(rating_changes.insert(), rows)
+                conn.execute(table.insert(), rows)
         return len(rows)
 
     def ratings_as_of(self, symbol: str, as_of_ns: int | None = None) -> list[RatingChange]:
