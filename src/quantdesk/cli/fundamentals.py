@@ -3,6 +3,7 @@ the fundamental analysis module from the command line."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -208,3 +209,114 @@ def screen_cmd(
     for r in passed.to_dict("records"):
         view.add_row(*[_fmt(r[c]) for c in columns])
     out.print(view)
+
+
+@fundamentals_app.command("value")
+def value(
+    symbol: Annotated[str, typer.Argument(help="the company's symbol")],
+    at: Annotated[
+        str | None, typer.Option("--at", help="as known at the end of this date (default: the end of its bars)")
+    ] = None,
+    years: Annotated[int, typer.Option("--years", help="explicit forecast years")] = 5,
+    growth: Annotated[float, typer.Option("--growth", help="FCFF growth per forecast year (0.05 = 5 %)")] = 0.05,
+    terminal_growth: Annotated[float, typer.Option("--terminal-growth", help="Gordon growth after them")] = 0.025,
+    wacc: Annotated[float | None, typer.Option("--wacc", help="discount rate; default: CAPM from --beta")] = None,
+    beta: Annotated[float, typer.Option("--beta", help="equity beta for CAPM")] = 1.0,
+    risk_free: Annotated[float, typer.Option("--risk-free", help="risk-free rate for CAPM")] = 0.04,
+    equity_risk_premium: Annotated[float, typer.Option("--erp", help="equity risk premium for CAPM")] = 0.05,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """DCF value of SYMBOL from its trailing figures, the WACC x growth sensitivity, and its sector peers."""
+    from quantdesk.analysis.fundamental.company_valuation import ValuationAssumptions, value_company
+    from quantdesk.analysis.fundamental.statements import histories_from_wide
+    from quantdesk.analysis.fundamental.universe import last_closes
+
+    symbol = symbol.upper()
+    assumptions = ValuationAssumptions(
+        years=years, growth=growth, terminal_growth=terminal_growth, wacc=wacc, beta=beta, risk_free=risk_free,
+        equity_risk_premium=equity_risk_premium,
+    )  # fmt: skip
+    as_of_ns = _as_of_ns(at, symbol)
+    store, catalog = _store(), open_catalog()
+    instruments = catalog.instruments()
+    sector = {i.symbol: i.sector for i in instruments}
+    same_sector = [s for s in store.symbols() if sector.get(s) == sector.get(symbol)]
+    known = histories_from_wide(store.wide_as_of(same_sector or [symbol], as_of_ns))
+    if symbol not in known:
+        raise NotFoundError(f"no fundamentals known for {symbol} at {ns_to_iso(as_of_ns)}")
+    prices = last_closes(catalog, list(known), as_of_ns, instruments)
+    peers = {s: (h, prices.get(s, math.nan)) for s, h in known.items()}
+    report = value_company(known[symbol], price=prices.get(symbol, math.nan), assumptions=assumptions, peers=peers)
+    if as_json:
+        typer.echo(json.dumps(_clean_tree(report.to_dict()), indent=1, default=str))
+        return
+    result = report.dcf
+    out.print(f"[bold]{symbol}[/bold] DCF as known at {ns_to_iso(as_of_ns)}: {result.value_per_share:,.2f} per share "
+              f"against a price of {report.price:,.2f} ({report.upside:+.1%})")  # fmt: skip
+    out.print(f"WACC {result.wacc:.2%}, enterprise value {result.enterprise_value:,.0f}, equity value "
+              f"{result.equity_value:,.0f}, terminal value {result.terminal_value_share:.0%} of it")  # fmt: skip
+    grid = Table(title="value per share: WACC (rows) x terminal growth (columns)")
+    grid.add_column("WACC")
+    for g in report.sensitivity.columns:
+        grid.add_column(f"{g:.1%}", justify="right")
+    for w, row in zip(report.sensitivity.index, report.sensitivity.to_numpy(), strict=True):
+        grid.add_row(f"{w:.1%}", *["n/a" if math.isnan(v) else f"{v:,.2f}" for v in row])
+    out.print(grid)
+    if report.peers is not None:
+        peers_table = Table(title="against the sector peers")
+        for col in ("multiple", "company", "percentile", "peer median", "implied price", "peers"):
+            peers_table.add_column(col, justify="right")
+        for c in report.peers.comparisons:
+            peers_table.add_row(c.label, _fmt(c.target_multiple), _fmt(c.percentile), _fmt(c.peer_median),
+                                _fmt(c.implied_value_per_share), str(len(c.peers_used)))  # fmt: skip
+        out.print(peers_table)
+
+
+FAMA_FRENCH_SERIES = ("FF_MKT_RF", "FF_SMB", "FF_HML", "FF_RF")
+
+
+@fundamentals_app.command("factors")
+def factors(
+    symbol: Annotated[str, typer.Argument(help="a symbol with daily bars in the store")],
+    window: Annotated[int | None, typer.Option("--window", help="rolling window in months")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="use only what was known at the end of this date")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Monthly Fama-French exposure of SYMBOL (market, size, value) by OLS, with t-statistics."""
+    from quantdesk.analysis.fundamental.factors import factor_exposure, fama_french_factors
+    from quantdesk.domain.timeframe import Timeframe
+
+    symbol = symbol.upper()
+    catalog = open_catalog()
+    missing = [name for name in FAMA_FRENCH_SERIES if name not in catalog.series_names()]
+    if missing:
+        raise NotFoundError(f"the Fama-French series {', '.join(missing)} are not in the store; load them with "
+                            "'quantdesk data sample'")  # fmt: skip
+    as_of_ns = _as_of_ns(at) if at is not None else None
+    series = [catalog.read_series(name) for name in FAMA_FRENCH_SERIES]
+    if as_of_ns is not None:  # a month's factor returns count once published
+        series = [
+            dataclasses.replace(s, ts=s.ts[keep], known_ts=s.known_ts[keep], value=s.value[keep])
+            for s in series
+            if (keep := s.known_ts <= as_of_ns) is not None
+        ]
+    factor_frame = fama_french_factors(series)
+    risk_free = factor_frame.pop("RF")
+    bars = catalog.read_bars(symbol, Timeframe.D1, end_ns=as_of_ns)
+    known_close = bars.known_ns() <= as_of_ns if as_of_ns is not None else slice(None)
+    close = pd.Series(bars.close[known_close], index=bars.index[known_close])
+    monthly = close.resample("MS").last().pct_change().dropna()  # labelled by the month it covers, as the factors
+    result = factor_exposure(monthly, factor_frame, window=window, risk_free=risk_free)
+    if as_json:
+        typer.echo(json.dumps(_clean_tree(result.to_dict()), indent=1, default=str))
+        return
+    table = Table(title=f"{symbol}: monthly excess returns on Fama-French factors, {result.start} to {result.end}, "
+                        f"n={result.n}, R²={result.r_squared:.3f}")  # fmt: skip
+    for col in ("factor", "loading", "std error", "t-stat"):
+        table.add_column(col, justify="right")
+    table.add_row("alpha (per month)", f"{result.alpha:.5f}", f"{result.alpha_std_error:.5f}",
+                  f"{result.alpha_t_stat:.2f}")  # fmt: skip
+    for name in result.factors:
+        table.add_row(name, f"{result.loadings[name]:.3f}", f"{result.std_errors[name]:.3f}",
+                      f"{result.t_stats[name]:.2f}")  # fmt: skip
+    out.print(table)

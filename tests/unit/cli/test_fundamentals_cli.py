@@ -89,3 +89,30 @@ def test_fetch_edgar_without_a_user_agent_says_how_to_set_one(home: Path) -> Non
         if saved is not None:
             os.environ["QUANTDESK_EDGAR_USER_AGENT"] = saved
     assert result.returncode == 2 and "QUANTDESK_EDGAR_USER_AGENT" in result.stderr
+
+
+def test_value_json_holds_the_dcf_the_grid_and_the_peers(home: Path) -> None:
+    result = run(home, "fundamentals", "value", "SYN001", "--wacc", "0.09", "--growth", "0.04", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["dcf"]["inputs"]["wacc"] == 0.09 and len(doc["dcf"]["years"]) == 5
+    assert doc["dcf"]["inputs"]["growth_rates"] == [0.04] * 5
+    grid = doc["sensitivity"]
+    centre = grid["value_per_share"][grid["wacc"].index(0.09)][grid["terminal_growth"].index(0.025)]
+    assert centre == pytest.approx(doc["dcf"]["value_per_share"])
+    assert doc["upside"] == pytest.approx(doc["dcf"]["value_per_share"] / doc["price"] - 1)
+    bad = run(home, "fundamentals", "value", "SYN001", "--wacc", "9")
+    assert bad.returncode == 2 and "wacc: expected a fraction between 0 and 1" in bad.stderr
+
+
+def test_factors_need_the_fama_french_series(home: Path) -> None:
+    result = run(home, "fundamentals", "factors", "SYN001")
+    assert result.returncode == 2 and "quantdesk data sample" in result.stderr
+
+
+def test_factors_of_the_sample_index_as_known_at_a_date(tmp_path: Path) -> None:
+    assert run(tmp_path, "data", "sample").returncode == 0
+    result = run(tmp_path, "fundamentals", "factors", "SPX", "--at", "2010-12-31", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["end"] <= "2010-12-01" and doc["loadings"]["Mkt-RF"] == pytest.approx(1.0, abs=0.05)
