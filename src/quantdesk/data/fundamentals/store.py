@@ -144,19 +144,10 @@ class FundamentalStore:
         Read from ``statement_periods``: a universe at once in a few thousand rows."""
         t = statement_periods.c
         names = ["symbol", "fiscal_year", "fiscal_period", "known_ns", "period_end", *ITEMS]
-        query = sa.select(*[getattr(t, name) for name in names])
-        if symbols is not None:
-            query = query.where(t.symbol.in_(list(symbols)))
-        if as_of_ns is not None:
-            query = query.where(t.known_ns <= int(as_of_ns))
-        if min_fiscal_year is not None:
-            query = query.where(t.fiscal_year >= int(min_fiscal_year))
-        if min_quarter_year is not None:
-            query = query.where((t.fiscal_period == "FY") | (t.fiscal_year >= int(min_quarter_year)))
+        query = _where(sa.select(*[getattr(t, name) for name in names]), t, symbols, as_of_ns, min_fiscal_year,
+                       min_quarter_year)  # fmt: skip
         with self.db.begin() as conn:
-            result = conn.execute(query)
-            columns = list(zip(*result.cursor.fetchall(), strict=False)) if result.cursor is not None else []
-            result.close()
+            columns = _columns(conn, query)
         floats = {name: "float64" for name in ITEMS}
         if not columns:
             return pd.DataFrame(columns=names).astype({"fiscal_year": "int64", "known_ns": "int64", **floats})
@@ -181,19 +172,9 @@ class FundamentalStore:
         min_quarter_year: int | None = None,
     ) -> pd.DataFrame:
         t = statement_facts.c
-        query = sa.select(*[getattr(t, c) for c in FACT_COLUMNS])
-        if symbols is not None:
-            query = query.where(t.symbol.in_(list(symbols)))
-        if as_of_ns is not None:
-            query = query.where(t.known_ns <= int(as_of_ns))
-        if min_fiscal_year is not None:
-            query = query.where(t.fiscal_year >= int(min_fiscal_year))
-        if min_quarter_year is not None:
-            query = query.where((t.fiscal_period == "FY") | (t.fiscal_year >= int(min_quarter_year)))
-        # rows straight from the driver's cursor: SQLAlchemy's per-row processing costs seconds on a universe
-        result = conn.execute(query)
-        columns = list(zip(*result.cursor.fetchall(), strict=False)) if result.cursor is not None else []
-        result.close()
+        query = _where(sa.select(*[getattr(t, c) for c in FACT_COLUMNS]), t, symbols, as_of_ns, min_fiscal_year,
+                       min_quarter_year)  # fmt: skip
+        columns = _columns(conn, query)
         if not columns:
             return _empty_facts()
         frame = pd.DataFrame(dict(zip(FACT_COLUMNS, columns, strict=True)))
@@ -314,6 +295,35 @@ class FundamentalStore:
                              else r.price_target, source=r.source)
                 for r in conn.execute(query)
             ]  # fmt: skip
+
+
+def _where(
+    query: sa.Select[Any],
+    t: Any,
+    symbols: Sequence[str] | None,
+    as_of_ns: int | None,
+    min_fiscal_year: int | None,
+    min_quarter_year: int | None,
+) -> sa.Select[Any]:
+    """The as-of and period filters shared by the long and the wide reads (``t``: the table's columns)."""
+    if symbols is not None:
+        query = query.where(t.symbol.in_(list(symbols)))
+    if as_of_ns is not None:
+        query = query.where(t.known_ns <= int(as_of_ns))
+    if min_fiscal_year is not None:
+        query = query.where(t.fiscal_year >= int(min_fiscal_year))
+    if min_quarter_year is not None:
+        query = query.where((t.fiscal_period == "FY") | (t.fiscal_year >= int(min_quarter_year)))
+    return query
+
+
+def _columns(conn: sa.Connection, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """The result as columns, straight from the driver's cursor: SQLAlchemy's per-row processing costs seconds
+    on a universe of facts."""
+    result = conn.execute(query)
+    columns = list(zip(*result.cursor.fetchall(), strict=False)) if result.cursor is not None else []
+    result.close()
+    return columns
 
 
 def _insert(conn: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
