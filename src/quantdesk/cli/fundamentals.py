@@ -91,7 +91,7 @@ def score(
     from quantdesk.analysis.fundamental.metrics import company_metrics
     from quantdesk.analysis.fundamental.score import fundamental_score
     from quantdesk.analysis.fundamental.statements import FinancialHistory
-    from quantdesk.analysis.fundamental.universe import fundamental_table, last_close
+    from quantdesk.analysis.fundamental.universe import fundamental_table, last_closes
 
     symbol = symbol.upper()
     as_of_ns = _as_of_ns(at, symbol)
@@ -104,7 +104,7 @@ def score(
     row = table.to_dict("index")[symbol]
     result = fundamental_score(row, as_of=ns_to_iso(as_of_ns))
     history = FinancialHistory.from_facts(symbol, store.facts_as_of([symbol], as_of_ns))
-    price, _ = last_close(catalog, symbol, as_of_ns)
+    price = last_closes(catalog, [symbol], as_of_ns).get(symbol, math.nan)
     sector = row["sector"] if isinstance(row["sector"], str) else None
     audit = company_metrics(history, price=price, as_of_ns=as_of_ns, sector=sector, audit=True,
                             earnings=store.earnings_as_of([symbol], as_of_ns)).detail  # fmt: skip

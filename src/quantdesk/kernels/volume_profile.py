@@ -257,6 +257,21 @@ def _value_area_holds(memo: np.ndarray, value_area_pct: float) -> bool:
     )
 
 
+@njit(cache=True, inline="always")
+def _write_levels(
+    poc: np.ndarray, vah: np.ndarray, val: np.ndarray, t: int, row_poc: int, row_lo: int, row_hi: int, height: float
+) -> None:
+    """Prices of lattice rows ``row_*`` (each ``height`` tall from 0) at bar t; NaN when there is no POC (-1)."""
+    if row_poc < 0:
+        poc[t] = np.nan
+        vah[t] = np.nan
+        val[t] = np.nan
+    else:
+        poc[t] = (row_poc + 0.5) * height
+        vah[t] = (row_hi + 1) * height
+        val[t] = row_lo * height
+
+
 @njit(cache=True)
 def _lattice_value_area(
     ring: np.ndarray, work: np.ndarray, k_lo: int, k_hi: int, value_area_pct: float, memo: np.ndarray
@@ -437,14 +452,7 @@ def rolling_profile(
             continue
         if not _value_area_holds(memo, value_area_pct):
             row_poc, row_lo, row_hi = _lattice_value_area(ring, work, k_lo, k_hi, value_area_pct, memo)
-        if row_poc < 0:
-            poc[t] = np.nan
-            vah[t] = np.nan
-            val[t] = np.nan
-        else:
-            poc[t] = (row_poc + 0.5) * height
-            vah[t] = (row_hi + 1) * height
-            val[t] = row_lo * height
+        _write_levels(poc, vah, val, t, row_poc, row_lo, row_hi, height)
     return poc, vah, val
 
 
@@ -533,12 +541,5 @@ def session_profile(
                 _forget(memo)
         if not _value_area_holds(memo, value_area_pct):
             row_poc, row_lo, row_hi = _lattice_value_area(ring, work, k_lo, k_hi, value_area_pct, memo)
-        if row_poc < 0:
-            poc[t] = np.nan
-            vah[t] = np.nan
-            val[t] = np.nan
-        else:
-            poc[t] = (row_poc + 0.5) * height
-            vah[t] = (row_hi + 1) * height
-            val[t] = row_lo * height
+        _write_levels(poc, vah, val, t, row_poc, row_lo, row_hi, height)
     return poc, vah, val, prev_poc, prev_vah, prev_val

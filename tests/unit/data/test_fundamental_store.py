@@ -137,3 +137,14 @@ def test_long_format_missing_columns_and_wrong_extension(tmp_path: Path) -> None
         read_long_format(path)
     with pytest.raises(ConfigError, match=r"\.csv or \.parquet"):
         read_long_format(tmp_path / "x.xlsx")
+
+
+def test_company_data_is_one_transaction(store: FundamentalStore) -> None:
+    event = EarningsEvent(symbol="ACME", fiscal_year=2023, fiscal_period=FiscalPeriod.Q4,
+                          announced_ns=filing_known_ns("2024-02-01"), eps_estimate=2.0, eps_actual=2.2)  # fmt: skip
+    with pytest.raises(DataError, match="unknown statement item"):
+        store.put_company_data(["ACME"], facts=[fact(100.0, "2024-02-15"), fact(1.0, "2024-02-15", item="revnue")],
+                               earnings=[event])  # fmt: skip
+    assert store.all_versions().empty and store.earnings_as_of() == []
+    report = store.put_company_data(["ACME"], facts=[fact(100.0, "2024-02-15")], earnings=[event, event])
+    assert report.added == 1 and len(store.earnings_as_of()) == 1

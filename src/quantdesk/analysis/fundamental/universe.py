@@ -30,7 +30,7 @@ from quantdesk.domain.fundamentals import EarningsEvent
 from quantdesk.domain.instrument import Instrument
 from quantdesk.domain.timeframe import Timeframe
 
-__all__ = ["MULTIPLES", "ScreenCriteria", "fundamental_table", "last_close", "screen"]
+__all__ = ["MULTIPLES", "ScreenCriteria", "fundamental_table", "last_closes", "screen"]
 
 MULTIPLES = ("pe", "pb", "ps", "ev_ebitda")
 HISTORY_YEARS = 5  # fiscal years read back from the as-of year
@@ -46,39 +46,12 @@ def _price_timeframes(catalog: Catalog) -> dict[str, Timeframe]:
     return chosen
 
 
-def last_close(
-    catalog: Catalog,
-    symbol: str,
-    as_of_ns: int,
-    timeframes: dict[str, Timeframe] | None = None,
-    calendars: dict[str, TradingCalendar] | None = None,
-) -> tuple[float, int]:
-    """The last close known at ``as_of_ns`` (daily bars, or the coarsest stored timeframe without them) and
-    when it became known; (NaN, 0) when there is none. ``timeframes``/``calendars`` save lookups in a loop."""
-    symbol = symbol.upper()
-    timeframe = (timeframes if timeframes is not None else _price_timeframes(catalog)).get(symbol)
-    if timeframe is None:
-        return math.nan, 0
-    if calendars is None:
-        instrument = catalog.find_instrument(symbol)
-        calendar = instrument.calendar if instrument else TradingCalendar()
-    else:
-        calendar = calendars.get(symbol) or TradingCalendar()
-    ts, close = catalog.read_closes(symbol, timeframe, end_ns=as_of_ns)
-    ts, close = ts[-3:], close[-3:]  # the last bar may still be open at as_of; the one before it is not
-    if len(ts) == 0:
-        return math.nan, 0
-    known = calendar.known_ns(ts, timeframe)
-    last = int(np.searchsorted(known, as_of_ns, side="right")) - 1
-    if last < 0:
-        return math.nan, 0
-    return float(close[last]), int(known[last])
-
-
 def last_closes(
     catalog: Catalog, symbols: Sequence[str], as_of_ns: int, instruments: Sequence[Instrument] | None = None
 ) -> dict[str, float]:
-    """``last_close`` of many symbols, with one known-time computation per calendar and timeframe."""
+    """The last close known at ``as_of_ns`` of each of ``symbols`` (daily bars, or the coarsest stored
+    timeframe without them); a symbol without one is left out. One known-time computation per calendar and
+    timeframe, two columns read per file."""
     timeframes = _price_timeframes(catalog)
     calendars = {
         inst.symbol: inst.calendar for inst in (instruments if instruments is not None else catalog.instruments())

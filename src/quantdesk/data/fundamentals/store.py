@@ -78,6 +78,10 @@ class FundamentalStore:
         batch = list(facts)
         for i, fact in enumerate(batch):
             _check_fact(fact, f"{source_name} (fact {i + 1})")
+        with self.db.begin() as conn:
+            return self._write_facts(conn, batch)
+
+    def _write_facts(self, conn: sa.Connection, batch: list[StatementFact]) -> FactWriteReport:
         if not batch:
             return FactWriteReport(0, 0, 0, 0)
         incoming = pd.DataFrame(
@@ -94,25 +98,24 @@ class FundamentalStore:
             }
         )
         symbols = sorted(incoming["symbol"].unique())
-        with self.db.begin() as conn:
-            existing = self._read_facts(conn, symbols, None, latest_only=False)
-            merged = _versioned(existing.drop(columns="version"), incoming)
-            keep_cols = [*_KEY, "known_ns", "value"]
-            old_keys = existing[keep_cols].assign(version=existing["version"]) if len(existing) else None
-            changed = merged
-            if old_keys is not None:
-                joined = merged.merge(old_keys, on=[*_KEY, "version"], how="left", suffixes=("", "_old"))
-                same = (joined["known_ns"] == joined["known_ns_old"]) & (joined["value"] == joined["value_old"])
-                changed = merged[~same.to_numpy()]
-            added = len(merged) - len(existing)
-            if len(changed):
-                # ``existing`` holds every fact of these symbols, so ``merged`` is their whole new state
-                redo = sorted(changed["symbol"].unique())
-                conn.execute(statement_facts.delete().where(statement_facts.c.symbol.in_(redo)))
-                conn.execute(statement_periods.delete().where(statement_periods.c.symbol.in_(redo)))
-                rows = merged[merged["symbol"].isin(redo)]
-                _insert(conn, statement_facts, rows[list(FACT_COLUMNS)])
-                _insert(conn, statement_periods, _period_rows(rows))
+        existing = self._read_facts(conn, symbols, None, latest_only=False)
+        merged = _versioned(existing.drop(columns="version"), incoming)
+        keep_cols = [*_KEY, "known_ns", "value"]
+        old_keys = existing[keep_cols].assign(version=existing["version"]) if len(existing) else None
+        changed = merged
+        if old_keys is not None:
+            joined = merged.merge(old_keys, on=[*_KEY, "version"], how="left", suffixes=("", "_old"))
+            same = (joined["known_ns"] == joined["known_ns_old"]) & (joined["value"] == joined["value_old"])
+            changed = merged[~same.to_numpy()]
+        added = len(merged) - len(existing)
+        if len(changed):
+            # ``existing`` holds every fact of these symbols, so ``merged`` is their whole new state
+            redo = sorted(changed["symbol"].unique())
+            conn.execute(statement_facts.delete().where(statement_facts.c.symbol.in_(redo)))
+            conn.execute(statement_periods.delete().where(statement_periods.c.symbol.in_(redo)))
+            rows = merged[merged["symbol"].isin(redo)]
+            _insert(conn, statement_facts, rows[list(FACT_COLUMNS)])
+            _insert(conn, statement_periods, _period_rows(rows))
         return FactWriteReport(len(batch), max(added, 0), len(batch) - max(added, 0), len(symbols))
 
     def facts_as_of(
@@ -198,36 +201,25 @@ class FundamentalStore:
         ratings: Iterable[RatingChange] = (),
         source_name: str = "facts",
     ) -> FactWriteReport:
-        """Statements, earnings and events of ``symbols`` at once (insider trades and ratings replace theirs)."""
-        report = self.put_facts(facts, source_name=source_name)
-        self.put_earnings(earnings)
-        self.replace_insiders(symbols, insiders)
-        self.replace_ratings(symbols, ratings)
+        """Statements, earnings and events of ``symbols`` in one transaction (insider trades and ratings replace
+        theirs): a bad figure anywhere writes nothing."""
+        batch = list(facts)
+        for i, fact in enumerate(batch):
+            _check_fact(fact, f"{source_name} (fact {i + 1})")
+        with self.db.begin() as conn:
+            report = self._write_facts(conn, batch)
+            _write_earnings(conn, _earnings_rows(earnings))
+            _replace(conn, insider_transactions, symbols, _insider_rows(insiders))
+            _replace(conn, rating_changes, symbols, _rating_rows(ratings))
         return report
 
     # ---- events ----------------------------------------------------------------------------------
 
     def put_earnings(self, events: Iterable[EarningsEvent]) -> int:
         """Store earnings events, replacing an event of the same (symbol, year, period); returns the count."""
-        rows = [
-            {"symbol": e.symbol, "fiscal_year": e.fiscal_year, "fiscal_period": str(FiscalPeriod(e.fiscal_period)),
-             "announced_ns": int(e.announced_ns), "eps_estimate": float(e.eps_estimate),
-             "eps_actual": float(e.eps_actual), "source": e.source}
-            for e in events
-        ]  # fmt: skip
-        if not rows:
-            return 0
-        t = earnings_events.c
+        rows = _earnings_rows(events)
         with self.db.begin() as conn:
-            for row in rows:
-                conn.execute(
-                    earnings_events.delete().where(
-                        (t.symbol == row["symbol"]) & (t.fiscal_year == row["fiscal_year"])
-                        & (t.fiscal_period == row["fiscal_period"])
-                    )
-                )  # fmt: skip
-            conn.execute(earnings_events.insert(), rows)
-        return len(rows)
+            return _write_earnings(conn, rows)
 
     def earnings_as_of(self, symbols: Sequence[str] | None = None, as_of_ns: int | None = None) -> list[EarningsEvent]:
         t = earnings_events.c
@@ -246,12 +238,10 @@ class FundamentalStore:
 
     def replace_insiders(self, symbols: Sequence[str], trades: Iterable[InsiderTransaction]) -> int:
         """Replace the insider trades of ``symbols`` with ``trades`` (one transaction); returns the count."""
-        rows = [
-            {"symbol": x.symbol, "filed_ns": int(x.filed_ns), "insider": x.insider, "role": x.role,
-             "shares": float(x.shares), "price": float(x.price), "source": x.source}
-            for x in trades
-        ]  # fmt: skip
-        return self._replace(insider_transactions, symbols, rows)
+        rows = _insider_rows(trades)
+        with self.db.begin() as conn:
+            _replace(conn, insider_transactions, symbols, rows)
+        return len(rows)
 
     def insiders_as_of(self, symbol: str, as_of_ns: int | None = None) -> list[InsiderTransaction]:
         t = insider_transactions.c
@@ -267,20 +257,9 @@ class FundamentalStore:
 
     def replace_ratings(self, symbols: Sequence[str], changes: Iterable[RatingChange]) -> int:
         """Replace the rating changes of ``symbols`` with ``changes`` (one transaction); returns the count."""
-        rows = [
-            {"symbol": x.symbol, "announced_ns": int(x.announced_ns), "firm": x.firm, "from_rating": x.from_rating,
-             "to_rating": x.to_rating, "price_target": None if math.isnan(x.price_target) else float(x.price_target),
-             "source": x.source}
-            for x in changes
-        ]  # fmt: skip
-        return self._replace(rating_changes, symbols, rows)
-
-    def _replace(self, table: sa.Table, symbols: Sequence[str], rows: list[dict[str, Any]]) -> int:
-        """Delete ``symbols``' rows of ``table`` and insert ``rows``, in one transaction."""
+        rows = _rating_rows(changes)
         with self.db.begin() as conn:
-            conn.execute(table.delete().where(table.c.symbol.in_(list(symbols))))
-            if rows:
-                conn.execute(table.insert(), rows)
+            _replace(conn, rating_changes, symbols, rows)
         return len(rows)
 
     def ratings_as_of(self, symbol: str, as_of_ns: int | None = None) -> list[RatingChange]:
@@ -295,6 +274,55 @@ class FundamentalStore:
                              else r.price_target, source=r.source)
                 for r in conn.execute(query)
             ]  # fmt: skip
+
+
+def _earnings_rows(events: Iterable[EarningsEvent]) -> list[dict[str, Any]]:
+    return [
+        {"symbol": e.symbol, "fiscal_year": int(e.fiscal_year), "fiscal_period": str(FiscalPeriod(e.fiscal_period)),
+         "announced_ns": int(e.announced_ns), "eps_estimate": float(e.eps_estimate),
+         "eps_actual": float(e.eps_actual), "source": e.source}
+        for e in events
+    ]  # fmt: skip
+
+
+def _insider_rows(trades: Iterable[InsiderTransaction]) -> list[dict[str, Any]]:
+    return [
+        {"symbol": x.symbol, "filed_ns": int(x.filed_ns), "insider": x.insider, "role": x.role,
+         "shares": float(x.shares), "price": float(x.price), "source": x.source}
+        for x in trades
+    ]  # fmt: skip
+
+
+def _rating_rows(changes: Iterable[RatingChange]) -> list[dict[str, Any]]:
+    return [
+        {"symbol": x.symbol, "announced_ns": int(x.announced_ns), "firm": x.firm, "from_rating": x.from_rating,
+         "to_rating": x.to_rating, "price_target": None if math.isnan(x.price_target) else float(x.price_target),
+         "source": x.source}
+        for x in changes
+    ]  # fmt: skip
+
+
+def _write_earnings(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert ``rows``, first deleting the stored events with the same (symbol, year, period), symbol by symbol;
+    within ``rows`` the last event of a period wins."""
+    t = earnings_events.c
+    rows = list({(r["symbol"], r["fiscal_year"], r["fiscal_period"]): r for r in rows}.values())
+    keys: dict[str, list[tuple[int, str]]] = {}
+    for row in rows:
+        keys.setdefault(row["symbol"], []).append((row["fiscal_year"], row["fiscal_period"]))
+    for symbol, periods in keys.items():
+        same_period = sa.tuple_(t.fiscal_year, t.fiscal_period).in_(periods)
+        conn.execute(earnings_events.delete().where((t.symbol == symbol) & same_period))
+    if rows:
+        conn.execute(earnings_events.insert(), rows)
+    return len(rows)
+
+
+def _replace(conn: sa.Connection, table: sa.Table, symbols: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    """Delete ``symbols``' rows of ``table`` and insert ``rows``."""
+    conn.execute(table.delete().where(table.c.symbol.in_(list(symbols))))
+    if rows:
+        conn.execute(table.insert(), rows)
 
 
 def _where(
