@@ -44,7 +44,9 @@ NYSE = TradingCalendar(timezone="America/New_York", session_open=dt.time(9, 30),
 
 def make_bars(seed: int = 11) -> Bars:
     days = pd.bdate_range("2014-01-02", periods=N_SESSIONS)
-    opens = (days + pd.Timedelta(hours=9, minutes=30)).tz_localize("America/New_York").tz_convert("UTC").asi8
+    opens = (
+        (days + pd.Timedelta(hours=9, minutes=30)).tz_localize("America/New_York").tz_convert("UTC").as_unit("ns").asi8
+    )
     ts = (opens[:, None] + np.arange(390, dtype=np.int64)[None, :] * 60_000_000_000).ravel()
     n = len(ts)
     rng = np.random.default_rng(seed)

@@ -36,9 +36,9 @@ from quantdesk.domain.bars import Bars
 from quantdesk.domain.instrument import Instrument
 from quantdesk.domain.series import MacroSeries
 from quantdesk.domain.timeframe import Timeframe
+from quantdesk.strategy.compile import compile_signals
 from quantdesk.strategy.load import load_strategy, parse_strategy
 from quantdesk.strategy.models import Strategy
-from quantdesk.strategy.signals import compile_signals
 
 __version__ = "0.1.0"
 

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quantdesk.kernels.backtest import run_long_only
-from tests.reference.backtest_reference import reference_long_only
+from quantdesk.kernels.backtest import run_directional, run_long_only
+from tests.reference.backtest_reference import reference_directional, reference_long_only
 
 
 @st.composite
@@ -48,8 +48,52 @@ def test_kernel_equals_python_reference(m: dict) -> None:
     assert len(trades) == len(ref_trades)
     for got, want in zip(trades, ref_trades, strict=True):
         assert (int(got["entry_idx"]), int(got["exit_idx"])) == (want.entry_idx, want.exit_idx)
+        assert int(got["direction"]) == want.direction == 1
         for field in ("qty", "entry_price", "exit_price", "entry_fee", "exit_fee", "pnl", "return_pct"):
             assert np.isclose(got[field], getattr(want, field), rtol=1e-12, atol=1e-9), field
+
+
+@settings(max_examples=300, deadline=None)
+@given(market(), st.integers(min_value=0, max_value=2**31 - 1))
+def test_long_and_short_kernel_equals_python_reference(m: dict, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = len(m["open_"])
+    short_entry, short_exit = rng.random(n) < 0.3, rng.random(n) < 0.3
+    equity, trades = run_directional(
+        m["open_"], m["close"], m["entry"], m["exit_"], short_entry, short_exit,
+        fraction=m["fraction"], fee_rate=m["fee_rate"], lot_size=m["lot_size"], initial_cash=m["initial_cash"],
+    )  # fmt: skip
+    ref_equity, ref_trades = reference_directional(
+        list(m["open_"]), list(m["close"]), list(m["entry"]), list(m["exit_"]), list(short_entry), list(short_exit),
+        m["fraction"], m["fee_rate"], m["lot_size"], m["initial_cash"],
+    )  # fmt: skip
+    np.testing.assert_allclose(equity, ref_equity, rtol=1e-12, atol=1e-9)
+    assert [(int(t["direction"]), int(t["entry_idx"]), int(t["exit_idx"])) for t in trades] == [
+        (t.direction, t.entry_idx, t.exit_idx) for t in ref_trades
+    ]
+    for got, want in zip(trades, ref_trades, strict=True):
+        for field in ("qty", "entry_price", "exit_price", "entry_fee", "exit_fee", "pnl", "return_pct"):
+            assert np.isclose(got[field], getattr(want, field), rtol=1e-12, atol=1e-9), field
+    assert np.isclose(equity[-1], m["initial_cash"] + trades["pnl"].sum(), rtol=1e-12, atol=1e-7)
+
+
+def test_short_sale_profits_from_a_fall_and_reverses_on_a_long_entry() -> None:
+    open_ = np.array([100.0, 100.0, 90.0, 80.0, 85.0, 90.0])
+    close = np.array([100.0, 95.0, 85.0, 82.0, 88.0, 90.0])
+    never = np.zeros(6, dtype=bool)
+    short_entry = np.array([True, False, False, False, False, False])
+    long_entry = np.array([False, False, True, False, False, False])
+    equity, trades = run_directional(
+        open_, close, long_entry, never, short_entry, never,
+        fraction=1.0, fee_rate=0.0, lot_size=1.0, initial_cash=1000.0,
+    )  # fmt: skip
+    first, second = trades
+    # short 10 at 100 (bar 1), covered at 80 (bar 3, decided at bar 2's close) and reversed long
+    assert (first["direction"], first["entry_idx"], first["exit_idx"], first["qty"]) == (-1, 1, 3, 10.0)
+    assert first["pnl"] == 200.0
+    # long with the 1200 equity: floor(1200 / 80) = 15 units at 80, still open, marked at 90
+    assert (second["direction"], second["entry_idx"], second["exit_idx"], second["qty"]) == (1, 3, -1, 15.0)
+    np.testing.assert_allclose(equity, [1000.0, 1050.0, 1150.0, 1230.0, 1320.0, 1350.0])
 
 
 @settings(max_examples=200, deadline=None)

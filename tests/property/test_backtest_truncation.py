@@ -17,8 +17,8 @@ from quantdesk.backtest.engine import run_backtest
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.calendar import TradingCalendar
 from quantdesk.domain.timeframe import Timeframe
+from quantdesk.strategy.compile import compile_signals
 from quantdesk.strategy.load import parse_strategy
-from quantdesk.strategy.signals import compile_signals
 
 NY = TradingCalendar(
     timezone="America/New_York",

@@ -1,8 +1,13 @@
 """Running a strategy over bars: prepare arrays, call the kernel, assemble the result.
 
 This is the layer between a validated ``Strategy`` plus ``Bars`` and the numba kernel: it compiles
-the signals, reads sizing and commission from the strategy, the lot size from the instrument, runs
-the kernel, and computes metrics. A buy-and-hold run of the same instrument through the same kernel
+the signals (with the evidence ``sources``: the catalog and the fundamentals store), reads sizing and
+commission from the strategy, the lot size from the instrument, runs the kernel (long, short, or
+stop-and-reverse), and computes metrics. This version simulates market orders at the next open with
+fixed-fraction sizing and the signal exit; the blocks it does not simulate yet (R-multiple targets,
+stops, time stops, Kelly and volatility sizing, portfolio limits, limit orders and fill models) are
+listed in the result's ``not_simulated`` and shown by the CLI, never silently dropped.
+A buy-and-hold run of the same instrument through the same kernel
 (enter on the first bar's signal, so filled at the second bar's open, with the same costs) is kept as
 the benchmark.
 """
@@ -16,9 +21,9 @@ from quantdesk.backtest.result import BacktestResult
 from quantdesk.core.errors import ConfigError
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.instrument import Instrument
-from quantdesk.kernels.backtest import run_long_only
+from quantdesk.kernels.backtest import run_directional, run_long_only
+from quantdesk.strategy.compile import EvidenceSources, compile_signals
 from quantdesk.strategy.models import Strategy
-from quantdesk.strategy.signals import compile_signals
 
 MIN_BARS = 2
 
@@ -29,23 +34,27 @@ def run_backtest(
     *,
     instrument: Instrument | None = None,
     initial_cash: float = 100_000.0,
+    sources: EvidenceSources | None = None,
 ) -> BacktestResult:
-    """Backtest ``strategy`` on ``bars`` (long only, decided at the close, filled at the next open)."""
+    """Backtest ``strategy`` on ``bars`` (decided at the close, filled at the next open)."""
     if initial_cash <= 0 or not np.isfinite(initial_cash):
         raise ConfigError(f"capital: expected an amount > 0, found {initial_cash}")
     if len(bars) < MIN_BARS:
         raise ConfigError(
             f"{bars.symbol} {bars.timeframe.value}: need at least {MIN_BARS} bars to backtest, found {len(bars)}"
         )
-    signals = compile_signals(strategy, bars)
-    fraction = strategy.risk_management.position_sizing.fraction
+    signals = compile_signals(strategy, bars, sources)
+    sizing = strategy.risk_management.position_sizing
+    fraction = sizing.fraction_of_equity if sizing.method == "fixed_fraction" else (sizing.fixed_fraction_cap or 1.0)
     fee_rate = strategy.execution_rules.commission.fee_rate
     lot = float(instrument.lot_size) if instrument else 1.0
-    equity, trades = run_long_only(
+    equity, trades = run_directional(
         bars.open,
         bars.close,
-        signals.entry,
-        signals.exit,
+        signals.long_entry,
+        signals.long_exit,
+        signals.short_entry,
+        signals.short_exit,
         fraction=fraction,
         fee_rate=fee_rate,
         lot_size=lot,
@@ -86,4 +95,33 @@ def run_backtest(
         metrics=metrics,
         benchmark_equity=bench,
         instrument=instrument,
+        signals=signals,
+        not_simulated=not_simulated(strategy),
     )
+
+
+def not_simulated(strategy: Strategy) -> tuple[str, ...]:
+    """The blocks of ``strategy`` this engine version does not simulate yet, each with what it does instead."""
+    out = []
+    exits = strategy.exit_conditions
+    for name in ("take_profit", "stop_loss", "time_stop", "chandelier"):
+        if getattr(exits, name) is not None:
+            out.append(f"exit_conditions.{name}: not simulated yet; positions leave on the signal exit or stay open")
+    sizing = strategy.risk_management.position_sizing
+    if sizing.method != "fixed_fraction":
+        cap = sizing.fixed_fraction_cap or 1.0
+        out.append(
+            f"risk_management.position_sizing.method {sizing.method!r}: not simulated yet; "
+            f"each entry commits fixed_fraction_cap ({cap:g}) of equity"
+        )
+    risk = strategy.risk_management
+    if risk.portfolio_limits is not None:
+        out.append("risk_management.portfolio_limits: not simulated yet (single-instrument runs)")
+    if risk.volatility_adjustment is not None:
+        out.append("risk_management.volatility_adjustment: not simulated yet")
+    rules = strategy.execution_rules
+    if rules.order_type != "market":
+        out.append(f"execution_rules.order_type {rules.order_type!r}: not simulated yet; filled as market at the open")
+    if rules.mock_trading.fill_model != "optimistic" or rules.mock_trading.latency_simulation > 0:
+        out.append("execution_rules.mock_trading: fill models and latency not simulated yet; fills at the open")
+    return tuple(out)

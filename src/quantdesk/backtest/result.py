@@ -22,6 +22,7 @@ from quantdesk.analytics.metrics import Metrics
 from quantdesk.core.timestamps import ns_to_index, ns_to_iso
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.instrument import Instrument
+from quantdesk.strategy.compile import SignalArrays
 
 RESULT_SCHEMA_VERSION = "1"
 
@@ -42,6 +43,8 @@ class BacktestResult:
     metrics: Metrics
     benchmark_equity: np.ndarray | None = None  # buy and hold of the same instrument, same costs
     instrument: Instrument | None = None
+    signals: SignalArrays | None = None  # the decisions and the evidence behind them
+    not_simulated: tuple[str, ...] = ()  # strategy blocks this engine version does not simulate yet
 
     @property
     def equity_series(self) -> pd.Series:
@@ -55,7 +58,7 @@ class BacktestResult:
             is_open = int(t["exit_idx"]) < 0
             out.append(
                 {
-                    "side": "buy",
+                    "side": "buy" if int(t["direction"]) > 0 else "sell_short",
                     "status": "open" if is_open else "closed",
                     "quantity": float(t["qty"]),
                     "entry": {
@@ -81,6 +84,7 @@ class BacktestResult:
         rows = [
             {
                 "status": r["status"],
+                "side": r["side"],
                 "entry_time": pd.Timestamp(r["entry"]["timestamp"]),
                 "entry_price": r["entry"]["price"],
                 "exit_time": pd.Timestamp(r["exit"]["timestamp"]),
@@ -110,6 +114,7 @@ class BacktestResult:
             "metrics": {k: _clean(v) for k, v in self.metrics.as_dict().items()},
             "equity": [[ns_to_iso(int(t)), float(v)] for t, v in zip(known, self.equity, strict=True)],
             "trades": self.trade_records(),
+            "not_simulated": list(self.not_simulated),
         }
 
     def to_json(self, path: Path | str | None = None) -> str:

@@ -29,6 +29,14 @@ def _summary_table(title: str, results: dict[str, Any]) -> Table:
     return table
 
 
+def evidence_sources(catalog: Any) -> Any:
+    """The catalog and the fundamentals store (SQLite by default, PostgreSQL by QUANTDESK_DATABASE_URL)."""
+    from quantdesk.data.fundamentals.store import FundamentalStore
+    from quantdesk.strategy.compile import EvidenceSources
+
+    return EvidenceSources(catalog=catalog, fundamentals=FundamentalStore())
+
+
 @app.command("backtest")
 def backtest(
     strategy_file: Annotated[Path, typer.Argument(help="strategy JSON file")],
@@ -54,11 +62,15 @@ def backtest(
     catalog = open_catalog()
     bars = catalog.read_bars(symbol, timeframe, start_ns, end_ns)
     instrument = catalog.find_instrument(symbol)
+    sources = evidence_sources(catalog)
     with progress(f"backtesting {strategy.strategy_meta.name} on {bars.symbol} {bars.timeframe.value}"):
-        result = run_backtest(strategy, bars, instrument=instrument, initial_cash=capital)
+        result = run_backtest(strategy, bars, instrument=instrument, initial_cash=capital, sources=sources)
     out.print(
         _summary_table(f"{strategy.strategy_meta.name} · {bars.symbol} {bars.timeframe.value}", {bars.symbol: result})
     )
+    notes = list(result.signals.notes) if result.signals is not None else []
+    for line in [*result.not_simulated, *notes]:
+        out.print(f"[yellow]note[/yellow] {line}", highlight=False)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         result.to_json(json_out)

@@ -4,6 +4,7 @@
 
     QuantdeskError                 base of everything quantdesk raises on purpose
     ├── ConfigError                fix the input: a strategy file, an option, a parameter
+    │   └── LookAheadError         something fitted was applied to bars at or before the last time it saw
     ├── DataError                  fix the input: a data file or a data set (names file, row, column)
     │   └── NotFoundError          the data asked for is not in the store (import or fetch it)
     ├── StoreError                 the store on disk is damaged or unwritable (check the data directory)
@@ -25,6 +26,12 @@ class QuantdeskError(Exception):
 
 class ConfigError(QuantdeskError):
     """A configuration, option or strategy file is invalid; the message says where and why."""
+
+
+class LookAheadError(ConfigError):
+    """A fitted object (likelihoods, priors, parameters) was asked to score bars at or before the last
+    time it saw (``fitted_until_ns``): its output there would use outcomes not yet known. Fit on an
+    earlier window, or score later bars."""
 
 
 class DataError(QuantdeskError):

@@ -1,13 +1,16 @@
-"""The single-instrument, long-only backtest kernel (numba).
+"""The single-instrument backtest kernel, long and short (numba).
 
 Equivalent plain-Python reference: ``tests/reference/backtest_reference.py`` (a property test holds
 the two equal on random data). Semantics, per ``DESIGN.md`` section 2: signals are decided at bar
 ``i``'s close and filled at bar ``i + 1``'s open; nothing fills on the bar that decided it. On each
-bar the kernel (1) fills the order decided on the bar before at this bar's open, (2) marks equity at
-this bar's close, (3) reads this bar's entry/exit signals to decide the next order. An entry buys
-``floor(fraction * cash / (open * (1 + fee_rate)) / lot_size) * lot_size`` units (nothing when that is
-zero); an exit sells the whole position. Commission is ``fee_rate`` times the traded value, on both
-sides. A position still open after the last bar is reported with ``exit_idx == -1``, marked at the
+bar the kernel (1) fills the orders decided on the bar before at this bar's open: first a close, then
+an open, (2) marks equity at this bar's close (cash plus the signed position times the close), (3)
+reads this bar's signals to decide the next orders: flat, a long entry opens long (else a short entry
+opens short); long, a long exit closes, and a short entry closes and reverses; short, the mirror. An
+open trades ``floor(fraction * cash / (open * (1 + fee_rate)) / lot_size) * lot_size`` units (nothing
+when that is zero): bought for a long, sold short for a short (the proceeds credited to cash); a close
+trades the whole position back. Commission is ``fee_rate`` times the traded value, on both sides.
+A position still open after the last bar is reported with ``exit_idx == -1``, marked at the
 last close, and no exit commission. Trades are written to a structured ``TRADE_DTYPE`` array.
 """
 
@@ -18,6 +21,7 @@ from numba import njit
 
 TRADE_DTYPE = np.dtype(
     [
+        ("direction", np.int8),  # +1 long, -1 short
         ("entry_idx", np.int64),
         ("exit_idx", np.int64),  # -1 while open at the end of the data
         ("qty", np.float64),
@@ -44,6 +48,9 @@ def _record_trade(
     exit_fee: float,
 ) -> None:
     t = trades_out[k]
+    side = 1 if qty > 0.0 else -1
+    qty = abs(qty)
+    t["direction"] = side
     t["entry_idx"] = entry_idx
     t["exit_idx"] = exit_idx
     t["qty"] = qty
@@ -51,16 +58,18 @@ def _record_trade(
     t["exit_price"] = exit_price
     t["entry_fee"] = entry_fee
     t["exit_fee"] = exit_fee
-    t["pnl"] = qty * (exit_price - entry_price) - entry_fee - exit_fee
+    t["pnl"] = side * qty * (exit_price - entry_price) - entry_fee - exit_fee
     t["return_pct"] = t["pnl"] / (qty * entry_price + entry_fee)
 
 
 @njit(cache=True, nogil=True)
-def simulate_long_only(
+def simulate_directional(
     open_: np.ndarray,
     close: np.ndarray,
-    entry: np.ndarray,
-    exit_: np.ndarray,
+    long_entry: np.ndarray,
+    long_exit: np.ndarray,
+    short_entry: np.ndarray,
+    short_exit: np.ndarray,
     fraction: float,
     fee_rate: float,
     lot_size: float,
@@ -71,45 +80,83 @@ def simulate_long_only(
     """Fill ``equity_out`` (per bar, at the close) and ``trades_out``; return the number of trades."""
     n = open_.shape[0]
     cash = initial_cash
-    qty = 0.0
-    pending_entry = False
-    pending_exit = False
+    qty = 0.0  # signed: > 0 long, < 0 short
+    pending_close = False
+    pending_open = 0  # +1 buy to open, -1 sell short to open
     n_trades = 0
     entry_idx = -1
     entry_price = 0.0
     entry_fee = 0.0
     for i in range(n):
-        if pending_exit and qty > 0.0:
-            price = open_[i]
+        price = open_[i]
+        if pending_close and qty != 0.0:
             value = qty * price
-            fee = value * fee_rate
+            fee = abs(value) * fee_rate
             cash += value - fee
             _record_trade(trades_out, n_trades, entry_idx, i, qty, entry_price, price, entry_fee, fee)
             n_trades += 1
             qty = 0.0
-        elif pending_entry and qty == 0.0:
-            price = open_[i]
+        if pending_open != 0 and qty == 0.0:
             units = np.floor(fraction * cash / (price * (1.0 + fee_rate)) / lot_size) * lot_size
             if units > 0.0:
                 value = units * price
                 fee = value * fee_rate
-                cash -= value + fee
-                qty = units
+                cash -= pending_open * value + fee
+                qty = pending_open * units
                 entry_idx = i
                 entry_price = price
                 entry_fee = fee
-        pending_entry = False
-        pending_exit = False
+        pending_close = False
+        pending_open = 0
         equity_out[i] = cash + qty * close[i]
         if qty > 0.0:
-            pending_exit = exit_[i]
-        else:
-            pending_entry = entry[i]
-    if qty > 0.0:
-        price = close[n - 1]
-        _record_trade(trades_out, n_trades, entry_idx, -1, qty, entry_price, price, entry_fee, 0.0)
+            pending_close = long_exit[i] or short_entry[i]
+            if short_entry[i]:
+                pending_open = -1
+        elif qty < 0.0:
+            pending_close = short_exit[i] or long_entry[i]
+            if long_entry[i]:
+                pending_open = 1
+        elif long_entry[i]:
+            pending_open = 1
+        elif short_entry[i]:
+            pending_open = -1
+    if qty != 0.0:
+        _record_trade(trades_out, n_trades, entry_idx, -1, qty, entry_price, close[n - 1], entry_fee, 0.0)
         n_trades += 1
     return n_trades
+
+
+def run_directional(
+    open_: np.ndarray,
+    close: np.ndarray,
+    long_entry: np.ndarray,
+    long_exit: np.ndarray,
+    short_entry: np.ndarray,
+    short_exit: np.ndarray,
+    *,
+    fraction: float,
+    fee_rate: float,
+    lot_size: float,
+    initial_cash: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Allocate the outputs, run the kernel, return ``(equity, trades)``."""
+    n = len(open_)
+    equity = np.empty(n, dtype=np.float64)
+    trades = np.zeros(n + 1, dtype=TRADE_DTYPE)  # a reversal closes and opens on one bar
+    flags = [np.ascontiguousarray(a, dtype=np.bool_) for a in (long_entry, long_exit, short_entry, short_exit)]
+    count = simulate_directional(
+        np.ascontiguousarray(open_, dtype=np.float64),
+        np.ascontiguousarray(close, dtype=np.float64),
+        *flags,
+        float(fraction),
+        float(fee_rate),
+        float(lot_size),
+        float(initial_cash),
+        equity,
+        trades,
+    )
+    return equity, trades[:count].copy()
 
 
 def run_long_only(
@@ -123,20 +170,9 @@ def run_long_only(
     lot_size: float,
     initial_cash: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Allocate the outputs, run the kernel, return ``(equity, trades)``."""
-    n = len(open_)
-    equity = np.empty(n, dtype=np.float64)
-    trades = np.zeros(n // 2 + 1, dtype=TRADE_DTYPE)
-    count = simulate_long_only(
-        np.ascontiguousarray(open_, dtype=np.float64),
-        np.ascontiguousarray(close, dtype=np.float64),
-        np.ascontiguousarray(entry, dtype=np.bool_),
-        np.ascontiguousarray(exit_, dtype=np.bool_),
-        float(fraction),
-        float(fee_rate),
-        float(lot_size),
-        float(initial_cash),
-        equity,
-        trades,
-    )
-    return equity, trades[:count].copy()
+    """``run_directional`` with no short signals."""
+    never = np.zeros(len(open_), dtype=np.bool_)
+    return run_directional(
+        open_, close, entry, exit_, never, never,
+        fraction=fraction, fee_rate=fee_rate, lot_size=lot_size, initial_cash=initial_cash,
+    )  # fmt: skip

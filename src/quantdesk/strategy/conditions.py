@@ -1,12 +1,15 @@
 """What each condition of a technical signal means, as a boolean per bar.
 
-For an indicator with a pair of lines (``EMA_Cross``: fast and slow):
+A signal's ``output`` (an addition) names the line a condition reads, which is then compared as a
+single line; without it: for an indicator with a pair of lines (``EMA_Cross``: fast and slow):
 ``crossover``/``crossunder`` fire on the bar where fast crosses above/below slow; ``greater_than``
 and ``less_than`` without a value hold while fast is above/below slow. For an indicator's main line
 (``value``) and a level ``values: [x]``: ``crossover`` fires on the bar the line closes above ``x``
 having been at or below it on the bar before; ``greater_than``/``less_than`` compare with ``x``;
-``between [a, b]`` holds for ``a <= line <= b``. ``price_above``/``price_below`` compare the close
-with the main line. A bar where a needed value is NaN (warm-up) votes False.
+``between [a, b]`` holds for ``a <= line <= b`` and ``outside [a, b]`` for ``line < a`` or ``line > b``.
+``price_above``/``price_below`` compare the close with the main line. ``rising``/``falling`` (with an
+optional ``values: [n]``, default 1) hold while the main line is above/below its value ``n`` bars
+earlier. A bar where a needed value is NaN (warm-up) votes False.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def evaluate_condition(
     """The signal's vote on each bar of the timeframe its indicator was computed on."""
     cond = signal.condition
     level = signal.values[0] if signal.values else None
-    if spec.line_pair is not None and level is None:
+    if spec.line_pair is not None and level is None and signal.output is None:
         fast, slow = (outputs[k] for k in spec.line_pair)
         if cond == "crossover":
             return _crosses_above(fast, slow)
@@ -40,7 +43,7 @@ def evaluate_condition(
             return np.asarray(fast > slow)
         if cond == "less_than":
             return np.asarray(fast < slow)
-    line = outputs[spec.primary]
+    line = outputs[signal.output or spec.primary]
     if cond == "crossover":
         return _crosses_above(line, float(level))  # type: ignore[arg-type]
     if cond == "crossunder":
@@ -52,6 +55,16 @@ def evaluate_condition(
     if cond == "between":
         low, high = signal.values  # type: ignore[misc]
         return np.asarray((line >= low) & (line <= high))
+    if cond == "outside":
+        low, high = signal.values  # type: ignore[misc]
+        return np.asarray((line < low) | (line > high))
+    if cond in ("rising", "falling"):
+        lag = int(level) if level is not None else 1
+        out = np.zeros(len(line), dtype=bool)
+        if lag < len(line):
+            now, before = line[lag:], line[:-lag]
+            out[lag:] = now > before if cond == "rising" else now < before
+        return out
     if cond == "price_above":
         return np.asarray(close > line)
     if cond == "price_below":

@@ -1,13 +1,19 @@
 """Loading a strategy file: JSON text -> validated ``Strategy``, or one ``ConfigError`` listing every problem.
 
-Validation runs in two stages (as freqtrade does): the shape, by the pydantic models, then the
-registry rules (indicator names and parameters), so that every problem of a file is reported in one
-run, each with its JSON path, what was expected and what was found.
+Validation runs in two stages (as freqtrade does) and reports both in one run: the shape, by the
+pydantic models (types, ranges, names, each block's own rules and the rules joining blocks), then
+the registry rules on every signal whose own shape is right (indicator names, their parameters, a
+level where a condition needs one). Each problem is a ``Problem`` with its JSON path and a message
+saying what was expected and what was found. Warnings are not problems: weights that do not sum to 1
+(they are normalised: confluence and the composite divide by their sum), a trailing stop that arms
+at or beyond the profit target. ``strategy_json_schema`` is the JSON Schema (draft 2020-12) the models
+generate, for editors, the UI and ordinary validators.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +21,43 @@ from pydantic import ValidationError
 
 from quantdesk.analysis.technical.registry import get_indicator, resolve_params
 from quantdesk.core.errors import ConfigError
-from quantdesk.strategy.models import Strategy, TechnicalSignal
+from quantdesk.strategy.entry_models import TechnicalSignal
+from quantdesk.strategy.models import Strategy
+
+__all__ = ["Problem", "ValidationReport", "load_strategy", "parse_strategy", "strategy_json_schema", "validate_data"]
 
 # conditions that compare a single line with a level (an indicator with a line pair compares its two lines)
 _LEVEL_CONDITIONS = ("crossover", "crossunder", "greater_than", "less_than")
+WEIGHT_SUM_TOLERANCE = 1e-6
+SCHEMA_ID = "https://quantdesk.dev/schemas/strategy-1.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationReport:
+    strategy: Strategy | None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.strategy is not None and not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "valid": self.ok,
+            "name": self.strategy.strategy_meta.name if self.strategy is not None else None,
+            "problems": [{"path": p.path, "message": p.message} for p in self.problems],
+            "warnings": [{"path": p.path, "message": p.message} for p in self.warnings],
+        }
 
 
 def _json_path(loc: tuple[Any, ...]) -> str:
@@ -38,63 +77,159 @@ def _describe(err: dict[str, Any]) -> str:
     message = str(err["msg"]).removeprefix("Value error, ")
     if kind in ("literal_error", "enum"):
         return f"{message}, found {found!r}"
-    if "found" in message or isinstance(found, dict | list):
+    if "found" in message or isinstance(found, dict | list) or (isinstance(found, str) and repr(found) in message):
         return message
     return f"{message}, found {found!r}"
 
 
-def strategy_problems(data: Any) -> tuple[Strategy | None, list[str]]:
-    """Validate parsed JSON; returns the strategy (or None) and every problem found."""
-    try:
-        strategy = Strategy.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"{_json_path(e['loc'])}: {_describe(dict(e))}" for e in exc.errors()]
-        return None, problems
+def _shape_problems(exc: ValidationError) -> list[Problem]:
     problems = []
-    blocks: list[tuple[str, list[TechnicalSignal]]] = [
-        ("entry_conditions.technical_signals", strategy.entry_conditions.technical_signals)
-    ]
-    if strategy.exit_conditions.signal_exit is not None:
-        blocks.append(
-            (
-                "exit_conditions.signal_exit.technical_signals",
-                strategy.exit_conditions.signal_exit.technical_signals,
-            )
-        )
-    for prefix, signals in blocks:
-        for i, sig in enumerate(signals):
+    for err in exc.errors():
+        path = _json_path(err["loc"])
+        message = _describe(dict(err))
+        if err["loc"] == () and err["type"] == "value_error":
+            # rules joining blocks: the validator wrote "path: message" lines
+            for line in message.split("\n"):
+                where, _, text = line.partition(": ")
+                problems.append(Problem(where, text))
+        else:
+            problems.append(Problem(path, message))
+    return problems
+
+
+def _signal_lists(data: Any) -> list[tuple[str, list[Any]]]:
+    out: list[tuple[str, list[Any]]] = []
+    if not isinstance(data, dict):
+        return out
+    entry = data.get("entry_conditions")
+    if isinstance(entry, dict) and isinstance(entry.get("technical_signals"), list):
+        out.append(("entry_conditions.technical_signals", entry["technical_signals"]))
+    exits = data.get("exit_conditions")
+    signal_exit = exits.get("signal_exit") if isinstance(exits, dict) else None
+    if isinstance(signal_exit, dict) and isinstance(signal_exit.get("technical_signals"), list):
+        out.append(("exit_conditions.signal_exit.technical_signals", signal_exit["technical_signals"]))
+    return out
+
+
+def _registry_problems(data: Any) -> list[Problem]:
+    problems = []
+    for prefix, raw_signals in _signal_lists(data):
+        for i, raw in enumerate(raw_signals):
             where = f"{prefix}[{i}]"
+            try:
+                sig = TechnicalSignal.model_validate(raw)
+            except ValidationError:
+                continue  # its shape problems are already reported
             try:
                 spec = get_indicator(sig.indicator, f"{where}.indicator")
                 resolve_params(spec, sig.params, f"{where}.params")
-                if sig.condition in _LEVEL_CONDITIONS and spec.line_pair is None and not sig.values:
+                if sig.output is not None and sig.output not in spec.outputs:
+                    raise ConfigError(
+                        f"{where}.output: {sig.indicator} has outputs {', '.join(spec.outputs)}, found {sig.output!r}"
+                    )
+                single_line = spec.line_pair is None or sig.output is not None
+                if sig.condition in _LEVEL_CONDITIONS and single_line and not sig.values:
                     raise ConfigError(
                         f"{where}.values: condition {sig.condition!r} on the single line {sig.indicator} needs "
                         "a level to compare with (values: [LEVEL])"
                     )
             except ConfigError as exc:
-                problems.append(str(exc))
-    return (strategy if not problems else None), problems
+                where_text, _, message = str(exc).partition(": ")
+                problems.append(Problem(where_text, message))
+    return problems
 
 
-def parse_strategy(text: str, source: str = "strategy") -> Strategy:
+def _warnings(strategy: Strategy) -> list[Problem]:
+    out = []
+    blocks = [("entry_conditions.technical_signals", strategy.entry_conditions.technical_signals)]
+    if strategy.exit_conditions.signal_exit is not None:
+        blocks.append(
+            ("exit_conditions.signal_exit.technical_signals", strategy.exit_conditions.signal_exit.technical_signals)
+        )
+    for path, signals in blocks:
+        total = sum(s.weight for s in signals)
+        if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+            out.append(
+                Problem(path, f"weights sum to {total:g}, not 1; they are normalised (each divided by {total:g})")
+            )
+    levels = strategy.harvesting_rules.drill_down_sequence
+    total = sum(level.weight for level in levels)
+    if levels and abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+        out.append(
+            Problem(
+                "harvesting_rules.drill_down_sequence",
+                f"weights sum to {total:g}, not 1; they are normalised (each divided by {total:g})",
+            )
+        )
+    tp = strategy.exit_conditions.take_profit
+    if (
+        tp is not None
+        and tp.trailing_stop is not None
+        and tp.ratio is not None
+        and tp.trailing_stop.activation >= tp.ratio
+    ):
+        out.append(
+            Problem(
+                "exit_conditions.take_profit.trailing_stop.activation",
+                f"arms at {tp.trailing_stop.activation:g} R, at or beyond the {tp.ratio:g} R target: "
+                "it can never trail",
+            )
+        )
+    return out
+
+
+def validate_data(data: Any) -> ValidationReport:
+    """Validate parsed JSON: the strategy (or None) with every problem and warning found."""
+    problems: list[Problem] = []
+    strategy: Strategy | None = None
+    if not isinstance(data, dict):
+        return ValidationReport(None, [Problem("(top level)", f"expected a JSON object, found {type(data).__name__}")])
+    try:
+        strategy = Strategy.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_shape_problems(exc))
+    problems.extend(_registry_problems(data))
+    if problems:
+        return ValidationReport(None, problems)
+    assert strategy is not None
+    return ValidationReport(strategy, [], _warnings(strategy))
+
+
+def validate_text(text: str, source: str = "strategy") -> ValidationReport:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
-    strategy, problems = strategy_problems(data)
-    if strategy is None:
-        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        raise ConfigError(f"{source}: {count}:\n" + "\n".join(f"  - {p}" for p in problems))
-    return strategy
+        where = f"line {exc.lineno}, column {exc.colno}"
+        return ValidationReport(None, [Problem("(file)", f"{source}: not valid JSON at {where}: {exc.msg}")])
+    return validate_data(data)
 
 
-def load_strategy(path: Path | str) -> Strategy:
+def _raise_for(report: ValidationReport, source: str) -> Strategy:
+    if report.strategy is None or report.problems:
+        count = f"{len(report.problems)} problem{'s' if len(report.problems) != 1 else ''}"
+        raise ConfigError(f"{source}: {count}:\n" + "\n".join(f"  - {p}" for p in report.problems))
+    return report.strategy
+
+
+def parse_strategy(text: str, source: str = "strategy") -> Strategy:
+    return _raise_for(validate_text(text, source), source)
+
+
+def read_strategy_text(path: Path | str) -> str:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"{path}: no such strategy file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the strategy file: {exc}") from exc
-    return parse_strategy(text, str(path))
+
+
+def load_strategy(path: Path | str) -> Strategy:
+    return parse_strategy(read_strategy_text(path), str(path))
+
+
+def strategy_json_schema() -> dict[str, Any]:
+    """The strategy format's JSON Schema (draft 2020-12), generated from the models."""
+    schema = Strategy.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}

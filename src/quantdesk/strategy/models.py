@@ -1,162 +1,74 @@
-"""The strategy file format: pydantic models of the plan's strategy JSON.
+"""The strategy file format: the root ``Strategy`` model and ``strategy_meta``, over the block modules.
 
-This version models the blocks a single-instrument, long-only strategy needs: ``strategy_meta``,
-``entry_conditions`` (``technical_signals``, ``confluence_threshold``, ``confirmation_delay``),
-``exit_conditions.signal_exit``, ``risk_management.position_sizing`` (fixed fraction) and
-``execution_rules`` (market orders with a commission). Two additions to the plan's format, both
-documented in docs/strategy_format.md: ``exit_conditions.signal_exit`` (leave on technical signals,
-with the same vocabulary as entries and its own threshold) and ``execution_rules.commission``.
-Models are frozen and reject unknown keys; compound strings such as ``2_bars`` become typed values
-here, once, at load.
+One pydantic model per block of the plan's ``strategy.json``: ``harvest_models`` (harvesting_rules),
+``entry_models`` (entry_conditions), ``exit_models``, ``risk_models``, ``execution_models``. Every
+model is frozen and rejects unknown keys; compound strings (``2_bars``, ``1.5_r``, ``1_atr``,
+``50ms``, ``atr_14``) become typed values at load and are written back in the same form, so a file
+round-trips. Rules that join blocks (a stop-and-reverse strategy needs a signal exit; Kelly sizing
+needs the exits that give its reward-to-risk ratio) are checked here; rules that need the indicator
+registry are checked in ``load``. ``Strategy.model_json_schema()`` is the format's JSON Schema.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    field_validator,
-    model_validator,
+from pydantic import Field, field_validator, model_validator
+
+from quantdesk.domain.instrument import AssetClass
+from quantdesk.strategy.base import StrictModel
+from quantdesk.strategy.entry_models import (
+    CONDITIONS,
+    EntryConditions,
+    FundamentalGate,
+    SignalExit,
+    TechnicalSignal,
 )
+from quantdesk.strategy.execution_models import Commission, ExecutionRules
+from quantdesk.strategy.exit_models import ExitConditions
+from quantdesk.strategy.harvest_models import HarvestingRules
+from quantdesk.strategy.risk_models import PositionSizing, RiskManagement
 
-from quantdesk.domain.timeframe import Timeframe
+__all__ = [
+    "CONDITIONS",
+    "SCHEMA_VERSION",
+    "Commission",
+    "EntryConditions",
+    "ExecutionRules",
+    "ExitConditions",
+    "FundamentalGate",
+    "HarvestingRules",
+    "PositionSizing",
+    "RiskManagement",
+    "SignalExit",
+    "Strategy",
+    "StrategyMeta",
+    "TechnicalSignal",
+]
 
 SCHEMA_VERSION = "1"
 
-CONDITIONS = ("crossover", "crossunder", "greater_than", "less_than", "between", "price_above", "price_below")
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-_BARS_RE = re.compile(r"^\s*(\d+)\s*_?\s*bars?\s*$", re.IGNORECASE)
-
-
-def _parse_bar_count(value: Any) -> Any:
-    if isinstance(value, str):
-        match = _BARS_RE.match(value)
-        if not match:
-            raise ValueError(f"expected a bar count such as '2_bars', found {value!r}")
-        return int(match.group(1))
-    return value
-
-
-BarCount = Annotated[
-    int,
-    BeforeValidator(_parse_bar_count),
-    Field(ge=0, le=10_000),
-    PlainSerializer(lambda n: f"{n}_bars", return_type=str),
-]
-
-
-def _parse_signal_timeframe(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lower() != "current":
-        try:
-            return Timeframe.parse(value).value
-        except Exception as exc:
-            raise ValueError(str(exc)) from exc
-    return value
-
-
-SignalTimeframe = Annotated[str, BeforeValidator(_parse_signal_timeframe)]
-
-
-class StrategyMeta(_Strict):
+class StrategyMeta(StrictModel):
     name: str = Field(min_length=1)
     version: str = "1.0"
     author: str = ""
     created_date: dt.date | None = None
-    asset_classes: list[str] = Field(default_factory=list)
-    timeframes: list[str] = Field(default_factory=list)
-    risk_profile: str = ""
+    asset_classes: list[AssetClass] = Field(default_factory=list)
+    timeframes: list[Literal["scalp", "intraday", "swing", "position"]] = Field(
+        default_factory=list, description="trading styles"
+    )
+    risk_profile: Literal["", "conservative", "moderate", "moderate_aggressive", "aggressive"] = ""
     description: str = ""
 
 
-class TechnicalSignal(_Strict):
-    """One vote: an indicator with parameters, a condition on it, its timeframe and its weight."""
-
-    indicator: str = Field(min_length=1)
-    params: dict[str, int | float] = Field(default_factory=dict)
-    condition: Literal["crossover", "crossunder", "greater_than", "less_than", "between", "price_above", "price_below"]
-    values: list[float] | None = None
-    timeframe: SignalTimeframe = "current"
-    weight: float = Field(default=1.0, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _values_fit_condition(self) -> TechnicalSignal:
-        if self.condition == "between":
-            if self.values is None or len(self.values) != 2 or self.values[0] >= self.values[1]:
-                raise ValueError(f"condition 'between' needs values [low, high] with low < high, found {self.values}")
-        elif self.condition in ("greater_than", "less_than", "crossover", "crossunder"):
-            if self.values is not None and len(self.values) != 1:
-                raise ValueError(f"condition {self.condition!r} takes at most one value, found {self.values}")
-        elif self.values is not None:
-            raise ValueError(f"condition {self.condition!r} takes no values, found {self.values}")
-        return self
-
-
-class _SignalBlock(_Strict):
-    technical_signals: list[TechnicalSignal] = Field(min_length=1)
-    confluence_threshold: float = Field(gt=0, le=1)
-
-    @field_validator("technical_signals")
-    @classmethod
-    def _some_weight(cls, signals: list[TechnicalSignal]) -> list[TechnicalSignal]:
-        if sum(s.weight for s in signals) <= 0:
-            raise ValueError("the signals' weights sum to 0; give at least one signal a weight above 0")
-        return signals
-
-
-class EntryConditions(_SignalBlock):
-    confirmation_delay: BarCount = 0
-
-
-class SignalExit(_SignalBlock):
-    """Addition to the plan: close the position when these signals' confluence reaches the threshold."""
-
-
-class ExitConditions(_Strict):
-    signal_exit: SignalExit | None = None
-
-
-class PositionSizing(_Strict):
-    method: Literal["fixed_fraction"] = "fixed_fraction"
-    fraction: float = Field(default=1.0, gt=0, le=1, description="share of equity committed to each entry")
-
-
-class RiskManagement(_Strict):
-    position_sizing: PositionSizing = PositionSizing()
-
-
-class Commission(_Strict):
-    """Addition to the plan: a percent-of-value commission charged on every fill."""
-
-    type: Literal["percent_of_value"] = "percent_of_value"
-    fee_bps: float = Field(default=0.0, ge=0, le=1000)
-
-    @property
-    def fee_rate(self) -> float:
-        return self.fee_bps / 10_000.0
-
-
-class ExecutionRules(_Strict):
-    order_type: Literal["market"] = "market"
-    commission: Commission = Commission()
-
-
-class Strategy(_Strict):
+class Strategy(StrictModel):
     """A whole strategy file."""
 
     schema_version: str = SCHEMA_VERSION
     strategy_meta: StrategyMeta
+    harvesting_rules: HarvestingRules = HarvestingRules()
     entry_conditions: EntryConditions
     exit_conditions: ExitConditions = ExitConditions()
     risk_management: RiskManagement = RiskManagement()
@@ -168,3 +80,40 @@ class Strategy(_Strict):
         if value != SCHEMA_VERSION:
             raise ValueError(f"expected schema_version {SCHEMA_VERSION!r}, found {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _blocks_agree(self) -> Strategy:
+        exits, sizing = self.exit_conditions, self.risk_management.position_sizing
+        problems = []
+        if self.entry_conditions.direction == "both" and exits.signal_exit is None:
+            problems.append(
+                "entry_conditions.direction: 'both' reverses on the signal exit, so exit_conditions.signal_exit "
+                "is needed, found none"
+            )
+        if sizing.method == "kelly_criterion_modified":
+            tp = exits.take_profit
+            if tp is None or tp.type != "risk_multiple" or exits.stop_loss is None:
+                problems.append(
+                    "risk_management.position_sizing.method: 'kelly_criterion_modified' takes its reward-to-risk "
+                    "ratio b from the exits, so exit_conditions.take_profit (type risk_multiple) and "
+                    "exit_conditions.stop_loss are needed"
+                )
+        if sizing.method == "volatility_target" and exits.stop_loss is None:
+            problems.append(
+                "risk_management.position_sizing.method: 'volatility_target' divides the risk by the stop "
+                "distance, so exit_conditions.stop_loss is needed, found none"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))  # one "path: message" per line (load splits them)
+        return self
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The file form: compound strings written back (``2_bars``), unset optional blocks left out."""
+        return self.model_dump_json(indent=indent, exclude_none=True)
+
+    @property
+    def uses_posterior(self) -> bool:
+        sizing = self.risk_management.position_sizing
+        kelly_p = sizing.method == "kelly_criterion_modified" and sizing.win_probability != "win_rate"
+        inference = self.entry_conditions.inference
+        return kelly_p or (inference is not None and inference.min_posterior is not None)

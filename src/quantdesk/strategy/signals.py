@@ -1,52 +1,92 @@
-"""Compiling a strategy into signal arrays over a base timeframe.
+"""Technical evidence: each signal's vote on the base bars, the weighted confluence, and its adjustments.
 
 Each technical signal is computed on its own timeframe (``current`` is the base; a coarser one is
 resampled from the base bars by the instrument's calendar), its vote evaluated there, and the votes
 brought onto the base bars as of their known time (``data.align``), so a daily vote reaches the
-intraday bars only after that day's close. Technical confluence is the weighted share of true votes,
-in [0, 1]. An entry fires on a bar when confluence >= ``confluence_threshold`` on that bar and the
-``confirmation_delay`` bars before it; an exit fires when the signal exit's confluence reaches its own
-threshold. Every array depends only on bars up to its own (the truncation property).
+intraday bars only after that day's close. A ``SignalWorkspace`` holds, for one compile, the bars of
+each timeframe and each indicator's outputs, so that two signals on the same indicator compute it once.
+Technical confluence is the weighted share of true votes, in [0, 1]. The optional adjustments (plan
+section 3.3): timeframe alignment multiplies confluence by ``1 + aligned_bonus`` on bars where the
+trend (EMA(fast) against EMA(slow)) of every listed timeframe agrees with the trade's direction; the
+divergence penalty multiplies it by ``1 - penalty`` for ``within_bars`` bars after a confirmed
+divergence against the trade (bearish for a long, bullish for a short); the result is capped at 1.
+Every array depends only on bars up to its own (the truncation property).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import talib
 
 from quantdesk.analysis.technical.mtf import align_outputs, bars_on_timeframe
 from quantdesk.analysis.technical.registry import get_indicator, resolve_params
+from quantdesk.analysis.technical.spec import Outputs, ParamValue
+from quantdesk.core.errors import ConfigError
 from quantdesk.domain.bars import Bars
+from quantdesk.domain.timeframe import Timeframe
 from quantdesk.strategy.conditions import evaluate_condition
-from quantdesk.strategy.models import Strategy, TechnicalSignal
+from quantdesk.strategy.entry_models import DivergencePenalty, TechnicalSignal, TimeframeAlignment
+
+# a small tolerance so that weights like 0.3 + 0.2 + 0.25 + 0.25 meet a threshold of 1.0
+THRESHOLD_TOLERANCE = 1e-9
 
 
-@dataclass(frozen=True, slots=True)
-class SignalArrays:
-    """Per-bar arrays on the base bars: the decisions and the evidence behind them."""
+@dataclass
+class SignalWorkspace:
+    """The base bars, their resamplings and the indicator outputs computed so far, for one compile."""
 
-    entry: np.ndarray  # bool: enter at the next bar's open
-    exit: np.ndarray  # bool: leave at the next bar's open
-    entry_confluence: np.ndarray  # float in [0, 1]
-    exit_confluence: np.ndarray  # float in [0, 1]; zeros when the strategy has no signal exit
-    entry_votes: tuple[np.ndarray, ...]  # one bool array per entry signal, in file order
-    exit_votes: tuple[np.ndarray, ...]
+    base: Bars
+    _bars: dict[str, Bars] = field(default_factory=dict)
+    _outputs: dict[tuple[str, str, tuple[tuple[str, ParamValue], ...]], Outputs] = field(default_factory=dict)
+
+    def bars(self, timeframe: str, where: str = "timeframe") -> Bars:
+        if timeframe == "current" or timeframe == self.base.timeframe.value:
+            return self.base
+        if timeframe not in self._bars:
+            target = Timeframe.parse(timeframe)
+            if target.is_finer_than(self.base.timeframe):
+                raise ConfigError(
+                    f"{where}: {target.value} is finer than the run's base timeframe {self.base.timeframe.value}; "
+                    f"run on {target.value} bars or finer (--timeframe), or use a timeframe of "
+                    f"{self.base.timeframe.value} or coarser"
+                )
+            self._bars[timeframe] = bars_on_timeframe(self.base, target, where)
+        return self._bars[timeframe]
+
+    def outputs(self, name: str, params: dict[str, ParamValue], timeframe: str, where: str) -> tuple[Bars, Outputs]:
+        own = self.bars(timeframe, f"{where}.timeframe")
+        key = (name, own.timeframe.value, tuple(sorted(params.items())))
+        if key not in self._outputs:
+            spec = get_indicator(name, f"{where}.indicator")
+            self._outputs[key] = spec.compute(own, params)
+        return own, self._outputs[key]
+
+    def on_base(self, own: Bars, values: np.ndarray) -> np.ndarray:
+        """``values`` of ``own``'s bars carried onto the base bars by known time (NaN before the first)."""
+        if own is self.base:
+            return values
+        return align_outputs(self.base, own, {"v": values})["v"]
 
 
-def signal_votes(signal: TechnicalSignal, bars: Bars, where: str = "signal") -> np.ndarray:
+def signal_votes(
+    signal: TechnicalSignal, bars: Bars, where: str = "signal", workspace: SignalWorkspace | None = None
+) -> np.ndarray:
     """One signal's vote on every base bar, evaluated on its own timeframe and aligned by known time."""
+    ws = workspace if workspace is not None else SignalWorkspace(bars)
     spec = get_indicator(signal.indicator, f"{where}.indicator")
     params = resolve_params(spec, signal.params, f"{where}.params")
-    own = bars if signal.timeframe == "current" else bars_on_timeframe(bars, signal.timeframe, f"{where}.timeframe")
-    votes = evaluate_condition(signal, spec, spec.compute(own, params), own.close)
+    own, outputs = ws.outputs(signal.indicator, params, signal.timeframe, where)
+    votes = evaluate_condition(signal, spec, outputs, own.close)
     if own is bars:
         return votes
-    aligned = align_outputs(bars, own, {"vote": votes.astype(np.float64)})["vote"]
+    aligned = ws.on_base(own, votes.astype(np.float64))
     return np.nan_to_num(aligned, nan=0.0) > 0.5
 
 
 def confluence(votes: list[np.ndarray], weights: list[float], n: int) -> np.ndarray:
+    """Weighted share of true votes per bar (weights normalised by their sum)."""
     total = float(sum(weights))
     score = np.zeros(n, dtype=np.float64)
     for vote, weight in zip(votes, weights, strict=True):
@@ -63,25 +103,34 @@ def held_for(condition: np.ndarray, bars_before: int) -> np.ndarray:
     return (total - at_last_false) > bars_before
 
 
-def compile_signals(strategy: Strategy, bars: Bars) -> SignalArrays:
-    n = len(bars)
-    entry = strategy.entry_conditions
-    entry_votes = [
-        signal_votes(s, bars, f"entry_conditions.technical_signals[{i}]") for i, s in enumerate(entry.technical_signals)
-    ]
-    entry_conf = confluence(entry_votes, [s.weight for s in entry.technical_signals], n)
-    # a small tolerance so that weights like 0.3 + 0.2 + 0.25 + 0.25 meet a threshold of 1.0
-    entry_ok = held_for(entry_conf >= entry.confluence_threshold - 1e-9, entry.confirmation_delay)
-    exit_block = strategy.exit_conditions.signal_exit
-    if exit_block is None:
-        exit_votes: list[np.ndarray] = []
-        exit_conf = np.zeros(n)
-        exit_ok = np.zeros(n, dtype=bool)
-    else:
-        exit_votes = [
-            signal_votes(s, bars, f"exit_conditions.signal_exit.technical_signals[{i}]")
-            for i, s in enumerate(exit_block.technical_signals)
-        ]
-        exit_conf = confluence(exit_votes, [s.weight for s in exit_block.technical_signals], n)
-        exit_ok = exit_conf >= exit_block.confluence_threshold - 1e-9
-    return SignalArrays(entry_ok, exit_ok, entry_conf, exit_conf, tuple(entry_votes), tuple(exit_votes))
+def trend_agreement(ws: SignalWorkspace, alignment: TimeframeAlignment, where: str) -> np.ndarray:
+    """Per base bar: +1 when every timeframe's EMA(fast) is above EMA(slow), -1 when all below, else 0."""
+    n = len(ws.base)
+    up = np.ones(n, dtype=bool)
+    down = np.ones(n, dtype=bool)
+    for k, timeframe in enumerate(alignment.timeframes):
+        own = ws.bars(timeframe, f"{where}.timeframes[{k}]")
+        fast = talib.EMA(own.close, alignment.fast)
+        slow = talib.EMA(own.close, alignment.slow)
+        diff = ws.on_base(own, fast - slow)
+        up &= diff > 0
+        down &= diff < 0
+    return up.astype(np.int8) - down.astype(np.int8)
+
+
+def divergence_against(ws: SignalWorkspace, rule: DivergencePenalty, direction: int) -> np.ndarray:
+    """True on bars within ``rule.within_bars`` after a divergence against ``direction`` (+1 long, -1 short)."""
+    name = f"{rule.oscillator}_Divergence"
+    spec = get_indicator(name)
+    _, outputs = ws.outputs(name, resolve_params(spec, {}), "current", "entry_conditions.confluence_adjustments")
+    column = "regular_bearish" if direction > 0 else "regular_bullish"
+    fired = np.nan_to_num(np.asarray(outputs[column], dtype=np.float64), nan=0.0) > 0.5
+    return held_recently(fired, rule.within_bars)
+
+
+def held_recently(event: np.ndarray, within_bars: int) -> np.ndarray:
+    """True on the bar of an event and the ``within_bars - 1`` bars after it."""
+    count = np.cumsum(event, dtype=np.int64)
+    before = np.zeros_like(count)
+    before[within_bars:] = count[:-within_bars]
+    return (count - before) > 0

@@ -9,10 +9,11 @@ import numpy as np
 from quantdesk.analysis.technical.registry import get_indicator
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.timeframe import Timeframe
+from quantdesk.strategy.compile import compile_signals
 from quantdesk.strategy.conditions import evaluate_condition
 from quantdesk.strategy.load import parse_strategy
 from quantdesk.strategy.models import TechnicalSignal
-from quantdesk.strategy.signals import compile_signals, held_for
+from quantdesk.strategy.signals import held_for
 
 
 def bars_from_close(close: list[float]) -> Bars:

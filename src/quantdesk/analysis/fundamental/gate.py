@@ -7,8 +7,13 @@ with no price) and carried forward to the bars by an as-of search; the price rat
 bar's close over the per-share figures known at it. ``pe_percentile`` and ``pb_percentile`` rank the
 company among its sector peers in the store at every bar, each peer with its own as-known figures and
 its last daily close known at the bar. Columns (``GATE_COLUMNS``): fscore, pe, pb, debt_equity,
-earnings_surprise, roe, eps_growth, pe_percentile, pb_percentile; NaN where not known (a gate on an
-unknown value fails).
+earnings_surprise, roe, eps_growth, pe_percentile, pb_percentile, days_since_earnings (days from the
+last announcement known at the bar to the bar's known time) and fundamental_quality (the
+``fundamental_score`` composite of the statement figures alone, without the peer-relative valuation
+and growth parts: the drill-down's level-3 score); NaN where not known (a gate on an unknown value
+fails). Asking for fewer ``columns`` skips the work of the others (the peer percentiles are the
+costly ones); a ``SnapshotCache`` shared by the runs of one backtest computes each company's
+statement snapshots once.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from quantdesk.analysis.fundamental.metrics import company_metrics
+from quantdesk.analysis.fundamental.score import fundamental_score
 from quantdesk.analysis.fundamental.statements import FinancialHistory, histories
 from quantdesk.core.errors import NotFoundError
 from quantdesk.data.catalog import Catalog
@@ -27,11 +33,28 @@ from quantdesk.domain.bars import Bars
 from quantdesk.domain.fundamentals import EarningsEvent
 from quantdesk.domain.timeframe import Timeframe
 
-__all__ = ["GATE_COLUMNS", "fundamental_gate_table"]
+__all__ = ["GATE_COLUMNS", "SnapshotCache", "fundamental_gate_table"]
 
 GATE_COLUMNS = ("fscore", "pe", "pb", "debt_equity", "earnings_surprise", "roe", "eps_growth", "pe_percentile",
-                "pb_percentile")  # fmt: skip
-_STATEMENT_COLUMNS = ("fscore", "debt_equity", "roe", "eps_growth", "eps", "book_per_share")
+                "pb_percentile", "days_since_earnings", "fundamental_quality")  # fmt: skip
+_STATEMENT_COLUMNS = ("fscore", "debt_equity", "roe", "eps_growth", "eps", "book_per_share", "fundamental_quality")
+_NS_PER_DAY = 86_400 * 10**9
+Snapshot = tuple[np.ndarray, dict[str, np.ndarray]]
+
+
+class SnapshotCache:
+    """Each company's statement snapshots, computed once per run (keyed by symbol and whether earnings count)."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, bool], Snapshot] = {}
+
+    def get(
+        self, store: FundamentalStore, symbol: str, events: Sequence[EarningsEvent], sector: str | None
+    ) -> Snapshot:
+        key = (symbol, bool(events))
+        if key not in self._items:
+            self._items[key] = _snapshots(store, symbol, events, sector)
+        return self._items[key]
 
 
 def _snapshots(
@@ -52,6 +75,8 @@ def _snapshots(
         # with price 1: pe = 1 / eps and pb = market cap / equity = shares / equity
         columns["eps"].append(1.0 / m.pe if m.pe > 0 else math.nan)
         columns["book_per_share"].append(1.0 / m.pb if m.pb > 0 else math.nan)
+        quality = fundamental_score(m.row()).composite_value
+        columns["fundamental_quality"].append(math.nan if quality is None else quality)
     return np.asarray(times, dtype=np.int64), {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
 
 
@@ -64,10 +89,8 @@ def _carry(times: np.ndarray, values: np.ndarray, at_ns: np.ndarray) -> np.ndarr
     return out
 
 
-def _price_ratios(
-    store: FundamentalStore, catalog: Catalog, symbol: str, sector: str | None, closes: np.ndarray, at_ns: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    times, columns = _snapshots(store, symbol, (), sector)
+def _price_ratios(snapshot: Snapshot, closes: np.ndarray, at_ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    times, columns = snapshot
     pe = closes / _carry(times, columns["eps"], at_ns)
     pb = closes / _carry(times, columns["book_per_share"], at_ns)
     pe[~(pe > 0)] = np.nan
@@ -98,28 +121,44 @@ def _percentile(own: np.ndarray, peers: list[np.ndarray]) -> np.ndarray:
 
 
 def fundamental_gate_table(
-    store: FundamentalStore, catalog: Catalog, bars: Bars, *, peers: Sequence[str] | None = None
+    store: FundamentalStore,
+    catalog: Catalog,
+    bars: Bars,
+    *,
+    peers: Sequence[str] | None = None,
+    columns: Sequence[str] = GATE_COLUMNS,
+    cache: SnapshotCache | None = None,
 ) -> dict[str, np.ndarray]:
-    """``GATE_COLUMNS`` for each bar of ``bars`` (arrays of ``len(bars)``), as known at each bar's close.
+    """``columns`` (default all of ``GATE_COLUMNS``) for each bar of ``bars``, as known at each bar's close.
 
     ``peers``: the companies to rank against (default: the store's companies of the same sector).
     """
+    unknown = sorted(set(columns) - set(GATE_COLUMNS))
+    if unknown:
+        raise ValueError(f"fundamental_gate_table: unknown columns {unknown}; valid: {', '.join(GATE_COLUMNS)}")
+    cache = cache if cache is not None else SnapshotCache()
     symbol = bars.symbol
     instruments = {inst.symbol: inst for inst in catalog.instruments()}
     sector = instruments[symbol].sector if symbol in instruments else None
     at_ns = bars.known_ns()
     events = store.earnings_as_of([symbol])
-    times, columns = _snapshots(store, symbol, events, sector)
+    times, snap = cache.get(store, symbol, events, sector)
     out: dict[str, np.ndarray] = {}
-    for name in ("fscore", "debt_equity", "roe", "eps_growth"):
-        out[name] = _carry(times, columns[name], at_ns)
+    for name in ("fscore", "debt_equity", "roe", "eps_growth", "fundamental_quality"):
+        out[name] = _carry(times, snap[name], at_ns)
     announced = np.asarray([e.announced_ns for e in events], dtype=np.int64)
-    out["earnings_surprise"] = _carry(announced, np.asarray([e.surprise for e in events], dtype=np.float64), at_ns)
+    order = np.argsort(announced, kind="stable")
+    announced = announced[order]
+    surprises = np.asarray([e.surprise for e in events], dtype=np.float64)[order]
+    out["earnings_surprise"] = _carry(announced, surprises, at_ns)
+    out["days_since_earnings"] = (at_ns - _carry(announced, announced.astype(np.float64), at_ns)) / _NS_PER_DAY
     closes = np.asarray(bars.close, dtype=np.float64)
-    out["pe"] = closes / _carry(times, columns["eps"], at_ns)
-    out["pb"] = closes / _carry(times, columns["book_per_share"], at_ns)
+    out["pe"] = closes / _carry(times, snap["eps"], at_ns)
+    out["pb"] = closes / _carry(times, snap["book_per_share"], at_ns)
     for name in ("pe", "pb"):
         out[name][~(out[name] > 0)] = np.nan
+    if "pe_percentile" not in columns and "pb_percentile" not in columns:
+        return {name: out[name] for name in columns}
     if peers is None:
         peers = [s for s in store.symbols() if s != symbol and instruments.get(s) and instruments[s].sector == sector]
     peer_pe, peer_pb = [], []
@@ -127,9 +166,10 @@ def fundamental_gate_table(
         if peer == symbol:
             continue
         peer_sector = instruments[peer].sector if peer in instruments else None
-        pe, pb = _price_ratios(store, catalog, peer, peer_sector, _closes_at(catalog, peer, at_ns), at_ns)
+        snapshot = cache.get(store, peer, (), peer_sector)
+        pe, pb = _price_ratios(snapshot, _closes_at(catalog, peer, at_ns), at_ns)
         peer_pe.append(pe)
         peer_pb.append(pb)
     out["pe_percentile"] = _percentile(out["pe"], peer_pe)
     out["pb_percentile"] = _percentile(out["pb"], peer_pb)
-    return {name: out[name] for name in GATE_COLUMNS}
+    return {name: out[name] for name in columns}

@@ -1,0 +1,125 @@
+"""``quantdesk strategy validate|schema|templates|new|explain``: writing, checking and auditing strategy files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from quantdesk.cli.common import app, err, open_catalog, out
+from quantdesk.core.atomic import atomic_write
+from quantdesk.core.errors import ConfigError
+
+strategy_app = typer.Typer(help="Strategy files: validate, schema, templates, new, explain.", no_args_is_help=True)
+app.add_typer(strategy_app, name="strategy")
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    atomic_write(path, write)
+
+
+@strategy_app.command("validate")
+def strategy_validate(
+    file: Annotated[Path, typer.Argument(help="strategy JSON file")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Check a strategy file: exit 0 when valid, 2 with every problem (JSON path, expected, found) when not."""
+    from quantdesk.strategy.load import read_strategy_text, validate_text
+
+    report = validate_text(read_strategy_text(file), str(file))
+    if as_json:
+        out.print_json(json.dumps({"file": str(file), **report.to_dict()}))
+    else:
+        if report.ok:
+            assert report.strategy is not None
+            out.print(f"[green]valid[/green]: {file} ({report.strategy.strategy_meta.name})")
+        else:
+            count = len(report.problems)
+            err.print(f"[red]invalid[/red]: {file}: {count} problem{'s' if count != 1 else ''}", highlight=False)
+            for problem in report.problems:
+                err.print(f"  - [bold]{problem.path}[/bold]: {problem.message}", highlight=False)
+        for warning in report.warnings:
+            err.print(f"  [yellow]warning[/yellow] {warning.path}: {warning.message}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(2)
+
+
+@strategy_app.command("schema")
+def strategy_schema(
+    out_file: Annotated[Path | None, typer.Option("--out", help="write the schema here instead of printing it")] = None,
+) -> None:
+    """Print the strategy format's JSON Schema (draft 2020-12), generated from the models."""
+    from quantdesk.strategy.load import strategy_json_schema
+
+    text = json.dumps(strategy_json_schema(), indent=2)
+    if out_file is None:
+        print(text)
+    else:
+        _write(out_file, text + "\n")
+        out.print(f"JSON Schema: {out_file}")
+
+
+@strategy_app.command("templates")
+def strategy_templates(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """List the template library: the plan's archetypes and its own example."""
+    from quantdesk.strategy.templates import list_templates
+
+    templates = list_templates()
+    if as_json:
+        out.print_json(json.dumps([t.to_dict() for t in templates]))
+        return
+    table = Table(title="strategy templates")
+    for column in ("template", "strategy", "direction", "base timeframe", "needs"):
+        table.add_column(column, overflow="fold")
+    for t in templates:
+        table.add_row(t.key, t.title, t.direction, t.base_timeframe, ", ".join(t.required_data))
+    out.print(table)
+    for t in templates:
+        out.print(f"[bold]{t.key}[/bold]: {t.description}\n  run on: {t.run_on}", highlight=False)
+
+
+@strategy_app.command("new")
+def strategy_new(
+    name: Annotated[str, typer.Argument(help="the new strategy's name (strategy_meta.name)")],
+    template: Annotated[str, typer.Option("--template", help="template key (`quantdesk strategy templates`)")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="file to write (default: NAME.json here)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
+) -> None:
+    """Write a new strategy file from a template, to edit."""
+    from quantdesk.strategy.templates import new_from_template
+
+    strategy = new_from_template(template, name)
+    path = out_file or Path(f"{name.strip().lower().replace(' ', '_')}.json")
+    if path.exists() and not force:
+        raise ConfigError(f"--out: {path} exists; pass --force to overwrite it")
+    _write(path, strategy.to_json() + "\n")
+    out.print(f"wrote {path} from the template {template!r}; check it with `quantdesk strategy validate {path}`")
+
+
+@strategy_app.command("explain")
+def strategy_explain(
+    file: Annotated[Path, typer.Argument(help="strategy JSON file")],
+    symbol: Annotated[str, typer.Option("--symbol", help="instrument symbol")],
+    at: Annotated[
+        str, typer.Option("--at", help="the bar to explain (date or ISO time, UTC; the last bar at or before)")
+    ],
+    timeframe: Annotated[str, typer.Option("--timeframe", help="base timeframe")] = "1d",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Why an entry would or would not fire on one bar: every signal, the confluence, the gate, the posterior."""
+    from quantdesk.strategy.explain import explain_bar, render_explanation
+    from quantdesk.strategy.load import load_strategy
+
+    strategy = load_strategy(file)
+    explanation = explain_bar(strategy, open_catalog(), symbol, timeframe, at)
+    if as_json:
+        out.print_json(json.dumps(explanation))
+    else:
+        render_explanation(explanation, out)

@@ -1,0 +1,144 @@
+"""The drill-down composite score: the weighted mean of the level scores a strategy's ``drill_down_sequence`` names.
+
+Level scores, each in [0, 1] per base bar and known at the bar's close:
+1. ``macro_trend``: ``analysis.inference.macro.macro_score`` (the benchmark's trend, the VIX
+   percentile, the BAA-AAA spread).
+2. ``sector_rotation`` / ``sector_strength``: the instrument's sector against the universe: the mean
+   63-session log return of the sector's other companies minus that of every company with a sector
+   in the catalog, mapped by the logistic 1 / (1 + exp(-x / 0.05)) (0.5 = in line, ~0.73 = 5 points
+   ahead).
+3. ``fundamental_quality``: the ``fundamental_score`` composite of the company's statements as known
+   (``analysis.fundamental.gate``'s ``fundamental_quality`` column).
+4. ``technical_setup``: the technical confluence after its adjustments.
+5. ``alternative_data``: no source yet; always missing.
+A level whose data is missing, or not yet known at a bar (NaN), is left out at that bar and the
+others' weights renormalised; ``coverage`` is the share of the weight present, and ``missing`` says
+why a level is absent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from quantdesk.analysis.fundamental.gate import fundamental_gate_table
+from quantdesk.core.errors import NotFoundError
+from quantdesk.data.align import align_values
+from quantdesk.domain.bars import Bars
+from quantdesk.domain.timeframe import Timeframe
+from quantdesk.strategy.gate import GateResult
+from quantdesk.strategy.models import Strategy
+
+if TYPE_CHECKING:
+    from quantdesk.strategy.compile import EvidenceSources
+
+SECTOR_WINDOW_SESSIONS = 63
+SECTOR_SCALE = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeScore:
+    score: np.ndarray  # [0, 1], NaN where no level is known
+    coverage: np.ndarray  # share of the drill-down weight present at each bar
+    levels: dict[int, np.ndarray]  # level -> its score per bar
+    weights: dict[int, float]
+    missing: dict[int, str]  # level -> why it is absent
+
+
+def _macro(bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | None, str]:
+    from quantdesk.analysis.inference.macro import load_macro_inputs, macro_score
+
+    if sources.catalog is None:
+        return None, "no catalog to read the benchmark, VIX and credit spreads from"
+    inputs = load_macro_inputs(sources.catalog, benchmark_symbol=sources.benchmark or "SPX")
+    if inputs.benchmark is None and inputs.vix is None and inputs.baa is None:
+        return None, (
+            f"needs the benchmark {sources.benchmark} and the VIX/BAA/AAA series: `quantdesk data sample` loads them"
+        )
+    result = macro_score(bars, benchmark=inputs.benchmark, vix=inputs.vix, baa=inputs.baa, aaa=inputs.aaa)
+    return result.score, ""
+
+
+def _daily_log_momentum(catalog_bars: Bars) -> tuple[np.ndarray, np.ndarray]:
+    close = np.asarray(catalog_bars.close, dtype=np.float64)
+    out = np.full(len(close), np.nan)
+    if len(close) > SECTOR_WINDOW_SESSIONS:
+        out[SECTOR_WINDOW_SESSIONS:] = np.log(close[SECTOR_WINDOW_SESSIONS:] / close[:-SECTOR_WINDOW_SESSIONS])
+    return catalog_bars.known_ns(), out
+
+
+def _sector(bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | None, str]:
+    catalog = sources.catalog
+    if catalog is None:
+        return None, "no catalog to read the sector's companies from"
+    instruments = {i.symbol: i for i in catalog.instruments() if i.sector}
+    own = instruments.get(bars.symbol)
+    if own is None:
+        return None, f"{bars.symbol} has no sector in the instrument master"
+    at_ns = bars.known_ns()
+    sector_sum, sector_n = np.zeros(len(bars)), np.zeros(len(bars))
+    all_sum, all_n = np.zeros(len(bars)), np.zeros(len(bars))
+    for symbol, inst in instruments.items():
+        try:
+            daily = catalog.read_bars(symbol, Timeframe.D1)
+        except NotFoundError:
+            continue
+        known, momentum = _daily_log_momentum(daily)
+        values = align_values(at_ns, known, momentum)
+        ok = np.isfinite(values)
+        all_sum[ok] += values[ok]
+        all_n[ok] += 1
+        if inst.sector == own.sector and symbol != bars.symbol:
+            sector_sum[ok] += values[ok]
+            sector_n[ok] += 1
+    if not sector_n.any():
+        return None, f"no other company of the sector {own.sector!r} has daily bars in the catalog"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = sector_sum / sector_n - all_sum / all_n
+    return 1.0 / (1.0 + np.exp(-relative / SECTOR_SCALE)), ""
+
+
+def _fundamental(bars: Bars, gate: GateResult | None, sources: EvidenceSources) -> tuple[np.ndarray | None, str]:
+    store, catalog = sources.fundamentals, sources.catalog
+    if store is None or catalog is None or bars.symbol not in store.symbols():
+        return None, f"no fundamentals for {bars.symbol} in the store"
+    table = fundamental_gate_table(store, catalog, bars, columns=["fundamental_quality"], cache=sources.gate_cache)
+    return table["fundamental_quality"], ""
+
+
+def composite_score(
+    strategy: Strategy, bars: Bars, technical: np.ndarray, gate: GateResult | None, sources: EvidenceSources
+) -> CompositeScore:
+    n = len(bars)
+    levels: dict[int, np.ndarray] = {}
+    weights: dict[int, float] = {}
+    missing: dict[int, str] = {}
+    for item in strategy.harvesting_rules.drill_down_sequence:
+        weights[item.level] = item.weight
+        if item.level == 1:
+            values, why = _macro(bars, sources)
+        elif item.level == 2:
+            values, why = _sector(bars, sources)
+        elif item.level == 3:
+            values, why = _fundamental(bars, gate, sources)
+        elif item.level == 4:
+            values, why = technical, ""
+        else:
+            values, why = None, "alternative data (news and social sentiment) has no source yet"
+        if values is None:
+            missing[item.level] = why
+        else:
+            levels[item.level] = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0)
+    total_weight = sum(weights.values())
+    weighted = np.zeros(n)
+    present = np.zeros(n)
+    for level, values in levels.items():
+        ok = np.isfinite(values)
+        weighted[ok] += weights[level] * values[ok]
+        present[ok] += weights[level]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(present > 0, weighted / present, np.nan)
+    coverage = present / total_weight if total_weight > 0 else np.zeros(n)
+    return CompositeScore(score, coverage, levels, weights, missing)

@@ -1,0 +1,59 @@
+"""The ``execution_rules`` block: order type, slippage tolerance, partial fills, time in force, mock trading.
+
+As the plan writes them, plus ``commission`` (an addition): ``percent_of_value`` (``fee_bps`` of the
+traded value), ``per_share`` (with a minimum and a maximum per order), ``fixed_per_order``, and
+``us_retail`` (a documented preset). ``mock_trading.latency_simulation`` is written ``"50ms"`` and held
+in milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from quantdesk.domain.quantities import LatencyMs
+from quantdesk.strategy.base import StrictModel
+
+ORDER_TYPES = ("market", "limit", "stop", "stop_limit")
+FILL_MODELS = ("optimistic", "realistic", "pessimistic")
+TIME_IN_FORCE = ("GTC", "DAY", "IOC", "FOK")
+COMMISSION_TYPES = ("percent_of_value", "per_share", "fixed_per_order", "us_retail")
+
+
+class Commission(StrictModel):
+    """Addition to the plan: what each fill costs."""
+
+    type: Literal["percent_of_value", "per_share", "fixed_per_order", "us_retail"] = "percent_of_value"
+    fee_bps: float = Field(default=0.0, ge=0, le=1000, description="percent_of_value: basis points of value")
+    per_share: float | None = Field(default=None, ge=0, le=100)
+    min_per_order: float = Field(default=0.0, ge=0)
+    max_per_order_pct: float | None = Field(default=None, gt=0, le=0.1, description="per_share: cap, share of value")
+    fixed: float | None = Field(default=None, ge=0, description="fixed_per_order: amount per fill")
+
+    @model_validator(mode="after")
+    def _fields_fit_type(self) -> Commission:
+        if self.type == "per_share" and self.per_share is None:
+            raise ValueError("type 'per_share' needs per_share (for example 0.005)")
+        if self.type == "fixed_per_order" and self.fixed is None:
+            raise ValueError("type 'fixed_per_order' needs fixed (the amount per fill)")
+        return self
+
+    @property
+    def fee_rate(self) -> float:
+        return self.fee_bps / 10_000.0
+
+
+class MockTrading(StrictModel):
+    enabled: bool = True
+    fill_model: Literal["optimistic", "realistic", "pessimistic"] = "realistic"
+    latency_simulation: LatencyMs = 0.0
+
+
+class ExecutionRules(StrictModel):
+    order_type: Literal["market", "limit", "stop", "stop_limit"] = "market"
+    slippage_tolerance: float = Field(default=0.001, ge=0, le=0.1, description="limit price offset, a fraction")
+    partial_fills: Literal["accept", "reject"] = "accept"
+    time_in_force: Literal["GTC", "DAY", "IOC", "FOK"] = "GTC"
+    mock_trading: MockTrading = MockTrading()
+    commission: Commission = Commission()

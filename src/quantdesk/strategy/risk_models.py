@@ -1,0 +1,96 @@
+"""The ``risk_management`` block: position sizing, portfolio limits, volatility adjustment.
+
+``position_sizing.method`` names the sizing rule: ``fixed_fraction`` (``fraction`` of equity per
+entry), ``kelly_criterion_modified`` (f = (p b - q) / b, scaled by ``max_kelly_fraction`` and capped at
+``fixed_fraction_cap`` of equity; p from the Bayesian posterior or the strategy's past win rate, b
+from the exits) and ``volatility_target`` (``target_risk_per_trade`` of equity over the stop distance).
+``volatility_adjustment.measure`` is written ``atr_14`` (ATR over 14 bars) and parsed at load.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, model_validator
+
+from quantdesk.strategy.base import StrictModel
+
+SIZING_METHODS = ("fixed_fraction", "kelly_criterion_modified", "volatility_target")
+_SIZING_FIELDS = {
+    "fixed_fraction": {"fraction"},
+    "kelly_criterion_modified": {"max_kelly_fraction", "fixed_fraction_cap", "win_probability"},
+    "volatility_target": {"target_risk_per_trade", "fixed_fraction_cap"},
+}
+_MEASURE_RE = re.compile(r"^\s*(atr|stdev)_(\d+)\s*$", re.IGNORECASE)
+
+
+class PositionSizing(StrictModel):
+    method: Literal["fixed_fraction", "kelly_criterion_modified", "volatility_target"] = "fixed_fraction"
+    fraction: float | None = Field(default=None, gt=0, le=1, description="fixed_fraction: share of equity")
+    max_kelly_fraction: float | None = Field(default=None, gt=0, le=1, description="kelly: share of full Kelly")
+    fixed_fraction_cap: float | None = Field(default=None, gt=0, le=1, description="largest share of equity")
+    win_probability: Literal["posterior", "win_rate"] | None = Field(
+        default=None, description="kelly: p from the Bayesian posterior (default) or the in-sample win rate"
+    )
+    target_risk_per_trade: float | None = Field(default=None, gt=0, le=0.2, description="volatility_target")
+
+    @model_validator(mode="after")
+    def _fields_fit_method(self) -> PositionSizing:
+        allowed = _SIZING_FIELDS[self.method]
+        given = {k for k in self.model_fields_set if k != "method" and getattr(self, k) is not None}
+        extra = sorted(given - allowed)
+        if extra:
+            raise ValueError(
+                f"method {self.method!r} takes {', '.join(sorted(allowed))}; "
+                f"{', '.join(extra)} belong{'s' if len(extra) == 1 else ''} to another method"
+            )
+        return self
+
+    @property
+    def fraction_of_equity(self) -> float:
+        """fixed_fraction's share (default 1.0)."""
+        return 1.0 if self.fraction is None else self.fraction
+
+
+def _parse_measure(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _MEASURE_RE.match(value)
+        if not match:
+            raise ValueError(f"expected a volatility measure such as 'atr_14' or 'stdev_20', found {value!r}")
+        return (match.group(1).lower(), int(match.group(2)))
+    return value
+
+
+VolatilityMeasure = Annotated[
+    tuple[Literal["atr", "stdev"], int],
+    BeforeValidator(_parse_measure),
+    PlainSerializer(lambda m: f"{m[0]}_{m[1]}", return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\s*([aA][tT][rR]|[sS][tT][dD][eE][vV])_\d+\s*$"}),
+]
+
+
+class VolatilityAdjustment(StrictModel):
+    measure: VolatilityMeasure = ("atr", 14)
+    target_risk_per_trade: float = Field(default=0.01, gt=0, le=0.2)
+    scaling: Literal["inverse_volatility", "none"] = "inverse_volatility"
+
+    @model_validator(mode="after")
+    def _period(self) -> VolatilityAdjustment:
+        if not 1 <= self.measure[1] <= 10_000:
+            raise ValueError(f"measure's period must be 1..10000, found {self.measure[1]}")
+        return self
+
+
+class PortfolioLimits(StrictModel):
+    max_correlated_positions: int | None = Field(default=None, ge=1, le=10_000)
+    correlation_threshold: float = Field(default=0.7, gt=0, lt=1, description="addition: what counts as correlated")
+    max_sector_exposure: float | None = Field(default=None, gt=0, le=1)
+    daily_loss_limit: float | None = Field(default=None, gt=0, le=1)
+    max_positions: int | None = Field(default=None, ge=1, le=10_000, description="addition")
+
+
+class RiskManagement(StrictModel):
+    position_sizing: PositionSizing = PositionSizing()
+    portfolio_limits: PortfolioLimits | None = None
+    volatility_adjustment: VolatilityAdjustment | None = None
