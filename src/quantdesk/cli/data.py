@@ -63,6 +63,10 @@ def data_synthetic(
     fundamentals: Annotated[
         bool, typer.Option("--fundamentals/--no-fundamentals", help="also write statements, earnings and events")
     ] = True,
+    fx: Annotated[
+        bool,
+        typer.Option("--fx/--no-fx", help="also write synthetic FX pairs (daily, 2010-2019) and RATE_<CCY> short rates"),
+    ] = False,
 ) -> None:
     """Generate a seeded synthetic market (labelled synthetic) and store it, with its companies' fundamentals."""
     from quantdesk.data.sources.synthetic import SyntheticConfig, generate_market, write_synthetic_market
@@ -98,6 +102,21 @@ def data_synthetic(
         f"{changed} dataset(s) changed"
     )
     out.print(f"symbols: {', '.join(r.symbol for r in reports[:10])}{' ...' if len(reports) > 10 else ''}")
+    if fx:
+        _write_synthetic_fx(catalog, seed)
+
+
+def _write_synthetic_fx(catalog: Catalog, seed: int) -> None:
+    from quantdesk.data.sources.synthetic_fx import SyntheticFxConfig, generate_fx_market, write_synthetic_fx
+
+    config = SyntheticFxConfig(seed=seed)
+    market = generate_fx_market(config)
+    reports = write_synthetic_fx(catalog, config, market=market)
+    # FX trades Sunday evening to Friday evening: the weekends the gap check reports are not missing data
+    out.print(
+        f"synthetic FX (seed {seed}): {', '.join(r.symbol for r in reports)} daily bars "
+        f"{config.start} to {config.end}, short rates {', '.join('RATE_' + c for c in config.currencies)}"
+    )
 
 
 def _import_instrument(catalog: Catalog, symbol: str, asset_class: str, market: str, currency: str) -> Instrument:

@@ -144,11 +144,13 @@ def run_directional(
     n = len(open_)
     equity = np.empty(n, dtype=np.float64)
     trades = np.zeros(n + 1, dtype=TRADE_DTYPE)  # a reversal closes and opens on one bar
-    flags = [np.ascontiguousarray(a, dtype=np.bool_) for a in (long_entry, long_exit, short_entry, short_exit)]
     count = simulate_directional(
         np.ascontiguousarray(open_, dtype=np.float64),
         np.ascontiguousarray(close, dtype=np.float64),
-        *flags,
+        np.ascontiguousarray(long_entry, dtype=np.bool_),
+        np.ascontiguousarray(long_exit, dtype=np.bool_),
+        np.ascontiguousarray(short_entry, dtype=np.bool_),
+        np.ascontiguousarray(short_exit, dtype=np.bool_),
         float(fraction),
         float(fee_rate),
         float(lot_size),

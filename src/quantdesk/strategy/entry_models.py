@@ -104,7 +104,7 @@ class FundamentalGate(StrictModel):
         return {
             name: float(value)
             for name, value in self.model_dump(exclude={"logic"}).items()
-            if value is not None  # type: ignore[union-attr]
+            if value is not None
         }
 
     @model_validator(mode="after")

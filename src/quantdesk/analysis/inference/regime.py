@@ -1,0 +1,212 @@
+"""The market regime of each bar: trending up, trending down, mean-reverting or high-volatility, by
+transparent rules on one instrument's bars (or the market's, given an index's bars), point in time.
+
+Rules, evaluated at each bar's close on the bars' own timeframe with ``RegimeRules`` (defaults in brackets):
+``vol = ATR(vol_period_bars [14]) / close``; ``vol_pct`` is the mid-rank percentile of today's ``vol`` among
+the finite ``vol`` of the previous ``vol_lookback_bars`` [252] bars (today excluded, at least
+``vol_min_history_bars`` [126] of them) and ``vol_median`` their median (``kernels.regime.trailing_rank``).
+``ema = EMA(close, trend_ema_bars [50])``, ``slope = ema[i] / ema[i - trend_slope_bars [10]] - 1`` and
+``adx = ADX(adx_period_bars [14])`` (all TA-Lib). Then, first match wins:
+
+1. ``unknown`` (code 0) while any of ``vol_pct``, ``vol_median``, ``adx``, ``ema``, ``slope`` or the close is
+   NaN (the warm-up: about ``vol_period_bars + vol_min_history_bars`` bars);
+2. ``high_volatility`` (4) when ``vol_pct >= vol_percentile`` [0.80] and ``vol >= vol_median_multiple``
+   [1.25] ``* vol_median`` (both: the top of its own past range, and clearly above its usual level);
+3. ``trending_up`` (1) when ``adx >= adx_trend`` [25], ``close > ema``, ``slope > min_trend_slope`` [0] and
+   the benchmark's trend is not down;
+4. ``trending_down`` (2) when ``adx >= adx_trend``, ``close < ema``, ``slope < -min_trend_slope`` and the
+   benchmark's trend is not up;
+5. ``mean_reverting`` (3) otherwise.
+
+The benchmark (optional; any timeframe) enters only through its own trend, from the same ``ema`` and
+``slope`` rules on its own bars: +1 when its close is above its EMA and the slope is above
+``min_trend_slope``, -1 for the mirror, 0 otherwise; aligned onto the bars by known time (a daily
+benchmark bar counts only from its close on, ``data.align``). Where it is not yet known (NaN) it opposes
+nothing. A trend against the benchmark's is classed ``mean_reverting``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from types import MappingProxyType
+
+import numpy as np
+import talib
+
+from quantdesk.analysis.technical.mtf import align_outputs
+from quantdesk.core.errors import ConfigError
+from quantdesk.domain.bars import Bars
+from quantdesk.kernels.regime import trailing_rank
+
+__all__ = [
+    "DEFAULT_REGIME_RULES",
+    "REGIME_NAMES",
+    "Regime",
+    "RegimeRules",
+    "RegimeSeries",
+    "classify_regime",
+]
+
+
+class Regime(IntEnum):
+    """The int8 codes of ``RegimeSeries.codes``."""
+
+    UNKNOWN = 0
+    TRENDING_UP = 1
+    TRENDING_DOWN = 2
+    MEAN_REVERTING = 3
+    HIGH_VOLATILITY = 4
+
+
+REGIME_NAMES: Mapping[int, str] = MappingProxyType({int(r): r.name.lower() for r in Regime})
+
+
+def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        upper = f" and at most {high}" if high is not None else ""
+        raise ConfigError(f"{name}: expected an integer of at least {low}{upper}, found {value!r}")
+
+
+def _check_number(name: str, value: object, expectation: str, ok: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or not ok:
+        raise ConfigError(f"{name}: expected {expectation}, found {value!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegimeRules:
+    """The classifier's thresholds; bar counts are bars of the classified timeframe."""
+
+    adx_period_bars: int = 14
+    adx_trend: float = 25.0  # ADX points (0-100) at or above which a market trends
+    trend_ema_bars: int = 50
+    trend_slope_bars: int = 10
+    min_trend_slope: float = 0.0  # fraction: the EMA's change over trend_slope_bars must exceed it
+    vol_period_bars: int = 14  # ATR period; vol = ATR / close (a fraction of price)
+    vol_lookback_bars: int = 252
+    vol_min_history_bars: int = 126
+    vol_percentile: float = 0.80  # fraction in (0, 1)
+    vol_median_multiple: float = 1.25  # vol must also be at least this multiple of its trailing median
+
+    def __post_init__(self) -> None:
+        _check_int("adx_period_bars", self.adx_period_bars, 2, 100_000)
+        _check_int("trend_ema_bars", self.trend_ema_bars, 2, 100_000)
+        _check_int("trend_slope_bars", self.trend_slope_bars, 1, 100_000)
+        _check_int("vol_period_bars", self.vol_period_bars, 1, 100_000)
+        _check_int("vol_lookback_bars", self.vol_lookback_bars, 1, 100_000)
+        _check_int("vol_min_history_bars", self.vol_min_history_bars, 1, self.vol_lookback_bars)
+        _check_number("adx_trend", self.adx_trend, "ADX points from 0 to 100", 0 <= self.adx_trend <= 100)
+        _check_number("min_trend_slope", self.min_trend_slope, "a fraction >= 0", self.min_trend_slope >= 0)
+        _check_number(
+            "vol_percentile", self.vol_percentile, "a fraction strictly between 0 and 1", 0 < self.vol_percentile < 1
+        )
+        _check_number(
+            "vol_median_multiple", self.vol_median_multiple, "a number >= 0", self.vol_median_multiple >= 0
+        )
+
+
+DEFAULT_REGIME_RULES = RegimeRules()
+
+
+@dataclass(frozen=True, slots=True)
+class RegimeSeries:
+    """Per-bar regime codes (``Regime``, int8) with every input of the rules, so a log can say why."""
+
+    codes: np.ndarray  # int8, Regime values
+    ts: np.ndarray  # the bars' ts (int64 UTC ns)
+    adx: np.ndarray
+    vol: np.ndarray  # ATR / close
+    vol_percentile: np.ndarray  # [0, 1], point in time
+    vol_median: np.ndarray  # trailing median of vol
+    ema: np.ndarray
+    trend_slope: np.ndarray  # ema[i] / ema[i - trend_slope_bars] - 1
+    benchmark_trend: np.ndarray  # +1 / 0 / -1, NaN without a benchmark or before it is known
+    rules: RegimeRules
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def name_at(self, i: int) -> str:
+        """The regime's name at bar ``i`` (negative counts from the end)."""
+        return REGIME_NAMES[int(self.codes[i])]
+
+    def names(self) -> np.ndarray:
+        """The regime name of every bar (an object array)."""
+        lookup = np.array([REGIME_NAMES[int(r)] for r in Regime], dtype=object)
+        return lookup[self.codes.astype(np.intp)]
+
+    def share(self, regime: Regime | str) -> float:
+        """The fraction of bars in ``regime`` (NaN for no bars)."""
+        code = Regime[regime.upper()] if isinstance(regime, str) else Regime(regime)
+        return float(np.mean(self.codes == code)) if len(self.codes) else math.nan
+
+
+def _ema_slope(close: np.ndarray, rules: RegimeRules) -> tuple[np.ndarray, np.ndarray]:
+    n = len(close)
+    ema = np.asarray(talib.EMA(close, timeperiod=rules.trend_ema_bars), dtype=np.float64)
+    slope = np.full(n, np.nan)
+    k = rules.trend_slope_bars
+    if n > k:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope[k:] = ema[k:] / ema[:-k] - 1.0
+    return ema, slope
+
+
+def _trend_direction(close: np.ndarray, ema: np.ndarray, slope: np.ndarray, min_slope: float) -> np.ndarray:
+    """+1 above a rising EMA, -1 below a falling one, 0 otherwise, NaN where an input is NaN."""
+    out = np.where((close > ema) & (slope > min_slope), 1.0, np.where((close < ema) & (slope < -min_slope), -1.0, 0.0))
+    out[np.isnan(close) | np.isnan(ema) | np.isnan(slope)] = np.nan
+    return out
+
+
+def _benchmark_trend(bars: Bars, benchmark: Bars | None, rules: RegimeRules) -> np.ndarray:
+    if benchmark is None or len(benchmark) == 0:
+        return np.full(len(bars), np.nan)
+    close = np.asarray(benchmark.close, dtype=np.float64)
+    ema, slope = _ema_slope(close, rules)
+    own = {"trend": _trend_direction(close, ema, slope, rules.min_trend_slope)}
+    return align_outputs(bars, benchmark, own)["trend"]
+
+
+def classify_regime(bars: Bars, *, benchmark: Bars | None = None, rules: RegimeRules = DEFAULT_REGIME_RULES) -> RegimeSeries:
+    """The regime of every bar of ``bars`` by the module's rules; ``benchmark`` may be another timeframe."""
+    if not isinstance(rules, RegimeRules):
+        raise ConfigError(f"rules: expected a RegimeRules, found {type(rules).__name__}")
+    if len(bars) == 0:
+        raise ConfigError(f"bars: expected at least one bar to classify, found 0 bars of {bars.symbol}")
+    high = np.asarray(bars.high, dtype=np.float64)
+    low = np.asarray(bars.low, dtype=np.float64)
+    close = np.asarray(bars.close, dtype=np.float64)
+    n = len(close)
+    adx = np.asarray(talib.ADX(high, low, close, timeperiod=rules.adx_period_bars), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vol = np.asarray(talib.ATR(high, low, close, timeperiod=rules.vol_period_bars), dtype=np.float64) / close
+    rank = trailing_rank(vol, rules.vol_lookback_bars, rules.vol_min_history_bars, np.empty((2, n)))
+    vol_pct, vol_median = rank[0], rank[1]
+    ema, slope = _ema_slope(close, rules)
+    bench = _benchmark_trend(bars, benchmark, rules)
+
+    known = ~(np.isnan(close) | np.isnan(vol_pct) | np.isnan(vol_median) | np.isnan(adx) | np.isnan(ema) | np.isnan(slope))
+    high_vol = (vol_pct >= rules.vol_percentile) & (vol >= rules.vol_median_multiple * vol_median)
+    trending = adx >= rules.adx_trend
+    up = trending & (close > ema) & (slope > rules.min_trend_slope) & ~(bench < 0)
+    down = trending & (close < ema) & (slope < -rules.min_trend_slope) & ~(bench > 0)
+    codes = np.select(
+        [~known, high_vol, up, down],
+        [Regime.UNKNOWN, Regime.HIGH_VOLATILITY, Regime.TRENDING_UP, Regime.TRENDING_DOWN],
+        default=Regime.MEAN_REVERTING,
+    ).astype(np.int8)
+    return RegimeSeries(
+        codes=codes,
+        ts=np.asarray(bars.ts, dtype=np.int64),
+        adx=adx,
+        vol=vol,
+        vol_percentile=vol_pct,
+        vol_median=vol_median,
+        ema=ema,
+        trend_slope=slope,
+        benchmark_trend=bench,
+        rules=rules,
+    )
