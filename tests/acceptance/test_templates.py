@@ -113,5 +113,21 @@ def test_a_template_whose_data_is_absent_says_what_it_needs(world: dict, tmp_pat
     load_sample(bare)
     fx = catalog.read_bars("AUDUSD", "1d")
     bare.put_instruments([catalog.get_instrument("AUDUSD")], replace=False)
-    with pytest.raises(DataError, match="needs the short-rate series RATE_AUD.*quantdesk data synthetic --fx"):
+    with pytest.raises(DataError, match=r"needs the short-rate series RATE_AUD.*quantdesk data synthetic --fx"):
         run_backtest(load_template("carry_trade"), fx, sources=EvidenceSources(catalog=bare))
+
+
+def test_trades_carry_the_regime_confluence_and_scores_known_at_their_decision(world: dict) -> None:
+    catalog, store, _ = world["daily"]
+    bars = catalog.read_bars("SYN011", "1d")
+    strategy = load_template("mean_reversion")
+    result = run_backtest(strategy, bars, sources=EvidenceSources(catalog=catalog, fundamentals=store))
+    records = result.trade_records()
+    assert records
+    assert result.regime is not None and result.signals is not None
+    for record, trade in zip(records, result.trades, strict=True):
+        decided = int(trade["entry_idx"]) - 1
+        context = record["context"]
+        assert context["market_regime"] == result.regime.name_at(decided)
+        assert context["technical_confluence"] >= strategy.entry_conditions.confluence_threshold - 1e-9
+        assert 0.0 <= context["fundamental_score"] <= 1.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from quantdesk.analysis.inference.regime import classify_regime
 from quantdesk.analytics.metrics import compute_metrics
 from quantdesk.backtest.result import BacktestResult
 from quantdesk.core.errors import ConfigError
@@ -44,6 +45,7 @@ def run_backtest(
             f"{bars.symbol} {bars.timeframe.value}: need at least {MIN_BARS} bars to backtest, found {len(bars)}"
         )
     signals = compile_signals(strategy, bars, sources)
+    regime = classify_regime(bars)
     sizing = strategy.risk_management.position_sizing
     fraction = sizing.fraction_of_equity if sizing.method == "fixed_fraction" else (sizing.fixed_fraction_cap or 1.0)
     fee_rate = strategy.execution_rules.commission.fee_rate
@@ -96,6 +98,7 @@ def run_backtest(
         benchmark_equity=bench,
         instrument=instrument,
         signals=signals,
+        regime=regime,
         not_simulated=not_simulated(strategy),
     )
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from quantdesk.analysis.inference.regime import RegimeSeries
 from quantdesk.analytics.metrics import Metrics
 from quantdesk.core.timestamps import ns_to_index, ns_to_iso
 from quantdesk.domain.bars import Bars
@@ -44,6 +45,7 @@ class BacktestResult:
     benchmark_equity: np.ndarray | None = None  # buy and hold of the same instrument, same costs
     instrument: Instrument | None = None
     signals: SignalArrays | None = None  # the decisions and the evidence behind them
+    regime: RegimeSeries | None = None  # the instrument's market regime per bar
     not_simulated: tuple[str, ...] = ()  # strategy blocks this engine version does not simulate yet
 
     @property
@@ -76,8 +78,26 @@ class BacktestResult:
                     "bars_held": int((len(ts) - 1 if is_open else t["exit_idx"]) - t["entry_idx"]),
                     "pnl": float(t["pnl"]),
                     "return_pct": float(t["return_pct"]),
+                    "context": self._entry_context(int(t["entry_idx"]) - 1),
                 }
             )
+        return out
+
+    def _entry_context(self, decided: int) -> dict[str, Any]:
+        """What was known at the close of the bar that decided an entry (the bar before its fill)."""
+        out: dict[str, Any] = {}
+        if self.regime is not None:
+            out["market_regime"] = self.regime.name_at(decided)
+        s = self.signals
+        if s is not None:
+            out["technical_confluence"] = round(float(s.adjusted_confluence[decided]), 6)
+            if s.posterior is not None:
+                out["posterior"] = _clean(round(float(s.posterior.posterior[decided]), 6))
+            if s.composite is not None:
+                out["composite_score"] = _clean(round(float(s.composite.score[decided]), 6))
+                level3 = s.composite.levels.get(3)
+                if level3 is not None:
+                    out["fundamental_score"] = _clean(round(float(level3[decided]), 6))
         return out
 
     def trades_frame(self) -> pd.DataFrame:

@@ -65,7 +65,9 @@ def data_synthetic(
     ] = True,
     fx: Annotated[
         bool,
-        typer.Option("--fx/--no-fx", help="also write synthetic FX pairs (daily, 2010-2019) and RATE_<CCY> short rates"),
+        typer.Option(
+            "--fx/--no-fx", help="also write synthetic FX pairs (daily, 2010-2019) and RATE_<CCY> short rates"
+        ),
     ] = False,
 ) -> None:
     """Generate a seeded synthetic market (labelled synthetic) and store it, with its companies' fundamentals."""

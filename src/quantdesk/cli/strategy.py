@@ -19,6 +19,7 @@ app.add_typer(strategy_app, name="strategy")
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
 

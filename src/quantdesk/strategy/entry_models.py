@@ -101,11 +101,7 @@ class FundamentalGate(StrictModel):
 
     def thresholds(self) -> dict[str, float]:
         """The thresholds set in this gate, by field name."""
-        return {
-            name: float(value)
-            for name, value in self.model_dump(exclude={"logic"}).items()
-            if value is not None
-        }
+        return {name: float(value) for name, value in self.model_dump(exclude={"logic"}).items() if value is not None}
 
     @model_validator(mode="after")
     def _some_threshold(self) -> FundamentalGate:

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import jsonschema
-
 from tests.unit.cli.test_cli import run
 from tests.unit.strategy.test_format import FIVE_MISTAKES, SPEC, five_mistakes
 
@@ -63,9 +62,13 @@ def test_templates_lists_the_library_and_new_writes_a_valid_renamed_copy(tmp_pat
 
 
 def test_explain_shows_votes_gate_and_why_no_entry(tmp_path: Path) -> None:
-    assert run(tmp_path, "data", "synthetic", "--symbols", "3", "--days", "400", "--start", "2017-01-03").returncode == 0
+    assert (
+        run(tmp_path, "data", "synthetic", "--symbols", "3", "--days", "400", "--start", "2017-01-03").returncode == 0
+    )
     template = tmp_path / "mr.json"
-    assert run(tmp_path, "strategy", "new", "MR", "--template", "mean_reversion", "--out", str(template)).returncode == 0
+    assert (
+        run(tmp_path, "strategy", "new", "MR", "--template", "mean_reversion", "--out", str(template)).returncode == 0
+    )
     result = run(tmp_path, "strategy", "explain", str(template), "--symbol", "SYN001", "--at", "2018-03-01", "--json")
     assert result.returncode == 0, result.stderr
     ex = json.loads(result.stdout)
@@ -76,7 +79,9 @@ def test_explain_shows_votes_gate_and_why_no_entry(tmp_path: Path) -> None:
     expected = sum(s["weight"] for s in ex["signals"] if s["vote"])
     assert abs(ex["confluence"]["technical"] - expected) < 1e-9
     gate = ex["fundamental_gate"]
-    assert gate["checks"]["min_fscore"]["passed"] == (gate["inputs"]["fscore"] is not None and gate["inputs"]["fscore"] >= 6)
+    assert gate["checks"]["min_fscore"]["passed"] == (
+        gate["inputs"]["fscore"] is not None and gate["inputs"]["fscore"] >= 6
+    )
     assert ex["entry"]["fires"] is False and ex["entry"]["why_not"]
     text = run(tmp_path, "strategy", "explain", str(template), "--symbol", "SYN001", "--at", "2018-03-01")
     assert text.returncode == 0 and "no entry" in text.stdout and "fundamental gate" in text.stdout

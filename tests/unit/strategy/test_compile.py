@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.unit.strategy.test_signals import bars_from_close
 
 from quantdesk.analysis.technical.registry import get_indicator
 from quantdesk.core.errors import ConfigError
@@ -17,7 +18,6 @@ from quantdesk.strategy.entry_models import FundamentalGate, TechnicalSignal
 from quantdesk.strategy.gate import evaluate_gate
 from quantdesk.strategy.load import parse_strategy
 from quantdesk.strategy.signals import held_recently
-from tests.unit.strategy.test_signals import bars_from_close
 
 NAN = float("nan")
 

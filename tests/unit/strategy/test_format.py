@@ -77,7 +77,9 @@ FIVE_MISTAKES = {
     "entry_conditions.technical_signals[1]": "condition 'between' needs values [low, high] with low < high",
     "entry_conditions.confirmation_delay": "expected a bar count such as '2_bars', found 'two_bars'",
     "exit_conditions.take_profit.trailing_stop": "activation must be above 0 R, found 0.0_r",
-    "execution_rules.mock_trading.fill_model": "Input should be 'optimistic', 'realistic' or 'pessimistic', found 'magic'",
+    "execution_rules.mock_trading.fill_model": (
+        "Input should be 'optimistic', 'realistic' or 'pessimistic', found 'magic'"
+    ),
 }
 
 
@@ -105,9 +107,10 @@ def test_unknown_names_are_answered_with_the_valid_ones() -> None:
     doc["entry_conditions"]["technical_signals"][1]["timeframe"] = "7m"
     doc["entry_conditions"]["technical_signals"][2]["condition"] = "above"
     messages = {p.path: p.message for p in validate_data(doc).problems}
-    assert "'fixed_fraction', 'kelly_criterion_modified' or 'volatility_target'" in messages[
-        "risk_management.position_sizing.method"
-    ]
+    assert (
+        "'fixed_fraction', 'kelly_criterion_modified' or 'volatility_target'"
+        in messages["risk_management.position_sizing.method"]
+    )
     assert "valid timeframes: 1m, 5m, 15m" in messages["entry_conditions.technical_signals[1].timeframe"]
     assert "'outside'" in messages["entry_conditions.technical_signals[2].condition"]
 
@@ -188,7 +191,7 @@ def test_lookback_and_malformed_compound_strings() -> None:
     for bad in ("2 decades", "0y", ""):
         with pytest.raises(ValueError, match="expected a history length such as '2y'"):
             parse_lookback(bad)
-    with pytest.raises(ValueError, match="found '1.5 risk'"):
+    with pytest.raises(ValueError, match=r"found '1\.5 risk'"):
         parse_r_multiple("1.5 risk")
 
 

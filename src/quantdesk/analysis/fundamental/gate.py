@@ -18,10 +18,12 @@ statement snapshots once.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from quantdesk.analysis.fundamental.metrics import company_metrics
 from quantdesk.analysis.fundamental.score import fundamental_score
@@ -62,12 +64,12 @@ def _snapshots(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The statement metrics at every time something new became known: (times, column -> values)."""
     versions = store.all_versions([symbol])
-    times = sorted(set(versions["known_ns"].tolist()))
+    times = np.unique(versions["known_ns"].to_numpy(dtype=np.int64))
+    by_snapshot = histories(_stacked_snapshots(versions, times))
     columns: dict[str, list[float]] = {name: [] for name in _STATEMENT_COLUMNS}
-    for t in times:
-        known = versions[versions["known_ns"] <= t]
-        known = known.sort_values("version").drop_duplicates(["item", "fiscal_year", "fiscal_period"], keep="last")
-        history = histories(known).get(symbol) or FinancialHistory.empty_for(symbol)
+    for k, t in enumerate(times.tolist()):
+        history = by_snapshot.get(_snapshot_key(k)) or FinancialHistory.empty_for(symbol)
+        history = dataclasses.replace(history, symbol=symbol)
         m = company_metrics(history, price=1.0, as_of_ns=t, sector=sector, earnings=events)
         columns["fscore"].append(math.nan if m.fscore is None else float(m.fscore))
         for name in ("debt_equity", "roe", "eps_growth"):
@@ -78,6 +80,35 @@ def _snapshots(
         quality = fundamental_score(m.row()).composite_value
         columns["fundamental_quality"].append(math.nan if quality is None else quality)
     return np.asarray(times, dtype=np.int64), {k: np.asarray(v, dtype=np.float64) for k, v in columns.items()}
+
+
+def _snapshot_key(k: int) -> str:
+    return f"{k:08d}"
+
+
+def _stacked_snapshots(versions: pd.DataFrame, times: np.ndarray) -> pd.DataFrame:
+    """The facts known at each of ``times``, stacked, with ``symbol`` set to the snapshot's key.
+
+    A version is the one in force for a figure from its own known time until the next version of the
+    same figure becomes known: it belongs to the snapshots in that range. One frame for all snapshots
+    lets ``histories`` pivot once instead of once per snapshot.
+    """
+    if versions.empty:
+        return versions
+    ordered = versions.sort_values(["item", "fiscal_year", "fiscal_period", "version"], kind="stable")
+    known = ordered["known_ns"].to_numpy(dtype=np.int64)
+    key = ordered[["item", "fiscal_year", "fiscal_period"]]
+    same_as_next = np.r_[(key.iloc[1:].to_numpy() == key.iloc[:-1].to_numpy()).all(axis=1), False]
+    next_known = np.r_[known[1:], np.iinfo(np.int64).max]
+    first = np.searchsorted(times, known, side="left")
+    stop = np.where(same_as_next, np.searchsorted(times, next_known, side="left"), len(times))
+    counts = np.maximum(stop - first, 0)
+    rows = np.repeat(np.arange(len(ordered)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    snapshot = np.repeat(first, counts) + offsets
+    stacked = ordered.iloc[rows].reset_index(drop=True)
+    stacked["symbol"] = [_snapshot_key(int(k)) for k in snapshot]
+    return stacked
 
 
 def _carry(times: np.ndarray, values: np.ndarray, at_ns: np.ndarray) -> np.ndarray:

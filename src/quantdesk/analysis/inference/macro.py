@@ -80,9 +80,7 @@ class MacroRules:
                 raise ConfigError(f"{name}: expected a finite weight >= 0, found {value!r}")
         total = self.benchmark_weight + self.vix_weight + self.credit_weight
         if total <= 0:
-            raise ConfigError(
-                f"benchmark_weight, vix_weight, credit_weight: expected a positive sum, found {total!r}"
-            )
+            raise ConfigError(f"benchmark_weight, vix_weight, credit_weight: expected a positive sum, found {total!r}")
         try:
             object.__setattr__(self, "benchmark_timeframe", Timeframe.parse(self.benchmark_timeframe))
         except ConfigError as exc:
@@ -145,11 +143,11 @@ def _benchmark_component(base: Bars, benchmark: Bars, rules: MacroRules) -> np.n
             f"benchmark: expected bars of {tf.value} or finer for its {rules.benchmark_sma_bars}-bar SMA, "
             f"found {benchmark.timeframe.value} bars of {benchmark.symbol}"
         )
+    if len(benchmark) == 0:  # no benchmark bar yet
+        return _nan(len(base))
     own = bars_on_timeframe(benchmark, tf, where="benchmark")
     close = np.asarray(own.close, dtype=np.float64)
     m = len(close)
-    if m == 0:
-        return _nan(len(base))
     sma = np.asarray(talib.SMA(close, timeperiod=rules.benchmark_sma_bars), dtype=np.float64)
     k = rules.benchmark_slope_bars
     lagged = _nan(m)
@@ -166,6 +164,8 @@ def _ranked(
     """(value as known, its trailing percentile as known) at each base bar; rows ranked in known order."""
     ok = np.isfinite(values)
     ts, known, values = ts[ok], known[ok], values[ok]
+    if len(values) == 0:  # nothing observed yet
+        return _nan(len(base)), _nan(len(base))
     order = np.lexsort((ts, known))
     known, values = known[order], values[order]
     pct = trailing_rank(values, lookback, min_history, np.empty((2, len(values))))[0]
@@ -176,7 +176,9 @@ def _ranked(
 def _credit_rows(baa: MacroSeries, aaa: MacroSeries) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for label, series in (("baa", baa), ("aaa", aaa)):
         if len(np.unique(series.ts)) != len(series.ts):
-            raise ConfigError(f"{label}: expected one observation per period (unique ts), found repeated ts in {series.name}")
+            raise ConfigError(
+                f"{label}: expected one observation per period (unique ts), found repeated ts in {series.name}"
+            )
     common, i_baa, i_aaa = np.intersect1d(baa.ts, aaa.ts, assume_unique=True, return_indices=True)
     spread = baa.value[i_baa] - aaa.value[i_aaa]
     known = np.maximum(baa.known_ts[i_baa], aaa.known_ts[i_aaa])

@@ -28,7 +28,7 @@ nothing. A trend against the benchmark's is classed ``mean_reverting``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from types import MappingProxyType
@@ -70,8 +70,8 @@ def _check_int(name: str, value: object, low: int, high: int | None = None) -> N
         raise ConfigError(f"{name}: expected an integer of at least {low}{upper}, found {value!r}")
 
 
-def _check_number(name: str, value: object, expectation: str, ok: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or not ok:
+def _check_number(name: str, value: object, expectation: str, ok: Callable[[float], bool]) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or not ok(value):
         raise ConfigError(f"{name}: expected {expectation}, found {value!r}")
 
 
@@ -97,14 +97,10 @@ class RegimeRules:
         _check_int("vol_period_bars", self.vol_period_bars, 1, 100_000)
         _check_int("vol_lookback_bars", self.vol_lookback_bars, 1, 100_000)
         _check_int("vol_min_history_bars", self.vol_min_history_bars, 1, self.vol_lookback_bars)
-        _check_number("adx_trend", self.adx_trend, "ADX points from 0 to 100", 0 <= self.adx_trend <= 100)
-        _check_number("min_trend_slope", self.min_trend_slope, "a fraction >= 0", self.min_trend_slope >= 0)
-        _check_number(
-            "vol_percentile", self.vol_percentile, "a fraction strictly between 0 and 1", 0 < self.vol_percentile < 1
-        )
-        _check_number(
-            "vol_median_multiple", self.vol_median_multiple, "a number >= 0", self.vol_median_multiple >= 0
-        )
+        _check_number("adx_trend", self.adx_trend, "ADX points from 0 to 100", lambda v: 0 <= v <= 100)
+        _check_number("min_trend_slope", self.min_trend_slope, "a fraction >= 0", lambda v: v >= 0)
+        _check_number("vol_percentile", self.vol_percentile, "a fraction strictly between 0 and 1", lambda v: 0 < v < 1)
+        _check_number("vol_median_multiple", self.vol_median_multiple, "a number >= 0", lambda v: v >= 0)
 
 
 DEFAULT_REGIME_RULES = RegimeRules()
@@ -170,7 +166,9 @@ def _benchmark_trend(bars: Bars, benchmark: Bars | None, rules: RegimeRules) -> 
     return align_outputs(bars, benchmark, own)["trend"]
 
 
-def classify_regime(bars: Bars, *, benchmark: Bars | None = None, rules: RegimeRules = DEFAULT_REGIME_RULES) -> RegimeSeries:
+def classify_regime(
+    bars: Bars, *, benchmark: Bars | None = None, rules: RegimeRules = DEFAULT_REGIME_RULES
+) -> RegimeSeries:
     """The regime of every bar of ``bars`` by the module's rules; ``benchmark`` may be another timeframe."""
     if not isinstance(rules, RegimeRules):
         raise ConfigError(f"rules: expected a RegimeRules, found {type(rules).__name__}")
@@ -188,7 +186,9 @@ def classify_regime(bars: Bars, *, benchmark: Bars | None = None, rules: RegimeR
     ema, slope = _ema_slope(close, rules)
     bench = _benchmark_trend(bars, benchmark, rules)
 
-    known = ~(np.isnan(close) | np.isnan(vol_pct) | np.isnan(vol_median) | np.isnan(adx) | np.isnan(ema) | np.isnan(slope))
+    known = ~(
+        np.isnan(close) | np.isnan(vol_pct) | np.isnan(vol_median) | np.isnan(adx) | np.isnan(ema) | np.isnan(slope)
+    )
     high_vol = (vol_pct >= rules.vol_percentile) & (vol >= rules.vol_median_multiple * vol_median)
     trending = adx >= rules.adx_trend
     up = trending & (close > ema) & (slope > rules.min_trend_slope) & ~(bench < 0)
