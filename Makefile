@@ -39,6 +39,7 @@ bench: $(STAMP_RUN)
 	$(BIN)/python benchmarks/kernel.py
 	$(BIN)/python benchmarks/indicators.py
 	$(BIN)/python benchmarks/fundamentals.py
+	$(BIN)/python benchmarks/signals.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

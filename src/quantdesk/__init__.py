@@ -15,6 +15,14 @@ from quantdesk.analysis.fundamental import (
     piotroski_fscore,
     screen,
 )
+from quantdesk.analysis.inference import (
+    classify_regime,
+    expanding_posterior,
+    fit_likelihoods,
+    macro_score,
+    posterior,
+    reliability,
+)
 from quantdesk.analysis.technical import (
     INDICATORS,
     compute_indicator,
@@ -36,9 +44,11 @@ from quantdesk.domain.bars import Bars
 from quantdesk.domain.instrument import Instrument
 from quantdesk.domain.series import MacroSeries
 from quantdesk.domain.timeframe import Timeframe
-from quantdesk.strategy.compile import compile_signals
-from quantdesk.strategy.load import load_strategy, parse_strategy
+from quantdesk.strategy.compile import EvidenceSources, compile_signals
+from quantdesk.strategy.explain import explain_at
+from quantdesk.strategy.load import load_strategy, parse_strategy, strategy_json_schema, validate_data
 from quantdesk.strategy.models import Strategy
+from quantdesk.strategy.templates import list_templates, load_template
 
 __version__ = "0.1.0"
 
@@ -49,6 +59,7 @@ __all__ = [
     "Catalog",
     "ConfigError",
     "DataError",
+    "EvidenceSources",
     "FundamentalStore",
     "Instrument",
     "MacroSeries",
@@ -63,23 +74,34 @@ __all__ = [
     "altman_z",
     "asof_indices",
     "beneish_mscore",
+    "classify_regime",
     "compile_signals",
     "compute_indicator",
     "compute_on_timeframe",
     "dcf",
+    "expanding_posterior",
+    "explain_at",
     "factor_exposure",
     "find_divergences",
+    "fit_likelihoods",
     "fundamental_gate_table",
     "fundamental_score",
     "fundamental_table",
+    "list_templates",
     "load_strategy",
+    "load_template",
+    "macro_score",
     "parse_strategy",
     "piotroski_fscore",
+    "posterior",
+    "reliability",
     "resample",
     "run_backtest",
     "scan_chart_patterns",
     "scan_harmonic_patterns",
     "screen",
+    "strategy_json_schema",
     "technical_snapshot",
+    "validate_data",
     "volume_profile",
 ]

@@ -85,3 +85,15 @@ def test_explain_shows_votes_gate_and_why_no_entry(tmp_path: Path) -> None:
     assert ex["entry"]["fires"] is False and ex["entry"]["why_not"]
     text = run(tmp_path, "strategy", "explain", str(template), "--symbol", "SYN001", "--at", "2018-03-01")
     assert text.returncode == 0 and "no entry" in text.stdout and "fundamental gate" in text.stdout
+
+
+def test_regime_reports_the_regime_its_inputs_and_the_macro_score(tmp_path: Path) -> None:
+    assert run(tmp_path, "data", "sample").returncode == 0
+    result = run(tmp_path, "regime", "SPX", "--at", "2008-10-20", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["bar"].startswith("2008-10-20") and report["regime"] == "high_volatility"
+    assert report["inputs"]["volatility_percentile"] >= 0.8
+    assert report["macro"]["benchmark"] == 0.0 and report["macro"]["score"] < 0.15
+    missing = run(tmp_path, "regime", "NOPE")
+    assert missing.returncode == 2
