@@ -22,12 +22,14 @@ import numpy as np
 
 from quantdesk.analysis.fundamental.gate import SnapshotCache, fundamental_gate_table
 from quantdesk.analysis.inference.bayes import Outcome, PosteriorSeries, expanding_posterior
-from quantdesk.core.errors import DataError, NotFoundError
+from quantdesk.core.errors import ConfigError, DataError, NotFoundError
+from quantdesk.data.align import align_series
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.fundamentals.store import FundamentalStore
+from quantdesk.data.sources.synthetic_fx import fx_currencies
 from quantdesk.domain.bars import Bars
 from quantdesk.strategy.composite import CompositeScore, composite_score
-from quantdesk.strategy.entry_models import SignalBlock
+from quantdesk.strategy.entry_models import InferenceSettings, SignalBlock
 from quantdesk.strategy.gate import GateResult, evaluate_gate, gate_columns
 from quantdesk.strategy.models import Strategy
 from quantdesk.strategy.signals import (
@@ -110,8 +112,6 @@ def _gate(strategy: Strategy, bars: Bars, sources: EvidenceSources) -> GateResul
 
 
 def _known_rate(catalog: Catalog, currency: str, bars: Bars) -> np.ndarray:
-    from quantdesk.data.align import align_series
-
     try:
         series = catalog.read_series(f"RATE_{currency}")
     except NotFoundError as exc:
@@ -132,13 +132,10 @@ def _carry(strategy: Strategy, bars: Bars, sources: EvidenceSources) -> np.ndarr
         raise DataError(
             f"entry_conditions.carry_gate needs {bars.symbol}'s instrument record (its currencies) in the catalog"
         )
-    symbol = instrument.symbol.replace("/", "")
-    if len(symbol) != 6 or not symbol.isalpha():
-        raise DataError(
-            f"entry_conditions.carry_gate applies to currency pairs written BASEQUOTE (such as AUDUSD), "
-            f"found {instrument.symbol} ({instrument.asset_class.value})"
-        )
-    base, quote = symbol[:3].upper(), instrument.currency.upper()
+    try:
+        base, quote = fx_currencies(instrument)
+    except ConfigError as exc:
+        raise DataError(f"entry_conditions.carry_gate applies to currency pairs: {exc}") from exc
     return _known_rate(catalog, base, bars) - _known_rate(catalog, quote, bars)
 
 
@@ -150,11 +147,19 @@ def _required_data_notes(strategy: Strategy) -> list[str]:
     return notes
 
 
-def compile_signals(strategy: Strategy, bars: Bars, sources: EvidenceSources | None = None) -> SignalArrays:
-    """Every per-bar decision of ``strategy`` on ``bars`` and the evidence behind it."""
+def compile_signals(
+    strategy: Strategy,
+    bars: Bars,
+    sources: EvidenceSources | None = None,
+    workspace: SignalWorkspace | None = None,
+) -> SignalArrays:
+    """Every per-bar decision of ``strategy`` on ``bars`` and the evidence behind it.
+
+    ``workspace``: pass one to read the indicator outputs afterwards (``strategy explain`` does).
+    """
     sources = sources if sources is not None else EvidenceSources()
     n = len(bars)
-    ws = SignalWorkspace(bars)
+    ws = workspace if workspace is not None and workspace.base is bars else SignalWorkspace(bars)
     entry = strategy.entry_conditions
     entry_votes = _block_votes(entry, "entry_conditions", ws)
     entry_conf = confluence(entry_votes, [s.weight for s in entry.technical_signals], n)
@@ -177,16 +182,12 @@ def compile_signals(strategy: Strategy, bars: Bars, sources: EvidenceSources | N
     gate = _gate(strategy, bars, sources)
     carry_diff = _carry(strategy, bars, sources)
     composite = (
-        composite_score(strategy, bars, adjusted, gate, sources)
-        if strategy.harvesting_rules.drill_down_sequence
-        else None
+        composite_score(strategy, bars, adjusted, sources) if strategy.harvesting_rules.drill_down_sequence else None
     )
 
     posterior = None
     settings = entry.inference
     if settings is not None or strategy.uses_posterior:
-        from quantdesk.strategy.entry_models import InferenceSettings
-
         settings = settings or InferenceSettings()
         votes = np.vstack(entry_votes)
         posterior = expanding_posterior(

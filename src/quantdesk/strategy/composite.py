@@ -28,7 +28,6 @@ from quantdesk.core.errors import NotFoundError
 from quantdesk.data.align import align_values
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.timeframe import Timeframe
-from quantdesk.strategy.gate import GateResult
 from quantdesk.strategy.models import Strategy
 
 if TYPE_CHECKING:
@@ -100,7 +99,7 @@ def _sector(bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | None, st
     return 1.0 / (1.0 + np.exp(-relative / SECTOR_SCALE)), ""
 
 
-def _fundamental(bars: Bars, gate: GateResult | None, sources: EvidenceSources) -> tuple[np.ndarray | None, str]:
+def _fundamental(bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | None, str]:
     store, catalog = sources.fundamentals, sources.catalog
     if store is None or catalog is None or bars.symbol not in store.symbols():
         return None, f"no fundamentals for {bars.symbol} in the store"
@@ -108,9 +107,7 @@ def _fundamental(bars: Bars, gate: GateResult | None, sources: EvidenceSources) 
     return table["fundamental_quality"], ""
 
 
-def composite_score(
-    strategy: Strategy, bars: Bars, technical: np.ndarray, gate: GateResult | None, sources: EvidenceSources
-) -> CompositeScore:
+def composite_score(strategy: Strategy, bars: Bars, technical: np.ndarray, sources: EvidenceSources) -> CompositeScore:
     n = len(bars)
     levels: dict[int, np.ndarray] = {}
     weights: dict[int, float] = {}
@@ -122,7 +119,7 @@ def composite_score(
         elif item.level == 2:
             values, why = _sector(bars, sources)
         elif item.level == 3:
-            values, why = _fundamental(bars, gate, sources)
+            values, why = _fundamental(bars, sources)
         elif item.level == 4:
             values, why = technical, ""
         else:

@@ -70,9 +70,9 @@ def _run_length(condition: np.ndarray) -> int:
 def explain_at(strategy: Strategy, bars: Bars, sources: EvidenceSources | None = None) -> dict[str, Any]:
     """The explanation of the last bar of ``bars``."""
     sources = sources if sources is not None else EvidenceSources()
-    signals: SignalArrays = compile_signals(strategy, bars, sources)
+    ws = SignalWorkspace(bars)  # shared with the compile, so the indicators are computed once
+    signals: SignalArrays = compile_signals(strategy, bars, sources, ws)
     i = len(bars) - 1
-    ws = SignalWorkspace(bars)
     entry = strategy.entry_conditions
     reasons: list[str] = []
     raw, adjusted = float(signals.entry_confluence[i]), float(signals.adjusted_confluence[i])
