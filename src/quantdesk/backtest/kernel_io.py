@@ -1,0 +1,157 @@
+"""The portfolio kernel's inputs and outputs as Python objects, and the one call that runs it.
+
+``KernelInputs`` holds the ``(n_rows, n_instruments)`` grids the kernel reads. Evidence a run does
+not use may be left out: it is passed as a ``(1, 1)`` NaN array that the kernel broadcasts, so a
+plain crossover pays for no ATR, volume or volatility arrays. ``run_kernel`` sizes the record
+buffers from the number of entry signals (a trade needs an entry order, an entry order needs an
+entry signal), runs the kernel, and retries with larger buffers in the rare case partial fills
+overflow them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from quantdesk.kernels.portfolio import simulate_portfolio
+from quantdesk.kernels.portfolio_layout import (
+    FILL_RECORD,
+    ORDER_RECORD,
+    P_RECORD_PATHS,
+    RISK_EVENT_RECORD,
+    TRADE_RECORD,
+)
+
+_NAN11 = np.full((1, 1), np.nan)
+_FALSE11 = np.zeros((1, 1), dtype=np.bool_)
+_NO_ARRIVAL = np.zeros((1, 1), dtype=np.int64)
+_NO_DAYS = np.zeros(1, dtype=np.int64)
+
+
+def _grid(a: np.ndarray | None, dtype: type = np.float64) -> np.ndarray:
+    if a is None:
+        return _FALSE11 if dtype is np.bool_ else _NAN11
+    a = np.asarray(a, dtype=dtype)
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    return np.ascontiguousarray(a)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KernelInputs:
+    """The kernel's grids; 1-D arrays are taken as one instrument. ``None`` evidence is broadcast NaN."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    long_entry: np.ndarray
+    long_exit: np.ndarray
+    short_entry: np.ndarray | None = None
+    short_exit: np.ndarray | None = None
+    volume: np.ndarray | None = None
+    atr_stop: np.ndarray | None = None
+    atr_trail: np.ndarray | None = None
+    atr_chandelier: np.ndarray | None = None
+    vol_measure: np.ndarray | None = None
+    expansion: np.ndarray | None = None
+    swing_low: np.ndarray | None = None
+    swing_high: np.ndarray | None = None
+    adv: np.ndarray | None = None
+    sigma_bar: np.ndarray | None = None
+    sigma_daily: np.ndarray | None = None
+    win_probability: np.ndarray | None = None
+    returns: np.ndarray | None = None
+    arrival: np.ndarray | None = None  # row each decision's order arrives on; None: the next row
+    day_id: np.ndarray | None = None  # session day per row; None: one day
+    lot: np.ndarray | None = None
+    tick: np.ndarray | None = None
+    margin: np.ndarray | None = None
+    sector: np.ndarray | None = None
+    names: tuple[str, ...] = field(default=())
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        o = np.asarray(self.open)
+        return (o.shape[0], 1 if o.ndim == 1 else o.shape[1])
+
+
+@dataclass(frozen=True, slots=True)
+class KernelOutput:
+    equity: np.ndarray  # (n,) at each row's close
+    cash: np.ndarray  # (n,) or empty when paths were not recorded
+    qty: np.ndarray  # (n, m) signed units, or empty
+    stop: np.ndarray  # (n, m) active stop price (NaN flat), or empty
+    trades: np.ndarray  # TRADE_RECORD
+    fills: np.ndarray  # FILL_RECORD
+    orders: np.ndarray  # ORDER_RECORD
+    events: np.ndarray  # RISK_EVENT_RECORD
+
+
+def run_kernel(inputs: KernelInputs, params: np.ndarray) -> KernelOutput:
+    """Run the portfolio kernel once with the parameter vector ``params``."""
+    n, m = inputs.shape
+    record = params[P_RECORD_PATHS] > 0
+    grids = dict(
+        open_=_grid(inputs.open),
+        high=_grid(inputs.high),
+        low=_grid(inputs.low),
+        close=_grid(inputs.close),
+        volume=_grid(inputs.volume),
+        long_entry=_grid(inputs.long_entry, np.bool_),
+        long_exit=_grid(inputs.long_exit, np.bool_),
+        short_entry=_grid(inputs.short_entry, np.bool_) if inputs.short_entry is not None else None,
+        short_exit=_grid(inputs.short_exit, np.bool_) if inputs.short_exit is not None else None,
+    )
+    never = np.zeros((n, m), dtype=np.bool_) if grids["short_entry"] is None or grids["short_exit"] is None else None
+    short_entry = grids["short_entry"] if grids["short_entry"] is not None else never
+    short_exit = grids["short_exit"] if grids["short_exit"] is not None else never
+    entries = int(np.count_nonzero(grids["long_entry"])) + int(np.count_nonzero(short_entry))
+    cap = entries + m + 8
+    fill_cap = 2 * cap + 16
+    static = (
+        np.ones(m) if inputs.lot is None else np.asarray(inputs.lot, dtype=np.float64),
+        np.full(m, 0.01) if inputs.tick is None else np.asarray(inputs.tick, dtype=np.float64),
+        np.ones(m) if inputs.margin is None else np.asarray(inputs.margin, dtype=np.float64),
+        np.full(m, -1, dtype=np.int64) if inputs.sector is None else np.asarray(inputs.sector, dtype=np.int64),
+    )
+    arrival = _NO_ARRIVAL if inputs.arrival is None else np.ascontiguousarray(inputs.arrival, dtype=np.int64)
+    if arrival.ndim == 1:
+        arrival = arrival.reshape(-1, 1)
+    day_id = _NO_DAYS if inputs.day_id is None else np.ascontiguousarray(inputs.day_id, dtype=np.int64)
+    p = np.ascontiguousarray(params, dtype=np.float64)
+    while True:
+        equity = np.empty(n)
+        cash = np.empty(n if record else 0)
+        qty = np.empty((n, m) if record else (1, 1))
+        stop = np.empty((n, m) if record else (1, 1))
+        trades = np.empty(cap, dtype=TRADE_RECORD)
+        fills = np.empty(fill_cap, dtype=FILL_RECORD)
+        orders = np.empty(2 * cap, dtype=ORDER_RECORD)
+        events = np.empty(3 * cap, dtype=RISK_EVENT_RECORD)
+        counts = np.zeros(5, dtype=np.int64)
+        simulate_portfolio(
+            grids["open_"], grids["high"], grids["low"], grids["close"], grids["volume"],
+            grids["long_entry"], grids["long_exit"], short_entry, short_exit,
+            _grid(inputs.atr_stop), _grid(inputs.atr_trail), _grid(inputs.atr_chandelier), _grid(inputs.vol_measure),
+            _grid(inputs.expansion, np.bool_), _grid(inputs.swing_low), _grid(inputs.swing_high), _grid(inputs.adv),
+            _grid(inputs.sigma_bar), _grid(inputs.sigma_daily), _grid(inputs.win_probability), _grid(inputs.returns),
+            arrival, day_id, *static, p,
+            equity, cash, qty, stop, trades, fills, orders, events, counts,
+        )  # fmt: skip
+        if counts[0] == 0:
+            break
+        fill_cap = max(fill_cap * 4, int(counts[2]) + 16)
+        cap = max(cap, int(counts[1]) + 8, int(counts[3]) // 2 + 8, int(counts[4]) // 3 + 8)
+    return KernelOutput(
+        equity=equity,
+        cash=cash,
+        qty=qty if record else np.empty((0, m)),
+        stop=stop if record else np.empty((0, m)),
+        trades=trades[: counts[1]].copy(),
+        fills=fills[: counts[2]].copy(),
+        orders=orders[: counts[3]].copy(),
+        events=events[: counts[4]].copy(),
+    )
+
