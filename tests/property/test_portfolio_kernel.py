@@ -9,6 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from quantdesk.backtest.arrays import run_signals
 from quantdesk.backtest.kernel_io import KernelInputs, run_kernel
 from quantdesk.kernels import portfolio_layout as L
 from tests.reference.portfolio_reference import reference_portfolio
@@ -162,7 +163,7 @@ def test_every_fill_conserves_value_net_of_costs(case: tuple[dict[str, np.ndarra
     """Cash plus positions marked at the fill's reference price moves by exactly minus the fill's costs."""
     g, p = case
     out = run_kernel(_inputs(g), p)
-    n, m = g["open"].shape
+    m = g["open"].shape[1]
     cash = p[L.P_INITIAL_CASH]
     qty = np.zeros(m)
     for f in out.fills:
@@ -182,3 +183,34 @@ def test_every_fill_conserves_value_net_of_costs(case: tuple[dict[str, np.ndarra
     assert np.isclose(out.cash[-1], cash, rtol=1e-12, atol=1e-6)
     marks = np.array([g["close"][~np.isnan(g["close"][:, j]), j][-1] for j in range(m)])
     assert np.isclose(out.equity[-1], cash + float(qty @ marks), rtol=1e-12, atol=1e-6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=2, max_value=150), st.integers(min_value=0, max_value=2**31 - 1), st.booleans(),
+       st.sampled_from([0.3, 1.0]), st.sampled_from([0.0, 5.0, 100.0]), st.sampled_from([1.0, 10.0]))  # fmt: skip
+def test_fast_path_equals_portfolio_kernel(n: int, seed: int, both: bool, fraction: float, fee_bps: float,
+                                           lot: float) -> None:  # fmt: skip
+    """The fast path (``run_signals``) and the portfolio kernel agree trade for trade under the settings they share."""
+    rng = np.random.default_rng(seed)
+    close = 50 * np.exp(np.cumsum(rng.normal(0, 0.03, n)))
+    open_ = close * np.exp(rng.normal(0, 0.01, n))
+    sig = [rng.random(n) < 0.3 for _ in range(4)]
+    if not both:
+        sig[2][:] = False
+        sig[3][:] = False
+    fast = run_signals(open_, close, *sig, fraction=fraction, fee_bps=fee_bps, lot_size=lot, initial_cash=10_000.0)
+    p = L.default_params()
+    p[L.P_INITIAL_CASH] = 10_000.0
+    p[L.P_FRACTION] = fraction
+    p[L.P_COMM_RATE] = fee_bps / 10_000.0
+    full = run_kernel(
+        KernelInputs(open=open_, high=np.maximum(open_, close), low=np.minimum(open_, close), close=close,
+                     long_entry=sig[0], long_exit=sig[1], short_entry=sig[2], short_exit=sig[3], lot=np.array([lot])),
+        p,
+    )  # fmt: skip
+    np.testing.assert_allclose(fast.equity, full.equity, rtol=1e-12, atol=1e-8)
+    assert len(fast.trades) == len(full.trades)
+    for name in ("direction", "decided_row", "entry_row", "exit_row", "exit_reason", "bars_held"):
+        np.testing.assert_array_equal(fast.trades[name], full.trades[name], err_msg=name)
+    for name in ("qty", "entry_price", "exit_price", "commission", "pnl"):
+        np.testing.assert_allclose(fast.trades[name], full.trades[name], rtol=1e-12, atol=1e-8, err_msg=name)

@@ -77,9 +77,9 @@ class Order:
     limit: float = math.nan
     stop: float = math.nan
     day: int = -1
-    value_budget: float = 0.0
-    risk_budget: float = math.nan
-    vol_qty: float = math.nan
+    value_frac: float = 0.0  # budgets as shares of the equity at the fill
+    risk_frac: float = math.nan
+    vol_frac: float = math.nan
     mult: float = 1.0
     qty: float = 0.0
     filled: float = 0.0
@@ -229,21 +229,24 @@ def initial_stop(p: np.ndarray, direction: int, entry: float, swing_low: float, 
 def target(p: np.ndarray, direction: int, entry: float, stop: float, tick: float) -> float:
     kind = int(p[L.P_TP_TYPE])
     if kind == L.TP_R_MULTIPLE:
-        return math.nan if math.isnan(stop) else round_tick(entry + direction * p[L.P_TP_VALUE] * abs(entry - stop), tick)
+        return (
+            math.nan if math.isnan(stop) else round_tick(entry + direction * p[L.P_TP_VALUE] * abs(entry - stop), tick)
+        )
     if kind == L.TP_PERCENT:
         return round_tick(entry * (1 + direction * p[L.P_TP_VALUE]), tick)
     return math.nan
 
 
-def units_for(p: np.ndarray, order: Order, ref: float, stop: float, lot: float) -> float:
-    units = order.value_budget / (ref * (1 + p[L.P_HALF_SPREAD]) * (1 + p[L.P_COMM_RATE]) + p[L.P_COMM_PER_SHARE])
-    if not math.isnan(order.risk_budget):
+def units_for(p: np.ndarray, order: Order, equity: float, ref: float, stop: float, lot: float) -> float:
+    value = equity * order.value_frac
+    units = value / (ref * (1 + p[L.P_HALF_SPREAD]) * (1 + p[L.P_COMM_RATE]) + p[L.P_COMM_PER_SHARE])
+    if not math.isnan(order.risk_frac):
         dist = abs(ref - stop)
         if not dist > 0:
             return 0.0
-        units = min(units, order.risk_budget / dist)
-    if not math.isnan(order.vol_qty):
-        units = min(units, order.vol_qty)
+        units = min(units, equity * order.risk_frac / dist)
+    if not math.isnan(order.vol_frac):
+        units = min(units, equity * order.vol_frac)
     units *= order.mult
     return math.floor(units / lot + 1e-9) * lot
 
@@ -498,11 +501,11 @@ def decide_entry(book: Book, g: dict[str, np.ndarray], p: np.ndarray, j: int, t:
     stop_est = initial_stop(p, want, c_, g["swing_low"][t, j], g["swing_high"][t, j], g["atr_stop"][t, j], expanded,
                             tick)  # fmt: skip
     sizing = int(p[L.P_SIZING])
-    value = eq * p[L.P_FRACTION]
+    value = p[L.P_FRACTION]
     risk = math.nan
     if sizing == L.SIZING_VOLATILITY_TARGET:
-        value = eq * p[L.P_FRACTION_CAP]
-        risk = eq * p[L.P_TARGET_RISK]
+        value = p[L.P_FRACTION_CAP]
+        risk = p[L.P_TARGET_RISK]
     elif sizing == L.SIZING_KELLY:
         prob = g["win_probability"][t, j] if p[L.P_KELLY_SOURCE] <= 0 else (book.wins + 1) / (book.closed + 2)
         kind = int(p[L.P_TP_TYPE])
@@ -515,17 +518,17 @@ def decide_entry(book: Book, g: dict[str, np.ndarray], p: np.ndarray, j: int, t:
         if not f > 0:
             book.event(t, j, L.D_KELLY_NO_EDGE, L.ACTION_DENIED, f, 0.0)
             return
-        value = eq * min(p[L.P_KELLY_SCALE] * f, p[L.P_FRACTION_CAP])
+        value = min(p[L.P_KELLY_SCALE] * f, p[L.P_FRACTION_CAP])
     volm = g["vol_measure"][t, j]
-    vol_qty = eq * p[L.P_INVVOL_RISK] / volm if (p[L.P_INVVOL_RISK] > 0 and volm > 0) else math.nan
+    vol = p[L.P_INVVOL_RISK] / volm if (p[L.P_INVVOL_RISK] > 0 and volm > 0) else math.nan
     mult = 1.0
     if p[L.P_LOSS_STREAK] > 0 and book.streak >= p[L.P_LOSS_STREAK]:
         mult *= p[L.P_LOSS_MULT]
     if expanded:
         mult *= p[L.P_EXPANSION_MULT]
-    order = Order(-1, want, t, int(g["arrival"][t, j]), L.R_ENTRY, value_budget=value, risk_budget=risk,
-                  vol_qty=vol_qty, mult=mult)  # fmt: skip
-    units = units_for(p, order, c_, stop_est, lot)
+    order = Order(-1, want, t, int(g["arrival"][t, j]), L.R_ENTRY, value_frac=value, risk_frac=risk,
+                  vol_frac=vol, mult=mult)  # fmt: skip
+    units = units_for(p, order, eq, c_, stop_est, lot)
     if not units > 0:
         book.event(t, j, L.D_ZERO_SIZE, L.ACTION_DENIED, units, lot)
         return
@@ -588,7 +591,7 @@ def try_entry(book: Book, g: dict[str, np.ndarray], p: np.ndarray, j: int, t: in
         if not e.sized:
             stop_est = initial_stop(p, side, ref, g["swing_low"][dec, j], g["swing_high"][dec, j],
                                     g["atr_stop"][dec, j], bool(g["expansion"][dec, j]), tick)  # fmt: skip
-            units = units_for(p, e, ref, stop_est, lot)
+            units = units_for(p, e, eq, ref, stop_est, lot)
             adv_dec = g["adv"][dec, j]
             if p[L.P_MAX_ADV_FRAC] > 0 and adv_dec > 0:
                 adv_cap = math.floor(p[L.P_MAX_ADV_FRAC] * adv_dec / lot + 1e-9) * lot

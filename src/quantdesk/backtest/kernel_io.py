@@ -93,21 +93,13 @@ def run_kernel(inputs: KernelInputs, params: np.ndarray) -> KernelOutput:
     """Run the portfolio kernel once with the parameter vector ``params``."""
     n, m = inputs.shape
     record = params[P_RECORD_PATHS] > 0
-    grids = dict(
-        open_=_grid(inputs.open),
-        high=_grid(inputs.high),
-        low=_grid(inputs.low),
-        close=_grid(inputs.close),
-        volume=_grid(inputs.volume),
-        long_entry=_grid(inputs.long_entry, np.bool_),
-        long_exit=_grid(inputs.long_exit, np.bool_),
-        short_entry=_grid(inputs.short_entry, np.bool_) if inputs.short_entry is not None else None,
-        short_exit=_grid(inputs.short_exit, np.bool_) if inputs.short_exit is not None else None,
-    )
-    never = np.zeros((n, m), dtype=np.bool_) if grids["short_entry"] is None or grids["short_exit"] is None else None
-    short_entry = grids["short_entry"] if grids["short_entry"] is not None else never
-    short_exit = grids["short_exit"] if grids["short_exit"] is not None else never
-    entries = int(np.count_nonzero(grids["long_entry"])) + int(np.count_nonzero(short_entry))
+    open_, high, low, close = (_grid(a) for a in (inputs.open, inputs.high, inputs.low, inputs.close))
+    long_entry = _grid(inputs.long_entry, np.bool_)
+    long_exit = _grid(inputs.long_exit, np.bool_)
+    never = np.zeros((n, m), dtype=np.bool_)
+    short_entry = never if inputs.short_entry is None else _grid(inputs.short_entry, np.bool_)
+    short_exit = never if inputs.short_exit is None else _grid(inputs.short_exit, np.bool_)
+    entries = int(np.count_nonzero(long_entry)) + int(np.count_nonzero(short_entry))
     cap = entries + m + 8
     fill_cap = 2 * cap + 16
     static = (
@@ -132,8 +124,7 @@ def run_kernel(inputs: KernelInputs, params: np.ndarray) -> KernelOutput:
         events = np.empty(3 * cap, dtype=RISK_EVENT_RECORD)
         counts = np.zeros(5, dtype=np.int64)
         simulate_portfolio(
-            grids["open_"], grids["high"], grids["low"], grids["close"], grids["volume"],
-            grids["long_entry"], grids["long_exit"], short_entry, short_exit,
+            open_, high, low, close, _grid(inputs.volume), long_entry, long_exit, short_entry, short_exit,
             _grid(inputs.atr_stop), _grid(inputs.atr_trail), _grid(inputs.atr_chandelier), _grid(inputs.vol_measure),
             _grid(inputs.expansion, np.bool_), _grid(inputs.swing_low), _grid(inputs.swing_high), _grid(inputs.adv),
             _grid(inputs.sigma_bar), _grid(inputs.sigma_daily), _grid(inputs.win_probability), _grid(inputs.returns),
@@ -154,4 +145,3 @@ def run_kernel(inputs: KernelInputs, params: np.ndarray) -> KernelOutput:
         orders=orders[: counts[3]].copy(),
         events=events[: counts[4]].copy(),
     )
-

@@ -114,7 +114,7 @@ def bounded_by_limit(
 
 @njit(cache=True, inline="always")
 def initial_stop(
-    direction: int, entry: float, swing_low: float, swing_high: float, atr: float, expanded: bool, tick: float,
+    direction: int, entry: float, swing_low: float, swing_high: float, atr: float, expanded: float, tick: float,
     p: np.ndarray,
 ) -> float:  # fmt: skip
     """The stop set when an entry fills (NaN without a stop rule); see docs/backtest.md, "Exits"."""

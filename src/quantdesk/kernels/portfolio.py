@@ -629,7 +629,7 @@ def _exit_all(fs: np.ndarray, is_: np.ndarray, j: int, t: int, reason: int, ref:
 
 @njit(cache=True)
 def _update_stop(fs: np.ndarray, is_: np.ndarray, j: int, d: int, h: float, lo_: float, c_: float, atr_tr: float,
-                 atr_ch: float, expanded: bool, tick: float, p: np.ndarray, stop_type: int) -> None:  # fmt: skip
+                 atr_ch: float, expanded: float, tick: float, p: np.ndarray, stop_type: int) -> None:  # fmt: skip
     """At a close: the best price, time decay of the base stop, the trailing stop once armed, the chandelier."""
     best = h if d > 0 else lo_
     if d * (best - fs[j, F_BEST]) > 0.0:
@@ -669,7 +669,7 @@ def _update_stop(fs: np.ndarray, is_: np.ndarray, j: int, d: int, h: float, lo_:
 
 @njit(cache=True)
 def _decide_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, want: int, c_: float, eq: float,
-                  day_start_eq: float, loss_hit: bool, atr_s: float, volm: float, expanded: bool,
+                  day_start_eq: float, loss_hit: bool, atr_s: float, volm: float, expanded: float,
                   sw_lo: float, sw_hi: float, win_p: float, ret: np.ndarray, arr: int, day: int, lot: np.ndarray,
                   tick: float, sector: np.ndarray, p: np.ndarray, sizing: int, otype: int, tol: float, closed: int,
                   wins: int, streak: int, events: np.ndarray, n_ev: int, orders: np.ndarray,
@@ -698,27 +698,29 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, want: int, c_
             return _add_event(events, n_ev, t, j, D_CORRELATION, ACTION_DENIED, count, p[P_MAX_CORRELATED]), n_o
     # the sizing budget, at the decision close
     stop_est = initial_stop(want, c_, sw_lo, sw_hi, atr_s, expanded, tick, p)
-    value = eq * p[P_FRACTION]
-    risk = np.nan
+    # budgets as shares of equity: applied to the equity at the decision here (an estimate for the checks), and to
+    # the equity at the fill when the order is sized
+    value_frac = p[P_FRACTION]
+    risk_frac = np.nan
     if sizing == SIZING_VOLATILITY_TARGET:
-        value = eq * p[P_FRACTION_CAP]
-        risk = eq * p[P_TARGET_RISK]
+        value_frac = p[P_FRACTION_CAP]
+        risk_frac = p[P_TARGET_RISK]
     elif sizing == SIZING_KELLY:
         prob = win_p if p[P_KELLY_SOURCE] <= 0.0 else (wins + 1.0) / (closed + 2.0)
         b = reward_to_risk(c_, stop_est, p)
         f = (prob * b - (1.0 - prob)) / b if (prob == prob and b == b and b > 0.0) else np.nan
         if not f > 0.0:
             return _add_event(events, n_ev, t, j, D_KELLY_NO_EDGE, ACTION_DENIED, f, 0.0), n_o
-        value = eq * min(p[P_KELLY_SCALE] * f, p[P_FRACTION_CAP])
-    vol_qty = np.nan
+        value_frac = min(p[P_KELLY_SCALE] * f, p[P_FRACTION_CAP])
+    vol_frac = np.nan
     if p[P_INVVOL_RISK] > 0.0 and volm == volm and volm > 0.0:
-        vol_qty = eq * p[P_INVVOL_RISK] / volm
+        vol_frac = p[P_INVVOL_RISK] / volm
     mult = 1.0
     if p[P_LOSS_STREAK] > 0.0 and streak >= p[P_LOSS_STREAK]:
         mult *= p[P_LOSS_MULT]
     if expanded:
         mult *= p[P_EXPANSION_MULT]
-    units = _units(value, risk, vol_qty, mult, c_, stop_est, lot[j], p)
+    units = _units(eq * value_frac, eq * risk_frac, eq * vol_frac, mult, c_, stop_est, lot[j], p)
     if not units > 0.0:
         return _add_event(events, n_ev, t, j, D_ZERO_SIZE, ACTION_DENIED, units, lot[j]), n_o
     if p[P_MAX_SECTOR_FRAC] > 0.0 and sector[j] >= 0:
@@ -750,9 +752,9 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, want: int, c_
     fs[j, F_E_STOP] = stop_px
     fs[j, F_E_QTY] = 0.0
     fs[j, F_E_FILLED] = 0.0
-    fs[j, F_E_VALUE_BUDGET] = value
-    fs[j, F_E_RISK_BUDGET] = risk
-    fs[j, F_E_VOL_QTY] = vol_qty
+    fs[j, F_E_VALUE_BUDGET] = value_frac
+    fs[j, F_E_RISK_BUDGET] = risk_frac
+    fs[j, F_E_VOL_QTY] = vol_frac
     fs[j, F_E_MULT] = mult
     n_o = _add_order(orders, n_o, j, t, arr, want, otype, int(p[P_TIF]), R_ENTRY, limit_px, stop_px)
     return n_ev, n_o
@@ -762,7 +764,7 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, want: int, c_
 def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: float, lo_: float, cap: float,
                cash: float, tick: float, lot_j: float, margin: np.ndarray, sector: np.ndarray, p: np.ndarray,
                otype: int, tif: int, accept_partial: bool, through: float, stop_type: int, atr_dec: float,
-               exp_dec: bool, swlo_dec: float, swhi_dec: float, adv_now: float, adv_dec: float, sig_bar: float,
+               exp_dec: float, swlo_dec: float, swhi_dec: float, adv_now: float, adv_dec: float, sig_bar: float,
                sig_day: float, fills: np.ndarray, n_f: int, trades: np.ndarray, n_tr: int, orders: np.ndarray,
                events: np.ndarray, n_ev: int, closed: int, wins: int, streak: int, next_trade_id: int,
                peak_eq: float) -> tuple[float, int, int, int, int, int, int, int, float]:  # fmt: skip
@@ -814,8 +816,8 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: flo
             eq += fs[k, F_QTY] * fs[k, F_MARK]
         if is_[j, I_E_SIZED] == 0:
             stop_est = initial_stop(side, ref, swlo_dec, swhi_dec, atr_dec, exp_dec, tick, p)
-            units = _units(fs[j, F_E_VALUE_BUDGET], fs[j, F_E_RISK_BUDGET], fs[j, F_E_VOL_QTY], fs[j, F_E_MULT], ref,
-                           stop_est, lot_j, p)  # fmt: skip
+            units = _units(eq * fs[j, F_E_VALUE_BUDGET], eq * fs[j, F_E_RISK_BUDGET], eq * fs[j, F_E_VOL_QTY],
+                           fs[j, F_E_MULT], ref, stop_est, lot_j, p)  # fmt: skip
             if p[P_MAX_ADV_FRAC] > 0.0 and adv_dec > 0.0:
                 adv_cap = math.floor(p[P_MAX_ADV_FRAC] * adv_dec / lot_j + 1e-9) * lot_j
                 if units > adv_cap:
