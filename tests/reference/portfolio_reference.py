@@ -19,16 +19,21 @@ from quantdesk.kernels import portfolio_layout as L
 EPS = 1e-9
 
 
+def on_tick(k: int, tick: float) -> float:
+    per_unit = round(1 / tick)
+    return k / per_unit if abs(1 / tick - per_unit) < 1e-9 else k * tick
+
+
 def floor_tick(x: float, tick: float) -> float:
-    return math.floor(x / tick + EPS) * tick
+    return on_tick(math.floor(x / tick + EPS), tick)
 
 
 def ceil_tick(x: float, tick: float) -> float:
-    return math.ceil(x / tick - EPS) * tick
+    return on_tick(math.ceil(x / tick - EPS), tick)
 
 
 def round_tick(x: float, tick: float) -> float:
-    return math.floor(x / tick + 0.5) * tick
+    return on_tick(math.floor(x / tick + 0.5), tick)
 
 
 def z(x: float) -> float:

@@ -54,18 +54,28 @@ def commission(qty: float, price: float, p: np.ndarray) -> float:
 
 
 @njit(cache=True, inline="always")
+def on_tick(k: float, tick: float) -> float:
+    """``k`` ticks as a price: divided by ticks-per-unit when that is whole (100.10, not 100.10000000000001)."""
+    per_unit = 1.0 / tick
+    whole = math.floor(per_unit + 0.5)
+    if abs(per_unit - whole) < 1e-9:
+        return k / whole
+    return k * tick
+
+
+@njit(cache=True, inline="always")
 def floor_tick(x: float, tick: float) -> float:
-    return math.floor(x / tick + _EPS) * tick
+    return on_tick(math.floor(x / tick + _EPS), tick)
 
 
 @njit(cache=True, inline="always")
 def ceil_tick(x: float, tick: float) -> float:
-    return math.ceil(x / tick - _EPS) * tick
+    return on_tick(math.ceil(x / tick - _EPS), tick)
 
 
 @njit(cache=True, inline="always")
 def round_tick(x: float, tick: float) -> float:
-    return math.floor(x / tick + 0.5) * tick
+    return on_tick(math.floor(x / tick + 0.5), tick)
 
 
 @njit(cache=True, inline="always")

@@ -1,0 +1,116 @@
+"""A strategy file's exit, risk and execution blocks as the portfolio kernel's parameter vector.
+
+``kernel_params`` is the one place where the strategy's words become kernel numbers; each slot of
+``kernels/portfolio_layout`` is filled here from the block that names it, and the rules the
+format does not name yet take the plan's values (section 7): size halved after 3 consecutive
+losses, halved while ATR is more than 2 standard deviations above its own mean, and, with
+``portfolio_limits``, each position under 1 % of average daily volume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from quantdesk.backtest.costs import FILL_MODELS, commission_schedule
+from quantdesk.kernels import portfolio_layout as L
+from quantdesk.strategy.models import Strategy
+
+_ORDER = {"market": L.ORDER_MARKET, "limit": L.ORDER_LIMIT, "stop": L.ORDER_STOP, "stop_limit": L.ORDER_STOP_LIMIT}
+_TIF = {"GTC": L.TIF_GTC, "DAY": L.TIF_DAY, "IOC": L.TIF_IOC, "FOK": L.TIF_FOK}
+_STOP = {"technical": L.STOP_TECHNICAL, "atr": L.STOP_ATR, "percent": L.STOP_PERCENT}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanRules:
+    """The plan's section-7 rules the strategy format has no field for yet."""
+
+    loss_streak: int = 3
+    loss_size_mult: float = 0.5
+    expansion_size_mult: float = 0.5
+    expansion_sd: float = 2.0
+    expansion_lookback_bars: int = 100
+    max_adv_frac: float = 0.01  # with portfolio_limits
+    correlation_window_bars: int = 60
+    tighten_after_bars: int = 0  # time decay of the stop; 0: off
+    tighten_frac: float = 0.5
+    widen_mult: float = 1.0  # stop distances in ATR expansion; 1: off
+
+
+def kernel_params(strategy: Strategy, *, initial_cash: float, rules: PlanRules | None = None) -> np.ndarray:
+    """The parameter vector for ``strategy`` (see ``kernels/portfolio_layout`` for each slot's meaning)."""
+    rules = rules or PlanRules()
+    p = L.default_params()
+    p[L.P_INITIAL_CASH] = initial_cash
+    risk = strategy.risk_management
+    sizing = risk.position_sizing
+    if sizing.method == "fixed_fraction":
+        p[L.P_SIZING] = L.SIZING_FIXED_FRACTION
+        p[L.P_FRACTION] = sizing.fraction_of_equity
+    elif sizing.method == "volatility_target":
+        p[L.P_SIZING] = L.SIZING_VOLATILITY_TARGET
+        p[L.P_FRACTION_CAP] = sizing.fixed_fraction_cap or 1.0
+        p[L.P_TARGET_RISK] = float(sizing.target_risk_per_trade or 0.01)
+    else:
+        p[L.P_SIZING] = L.SIZING_KELLY
+        p[L.P_FRACTION_CAP] = sizing.fixed_fraction_cap or 1.0
+        p[L.P_KELLY_SCALE] = sizing.max_kelly_fraction or 1.0
+        p[L.P_KELLY_SOURCE] = 1.0 if sizing.win_probability == "win_rate" else 0.0
+    adj = risk.volatility_adjustment
+    if adj is not None and adj.scaling == "inverse_volatility":
+        p[L.P_INVVOL_RISK] = adj.target_risk_per_trade
+    p[L.P_LOSS_STREAK] = rules.loss_streak
+    p[L.P_LOSS_MULT] = rules.loss_size_mult
+    p[L.P_EXPANSION_MULT] = rules.expansion_size_mult
+    limits = risk.portfolio_limits
+    if limits is not None:
+        p[L.P_MAX_POSITIONS] = limits.max_positions or 0
+        p[L.P_MAX_CORRELATED] = limits.max_correlated_positions or 0
+        p[L.P_CORR_THRESHOLD] = limits.correlation_threshold
+        p[L.P_CORR_WINDOW] = rules.correlation_window_bars
+        p[L.P_MAX_SECTOR_FRAC] = limits.max_sector_exposure or 0.0
+        p[L.P_DAILY_LOSS_FRAC] = limits.daily_loss_limit or 0.0
+        p[L.P_MAX_ADV_FRAC] = rules.max_adv_frac
+    exits = strategy.exit_conditions
+    if exits.stop_loss is not None:
+        s = exits.stop_loss
+        p[L.P_STOP_TYPE] = _STOP[s.type]
+        p[L.P_STOP_FROM_SWING] = 0.0 if s.reference == "entry" else 1.0
+        p[L.P_STOP_OFFSET_ATR] = s.offset
+        p[L.P_MAX_RISK_FRAC] = s.max_risk_percent
+        p[L.P_TIGHTEN_BARS] = rules.tighten_after_bars
+        p[L.P_TIGHTEN_FRAC] = rules.tighten_frac
+    p[L.P_WIDEN_MULT] = rules.widen_mult
+    if exits.take_profit is not None:
+        tp = exits.take_profit
+        p[L.P_TP_TYPE] = L.TP_R_MULTIPLE if tp.type == "risk_multiple" else L.TP_PERCENT
+        p[L.P_TP_VALUE] = float(tp.ratio if tp.type == "risk_multiple" else tp.percent or 0.0)
+        if tp.trailing_stop is not None:
+            p[L.P_TRAIL_ACTIVATION_R] = tp.trailing_stop.activation
+            p[L.P_TRAIL_DISTANCE_ATR] = tp.trailing_stop.distance
+    if exits.chandelier is not None:
+        p[L.P_CHANDELIER_ATR] = exits.chandelier.multiple
+    if exits.time_stop is not None:
+        p[L.P_TIME_MAX_BARS] = exits.time_stop.max_bars
+        p[L.P_TIME_IF_NOT_PROFITABLE] = 1.0 if exits.time_stop.condition == "if_not_profitable" else 0.0
+    rules_x = strategy.execution_rules
+    p[L.P_ORDER_TYPE] = _ORDER[rules_x.order_type]
+    p[L.P_TOLERANCE] = rules_x.slippage_tolerance
+    p[L.P_PARTIAL_ACCEPT] = 1.0 if rules_x.partial_fills == "accept" else 0.0
+    p[L.P_TIF] = _TIF[rules_x.time_in_force]
+    fm = FILL_MODELS[rules_x.mock_trading.fill_model]
+    p[L.P_HALF_SPREAD] = fm.half_spread_bps / 10_000.0
+    p[L.P_SLIP_COEF] = fm.slippage_vol_coef
+    p[L.P_IMPACT_COEF] = fm.impact_coef
+    p[L.P_IMPACT_THRESHOLD] = fm.impact_threshold
+    p[L.P_PARTICIPATION] = fm.participation
+    p[L.P_THROUGH_TICKS] = fm.through_ticks
+    cs = commission_schedule(rules_x.commission)
+    p[L.P_COMM_RATE] = cs.rate
+    p[L.P_COMM_PER_SHARE] = cs.per_share
+    p[L.P_COMM_FIXED] = cs.fixed
+    p[L.P_COMM_MIN] = cs.minimum
+    p[L.P_COMM_MAX_FRAC] = cs.max_frac
+    p[L.P_RECORD_PATHS] = 1.0
+    return p
