@@ -85,7 +85,8 @@ def kernel_params(strategy: Strategy, *, initial_cash: float, rules: PlanRules |
     if exits.take_profit is not None:
         tp = exits.take_profit
         p[L.P_TP_TYPE] = L.TP_R_MULTIPLE if tp.type == "risk_multiple" else L.TP_PERCENT
-        p[L.P_TP_VALUE] = float(tp.ratio if tp.type == "risk_multiple" else tp.percent or 0.0)
+        value = tp.ratio if tp.type == "risk_multiple" else tp.percent
+        p[L.P_TP_VALUE] = float(value or 0.0)
         if tp.trailing_stop is not None:
             p[L.P_TRAIL_ACTIVATION_R] = tp.trailing_stop.activation
             p[L.P_TRAIL_DISTANCE_ATR] = tp.trailing_stop.distance
