@@ -40,7 +40,8 @@ def portfolio_case(draw: st.DrawFn) -> tuple[dict[str, np.ndarray], np.ndarray]:
     low = np.round(np.maximum(np.minimum(open_, close) - spread, 0.05), 2)
     volume = np.round(rng.uniform(0, 5000, (n, m)))
     holes = rng.random((n, m)) < (0.15 if m > 1 else 0.0)
-    holes[0] = False
+    holes[0, 0] = False  # instrument 0 starts the grid; the others may start later (NaN marks until then)
+    holes[-1] = False
     for a in (open_, high, low, close, volume):
         a[holes] = np.nan
     valid = ~holes

@@ -10,13 +10,15 @@ overflow them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 import numpy as np
 
+from quantdesk.core.errors import ConfigError
 from quantdesk.kernels.portfolio import simulate_portfolio
 from quantdesk.kernels.portfolio_layout import (
     FILL_RECORD,
+    N_PARAMS,
     ORDER_RECORD,
     P_RECORD_PATHS,
     RISK_EVENT_RECORD,
@@ -69,7 +71,6 @@ class KernelInputs:
     tick: np.ndarray | None = None
     margin: np.ndarray | None = None
     sector: np.ndarray | None = None
-    names: tuple[str, ...] = field(default=())
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -89,8 +90,48 @@ class KernelOutput:
     events: np.ndarray  # RISK_EVENT_RECORD
 
 
+_PER_INSTRUMENT = ("lot", "tick", "margin", "sector")
+_REQUIRED = ("open", "high", "low", "close", "long_entry", "long_exit")
+
+
+def check_inputs(inputs: KernelInputs, params: np.ndarray) -> None:
+    """Refuse grids the kernel cannot read: it does no bounds checks, so a wrong shape must stop here."""
+    n, m = inputs.shape
+    if n == 0 or m == 0:
+        raise ConfigError(f"open: expected at least one row and one instrument, found shape {(n, m)}")
+    if np.shape(params) != (N_PARAMS,):
+        raise ConfigError(f"params: expected {N_PARAMS} values, found shape {np.shape(params)}")
+    for f in fields(inputs):
+        value = getattr(inputs, f.name)
+        if value is None:
+            continue
+        shape = np.shape(value)
+        if f.name in _PER_INSTRUMENT:
+            ok = shape == (m,)
+            want = f"({m},)"
+        elif f.name == "day_id":
+            ok = shape == (n,)
+            want = f"({n},)"
+        elif f.name in _REQUIRED or f.name == "arrival":
+            ok = shape == (n, m) or (m == 1 and shape == (n,))
+            want = f"({n}, {m})"
+        else:  # evidence broadcasts like numpy: (n, m), (1, m), (n, 1) or (1, 1)
+            rows, cols = (shape[0], shape[1]) if len(shape) == 2 else (shape[0], 1) if len(shape) == 1 else (0, 0)
+            ok = len(shape) in (1, 2) and rows in (1, n) and cols in (1, m)
+            want = f"({n}, {m}) or broadcastable to it"
+        if not ok:
+            raise ConfigError(f"{f.name}: expected shape {want}, found {shape}")
+    if inputs.arrival is not None:
+        arrival = np.asarray(inputs.arrival)
+        if arrival.size and (arrival.max() >= n or arrival.min() < -1):
+            raise ConfigError(f"arrival: expected row numbers in [-1, {n - 1}], found {arrival.min()}..{arrival.max()}")
+    if inputs.day_id is not None and n > 1 and np.any(np.diff(np.asarray(inputs.day_id)) < 0):
+        raise ConfigError("day_id: expected session days that never decrease along the rows")
+
+
 def run_kernel(inputs: KernelInputs, params: np.ndarray) -> KernelOutput:
-    """Run the portfolio kernel once with the parameter vector ``params``."""
+    """Run the portfolio kernel once with the parameter vector ``params`` (shapes checked first)."""
+    check_inputs(inputs, params)
     n, m = inputs.shape
     record = params[P_RECORD_PATHS] > 0
     open_, high, low, close = (_grid(a) for a in (inputs.open, inputs.high, inputs.low, inputs.close))

@@ -256,9 +256,11 @@ def _correlation(ret: np.ndarray, t: int, a: int, b: int, window: int) -> float:
 
 @njit(cache=True, inline="always")
 def _equity_now(fs: np.ndarray, cash: float) -> float:
+    """Cash plus every open position at its latest close (a flat instrument without a bar yet adds nothing)."""
     eq = cash
     for k in range(fs.shape[0]):
-        eq += fs[k, F_QTY] * fs[k, F_MARK]
+        if fs[k, F_QTY] != 0.0:
+            eq += fs[k, F_QTY] * fs[k, F_MARK]
     return eq
 
 
@@ -403,10 +405,7 @@ def simulate_portfolio(
             c_ = close[t, j]
             if c_ == c_:
                 fs[j, F_MARK] = c_
-        eq = cash
-        for j in range(m):
-            if fs[j, F_QTY] != 0.0:
-                eq += fs[j, F_QTY] * fs[j, F_MARK]
+        eq = _equity_now(fs, cash)
         equity_out[t] = eq
         if record:
             cash_out[t] = cash
@@ -726,7 +725,7 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, want: int, c_
     if p[P_MAX_SECTOR_FRAC] > 0.0 and sector[j] >= 0:
         gross = units * c_
         for k in range(m):
-            if k != j and sector[k] == sector[j]:
+            if k != j and sector[k] == sector[j] and fs[k, F_QTY] != 0.0:
                 gross += abs(fs[k, F_QTY] * fs[k, F_MARK])
         share = gross / eq
         if share > p[P_MAX_SECTOR_FRAC]:
@@ -811,9 +810,7 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: flo
                 ref = np.nan
     done = False
     if ref == ref:
-        eq = cash
-        for k in range(fs.shape[0]):
-            eq += fs[k, F_QTY] * fs[k, F_MARK]
+        eq = _equity_now(fs, cash)
         if is_[j, I_E_SIZED] == 0:
             stop_est = initial_stop(side, ref, swlo_dec, swhi_dec, atr_dec, exp_dec, tick, p)
             units = _units(eq * fs[j, F_E_VALUE_BUDGET], eq * fs[j, F_E_RISK_BUDGET], eq * fs[j, F_E_VOL_QTY],
@@ -849,7 +846,7 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: flo
             # buying power: gross exposure times margin may not exceed equity
             other = 0.0
             for k in range(fs.shape[0]):
-                if k != j:
+                if k != j and fs[k, F_QTY] != 0.0:
                     other += abs(fs[k, F_QTY] * fs[k, F_MARK]) * margin[k]
             own = abs(fs[j, F_QTY]) * price * margin[j]
             avail = eq - other - own

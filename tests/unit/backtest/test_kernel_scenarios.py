@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from quantdesk.backtest.kernel_io import KernelInputs, KernelOutput, run_kernel
+from quantdesk.core.errors import ConfigError
 from quantdesk.kernels import portfolio_layout as L
 
 # bar:            0       1       2       3       4
@@ -171,3 +172,20 @@ def test_daily_loss_limit_denies_new_entries_for_the_day() -> None:
     )  # fmt: skip
     denied = [e for e in out.events if e["check"] == L.D_DAILY_LOSS]
     assert len(denied) == 1 and (denied[0]["row"], denied[0]["inst"]) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"high": HIGH[:4]}, r"high: expected shape \(5, 1\)"),
+        ({"atr_stop": np.ones((2, 1))}, r"atr_stop: expected shape \(5, 1\) or broadcastable"),
+        ({"lot": np.ones(2)}, r"lot: expected shape \(1,\)"),
+        ({"day_id": np.array([0, 1, 0, 1, 2])}, "day_id: expected session days that never decrease"),
+        ({"arrival": np.array([1, 2, 3, 4, 5])}, r"arrival: expected row numbers in \[-1, 4\]"),
+    ],
+)
+def test_grids_the_kernel_cannot_read_are_refused(change: dict[str, np.ndarray], message: str) -> None:
+    base = {"open": OPEN, "high": HIGH, "low": LOW, "close": CLOSE, "long_entry": np.zeros(5, dtype=bool),
+            "long_exit": np.zeros(5, dtype=bool)}  # fmt: skip
+    with pytest.raises(ConfigError, match=message):
+        run_kernel(KernelInputs(**(base | change)), L.default_params())  # type: ignore[arg-type]
