@@ -4,6 +4,7 @@ producing trades where its market conditions occur; a template whose data is abs
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from quantdesk.data.sources.synthetic import SyntheticConfig, generate_market, w
 from quantdesk.data.sources.synthetic_fundamentals import generate_fundamentals
 from quantdesk.data.sources.synthetic_fx import SyntheticFxConfig, write_synthetic_fx
 from quantdesk.domain.timeframe import Timeframe
+from quantdesk.kernels.portfolio_layout import REASON_NAMES
 from quantdesk.persistence.db import open_database
 from quantdesk.strategy.compile import EvidenceSources
 from quantdesk.strategy.templates import RUN_HINTS, list_templates, load_template
@@ -86,7 +88,7 @@ def _runs(world: dict, key: str) -> list[tuple[str, int]]:
     for symbol in symbols:
         bars = catalog.read_bars(symbol, timeframe)
         result = run_backtest(strategy, bars, instrument=catalog.find_instrument(symbol), sources=sources)
-        assert np.isfinite(result.equity).all()
+        assert np.isfinite(result.equity.to_numpy()).all()
         out.append((symbol, len(result.trades)))
     return out
 
@@ -122,12 +124,32 @@ def test_trades_carry_the_regime_confluence_and_scores_known_at_their_decision(w
     bars = catalog.read_bars("SYN011", "1d")
     strategy = load_template("mean_reversion")
     result = run_backtest(strategy, bars, sources=EvidenceSources(catalog=catalog, fundamentals=store))
-    records = result.trade_records()
-    assert records
-    assert result.regime is not None and result.signals is not None
-    for record, trade in zip(records, result.trades, strict=True):
-        decided = int(trade["entry_idx"]) - 1
+    log = result.trade_log()
+    assert log and len(log) == len(result.trades)
+    frame = result.trades
+    for record, decided in zip(log, frame["decided_time"], strict=True):
+        bar = int(np.searchsorted(bars.known_ns(), decided.value))
+        assert bars.known_ns()[bar] == decided.value  # decided at a bar's close
         context = record["context"]
-        assert context["market_regime"] == result.regime.name_at(decided)
+        assert context["market_regime"] == result.regime("SYN011").name_at(bar)
         assert context["technical_confluence"] >= strategy.entry_conditions.confluence_threshold - 1e-9
         assert 0.0 <= context["fundamental_score"] <= 1.0
+        assert set(record) >= {"trade_id", "strategy_instance_id", "instrument_id", "side", "quantity", "entry",
+                               "exit", "risk_metrics", "context"}  # fmt: skip
+        assert record["exit"]["reason"] in set(REASON_NAMES) - {"entry"}
+
+
+def test_a_template_portfolio_shares_one_account_and_its_limits(world: dict) -> None:
+    """momentum_breakout over the 12 synthetic companies as one account: positions never exceed the cash
+    and the report's JSON carries the trades, fills and risk events."""
+    catalog, store, symbols = world["daily"]
+    bars = [catalog.read_bars(s, "1d") for s in symbols]
+    result = run_backtest(load_template("momentum_breakout"), bars,
+                          instruments={s: catalog.get_instrument(s) for s in symbols},
+                          sources=EvidenceSources(catalog=catalog, fundamentals=store))  # fmt: skip
+    assert result.symbols == symbols and len(result.trades) > 0
+    gross = result.positions.abs().sum(axis=1)
+    assert (gross <= result.equity * 1.0 + 1e-6).all()  # a cash account: margin rate 1
+    assert result.trades["symbol"].nunique() > 1
+    doc = json.loads(result.to_json())
+    assert len(doc["trade_log"]) == len(result.trades) and len(doc["fills"]) == len(result.fills)

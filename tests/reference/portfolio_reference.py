@@ -601,6 +601,12 @@ def try_entry(book: Book, g: dict[str, np.ndarray], p: np.ndarray, j: int, t: in
             if p[L.P_MAX_ADV_FRAC] > 0 and adv_dec > 0:
                 adv_cap = math.floor(p[L.P_MAX_ADV_FRAC] * adv_dec / lot + 1e-9) * lot
                 if units > adv_cap:
+                    if not adv_cap > 0:  # not one lot fits: a refusal by the liquidity check itself
+                        book.event(t, j, L.D_LIQUIDITY, L.ACTION_DENIED, units, adv_cap)
+                        book.orders[e.order_id]["qty"] = 0.0
+                        book.end_order(e.order_id, L.OS_CANCELLED, t)
+                        del book.entries[j]
+                        return
                     book.event(t, j, L.D_LIQUIDITY, L.ACTION_RESIZED, units, adv_cap)
                     units = adv_cap
             e.qty, e.sized = units, True

@@ -75,7 +75,7 @@ SYNTHETIC_LABEL = "Synthetic data"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 # field, label, kind (pct, num, int, money, days)
-_METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
+METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
     ("total_return", "Total return", "pct"),
     ("cagr", "CAGR", "pct"),
     ("volatility", "Volatility (ann.)", "pct"),
@@ -157,7 +157,7 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [to_jsonable(dict(zip(frame.columns, row, strict=True))) for row in frame.itertuples(index=False)]
 
 
-def _fmt(kind: str, value: Any) -> str:
+def format_metric(kind: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     if kind == "pct":
@@ -403,10 +403,10 @@ def _metric_table(metrics: PerformanceMetrics, bench: PerformanceMetrics | None)
     mine, other = metrics.as_dict(), bench.as_dict() if bench is not None else None
     headers = ["Metric", "Strategy"] + (["Benchmark"] if other is not None else [])
     rows = []
-    for key, label, kind in _METRIC_ROWS:
-        row = [label, _fmt(kind, mine[key])]
+    for key, label, kind in METRIC_ROWS:
+        row = [label, format_metric(kind, mine[key])]
         if other is not None:
-            row.append(_fmt(kind, other[key]))
+            row.append(format_metric(kind, other[key]))
         rows.append(row)
     return _table(headers, rows, css="metrics")
 
@@ -496,12 +496,12 @@ def render_report(inputs: PerformanceInputs, *, metrics: PerformanceMetrics | No
             f'<p class="context">Price charts for the {MAX_PRICE_CHARTS} symbols with the most trades; '
             f"{len(ordered) - MAX_PRICE_CHARTS} more are not drawn.</p>"
         )
-    attribution_rows = [[k, _fmt("money", v)] for k, v in attribution.totals.items()]
-    attribution_rows += [[f"sector: {k}", _fmt("money", v)] for k, v in attribution.sector_totals.items()]
+    attribution_rows = [[k, format_metric("money", v)] for k, v in attribution.totals.items()]
+    attribution_rows += [[f"sector: {k}", format_metric("money", v)] for k, v in attribution.sector_totals.items()]
     cost_kinds = {
         k: ("num" if k.endswith("_bps") else "pct" if k.startswith("share") else "money") for k in costs.totals
     }
-    cost_rows = [[k, _fmt(cost_kinds[k], v)] for k, v in costs.totals.items()]
+    cost_rows = [[k, format_metric(cost_kinds[k], v)] for k, v in costs.totals.items()]
     trades, denials = inputs.trades, inputs.denials
     denial_headers = (("time", "Time"), ("symbol", "Symbol"), ("check", "Check"), ("reason", "Reason"))
     title = f"{inputs.strategy_name or 'Backtest'} report"

@@ -1,130 +1,335 @@
-"""Running a strategy over bars: prepare arrays, call the kernel, assemble the result.
+"""Running a strategy over one or many instruments on one account: grids in, the portfolio kernel, a result out.
 
-This is the layer between a validated ``Strategy`` plus ``Bars`` and the numba kernel: it compiles
-the signals (with the evidence ``sources``: the catalog and the fundamentals store), reads sizing and
-commission from the strategy, the lot size from the instrument, runs the kernel (long, short, or
-stop-and-reverse), and computes metrics. This version simulates market orders at the next open with
-fixed-fraction sizing and the signal exit; the blocks it does not simulate yet (R-multiple targets,
-stops, time stops, Kelly and volatility sizing, portfolio limits, limit orders and fill models) are
-listed in the result's ``not_simulated`` and shown by the CLI, never silently dropped.
-A buy-and-hold run of the same instrument through the same kernel
-(enter on the first bar's signal, so filled at the second bar's open, with the same costs) is kept as
-the benchmark.
+``run_backtest`` compiles the strategy's signals on each instrument's bars (with the evidence
+``sources``: the catalog and the fundamentals store), builds the kernel's evidence
+(``backtest.evidence``), lays every instrument on one grid of rows (the union of the bars' known
+times, so a row is an instant at which something closed; an instrument without a bar on a row is
+NaN there), turns the strategy's exit, risk and execution blocks into the kernel's parameters
+(``backtest.settings``), runs the kernel (``kernels.portfolio``) and wraps what it recorded in a
+``BacktestResult``. Lot size, tick size, margin and sector come from the instrument master.
+With ``risk_management.beta_hedge``, a benchmark hedge (``risk.hedge``) is laid over the run:
+its PnL and costs are part of the equity, its fills are among the fills. Without a benchmark, the
+equal-weight buy and hold of the run's instruments (closes, no costs) is
+the benchmark the analytics compare against.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
-from quantdesk.analysis.inference.regime import classify_regime
-from quantdesk.analytics.metrics import compute_metrics
-from quantdesk.backtest.result import BacktestResult
+import numpy as np
+import pandas as pd
+
+from quantdesk.backtest.costs import FILL_MODELS
+from quantdesk.backtest.evidence import Evidence, arrival_bars, build_evidence
+from quantdesk.backtest.kernel_io import KernelInputs, KernelOutput, run_kernel
+from quantdesk.backtest.result import BacktestResult, Hedge, InstrumentRun
+from quantdesk.backtest.settings import PlanRules, kernel_params
 from quantdesk.core.errors import ConfigError
+from quantdesk.core.timestamps import ns_to_index
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.instrument import Instrument
-from quantdesk.kernels.backtest import run_directional, run_long_only
-from quantdesk.strategy.compile import EvidenceSources, compile_signals
+from quantdesk.kernels import portfolio_layout as L
+from quantdesk.risk.hedge import beta_neutral_hedge
+from quantdesk.strategy.compile import EvidenceSources, SignalArrays, compile_signals
 from quantdesk.strategy.models import Strategy
 
 MIN_BARS = 2
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """The rows of a run: every instrument's bar known times, merged; ``rows[j]`` places instrument j's bars."""
+
+    known_ns: np.ndarray
+    rows: tuple[np.ndarray, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.known_ns)
+
+    def spread(self, j: int, values: np.ndarray, out: np.ndarray) -> None:
+        out[self.rows[j], j] = values
+
+
+def build_grid(bars: Sequence[Bars]) -> Grid:
+    knowns = [b.known_ns() for b in bars]
+    if len(knowns) == 1:
+        return Grid(knowns[0], (np.arange(len(knowns[0])),))
+    merged = np.unique(np.concatenate(knowns))
+    return Grid(merged, tuple(np.searchsorted(merged, k) for k in knowns))
+
+
+def _check(strategy: Strategy, bars: Sequence[Bars], initial_cash: float) -> None:
+    if not isinstance(strategy, Strategy):
+        raise ConfigError(
+            f"strategy: expected a Strategy (load_strategy or load_template), found {type(strategy).__name__}"
+        )
+    if not (initial_cash > 0 and np.isfinite(initial_cash)):
+        raise ConfigError(f"capital: expected an amount > 0, found {initial_cash}")
+    if not bars:
+        raise ConfigError("bars: expected the bars of at least one instrument, found none")
+    seen: set[str] = set()
+    for b in bars:
+        if not isinstance(b, Bars):
+            raise ConfigError(f"bars: expected Bars (catalog.read_bars), found {type(b).__name__}")
+        if b.symbol in seen:
+            raise ConfigError(f"bars: {b.symbol} is given twice; give each instrument once")
+        seen.add(b.symbol)
+        if len(b) < MIN_BARS:
+            raise ConfigError(
+                f"{b.symbol} {b.timeframe.value}: need at least {MIN_BARS} bars to backtest, found {len(b)}"
+            )
+    timeframes = sorted({b.timeframe.value for b in bars})
+    if len(timeframes) > 1:
+        raise ConfigError(f"bars: expected one timeframe for every instrument, found {', '.join(timeframes)}")
+
+
+def _instrument_map(bars: Sequence[Bars], instrument: Instrument | None,
+                    instruments: Mapping[str, Instrument] | None) -> dict[str, Instrument | None]:  # fmt: skip
+    out: dict[str, Instrument | None] = {b.symbol: None for b in bars}
+    if instrument is not None:
+        if len(bars) != 1 or instrument.symbol != bars[0].symbol:
+            raise ConfigError(
+                f"instrument: {instrument.symbol} does not match the bars' symbol(s) "
+                f"{', '.join(b.symbol for b in bars)}; pass instruments={{symbol: Instrument}} for many"
+            )
+        out[instrument.symbol] = instrument
+    for symbol, inst in (instruments or {}).items():
+        if symbol not in out:
+            raise ConfigError(f"instruments: {symbol} has no bars in this run ({', '.join(out)})")
+        out[symbol] = inst
+    return out
+
+
+def _needs(params: np.ndarray) -> dict[str, bool]:
+    return {
+        "costs": params[L.P_SLIP_COEF] > 0 or params[L.P_IMPACT_COEF] > 0,
+        "liquidity": params[L.P_MAX_ADV_FRAC] > 0,
+        "correlation": params[L.P_MAX_CORRELATED] > 0,
+        "posterior": params[L.P_SIZING] == L.SIZING_KELLY and params[L.P_KELLY_SOURCE] <= 0,
+        "volume": params[L.P_PARTICIPATION] > 0,
+    }
+
+
+_EVIDENCE_FIELDS = tuple(Evidence.__dataclass_fields__)
+
+
+def _evidence_grids(grid: Grid, evidence: Sequence[Evidence]) -> dict[str, np.ndarray | None]:
+    m = len(evidence)
+    out: dict[str, np.ndarray | None] = {}
+    for name in _EVIDENCE_FIELDS:
+        parts = [getattr(e, name) for e in evidence]
+        if all(p is None for p in parts):
+            out[name] = None
+            continue
+        is_bool = name == "expansion"
+        g = np.zeros((grid.n, m), dtype=bool) if is_bool else np.full((grid.n, m), np.nan)
+        for j, part in enumerate(parts):
+            if part is not None:
+                grid.spread(j, part, g)
+        out[name] = g
+    return out
+
+
+def _arrival_grid(grid: Grid, bars: Sequence[Bars], latency_ms: float) -> np.ndarray | None:
+    if latency_ms <= 0:
+        return None
+    out = np.full((grid.n, len(bars)), -1, dtype=np.int64)
+    for j, b in enumerate(bars):
+        arrive = arrival_bars(b, latency_ms)
+        rows = grid.rows[j]
+        out[rows, j] = np.where(arrive >= 0, rows[np.maximum(arrive, 0)], -1)
+    return out
+
+
+def _day_ids(grid: Grid, bars: Sequence[Bars]) -> np.ndarray:
+    day = np.full(grid.n, np.iinfo(np.int64).min, dtype=np.int64)
+    for j, b in enumerate(bars):
+        own = b.calendar.session_day_numbers(b.ts, b.timeframe)
+        day[grid.rows[j]] = np.maximum(day[grid.rows[j]], own)
+    return np.maximum.accumulate(day)
+
+
+def _sector_codes(insts: Sequence[Instrument | None]) -> np.ndarray:
+    """A number per instrument's sector (-1: none), for the kernel's sector exposure check."""
+    names: dict[str, int] = {}
+    codes = np.full(len(insts), -1, dtype=np.int64)
+    for j, inst in enumerate(insts):
+        if inst is not None and inst.sector:
+            codes[j] = names.setdefault(inst.sector, len(names))
+    return codes
 
 
 def run_backtest(
     strategy: Strategy,
-    bars: Bars,
+    bars: Bars | Sequence[Bars],
     *,
     instrument: Instrument | None = None,
+    instruments: Mapping[str, Instrument] | None = None,
     initial_cash: float = 100_000.0,
     sources: EvidenceSources | None = None,
+    benchmark: Bars | None = None,
+    rules: PlanRules | None = None,
+    progress: Progress | None = None,
 ) -> BacktestResult:
-    """Backtest ``strategy`` on ``bars`` (decided at the close, filled at the next open)."""
-    if initial_cash <= 0 or not np.isfinite(initial_cash):
-        raise ConfigError(f"capital: expected an amount > 0, found {initial_cash}")
-    if len(bars) < MIN_BARS:
-        raise ConfigError(
-            f"{bars.symbol} {bars.timeframe.value}: need at least {MIN_BARS} bars to backtest, found {len(bars)}"
-        )
-    signals = compile_signals(strategy, bars, sources)
-    regime = classify_regime(bars)
-    sizing = strategy.risk_management.position_sizing
-    fraction = sizing.fraction_of_equity if sizing.method == "fixed_fraction" else (sizing.fixed_fraction_cap or 1.0)
-    fee_rate = strategy.execution_rules.commission.fee_rate
-    lot = float(instrument.lot_size) if instrument else 1.0
-    equity, trades = run_directional(
-        bars.open,
-        bars.close,
-        signals.long_entry,
-        signals.long_exit,
-        signals.short_entry,
-        signals.short_exit,
-        fraction=fraction,
-        fee_rate=fee_rate,
-        lot_size=lot,
-        initial_cash=initial_cash,
+    """Backtest ``strategy`` on ``bars`` (one instrument's, or a list sharing one account).
+
+    Decided at each bar's close, filled at a later bar (``DESIGN.md`` section 2). ``instrument`` /
+    ``instruments`` give lot and tick sizes, margin and sector; ``benchmark`` is compared against;
+    ``rules`` holds the plan's section-7 rules the format has no field for; ``progress`` is called
+    with a short label as each step starts.
+    """
+    bar_list = [bars] if isinstance(bars, Bars) else list(bars)
+    _check(strategy, bar_list, initial_cash)
+    rules = rules or PlanRules()
+    step = progress or (lambda _label: None)
+    insts = _instrument_map(bar_list, instrument, instruments)
+    sources = sources if sources is not None else EvidenceSources()
+    params = kernel_params(strategy, initial_cash=initial_cash, rules=rules)
+    needs = _needs(params)
+    signals: list[SignalArrays] = []
+    evidence: list[Evidence] = []
+    for b in bar_list:
+        step(f"signals {b.symbol}")
+        s = compile_signals(strategy, b, sources)
+        signals.append(s)
+        evidence.append(build_evidence(strategy, b, s, needs, rules))
+    step("kernel")
+    grid = build_grid(bar_list)
+    n, m = grid.n, len(bar_list)
+
+    def price(name: str) -> np.ndarray:
+        if m == 1:
+            return np.asarray(getattr(bar_list[0], name), dtype=np.float64)
+        g = np.full((n, m), np.nan)
+        for j, b in enumerate(bar_list):
+            grid.spread(j, getattr(b, name), g)
+        return g
+
+    def flags(name: str) -> np.ndarray:
+        if m == 1:
+            return np.asarray(getattr(signals[0], name), dtype=bool)
+        g = np.zeros((n, m), dtype=bool)
+        for j, s in enumerate(signals):
+            grid.spread(j, getattr(s, name), g)
+        return g
+
+    inst_list = [insts[b.symbol] for b in bar_list]
+    sector_codes = _sector_codes(inst_list)
+    ev = _evidence_grids(grid, evidence)
+    inputs = KernelInputs(
+        open=price("open"), high=price("high"), low=price("low"), close=price("close"),
+        long_entry=flags("long_entry"), long_exit=flags("long_exit"),
+        short_entry=flags("short_entry"), short_exit=flags("short_exit"),
+        volume=price("volume") if needs["volume"] else None,
+        **ev,
+        arrival=_arrival_grid(grid, bar_list, strategy.execution_rules.mock_trading.latency_simulation),
+        day_id=_day_ids(grid, bar_list),
+        lot=np.array([float(i.lot_size) if i else 1.0 for i in inst_list]),
+        tick=np.array([float(i.tick_size) if i else 0.01 for i in inst_list]),
+        margin=np.array([_margin_rate(i) for i in inst_list]),
+        sector=sector_codes,
+    )  # fmt: skip
+    output = run_kernel(inputs, params)
+    hedge = _hedge(strategy, output, grid, bar_list, benchmark)
+    step("metrics")
+    runs = tuple(
+        InstrumentRun(symbol=b.symbol, bars=b, rows=grid.rows[j], instrument=inst_list[j], signals=signals[j])
+        for j, b in enumerate(bar_list)
     )
-    hold_entry = np.zeros(len(bars), dtype=bool)
-    hold_entry[0] = True
-    bench, _ = run_long_only(
-        bars.open,
-        bars.close,
-        hold_entry,
-        np.zeros(len(bars), dtype=bool),
-        fraction=fraction,
-        fee_rate=fee_rate,
-        lot_size=lot,
-        initial_cash=initial_cash,
-    )
-    closed = trades[trades["exit_idx"] >= 0]
-    in_market = np.zeros(len(bars), dtype=bool)
-    for t in trades:
-        stop = len(bars) if t["exit_idx"] < 0 else int(t["exit_idx"])
-        in_market[int(t["entry_idx"]) : stop] = True
-    metrics = compute_metrics(
-        equity,
-        start_ns=int(bars.ts[0]),
-        end_ns=int(bars.known_ns()[-1]),
-        initial_cash=initial_cash,
-        trade_pnl_closed=closed["pnl"],
-        fees_paid=float(trades["entry_fee"].sum() + trades["exit_fee"].sum()),
-        in_market=in_market,
-    )
+    bench_name, bench = _benchmark_series(benchmark, runs)
     return BacktestResult(
-        strategy_name=strategy.strategy_meta.name,
-        bars=bars,
+        strategy=strategy,
+        known_ns=grid.known_ns,
+        runs=runs,
+        output=output,
+        params=params,
         initial_cash=initial_cash,
-        equity=equity,
-        trades=trades,
-        metrics=metrics,
-        benchmark_equity=bench,
-        instrument=instrument,
-        signals=signals,
-        regime=regime,
-        not_simulated=not_simulated(strategy),
+        benchmark_name=bench_name,
+        benchmark=bench,
+        sectors={r.symbol: r.instrument.sector for r in runs if r.instrument is not None and r.instrument.sector},
+        notes=_notes(strategy, runs, rules),
+        hedge=hedge,
     )
 
 
-def not_simulated(strategy: Strategy) -> tuple[str, ...]:
-    """The blocks of ``strategy`` this engine version does not simulate yet, each with what it does instead."""
-    out = []
-    exits = strategy.exit_conditions
-    for name in ("take_profit", "stop_loss", "time_stop", "chandelier"):
-        if getattr(exits, name) is not None:
-            out.append(f"exit_conditions.{name}: not simulated yet; positions leave on the signal exit or stay open")
-    sizing = strategy.risk_management.position_sizing
-    if sizing.method != "fixed_fraction":
-        cap = sizing.fixed_fraction_cap or 1.0
-        out.append(
-            f"risk_management.position_sizing.method {sizing.method!r}: not simulated yet; "
-            f"each entry commits fixed_fraction_cap ({cap:g}) of equity"
-        )
-    risk = strategy.risk_management
-    if risk.portfolio_limits is not None:
-        out.append("risk_management.portfolio_limits: not simulated yet (single-instrument runs)")
-    if risk.volatility_adjustment is not None:
-        out.append("risk_management.volatility_adjustment: not simulated yet")
-    rules = strategy.execution_rules
-    if rules.order_type != "market":
-        out.append(f"execution_rules.order_type {rules.order_type!r}: not simulated yet; filled as market at the open")
-    if rules.mock_trading.fill_model != "optimistic" or rules.mock_trading.latency_simulation > 0:
-        out.append("execution_rules.mock_trading: fill models and latency not simulated yet; fills at the open")
+def _notes(strategy: Strategy, runs: Sequence[InstrumentRun], rules: PlanRules) -> tuple[str, ...]:
+    out = [f"{r.symbol}: {note}" if len(runs) > 1 else note for r in runs for note in r.signals.notes]
+    out.append(
+        f"plan rules: size x{rules.loss_size_mult:g} after {rules.loss_streak} consecutive losses and "
+        f"x{rules.expansion_size_mult:g} while ATR is {rules.expansion_sd:g} sd above its "
+        f"{rules.expansion_lookback_bars}-bar mean"
+        + (f"; positions under {rules.max_adv_frac:.0%} of average daily volume"
+           if strategy.risk_management.portfolio_limits is not None else "")
+    )  # fmt: skip
     return tuple(out)
+
+
+def _hedge(strategy: Strategy, output: KernelOutput, grid: Grid, bars: Sequence[Bars],
+           benchmark: Bars | None) -> Hedge | None:  # fmt: skip
+    """The beta-neutral hedge of ``risk_management.beta_hedge`` against ``benchmark`` on the run's rows."""
+    rule = strategy.risk_management.beta_hedge
+    if rule is None:
+        return None
+    if benchmark is None:
+        raise ConfigError("risk_management.beta_hedge: needs a benchmark to hedge with (--benchmark SPX, benchmark=)")
+    n, m = grid.n, len(bars)
+    close = np.full((n, m), np.nan)
+    returns = np.full((n, m), np.nan)
+    for j, b in enumerate(bars):
+        c = np.asarray(b.close, dtype=np.float64)
+        grid.spread(j, c, close)
+        grid.spread(j, np.r_[np.nan, c[1:] / c[:-1] - 1.0], returns)
+    marks = pd.DataFrame(close).ffill().to_numpy()
+    value = np.where(output.qty != 0.0, output.qty * marks, 0.0)
+    at = np.searchsorted(grid.known_ns, benchmark.known_ns())
+    on_grid = (at < n) & (grid.known_ns[np.minimum(at, n - 1)] == benchmark.known_ns())
+    if not on_grid.any():
+        raise ConfigError(
+            f"risk_management.beta_hedge: no bar of the benchmark {benchmark.symbol} closes when the run's bars do; "
+            "hedge with a benchmark on the same calendar and timeframe"
+        )
+    bench_open, bench_close = np.full(n, np.nan), np.full(n, np.nan)
+    bench_open[at[on_grid]] = np.asarray(benchmark.open, dtype=np.float64)[on_grid]
+    bench_close[at[on_grid]] = np.asarray(benchmark.close, dtype=np.float64)[on_grid]
+    bench_ts = np.zeros(n, dtype=np.int64)
+    bench_ts[at[on_grid]] = benchmark.ts[on_grid]
+    rules = strategy.execution_rules
+    commission = rules.commission
+    result = beta_neutral_hedge(
+        value, returns, bench_open, bench_close, output.equity,
+        window_bars=rule.window_bars, min_obs=rule.min_obs, rebalance_band=rule.rebalance_band,
+        fee_bps=commission.fee_bps if commission.type == "percent_of_value" else 0.0,
+        half_spread_bps=FILL_MODELS[rules.mock_trading.fill_model].half_spread_bps, lot=0.0,
+    )  # fmt: skip
+    return Hedge(symbol=benchmark.symbol, result=result, close=bench_close, bar_ns=bench_ts)
+
+
+def _margin_rate(inst: Instrument | None) -> float:
+    """The initial margin rate (share of a position's value the account must hold); 1: cash account."""
+    if inst is None or inst.margin_requirements is None or inst.margin_requirements.initial <= 0:
+        return 1.0
+    return float(inst.margin_requirements.initial)
+
+
+def _benchmark_series(benchmark: Bars | None, runs: Sequence[InstrumentRun]) -> tuple[str, pd.Series]:
+    """The benchmark's closes at their known times, or the equal-weight buy and hold of the run's closes."""
+    if benchmark is not None:
+        if len(benchmark) == 0:
+            raise ConfigError(f"benchmark: no bars of {benchmark.symbol}")
+        return benchmark.symbol, pd.Series(
+            np.asarray(benchmark.close, dtype=float), index=ns_to_index(benchmark.known_ns()), name=benchmark.symbol
+        )
+    closes = pd.concat(
+        [pd.Series(np.asarray(r.bars.close, dtype=float), index=ns_to_index(r.bars.known_ns())) for r in runs], axis=1
+    )
+    if len(runs) == 1:
+        name = f"{runs[0].symbol} buy & hold"
+        return name, closes.iloc[:, 0].rename(name)
+    # rebalanced to equal weights at every row: the mean of the instruments' returns that row
+    returns = closes.ffill().pct_change(fill_method=None).mean(axis=1, skipna=True).fillna(0.0)
+    name = "equal-weight buy & hold"
+    return name, (1.0 + returns).cumprod().rename(name)

@@ -1,140 +1,363 @@
-"""``BacktestResult``: what one backtest produced, as arrays, pandas objects and the JSON document.
+"""``BacktestResult``: what one portfolio backtest produced, as pandas objects, the plan's trade log and JSON.
 
-The JSON shape (``to_json``): ``metrics`` (flat, snake_case), ``equity`` (``[iso_time, value]`` per
-bar, at its known time: the close), ``trades`` (objects with entry and exit time and price, quantity,
-fees, PnL, return and ``status`` closed/open), and the run's context (strategy, symbol, timeframe,
-range, capital). Times are ISO 8601 UTC. Floats are written as Python prints them, so the same run
-gives byte-identical JSON.
+Everything is derived lazily from the kernel's records (``backtest.records``) and cached, so a run
+pays for the tables it reads: ``equity``, ``positions`` (market value per symbol), ``trades`` (one
+row per trade, with the context known when it was decided: market regime, technical confluence,
+posterior, drill-down composite and its fundamental level), ``fills`` (costs split into commission,
+spread/slippage and impact), ``orders``, ``risk_events`` (every refusal and resize by a pre-trade
+check), ``metrics`` and ``benchmark_metrics`` (``analytics.performance``), ``trade_log()`` (the
+plan's ``trade_log.json`` shape) and ``report(path)`` (``analytics.report_html``). ``to_json`` is
+the report's content plus the trade log, orders, fills and risk events; the same run writes
+byte-identical JSON. Trade, strategy and instrument ids in the trade log are UUIDs derived from
+their names (uuid5), so they are the same on every run.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from quantdesk.analysis.inference.regime import RegimeSeries
-from quantdesk.analytics.metrics import Metrics
+from quantdesk.analysis.inference.regime import RegimeSeries, classify_regime
+from quantdesk.analytics.inputs import PerformanceInputs
+from quantdesk.analytics.performance import PerformanceMetrics, benchmark_metrics, performance_metrics
+from quantdesk.analytics.report_html import METRIC_ROWS, format_metric, report_json, write_report
+from quantdesk.backtest import records
+from quantdesk.backtest.kernel_io import KernelOutput
+from quantdesk.core.errors import ConfigError
 from quantdesk.core.timestamps import ns_to_index, ns_to_iso
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.instrument import Instrument
+from quantdesk.risk.hedge import HedgeResult
 from quantdesk.strategy.compile import SignalArrays
+from quantdesk.strategy.models import Strategy
 
-RESULT_SCHEMA_VERSION = "1"
+RESULT_SCHEMA_VERSION = "2"
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/quantdesk/quantdesk/trade-log")
 
 
 def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
     return value
 
 
+def _iso(ts: pd.Timestamp) -> str:
+    return ns_to_iso(int(ts.value))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BacktestResult:
-    strategy_name: str
+class InstrumentRun:
+    """One instrument of a run: its bars, where they sit on the run's rows, its master data and signals."""
+
+    symbol: str
     bars: Bars
+    rows: np.ndarray
+    instrument: Instrument | None
+    signals: SignalArrays
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hedge:
+    """The beta-neutral benchmark hedge laid over a run: its symbol, what it did, the benchmark's closes per row."""
+
+    symbol: str
+    result: HedgeResult
+    close: np.ndarray
+    bar_ns: np.ndarray  # the benchmark bar's stored time on each row (0 where it has none)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class BacktestResult:
+    strategy: Strategy
+    known_ns: np.ndarray  # the run's rows: each a known time (a close)
+    runs: tuple[InstrumentRun, ...]
+    output: KernelOutput
+    params: np.ndarray
     initial_cash: float
-    equity: np.ndarray  # per bar, at its close
-    trades: np.ndarray  # TRADE_DTYPE records
-    metrics: Metrics
-    benchmark_equity: np.ndarray | None = None  # buy and hold of the same instrument, same costs
-    instrument: Instrument | None = None
-    signals: SignalArrays | None = None  # the decisions and the evidence behind them
-    regime: RegimeSeries | None = None  # the instrument's market regime per bar
-    not_simulated: tuple[str, ...] = ()  # strategy blocks this engine version does not simulate yet
+    benchmark_name: str
+    benchmark: pd.Series  # the benchmark's values at their known times
+    sectors: dict[str, str]
+    notes: tuple[str, ...] = ()
+    hedge: Hedge | None = None
+
+    # ---- what the run was ---------------------------------------------------------------------
 
     @property
-    def equity_series(self) -> pd.Series:
-        return pd.Series(self.equity, index=ns_to_index(self.bars.known_ns()), name="equity")
+    def strategy_name(self) -> str:
+        return self.strategy.strategy_meta.name
 
-    def trade_records(self) -> list[dict[str, Any]]:
-        ts = self.bars.ts
-        known = self.bars.known_ns()
+    @property
+    def symbols(self) -> list[str]:
+        return [r.symbol for r in self.runs]
+
+    @property
+    def timeframe(self) -> str:
+        return self.runs[0].bars.timeframe.value
+
+    @property
+    def synthetic(self) -> bool:
+        return any(r.instrument is not None and r.instrument.synthetic for r in self.runs)
+
+    @property
+    def start(self) -> pd.Timestamp:
+        """The first bar's stored time: the run's capital is there before any bar is known."""
+        return pd.Timestamp(min(int(r.bars.ts[0]) for r in self.runs), tz="UTC")
+
+    @cached_property
+    def times(self) -> records.GridTimes:
+        return records.GridTimes(self.known_ns, tuple(r.rows for r in self.runs), tuple(r.bars for r in self.runs))
+
+    @cached_property
+    def index(self) -> pd.DatetimeIndex:
+        return ns_to_index(self.known_ns)
+
+    # ---- the kernel's records as pandas -------------------------------------------------------
+
+    @cached_property
+    def equity(self) -> pd.Series:
+        """Account equity at each row's close (cash plus every position at its latest close; with the hedge's PnL)."""
+        values = self.output.equity if self.hedge is None else self.output.equity + self.hedge.result.pnl
+        return pd.Series(values, index=self.index, name="equity")
+
+    @cached_property
+    def unhedged_equity(self) -> pd.Series:
+        """The equity without the beta hedge (equal to ``equity`` when there is none)."""
+        return pd.Series(self.output.equity, index=self.index, name="unhedged_equity")
+
+    @cached_property
+    def _positions(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        qty, value = records.positions_frame(self.output, self.times, self.index)
+        if self.hedge is not None:
+            units = self.hedge.result.units
+            marks = pd.Series(self.hedge.close).ffill().to_numpy()
+            qty[self.hedge.symbol + " (hedge)"] = units
+            value[self.hedge.symbol + " (hedge)"] = np.where(units != 0.0, units * marks, 0.0)
+        return qty, value
+
+    @property
+    def quantities(self) -> pd.DataFrame:
+        """Signed units held per symbol at each row's close."""
+        return self._positions[0]
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        """Signed market value per symbol at each row's close."""
+        return self._positions[1]
+
+    @cached_property
+    def stop_levels(self) -> dict[str, pd.Series]:
+        return records.stop_levels(self.output, self.times, self.index)
+
+    @cached_property
+    def _trades_core(self) -> pd.DataFrame:
+        return records.trades_frame(self.output, self.times)
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:
+        """One row per trade, with what was known at its decision (``context``) as columns."""
+        frame = self._trades_core.copy()
+        t = self.output.trades
+        inst = t["inst"].astype(np.int64)
+        decided = self.times.bar_index(inst, t["decided_row"].astype(np.int64))
+        columns: dict[str, list[Any]] = {
+            k: []
+            for k in ("market_regime", "technical_confluence", "posterior", "composite_score", "fundamental_score")
+        }
+        for j, i in zip(inst, decided, strict=True):
+            for key, value in self._context(int(j), int(i)).items():
+                columns[key].append(value)
+        for key, values in columns.items():
+            frame[key] = values if values else pd.Series(dtype=object)
+        return frame
+
+    @cached_property
+    def fills(self) -> pd.DataFrame:
+        """Every fill with its costs; the beta hedge's fills (reason ``beta_hedge``) in time order among them."""
+        frame = records.fills_frame(self.output, self.times)
+        if self.hedge is None or len(self.hedge.result.fills) == 0:
+            return frame
+        hedge = records.hedge_fills_frame(self.hedge.result.fills, self.hedge.symbol + " (hedge)", self.hedge.bar_ns)
+        both = pd.concat([frame, hedge], ignore_index=True)
+        return both.sort_values("time", kind="stable").reset_index(drop=True)
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:
+        return records.orders_frame(self.output, self.times)
+
+    @cached_property
+    def risk_events(self) -> pd.DataFrame:
+        """Every refusal (``denied``) and resize (``resized``) by a pre-trade check, with its values."""
+        return records.events_frame(self.output, self.times)
+
+    @cached_property
+    def _regimes(self) -> dict[int, RegimeSeries]:
+        return {}
+
+    def _regime(self, j: int) -> RegimeSeries:
+        if j not in self._regimes:
+            self._regimes[j] = classify_regime(self.runs[j].bars)
+        return self._regimes[j]
+
+    def regime(self, symbol: str) -> RegimeSeries:
+        """The market regime of each of ``symbol``'s bars (``analysis.inference.classify_regime``)."""
+        for j, r in enumerate(self.runs):
+            if r.symbol == symbol:
+                return self._regime(j)
+        raise ConfigError(f"symbol: {symbol} is not in this run ({', '.join(self.symbols)})")
+
+    def _context(self, j: int, bar: int) -> dict[str, Any]:
+        """What was known at the close of instrument ``j``'s bar ``bar`` (the one that decided an entry)."""
+        s = self.runs[j].signals
+        level3 = s.composite.levels.get(3) if s.composite is not None else None
+        return {
+            "market_regime": self._regime(j).name_at(bar),
+            "technical_confluence": _clean(round(float(s.adjusted_confluence[bar]), 6)),
+            "posterior": _clean(round(float(s.posterior.posterior[bar]), 6)) if s.posterior is not None else None,
+            "composite_score": _clean(round(float(s.composite.score[bar]), 6)) if s.composite is not None else None,
+            "fundamental_score": _clean(round(float(level3[bar]), 6)) if level3 is not None else None,
+        }
+
+    # ---- analytics ----------------------------------------------------------------------------
+
+    def performance_inputs(self, *, with_prices: bool = False) -> PerformanceInputs:
+        """The run as ``analytics`` reads it; ``with_prices`` adds the bars and stops for the price charts."""
+        base = self._inputs
+        if not with_prices:
+            return base
+        return replace(base, prices=records.price_frames([r.bars for r in self.runs]), stop_levels=self.stop_levels)
+
+    @cached_property
+    def _inputs(self) -> PerformanceInputs:
+        return PerformanceInputs(
+            equity=self.equity,
+            initial_cash=self.initial_cash,
+            start=self.start,
+            positions=self.positions,
+            benchmark=self.benchmark,
+            sectors=self.sectors,
+            trades=self._trades_core,
+            fills=self.fills,
+            denials=self.risk_events,
+            synthetic=self.synthetic,
+            strategy_name=self.strategy_name,
+            timeframe=self.timeframe,
+        )
+
+    @cached_property
+    def metrics(self) -> PerformanceMetrics:
+        return performance_metrics(self._inputs)
+
+    @cached_property
+    def benchmark_metrics(self) -> PerformanceMetrics | None:
+        return benchmark_metrics(self._inputs)
+
+    def summary_rows(self) -> list[tuple[str, str, str]]:
+        """(label, strategy, benchmark) per metric, formatted for a table."""
+        mine = self.metrics.as_dict()
+        other = self.benchmark_metrics.as_dict() if self.benchmark_metrics is not None else {}
+        return [
+            (label, format_metric(kind, mine[key]), format_metric(kind, other.get(key)))
+            for key, label, kind in METRIC_ROWS
+        ]
+
+    # ---- the plan's trade log, JSON and the report --------------------------------------------
+
+    def _instrument_id(self, j: int) -> str:
+        inst = self.runs[j].instrument
+        if inst is not None and inst.instrument_id:
+            return inst.instrument_id
+        return str(uuid.uuid5(_NAMESPACE, f"instrument/{self.runs[j].symbol}"))
+
+    @cached_property
+    def strategy_instance_id(self) -> str:
+        return str(uuid.uuid5(_NAMESPACE, "strategy/" + self.strategy.model_dump_json()))
+
+    def trade_log(self) -> list[dict[str, Any]]:
+        """Every trade in the plan's ``trade_log.json`` shape, plus its symbol, status, PnL, costs and bars held."""
+        frame = self.trades
+        inst_of = {r.symbol: j for j, r in enumerate(self.runs)}
         out = []
-        for t in self.trades:
-            is_open = int(t["exit_idx"]) < 0
+        for row in frame.to_dict(orient="records"):
+            j = inst_of[row["symbol"]]
             out.append(
                 {
-                    "side": "buy" if int(t["direction"]) > 0 else "sell_short",
-                    "status": "open" if is_open else "closed",
-                    "quantity": float(t["qty"]),
+                    "trade_id": str(
+                        uuid.uuid5(_NAMESPACE, f"{self.strategy_instance_id}/{row['symbol']}/{row['trade_id']}")
+                    ),
+                    "strategy_instance_id": self.strategy_instance_id,
+                    "instrument_id": self._instrument_id(j),
+                    "symbol": row["symbol"],
+                    "side": row["side"],
+                    "status": row["status"],
+                    "quantity": _clean(row["quantity"]),
                     "entry": {
-                        "timestamp": ns_to_iso(int(ts[t["entry_idx"]])),
-                        "price": float(t["entry_price"]),
-                        "fee": float(t["entry_fee"]),
-                        "order_type": "market",
+                        "price": _clean(row["entry_price"]),
+                        "timestamp": _iso(row["entry_time"]),
+                        "order_type": row["order_type"],
+                        "fill_quality": row["fill_quality"],
+                        "decided_at": _iso(row["decided_time"]),
                     },
                     "exit": {
-                        "timestamp": ns_to_iso(int(known[-1] if is_open else ts[t["exit_idx"]])),
-                        "price": float(t["exit_price"]),
-                        "fee": float(t["exit_fee"]),
-                        "reason": "end_of_data_mark" if is_open else "signal_exit",
+                        "price": _clean(row["exit_price"]),
+                        "timestamp": _iso(row["exit_time"]),
+                        "reason": row["exit_reason"],
                     },
-                    "bars_held": int((len(ts) - 1 if is_open else t["exit_idx"]) - t["entry_idx"]),
-                    "pnl": float(t["pnl"]),
-                    "return_pct": float(t["return_pct"]),
-                    "context": self._entry_context(int(t["entry_idx"]) - 1),
+                    "risk_metrics": {
+                        "initial_risk": _clean(row["initial_risk"]),
+                        "r_multiple": _clean(row["r_multiple"]),
+                        "drawdown_contribution": _clean(row["drawdown_contribution"]),
+                    },
+                    "context": {
+                        "fundamental_score": row["fundamental_score"],
+                        "technical_confluence": row["technical_confluence"],
+                        "market_regime": row["market_regime"],
+                        "posterior": row["posterior"],
+                        "composite_score": row["composite_score"],
+                    },
+                    "pnl": _clean(row["pnl"]),
+                    "return_pct": _clean(row["return_pct"]),
+                    "costs": {
+                        "commission": _clean(row["commission"]),
+                        "spread_slippage": _clean(row["spread_slippage"]),
+                        "impact": _clean(row["impact"]),
+                    },
+                    "bars_held": int(row["bars_held"]),
                 }
             )
         return out
 
-    def _entry_context(self, decided: int) -> dict[str, Any]:
-        """What was known at the close of the bar that decided an entry (the bar before its fill)."""
-        out: dict[str, Any] = {}
-        if self.regime is not None:
-            out["market_regime"] = self.regime.name_at(decided)
-        s = self.signals
-        if s is not None:
-            out["technical_confluence"] = round(float(s.adjusted_confluence[decided]), 6)
-            if s.posterior is not None:
-                out["posterior"] = _clean(round(float(s.posterior.posterior[decided]), 6))
-            if s.composite is not None:
-                out["composite_score"] = _clean(round(float(s.composite.score[decided]), 6))
-                level3 = s.composite.levels.get(3)
-                if level3 is not None:
-                    out["fundamental_score"] = _clean(round(float(level3[decided]), 6))
-        return out
-
-    def trades_frame(self) -> pd.DataFrame:
-        rows = [
-            {
-                "status": r["status"],
-                "side": r["side"],
-                "entry_time": pd.Timestamp(r["entry"]["timestamp"]),
-                "entry_price": r["entry"]["price"],
-                "exit_time": pd.Timestamp(r["exit"]["timestamp"]),
-                "exit_price": r["exit"]["price"],
-                "quantity": r["quantity"],
-                "fees": r["entry"]["fee"] + r["exit"]["fee"],
-                "pnl": r["pnl"],
-                "return_pct": r["return_pct"],
-                "bars_held": r["bars_held"],
-            }
-            for r in self.trade_records()
-        ]
-        return pd.DataFrame(rows)
-
     def to_dict(self) -> dict[str, Any]:
-        known = self.bars.known_ns()
+        from quantdesk.analytics.report_html import to_jsonable
+
+        content = report_json(self._inputs, self.metrics)
         return {
             "schema_version": RESULT_SCHEMA_VERSION,
             "strategy": self.strategy_name,
-            "symbol": self.bars.symbol,
-            "synthetic": bool(self.instrument.synthetic) if self.instrument else False,
-            "timeframe": self.bars.timeframe.value,
-            "start": ns_to_iso(int(self.bars.ts[0])),
-            "end": ns_to_iso(int(known[-1])),
-            "bars": len(self.bars),
+            "symbols": self.symbols,
+            "synthetic": self.synthetic,
+            "timeframe": self.timeframe,
+            "start": ns_to_iso(int(self.start.value)),
+            "end": ns_to_iso(int(self.known_ns[-1])),
+            "bars": len(self.known_ns),
             "initial_capital": self.initial_cash,
-            "metrics": {k: _clean(v) for k, v in self.metrics.as_dict().items()},
-            "equity": [[ns_to_iso(int(t)), float(v)] for t, v in zip(known, self.equity, strict=True)],
-            "trades": self.trade_records(),
-            "not_simulated": list(self.not_simulated),
+            "benchmark_name": self.benchmark_name,
+            **content,
+            "trade_log": self.trade_log(),
+            "orders": to_jsonable(self.orders.to_dict(orient="records")),
+            "fills": to_jsonable(self.fills.to_dict(orient="records")),
+            "risk_events": to_jsonable(self.risk_events.to_dict(orient="records")),
+            "notes": list(self.notes),
         }
 
     def to_json(self, path: Path | str | None = None) -> str:
@@ -145,6 +368,4 @@ class BacktestResult:
 
     def report(self, path: Path | str) -> Path:
         """Write the self-contained HTML report to ``path`` and return it."""
-        from quantdesk.analytics.report import write_html_report
-
-        return write_html_report(self, Path(path))
+        return write_report(self.performance_inputs(with_prices=True), Path(path), metrics=self.metrics)

@@ -13,7 +13,7 @@ import os
 import sys
 import traceback
 
-from quantdesk.cli import backtest, data, fundamentals, inference, strategy, technical  # noqa: F401  (each registers its commands)
+from quantdesk.cli import backtest, data, demo, fundamentals, inference, strategy, technical  # noqa: F401  (each registers its commands)
 from quantdesk.cli.common import app, err
 from quantdesk.core.errors import ConfigError, DataError, QuantdeskError
 

@@ -818,6 +818,13 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: flo
             if p[P_MAX_ADV_FRAC] > 0.0 and adv_dec > 0.0:
                 adv_cap = math.floor(p[P_MAX_ADV_FRAC] * adv_dec / lot_j + 1e-9) * lot_j
                 if units > adv_cap:
+                    if not adv_cap > 0.0:  # not one lot fits: a refusal by the liquidity check itself
+                        n_ev = _add_event(events, n_ev, t, j, D_LIQUIDITY, ACTION_DENIED, units, adv_cap)
+                        if 0 <= oid < orders.shape[0]:
+                            orders[oid]["qty"] = 0.0
+                        _close_order(orders, oid, OS_CANCELLED, t)
+                        is_[j, I_E_ACTIVE] = 0
+                        return cash, n_f, n_tr, n_ev, closed, wins, streak, next_trade_id, peak_eq
                     n_ev = _add_event(events, n_ev, t, j, D_LIQUIDITY, ACTION_RESIZED, units, adv_cap)
                     units = adv_cap
             fs[j, F_E_QTY] = units

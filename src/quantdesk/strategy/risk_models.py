@@ -4,6 +4,7 @@
 entry), ``kelly_criterion_modified`` (f = (p b - q) / b, scaled by ``max_kelly_fraction`` and capped at
 ``fixed_fraction_cap`` of equity; p from the Bayesian posterior or the strategy's past win rate, b
 from the exits) and ``volatility_target`` (``target_risk_per_trade`` of equity over the stop distance).
+``beta_hedge`` (an addition) holds the benchmark against the portfolio's beta.
 ``volatility_adjustment.measure`` is written ``atr_14`` (ATR over 14 bars) and parsed at load.
 """
 
@@ -90,7 +91,26 @@ class PortfolioLimits(StrictModel):
     max_positions: int | None = Field(default=None, ge=1, le=10_000, description="addition")
 
 
+class BetaHedge(StrictModel):
+    """Addition (plan 7, beta neutrality): hold the benchmark against the portfolio's beta dollars.
+
+    Betas are rolling over ``window_bars`` (at least ``min_obs`` pairs, else 1.0); the hedge is
+    re-set only when it is off by more than ``rebalance_band`` of equity. Needs a benchmark.
+    """
+
+    window_bars: int = Field(default=60, ge=2, le=10_000)
+    min_obs: int = Field(default=20, ge=2, le=10_000)
+    rebalance_band: float = Field(default=0.02, ge=0, le=1, description="share of equity the hedge may drift")
+
+    @model_validator(mode="after")
+    def _min_obs_fits(self) -> BetaHedge:
+        if self.min_obs > self.window_bars:
+            raise ValueError(f"min_obs ({self.min_obs}) must not exceed window_bars ({self.window_bars})")
+        return self
+
+
 class RiskManagement(StrictModel):
     position_sizing: PositionSizing = PositionSizing()
     portfolio_limits: PortfolioLimits | None = None
     volatility_adjustment: VolatilityAdjustment | None = None
+    beta_hedge: BetaHedge | None = Field(default=None, description="addition: a beta-neutral benchmark hedge")

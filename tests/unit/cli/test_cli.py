@@ -101,14 +101,21 @@ def test_backtest_spx_writes_json_result_with_metrics_equity_and_trades(sample_h
         "n_trades",
         "win_rate",
     }
-    assert doc["metrics"]["n_trades"] == sum(t["status"] == "closed" for t in doc["trades"]) > 50
-    assert len(doc["equity"]) == 5031
-    assert doc["equity"][0][0] == "1999-01-04T21:00:00Z"  # known at the New York close
-    assert {"entry", "exit", "quantity", "pnl"} <= set(doc["trades"][0])
+    assert doc["metrics"]["n_trades"] == sum(t["status"] == "closed" for t in doc["trade_log"]) > 50
+    assert len(doc["equity"]["time"]) == 5032  # the capital at the first bar's open, then each close
+    assert doc["equity"]["time"][1] == "1999-01-04T21:00:00Z"  # known at the New York close
+    assert {"entry", "exit", "quantity", "risk_metrics", "context"} <= set(doc["trade_log"][0])
+    assert doc["symbols"] == ["SPX"] and doc["benchmark_name"] == "SPX buy & hold"
+    assert {f["reason"] for f in doc["fills"]} >= {"entry", "signal_exit"}
     assert json.dumps(doc["metrics"]).encode() == json.dumps(json.loads(out2.read_text())["metrics"]).encode()
     assert out1.read_bytes() == out2.read_bytes()
     html = report.read_text()
-    assert html.startswith("<!DOCTYPE html>") and "plotly" in html and "EMA Cross Trend: SPX 1d" in html
+    assert (
+        html.startswith("<!DOCTYPE html>")
+        and "plotly" in html
+        and "EMA Cross Trend · 1d" in html
+        and "Symbols: SPX<" in html
+    )
 
 
 def test_backtest_start_end_restrict_the_bars(sample_home: Path, tmp_path: Path) -> None:
@@ -131,6 +138,23 @@ def test_backtest_start_end_restrict_the_bars(sample_home: Path, tmp_path: Path)
     assert result.returncode == 0, result.stderr
     doc = json.loads(out.read_text())
     assert doc["start"] == "2010-01-04T00:00:00Z" and doc["bars"] == 252 and doc["initial_capital"] == 5000.0
+
+
+def test_backtest_many_symbols_share_one_account_against_a_benchmark(sample_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    result = run(sample_home, "backtest", str(STRATEGY), "--universe", "all", "--benchmark", "SPX", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(out.read_text())
+    assert doc["symbols"] == ["IXIC", "SPX"] and doc["benchmark_name"] == "SPX"
+    assert {t["symbol"] for t in doc["trade_log"]} == {"IXIC", "SPX"}
+    assert doc["benchmark_metrics"]["total_return"] == pytest.approx(
+        2506.850098 / 1228.099976 - 1
+    )  # SPX closes 1999-01-04, 2018-12-31
+    assert "Information ratio" in result.stdout
+    none = run(sample_home, "backtest", str(STRATEGY))
+    assert none.returncode == 2 and "--symbols A,B,C or --universe" in none.stderr
+    bad = run(sample_home, "backtest", str(STRATEGY), "--universe", "sector:Nothing")
+    assert bad.returncode == 2 and "--universe sector:Nothing: no instrument with 1d bars matches" in bad.stderr
 
 
 def test_backtest_unknown_symbol_exits_2_naming_it(sample_home: Path) -> None:
@@ -262,10 +286,15 @@ def test_unknown_timeframe_exits_2(tmp_path: Path) -> None:
 def test_demo_prints_summary_and_writes_report(tmp_path: Path) -> None:
     result = run(tmp_path, "demo")
     assert result.returncode == 0, result.stderr
-    assert "Total return" in result.stdout and "SPX buy & hold" in result.stdout
-    report = tmp_path / "reports" / "demo_ema_cross_SPX.html"
+    table = result.stdout
+    for key in ("plan_example", "momentum_breakout", "mean_reversion", "trend_following", "earnings_play",
+                "carry_trade", "ema_cross"):  # fmt: skip
+        row = next(line for line in table.splitlines() if f" {key} " in line)
+        trades = int(row.split("│")[3])
+        assert trades > 0, row  # every template trades on the data it is written for
+    report = tmp_path / "reports" / "demo_plan_example.html"
     assert str(report) in result.stdout.replace("\n", "")
-    assert report.stat().st_size > 100_000
+    assert report.stat().st_size > 100_000 and "Synthetic data" in report.read_text()
 
 
 def test_data_synthetic_then_backtest_on_synthetic_minutes_with_an_hourly_signal(tmp_path: Path) -> None:
