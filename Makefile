@@ -46,6 +46,7 @@ bench: $(STAMP_RUN)
 	$(BIN)/python benchmarks/indicators.py
 	$(BIN)/python benchmarks/fundamentals.py
 	$(BIN)/python benchmarks/signals.py
+	$(BIN)/python benchmarks/plan_example.py
 
 bench-peers: $(STAMP_BENCH)
 	$(BIN)/python benchmarks/peers.py
