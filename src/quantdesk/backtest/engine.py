@@ -324,7 +324,9 @@ def _benchmark_series(benchmark: Bars | None, runs: Sequence[InstrumentRun]) -> 
             np.asarray(benchmark.close, dtype=float), index=ns_to_index(benchmark.known_ns()), name=benchmark.symbol
         )
     closes = pd.concat(
-        [pd.Series(np.asarray(r.bars.close, dtype=float), index=ns_to_index(r.bars.known_ns())) for r in runs], axis=1
+        [pd.Series(np.asarray(r.bars.close, dtype=float), index=ns_to_index(r.bars.known_ns())) for r in runs],
+        axis=1,
+        sort=True,
     )
     if len(runs) == 1:
         name = f"{runs[0].symbol} buy & hold"

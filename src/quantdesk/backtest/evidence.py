@@ -92,7 +92,9 @@ def expansion_flag(atr_values: np.ndarray, lookback: int, sd: float) -> np.ndarr
     mean = talib.SMA(_f64(atr_values), timeperiod=lookback)
     std = talib.STDDEV(_f64(atr_values), timeperiod=lookback, nbdev=1.0)
     with np.errstate(invalid="ignore"):
-        flag: np.ndarray = atr_values > mean + sd * std
+        # a flat ATR has no spread: TA-Lib's running mean may sit a hair under it, which is no expansion
+        spread = std > 1e-12 * np.abs(mean)
+        flag: np.ndarray = spread & (atr_values > mean + sd * std)
     return flag & np.isfinite(mean)
 
 
@@ -148,9 +150,12 @@ def build_evidence(strategy: Strategy, bars: Bars, signals: SignalArrays, params
         vol_measure = atr_of(period) if kind == "atr" else rolling_std(changes, period)
     swing_low = swing_high = None
     if exits.stop_loss is not None and exits.stop_loss.reference != "entry":
-        lookback = min(exits.stop_loss.swing_lookback_bars, max(len(bars), 2))
-        swing_low = talib.MIN(_f64(bars.low), timeperiod=lookback)
-        swing_high = talib.MAX(_f64(bars.high), timeperiod=lookback)
+        lookback = exits.stop_loss.swing_lookback_bars
+        if len(bars) >= lookback:
+            swing_low = talib.MIN(_f64(bars.low), timeperiod=lookback)
+            swing_high = talib.MAX(_f64(bars.high), timeperiod=lookback)
+        else:  # not one full window yet: no swing (the stop falls back to its max_risk_percent bound)
+            swing_low = swing_high = np.full(len(bars), np.nan)
     close = _f64(bars.close)
     sigma_bar = sigma_daily = adv = None
     if params_need.get("costs") or params_need.get("liquidity"):

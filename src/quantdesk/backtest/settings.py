@@ -33,9 +33,9 @@ class PlanRules:
     expansion_lookback_bars: int = 100
     max_adv_frac: float = 0.01  # with portfolio_limits
     correlation_window_bars: int = 60
-    tighten_after_bars: int = 0  # time decay of the stop; 0: off
+    tighten_after_bars: int = 0  # time decay of the stop; 0: off (the file's stop_loss.tighten_after_bars wins)
     tighten_frac: float = 0.5
-    widen_mult: float = 1.0  # stop distances in ATR expansion; 1: off
+    widen_mult: float = 1.0  # stop distances in ATR expansion; 1: off (stop_loss.widen_in_expansion wins)
 
 
 def kernel_params(strategy: Strategy, *, initial_cash: float, rules: PlanRules | None = None) -> np.ndarray:
@@ -79,9 +79,11 @@ def kernel_params(strategy: Strategy, *, initial_cash: float, rules: PlanRules |
         p[L.P_STOP_FROM_SWING] = 0.0 if s.reference == "entry" else 1.0
         p[L.P_STOP_OFFSET_ATR] = s.offset
         p[L.P_MAX_RISK_FRAC] = s.max_risk_percent
-        p[L.P_TIGHTEN_BARS] = rules.tighten_after_bars
-        p[L.P_TIGHTEN_FRAC] = rules.tighten_frac
-    p[L.P_WIDEN_MULT] = rules.widen_mult
+        p[L.P_TIGHTEN_BARS] = s.tighten_after_bars or rules.tighten_after_bars
+        p[L.P_TIGHTEN_FRAC] = s.tighten_fraction if s.tighten_after_bars else rules.tighten_frac
+        p[L.P_WIDEN_MULT] = s.widen_in_expansion if s.widen_in_expansion != 1.0 else rules.widen_mult
+    else:
+        p[L.P_WIDEN_MULT] = rules.widen_mult
     if exits.take_profit is not None:
         tp = exits.take_profit
         p[L.P_TP_TYPE] = L.TP_R_MULTIPLE if tp.type == "risk_multiple" else L.TP_PERCENT

@@ -5,7 +5,10 @@ As the plan writes them: ``take_profit`` (``risk_multiple`` with ``ratio`` R, an
 ``stop_loss`` (``technical``: under the recent swing low, less ``offset`` ATRs, never more than
 ``max_risk_percent`` from entry; ``atr``: ``offset`` ATRs from entry; ``percent``: ``max_risk_percent``
 from entry) and ``time_stop`` (leave after ``max_bars``, always or only if not profitable). Additions:
-``signal_exit`` (technical signals, see ``entry_models``) and ``chandelier`` (plan section 7.2).
+``signal_exit`` (technical signals, see ``entry_models``), ``chandelier`` (plan section 7.2), and on the
+stop (plan section 7.1) ``tighten_after_bars`` (once a position has aged that many bars without
+profit, its stop moves ``tighten_fraction`` of the way to the entry) and ``widen_in_expansion``
+(stop distances times this while ATR is 2 standard deviations above its mean).
 """
 
 from __future__ import annotations
@@ -57,6 +60,13 @@ class StopLoss(StrictModel):
     max_risk_percent: float = Field(default=0.02, gt=0, le=0.5, description="furthest stop from entry, a fraction")
     swing_lookback_bars: int = Field(default=20, ge=2, le=10_000, description="addition: the recent swing's window")
     atr_period: int = Field(default=14, ge=1, le=1000)
+    tighten_after_bars: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="addition: after this many bars without profit, tighten the stop"
+    )
+    tighten_fraction: float = Field(default=0.5, gt=0, le=1, description="addition: share of the way to the entry")
+    widen_in_expansion: float = Field(
+        default=1.0, ge=1, le=10, description="addition: stop distances times this while ATR is expanded (plan 7.1)"
+    )
 
     @model_validator(mode="after")
     def _fields_fit_type(self) -> StopLoss:

@@ -1,4 +1,7 @@
-"""The kernel's evidence from one instrument's bars: expected values by hand or by an independent numpy/pandas computation."""
+"""The kernel's evidence from one instrument's bars.
+
+Expected values by hand or by an independent numpy/pandas computation, never by the function itself.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import pytest
 
 from quantdesk.backtest.engine import _needs
 from quantdesk.backtest.evidence import (
+    Evidence,
     arrival_bars,
     build_evidence,
     daily_cost_inputs,
@@ -166,11 +170,6 @@ def test_expansion_flag_needs_lookback_valid_values() -> None:
     assert expansion_flag(atr, lookback=10, sd=2.0).dtype == bool
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evidence.expansion_flag: on a constant ATR TA-Lib's SMA rounds just below the value while STDDEV "
-    "is exactly 0, so `atr > mean + sd * std` is True; a flat ATR is never an expansion",
-)
 def test_a_constant_atr_is_never_an_expansion() -> None:
     atr = np.r_[np.full(5, np.nan), np.full(300, 1.1)]
     assert not expansion_flag(atr, lookback=100, sd=2.0).any()
@@ -207,7 +206,7 @@ def test_arrival_with_latency_over_a_missing_minute_takes_the_next_bar_there_is(
 # ---- build_evidence ---------------------------------------------------------------------------------
 
 
-def evidence_for(strat: Strategy, bars: Bars, need: dict[str, bool] | None = None):  # noqa: ANN201
+def evidence_for(strat: Strategy, bars: Bars, need: dict[str, bool] | None = None) -> Evidence:
     if need is None:
         need = _needs(kernel_params(strat, initial_cash=100_000.0))
     return build_evidence(strat, bars, compile_signals(strat, bars), need, PlanRules())

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from quantdesk.backtest.costs import US_RETAIL, CommissionSchedule, commission_schedule
 from quantdesk.backtest.settings import PlanRules, kernel_params
+from quantdesk.core.errors import ConfigError
 from quantdesk.kernels import portfolio_layout as L
 from quantdesk.strategy.execution_models import Commission
+from quantdesk.strategy.load import parse_strategy
 from quantdesk.strategy.templates import load_template
 
 
@@ -41,6 +45,21 @@ def test_plan_example_maps_to_kernel_slots() -> None:
 def test_plan_rules_can_be_switched_off() -> None:
     p = kernel_params(load_template("plan_example"), initial_cash=1.0, rules=PlanRules(loss_streak=0, max_adv_frac=0))
     assert p[L.P_LOSS_STREAK] == 0 and p[L.P_MAX_ADV_FRAC] == 0
+
+
+def test_stop_time_decay_and_expansion_widening_come_from_the_file() -> None:
+    doc = json.loads(load_template("plan_example").model_dump_json(exclude_none=True))
+    assert kernel_params(parse_strategy(json.dumps(doc)), initial_cash=1.0)[L.P_TIGHTEN_BARS] == 0  # off by default
+    doc["exit_conditions"]["stop_loss"] |= {
+        "tighten_after_bars": 10,
+        "tighten_fraction": 0.25,
+        "widen_in_expansion": 1.5,
+    }
+    p = kernel_params(parse_strategy(json.dumps(doc)), initial_cash=1.0)
+    assert (p[L.P_TIGHTEN_BARS], p[L.P_TIGHTEN_FRAC], p[L.P_WIDEN_MULT]) == (10, 0.25, 1.5)
+    doc["exit_conditions"]["stop_loss"]["widen_in_expansion"] = 0.5
+    with pytest.raises(ConfigError, match="widen_in_expansion"):
+        parse_strategy(json.dumps(doc))
 
 
 @pytest.mark.parametrize(
