@@ -6,8 +6,30 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quantdesk.kernels.backtest import run_directional, run_long_only
+from quantdesk.kernels.backtest import TRADE_DTYPE, simulate_directional
 from tests.reference.backtest_reference import reference_directional, reference_long_only
+
+
+def run_directional(open_: np.ndarray, close: np.ndarray, long_entry: np.ndarray, long_exit: np.ndarray,
+                    short_entry: np.ndarray, short_exit: np.ndarray, *, fraction: float, fee_rate: float,
+                    lot_size: float, initial_cash: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The kernel's raw ``(equity, trades)``, as the reference states them."""
+    n = len(open_)
+    equity = np.empty(n, dtype=np.float64)
+    trades = np.zeros(n + 1, dtype=TRADE_DTYPE)  # a reversal closes and opens on one bar
+    count = simulate_directional(
+        np.ascontiguousarray(open_, dtype=np.float64), np.ascontiguousarray(close, dtype=np.float64),
+        np.ascontiguousarray(long_entry, dtype=np.bool_), np.ascontiguousarray(long_exit, dtype=np.bool_),
+        np.ascontiguousarray(short_entry, dtype=np.bool_), np.ascontiguousarray(short_exit, dtype=np.bool_),
+        float(fraction), float(fee_rate), float(lot_size), float(initial_cash), equity, trades,
+    )  # fmt: skip
+    return equity, trades[:count].copy()
+
+
+def run_long_only(open_: np.ndarray, close: np.ndarray, entry: np.ndarray, exit_: np.ndarray,
+                  **settings_: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    never = np.zeros(len(open_), dtype=np.bool_)
+    return run_directional(open_, close, entry, exit_, never, never, **settings_)
 
 
 @st.composite

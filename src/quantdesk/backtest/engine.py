@@ -234,7 +234,7 @@ def run_backtest(
         sector=sector_codes,
     )  # fmt: skip
     output = run_kernel(inputs, params)
-    hedge = _hedge(strategy, output, grid, bar_list, benchmark)
+    hedge = _hedge(strategy, output, grid, np.asarray(inputs.close).reshape(n, m), bar_list, benchmark)
     step("metrics")
     runs = tuple(
         InstrumentRun(symbol=b.symbol, bars=b, rows=grid.rows[j], instrument=inst_list[j], signals=signals[j])
@@ -268,7 +268,7 @@ def _notes(strategy: Strategy, runs: Sequence[InstrumentRun], rules: PlanRules) 
     return tuple(out)
 
 
-def _hedge(strategy: Strategy, output: KernelOutput, grid: Grid, bars: Sequence[Bars],
+def _hedge(strategy: Strategy, output: KernelOutput, grid: Grid, close: np.ndarray, bars: Sequence[Bars],
            benchmark: Bars | None) -> Hedge | None:  # fmt: skip
     """The beta-neutral hedge of ``risk_management.beta_hedge`` against ``benchmark`` on the run's rows."""
     rule = strategy.risk_management.beta_hedge
@@ -276,12 +276,10 @@ def _hedge(strategy: Strategy, output: KernelOutput, grid: Grid, bars: Sequence[
         return None
     if benchmark is None:
         raise ConfigError("risk_management.beta_hedge: needs a benchmark to hedge with (--benchmark SPX, benchmark=)")
-    n, m = grid.n, len(bars)
-    close = np.full((n, m), np.nan)
-    returns = np.full((n, m), np.nan)
+    n, m = close.shape
+    returns = np.full((n, m), np.nan)  # each instrument's own close-to-close returns, on its rows
     for j, b in enumerate(bars):
         c = np.asarray(b.close, dtype=np.float64)
-        grid.spread(j, c, close)
         grid.spread(j, np.r_[np.nan, c[1:] / c[:-1] - 1.0], returns)
     marks = pd.DataFrame(close).ffill().to_numpy()
     value = np.where(output.qty != 0.0, output.qty * marks, 0.0)

@@ -133,59 +133,6 @@ def simulate_directional(
     return n_trades
 
 
-def run_directional(
-    open_: np.ndarray,
-    close: np.ndarray,
-    long_entry: np.ndarray,
-    long_exit: np.ndarray,
-    short_entry: np.ndarray,
-    short_exit: np.ndarray,
-    *,
-    fraction: float,
-    fee_rate: float,
-    lot_size: float,
-    initial_cash: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Allocate the outputs, run the kernel, return ``(equity, trades)``."""
-    n = len(open_)
-    equity = np.empty(n, dtype=np.float64)
-    trades = np.zeros(n + 1, dtype=TRADE_DTYPE)  # a reversal closes and opens on one bar
-    count = simulate_directional(
-        np.ascontiguousarray(open_, dtype=np.float64),
-        np.ascontiguousarray(close, dtype=np.float64),
-        np.ascontiguousarray(long_entry, dtype=np.bool_),
-        np.ascontiguousarray(long_exit, dtype=np.bool_),
-        np.ascontiguousarray(short_entry, dtype=np.bool_),
-        np.ascontiguousarray(short_exit, dtype=np.bool_),
-        float(fraction),
-        float(fee_rate),
-        float(lot_size),
-        float(initial_cash),
-        equity,
-        trades,
-    )
-    return equity, trades[:count].copy()
-
-
-def run_long_only(
-    open_: np.ndarray,
-    close: np.ndarray,
-    entry: np.ndarray,
-    exit_: np.ndarray,
-    *,
-    fraction: float,
-    fee_rate: float,
-    lot_size: float,
-    initial_cash: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``run_directional`` with no short signals."""
-    never = np.zeros(len(open_), dtype=np.bool_)
-    return run_directional(
-        open_, close, entry, exit_, never, never,
-        fraction=fraction, fee_rate=fee_rate, lot_size=lot_size, initial_cash=initial_cash,
-    )  # fmt: skip
-
-
 @njit(cache=True, parallel=True)
 def sweep_directional(
     open_: np.ndarray,
