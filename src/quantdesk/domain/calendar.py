@@ -28,6 +28,7 @@ import pandas as pd
 from quantdesk.core.timestamps import NS_PER_DAY, NS_PER_MINUTE
 from quantdesk.domain.timeframe import Timeframe
 from quantdesk.kernels.calendar import local_day_numbers
+from quantdesk.kernels.search import searchsorted_left_sorted
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,9 +142,13 @@ class TradingCalendar:
             naive = pd.DatetimeIndex(local_midnights.view("datetime64[ns]"))
             aware = naive.tz_localize(self.timezone, ambiguous=True, nonexistent="shift_forward")
             boundaries = _aware_to_ns(aware)
-        positions = np.searchsorted(ts_ns, boundaries, side="left")
+        # ascending boundaries give non-decreasing positions: a day without bars repeats the next one's
+        positions = searchsorted_left_sorted(ts_ns, np.ascontiguousarray(boundaries, dtype=np.int64))
         inner = positions[(positions > 0) & (positions < n)]
-        return np.concatenate(([0], np.unique(inner))).astype(np.int64)
+        fresh = np.empty(len(inner), dtype=bool)
+        fresh[:1] = True
+        np.not_equal(inner[1:], inner[:-1], out=fresh[1:])
+        return np.concatenate(([0], inner[fresh])).astype(np.int64)
 
     def _offset_table(self, first_ns: int, last_ns: int) -> tuple[np.ndarray, np.ndarray]:
         """(instants, offsets): the UTC offset in force from each instant on, covering [first, last]."""
