@@ -1,5 +1,6 @@
 """The quality scores: each Piotroski signal and each Beneish variable on its own, Altman's zones, the worked
-examples (constructed, with their arithmetic written out), missing data and bad input."""
+examples (Altman's from a textbook; the others constructed, with their arithmetic written out), Beneish's
+indices against an independent published spreadsheet, missing data and bad input."""
 
 from __future__ import annotations
 
@@ -415,6 +416,55 @@ def test_mscore_worked_example_constructed() -> None:
     assert result.computable == 8
     assert result.variable("DSRI").current_part == pytest.approx(0.15)
     assert result.variable("DSRI").prior_part == pytest.approx(0.10)
+
+
+def test_mscore_indices_agree_with_an_independent_published_spreadsheet() -> None:
+    """Cross-check against someone else's implementation, not the paper: ShookRun.com's ``MScore.XLS``,
+    "The Full Beneish model for earnings manipulation detection (Based on Eight Variables)", applied to
+    Jean Philippe Fragrances, fiscal 1996 against 1995 (the copy kept at docstoc.com, docs/100752066).
+    Its figures are below as the sheet prints them (thousands); it prints the eight indices to three
+    decimals, which ours reproduce. Its eight-variable M is cut off in that copy, so M itself is not
+    compared here (the constructed example above holds the arithmetic of M)."""
+    fiscal_1996 = {
+        "revenue": 93281.0,
+        "cost_of_revenue": 51355.0,
+        "receivables": 1124.0,
+        "current_assets": 72726.0,
+        "ppe_net": 1734.0,
+        "depreciation_amortization": 1597.0,
+        "total_assets": 85585.0,
+        "sga_expense": 32416.0,
+        "net_income": 5658.0,
+        "operating_cash_flow": 7975.0,
+        "current_liabilities": 26158.0,
+        "long_term_debt": 485.0,
+    }
+    fiscal_1995 = {
+        "revenue": 93669.0,
+        "cost_of_revenue": 48703.0,
+        "receivables": 970.0,
+        "current_assets": 67539.0,
+        "ppe_net": 1970.0,
+        "depreciation_amortization": 1322.0,
+        "total_assets": 84001.0,
+        "sga_expense": 32990.0,
+        "net_income": 9038.0,
+        "operating_cash_flow": 2836.0,
+        "current_liabilities": 26176.0,
+        "long_term_debt": 596.0,
+    }
+    printed = {
+        "DSRI": 1.164,
+        "GMI": 1.068,
+        "AQI": 0.753,
+        "SGI": 0.996,
+        "DEPI": 0.838,
+        "SGAI": 0.987,
+        "TATA": -0.027,
+        "LVGI": 0.977,
+    }
+    result = beneish_mscore(fiscal_1996, fiscal_1995)
+    assert {name: round(result.variable(name).value or math.nan, 3) for name in printed} == printed
 
 
 def test_mscore_flag_depends_on_the_threshold() -> None:
