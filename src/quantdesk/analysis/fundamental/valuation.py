@@ -551,7 +551,7 @@ class MultipleComparison:
     peers_used: tuple[str, ...]  # symbols with a meaningful multiple
     peers_excluded: tuple[str, ...]  # symbols whose multiple is negative or undefined
     peer_median: float  # NaN with no peer used
-    percentile: float  # 0..100: share of used peers with a strictly lower multiple; NaN when not computable
+    percentile: float  # 0..100: share of used peers with a lower multiple (ties half); NaN when not computable
     implied_value_per_share: float  # at the peer median multiple; NaN when not computable
 
     def to_dict(self) -> dict[str, Any]:
@@ -630,8 +630,8 @@ def relative_valuation(target: CompanyFundamentals, peers: Sequence[CompanyFunda
 
     For each multiple: peers whose multiple is negative or undefined are excluded from that multiple's peer
     set (and listed); the peer median is over the rest. ``percentile`` is 100 × (number of used peers with a
-    strictly lower multiple) / (number of used peers): a peer with an equal multiple does not count as lower,
-    so a target cheaper than every peer is at 0 and dearer than every peer at 100. When the target's own
+    lower multiple, a peer with an equal one counting half) / (number of used peers), the rule of the
+    universe's sector percentiles, so a target cheaper than every peer is at 0 and dearer than every peer at 100. When the target's own
     multiple is not meaningful, its multiple and percentile are NaN and ``note`` says why. The implied value
     per share applies the peer median to the target's own denominator (for EV/EBITDA, less net debt, per
     share); NaN when that denominator is not positive or no peer is used. A peer with the target's symbol is
@@ -649,7 +649,8 @@ def relative_valuation(target: CompanyFundamentals, peers: Sequence[CompanyFunda
         meaningful = not math.isnan(own)
         median = float(np.median(values)) if len(values) else float("nan")
         if meaningful and len(values):
-            percentile = 100.0 * float(np.count_nonzero(values < own)) / len(values)
+            lower = np.count_nonzero(values < own) + 0.5 * np.count_nonzero(values == own)
+            percentile = 100.0 * float(lower) / len(values)
         else:
             percentile = float("nan")
         comparisons.append(

@@ -218,20 +218,21 @@ def test_relative_valuation_by_hand() -> None:
     assert pe.peer_median == pytest.approx(15.0)
     assert pe.percentile == pytest.approx(100 / 3)
     assert pe.implied_value_per_share == pytest.approx(15.0 * 40 / 10)  # 60.00
-    # P/B: peers 2, 3, 1, 4 -> median 2.5; only C (1.0) strictly below 2.0, the tie with A does not count
+    # P/B: peers 2, 3, 1, 4 -> median 2.5; C (1.0) below 2.0, and the tie with A counts half: 1.5 of 4
     pb = result["pb"]
     assert pb.peer_median == pytest.approx(2.5)
-    assert pb.percentile == pytest.approx(25.0)
+    assert pb.percentile == pytest.approx(37.5)
     assert pb.implied_value_per_share == pytest.approx(2.5 * 250 / 10)  # 62.50
     # EV/EBITDA: peers 8, 10, 6, 10 -> median 9; implied (9 × 80 - 100 net debt) / 10 shares = 62.00
     ev = result["ev_ebitda"]
     assert ev.peer_median == pytest.approx(9.0)
     assert ev.percentile == pytest.approx(25.0)
     assert ev.implied_value_per_share == pytest.approx(62.0)
-    # P/S: peers 0.5, 0.8, 0.2, 1.0 -> median 0.65; implied 0.65 × 1000 / 10 = 65.00
+    # P/S: peers 0.5, 0.8, 0.2, 1.0 -> median 0.65; C below the target's 0.5, A equal (half): 1.5 of 4;
+    # implied 0.65 × 1000 / 10 = 65.00
     ps = result["ps"]
     assert ps.peer_median == pytest.approx(0.65)
-    assert ps.percentile == pytest.approx(25.0)
+    assert ps.percentile == pytest.approx(37.5)
     assert ps.implied_value_per_share == pytest.approx(65.0)
     assert result.to_frame().loc["pe", "peers_used"] == 3
 
