@@ -28,7 +28,7 @@ from quantdesk.data.catalog import Catalog
 from quantdesk.data.fundamentals.store import FundamentalStore
 from quantdesk.data.sources.synthetic_fx import fx_currencies
 from quantdesk.domain.bars import Bars
-from quantdesk.strategy.composite import CompositeScore, composite_score
+from quantdesk.strategy.composite import CompositeScore, SectorMomentumCache, composite_score
 from quantdesk.strategy.entry_models import InferenceSettings, SignalBlock
 from quantdesk.strategy.gate import GateResult, evaluate_gate, gate_columns
 from quantdesk.strategy.models import Strategy
@@ -56,6 +56,7 @@ class EvidenceSources:
     fundamentals: FundamentalStore | None = None
     benchmark: str | None = "SPX"
     gate_cache: SnapshotCache = field(default_factory=SnapshotCache)
+    sector_cache: SectorMomentumCache = field(default_factory=SectorMomentumCache)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from quantdesk.domain.timeframe import Timeframe
 from quantdesk.strategy.models import Strategy
 
 if TYPE_CHECKING:
+    from quantdesk.data.catalog import Catalog
     from quantdesk.strategy.compile import EvidenceSources
 
 SECTOR_WINDOW_SESSIONS = 63
@@ -68,32 +69,62 @@ def _daily_log_momentum(catalog_bars: Bars) -> tuple[np.ndarray, np.ndarray]:
     return catalog_bars.known_ns(), out
 
 
+class SectorMomentumCache:
+    """The catalog's sectors and each company's daily momentum (known times, values), read once per run.
+
+    The sector level of every instrument of a portfolio run reads the same companies; without this each
+    instrument's compile would read every company's daily bars again (n x n reads on an n-company
+    universe). Kept per catalog: a different catalog starts afresh.
+    """
+
+    def __init__(self) -> None:
+        self._catalog: Catalog | None = None
+        self._sectors: dict[str, str] = {}
+        self._momentum: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+
+    def sectors(self, catalog: Catalog) -> dict[str, str]:
+        """Symbol -> sector for every catalog instrument with one."""
+        if catalog is not self._catalog:
+            self._catalog = catalog
+            self._sectors = {i.symbol: i.sector for i in catalog.instruments() if i.sector}
+            self._momentum = {}
+        return self._sectors
+
+    def momentum(self, catalog: Catalog, symbol: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(known_ns, 63-session log momentum) of the symbol's daily bars; None when it has none."""
+        self.sectors(catalog)
+        if symbol not in self._momentum:
+            try:
+                self._momentum[symbol] = _daily_log_momentum(catalog.read_bars(symbol, Timeframe.D1))
+            except NotFoundError:
+                self._momentum[symbol] = None
+        return self._momentum[symbol]
+
+
 def _sector(bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | None, str]:
     catalog = sources.catalog
     if catalog is None:
         return None, "no catalog to read the sector's companies from"
-    instruments = {i.symbol: i for i in catalog.instruments() if i.sector}
-    own = instruments.get(bars.symbol)
-    if own is None:
+    sectors = sources.sector_cache.sectors(catalog)
+    own_sector = sectors.get(bars.symbol)
+    if own_sector is None:
         return None, f"{bars.symbol} has no sector in the instrument master"
     at_ns = bars.known_ns()
     sector_sum, sector_n = np.zeros(len(bars)), np.zeros(len(bars))
     all_sum, all_n = np.zeros(len(bars)), np.zeros(len(bars))
-    for symbol, inst in instruments.items():
-        try:
-            daily = catalog.read_bars(symbol, Timeframe.D1)
-        except NotFoundError:
+    for symbol, sector in sectors.items():
+        series = sources.sector_cache.momentum(catalog, symbol)
+        if series is None:
             continue
-        known, momentum = _daily_log_momentum(daily)
-        values = align_values(at_ns, known, momentum)
+        values = align_values(at_ns, *series)
         ok = np.isfinite(values)
         all_sum[ok] += values[ok]
         all_n[ok] += 1
-        if inst.sector == own.sector and symbol != bars.symbol:
+        if sector == own_sector and symbol != bars.symbol:
             sector_sum[ok] += values[ok]
             sector_n[ok] += 1
     if not sector_n.any():
-        return None, f"no other company of the sector {own.sector!r} has daily bars in the catalog"
+        return None, f"no other company of the sector {own_sector!r} has daily bars in the catalog"
     with np.errstate(invalid="ignore", divide="ignore"):
         relative = sector_sum / sector_n - all_sum / all_n
     return 1.0 / (1.0 + np.exp(-relative / SECTOR_SCALE)), ""

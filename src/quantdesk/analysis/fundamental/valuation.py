@@ -631,11 +631,11 @@ def relative_valuation(target: CompanyFundamentals, peers: Sequence[CompanyFunda
     For each multiple: peers whose multiple is negative or undefined are excluded from that multiple's peer
     set (and listed); the peer median is over the rest. ``percentile`` is 100 × (number of used peers with a
     lower multiple, a peer with an equal one counting half) / (number of used peers), the rule of the
-    universe's sector percentiles, so a target cheaper than every peer is at 0 and dearer than every peer at 100. When the target's own
-    multiple is not meaningful, its multiple and percentile are NaN and ``note`` says why. The implied value
-    per share applies the peer median to the target's own denominator (for EV/EBITDA, less net debt, per
-    share); NaN when that denominator is not positive or no peer is used. A peer with the target's symbol is
-    skipped.
+    universe's sector percentiles, so a target cheaper than every peer is at 0 and dearer than every peer
+    at 100. When the target's own multiple is not meaningful, its multiple and percentile are NaN and
+    ``note`` says why. The implied value per share applies the peer median to the target's own denominator
+    (for EV/EBITDA, less net debt, per share); NaN when that denominator is not positive or no peer is used.
+    A peer with the target's symbol is skipped.
     """
     peers = [p for p in peers if p.symbol != target.symbol]
     table = peer_multiples(peers)
