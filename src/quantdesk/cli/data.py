@@ -114,11 +114,13 @@ def _write_synthetic_fx(catalog: Catalog, seed: int) -> None:
     config = SyntheticFxConfig(seed=seed)
     market = generate_fx_market(config)
     reports = write_synthetic_fx(catalog, config, market=market)
-    # FX trades Sunday evening to Friday evening: the weekends the gap check reports are not missing data
     out.print(
         f"synthetic FX (seed {seed}): {', '.join(r.symbol for r in reports)} daily bars "
         f"{config.start} to {config.end}, short rates {', '.join('RATE_' + c for c in config.currencies)}"
     )
+    for report in reports:  # FX closes at the weekend, so only a missing weekday is a gap
+        if report.gaps:
+            _print_write(report)
 
 
 def _import_instrument(catalog: Catalog, symbol: str, asset_class: str, market: str, currency: str) -> Instrument:

@@ -178,10 +178,11 @@ def find_gaps(bars: Bars, *, min_missing_days: int = 2) -> list[Gap]:
     """Gaps in ``bars`` by its calendar. Never fills anything.
 
     Intraday: a hole of more than one bar inside one local session date (or anywhere, for
-    instruments that trade around the clock). Daily and longer: at least ``min_missing_days``
+    instruments that trade around the clock; for those that do so on weekdays only, FX, the bar slots
+    of Saturdays and Sundays are not counted). Daily and longer: at least ``min_missing_days``
     consecutive weekdays without a bar (a single missing weekday is usually an exchange holiday;
-    quantdesk has no holiday calendar yet, so those are not listed). Weekly and monthly bars:
-    a missing week or month.
+    quantdesk has no holiday calendar yet, so those are not listed), or any missing day (weekday, for
+    FX) around the clock. Weekly and monthly bars: a missing week or month.
     """
     ts = bars.ts
     if len(ts) < 2:
@@ -191,18 +192,26 @@ def find_gaps(bars: Bars, *, min_missing_days: int = 2) -> list[Gap]:
     gaps: list[Gap] = []
     if tf.is_intraday:
         step = np.diff(ts)
-        hole = step > tf.duration_ns
+        if cal.weekdays_only and not cal.has_session:
+            local = _local_ns(cal, ts)
+            slots = (_weekday_ns_before(local[1:]) - _weekday_ns_before(local[:-1] + tf.duration_ns)) // tf.duration_ns
+        else:
+            slots = step // tf.duration_ns - 1
+        hole = slots >= 1
         if cal.has_session:
             dates = cal.session_dates(ts, tf).to_numpy().view(np.int64)
             hole &= dates[1:] == dates[:-1]
         for i in np.flatnonzero(hole):
-            gaps.append(Gap(int(ts[i]), int(ts[i + 1]), int(step[i] // tf.duration_ns) - 1))
+            gaps.append(Gap(int(ts[i]), int(ts[i + 1]), int(slots[i])))
         daily_ts = np.unique(cal.session_dates(ts, tf).to_numpy().view(np.int64))
     else:
         daily_ts = ts
     if tf.is_intraday or tf.value == "1d":
         days = daily_ts.view("datetime64[ns]").astype("datetime64[D]")
-        missing = np.busday_count(days[:-1], days[1:]) - 1 if cal.has_session else np.diff(daily_ts) // NS_PER_DAY - 1
+        if cal.has_session or cal.weekdays_only:
+            missing = np.busday_count(days[:-1], days[1:]) - 1
+        else:
+            missing = np.diff(daily_ts) // NS_PER_DAY - 1
         for i in np.flatnonzero(missing >= (min_missing_days if cal.has_session else 1)):
             gaps.append(Gap(int(daily_ts[i]), int(daily_ts[i + 1]), int(missing[i])))
     else:
@@ -216,3 +225,20 @@ def find_gaps(bars: Bars, *, min_missing_days: int = 2) -> list[Gap]:
             gaps.append(Gap(int(ts[i]), int(ts[i + 1]), int(expected[i]) - 1))
     gaps.sort(key=lambda g: g.after_ns)
     return gaps
+
+
+def _local_ns(calendar: TradingCalendar, ts_ns: np.ndarray) -> np.ndarray:
+    """Wall-clock time in the calendar's zone, as ns since 1970-01-01 local."""
+    if calendar.timezone == "UTC":
+        return ts_ns
+    local = pd.DatetimeIndex(ts_ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(calendar.timezone)
+    return np.asarray(local.tz_localize(None).as_unit("ns").asi8, dtype=np.int64)
+
+
+def _weekday_ns_before(local_ns: np.ndarray) -> np.ndarray:
+    """Nanoseconds of Monday-to-Friday time from 1970-01-01 up to each local instant."""
+    days = local_ns // NS_PER_DAY
+    into_day = local_ns - days * NS_PER_DAY
+    whole = np.busday_count(np.datetime64("1970-01-01", "D"), days.astype("datetime64[D]"))
+    on_weekday = np.is_busday(days.astype("datetime64[D]"))
+    return whole.astype(np.int64) * NS_PER_DAY + np.where(on_weekday, into_day, 0)

@@ -39,6 +39,8 @@ class TradingCalendar:
     session_open: dt.time | None = None  # regular open: intraday bins anchor here
     session_close: dt.time | None = None  # the day is complete: end of the last trading window
     day_open: dt.time | None = None  # start of the first trading window when earlier than the regular open
+    # around the clock on weekdays only (FX): Saturday and Sunday, local days, are not missing data
+    weekdays_only: bool = False
 
     @property
     def has_session(self) -> bool:

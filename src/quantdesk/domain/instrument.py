@@ -187,8 +187,8 @@ class Instrument(BaseModel):
         daily bar is known only when after-hours ends (conservative for regular-session data).
         """
         regular = self.trading_hours.regular
-        if regular is None:
-            return TradingCalendar(timezone=self.timezone)
+        if regular is None:  # around the clock; the FX market closes at the weekend
+            return TradingCalendar(timezone=self.timezone, weekdays_only=self.asset_class is AssetClass.FOREX)
         after = self.trading_hours.after_hours
         pre = self.trading_hours.pre_market
         day_end = after.end if after is not None and after.end > regular.end else regular.end

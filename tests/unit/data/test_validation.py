@@ -286,6 +286,44 @@ def test_around_the_clock_intraday_hole_across_midnight_is_reported() -> None:
     assert find_gaps(bars) == [gap("2024-01-19T23:58Z", "2024-01-20T00:01Z", 2)]
 
 
+FX_UTC = TradingCalendar(weekdays_only=True)
+
+
+def test_fx_daily_weekend_is_not_a_gap_but_a_missing_weekday_is() -> None:
+    # Friday 19th, Monday 22nd, Wednesday 24th: only Tuesday is missing
+    bars = dated(["2024-01-19", "2024-01-22", "2024-01-24"], Timeframe.D1, FX_UTC)
+    assert find_gaps(bars) == [gap("2024-01-22", "2024-01-24", 1)]
+
+
+def test_fx_intraday_counts_only_weekday_slots() -> None:
+    # Friday 23:59 to Monday 00:00 UTC: nothing missing; Friday 23:57 to Monday 00:02: Friday's 23:58 and
+    # 23:59 and Monday's 00:00 and 00:01 are missing, the weekend's 2,880 minutes are not
+    assert find_gaps(minutes(["2024-01-19T23:59Z", "2024-01-22T00:00Z"], FX_UTC)) == []
+    assert find_gaps(minutes(["2024-01-19T23:57Z", "2024-01-22T00:02Z"], FX_UTC)) == [
+        gap("2024-01-19T23:57Z", "2024-01-22T00:02Z", 4)
+    ]
+    # the same hole around the clock on every day counts the weekend too, and a whole missing day
+    assert find_gaps(minutes(["2024-01-19T23:57Z", "2024-01-22T00:02Z"], UTC)) == [
+        gap("2024-01-19", "2024-01-22", 2),
+        gap("2024-01-19T23:57Z", "2024-01-22T00:02Z", 2 * 1440 + 4),
+    ]
+
+
+def test_fx_intraday_weekday_slots_in_a_local_time_zone() -> None:
+    # a weekdays-only market on New York days: Friday 16:59 to Monday 00:01 local misses Friday 17:00-23:59
+    # (420 minutes) and Monday's 00:00
+    new_york_fx = TradingCalendar(timezone="America/New_York", weekdays_only=True)
+    found = find_gaps(minutes(["2024-01-19T21:59Z", "2024-01-22T05:01Z"], new_york_fx))
+    assert found[0] == gap("2024-01-19T21:59Z", "2024-01-22T05:01Z", 421)
+
+
+def test_an_fx_instrument_trades_weekdays_only_and_crypto_every_day() -> None:
+    fx = Instrument(symbol="EURUSD", asset_class="forex", market="FX", currency="USD")
+    crypto = Instrument(symbol="BTCUSD", asset_class="crypto", market="CRYPTO", currency="USD")
+    assert fx.calendar.weekdays_only and not fx.calendar.has_session
+    assert not crypto.calendar.weekdays_only
+
+
 def test_weekly_missing_week_is_reported() -> None:
     bars = dated(["2024-01-01", "2024-01-08", "2024-01-22", "2024-01-29"], Timeframe.W1)
     assert find_gaps(bars) == [gap("2024-01-08", "2024-01-22", 1)]
