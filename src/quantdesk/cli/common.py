@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 import typer
 from rich.console import Console
@@ -26,8 +28,19 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-out = Console()
-err = Console(stderr=True)
+# written to a file or a pipe (a log, CI) rich would use 80 columns and cut the metric tables' headers;
+# a terminal keeps its own width, and COLUMNS still wins
+_PIPE_WIDTH = 160
+
+
+def _console(stream: TextIO | None, *, stderr: bool = False) -> Console:
+    terminal = stream is not None and hasattr(stream, "isatty") and stream.isatty()
+    wide = not terminal and "COLUMNS" not in os.environ
+    return Console(stderr=stderr, width=_PIPE_WIDTH if wide else None)
+
+
+out = _console(sys.stdout)
+err = _console(sys.stderr, stderr=True)
 
 
 @contextmanager
