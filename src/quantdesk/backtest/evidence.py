@@ -31,6 +31,7 @@ import talib
 
 from quantdesk.backtest.settings import PlanRules
 from quantdesk.domain.bars import Bars
+from quantdesk.domain.timeframe import Timeframe
 from quantdesk.strategy.compile import SignalArrays
 from quantdesk.strategy.models import Strategy
 
@@ -99,11 +100,19 @@ def expansion_flag(atr_values: np.ndarray, lookback: int, sd: float) -> np.ndarr
 
 
 def daily_cost_inputs(bars: Bars) -> tuple[np.ndarray, np.ndarray]:
-    """Average daily volume and daily log-return volatility over the last completed sessions, per bar."""
+    """Average daily volume and daily log-return volatility over the last completed sessions, per bar.
+
+    Weekly and monthly bars are put on a daily scale: a bar's volume is spread over the trading days it
+    spans and its log return divided by their square root, so ADV and the volatility mean the same as on
+    daily bars; the window is 20 bars then.
+    """
     n = len(bars)
+    per_day = 1.0
+    if bars.timeframe in (Timeframe.W1, Timeframe.MN1):
+        per_day = np.maximum(bars.calendar.sessions_per_bar(bars.ts, bars.timeframe), 1.0)
     days = bars.calendar.session_day_numbers(bars.ts, bars.timeframe)
     starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
-    day_volume = np.add.reduceat(_f64(bars.volume), starts) if n else np.empty(0)
+    day_volume = np.add.reduceat(_f64(bars.volume) / per_day, starts) if n else np.empty(0)
     day_close = _f64(bars.close)[np.r_[starts[1:] - 1, n - 1]] if n else np.empty(0)
     n_days = len(starts)
     csum = np.r_[0.0, np.cumsum(day_volume)]
@@ -111,7 +120,7 @@ def daily_cost_inputs(bars: Bars) -> tuple[np.ndarray, np.ndarray]:
     lo = np.maximum(d - ADV_WINDOW_DAYS, 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         adv_day = np.where(d > 0, (csum[d] - csum[lo]) / np.maximum(d - lo, 1), np.nan)
-        log_ret = np.r_[np.nan, np.diff(np.log(day_close))]
+        log_ret = np.r_[np.nan, np.diff(np.log(day_close))] / np.sqrt(per_day)
     sigma_day_known = rolling_std(log_ret, ADV_WINDOW_DAYS)  # through day d's close
     sigma_day = shifted(sigma_day_known) if n_days else sigma_day_known  # known before day d opens
     day_of_bar = np.repeat(d, np.diff(np.r_[starts, n]))

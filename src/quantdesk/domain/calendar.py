@@ -152,6 +152,24 @@ class TradingCalendar:
         np.not_equal(inner[1:], inner[:-1], out=fresh[1:])
         return np.concatenate(([0], inner[fresh])).astype(np.int64)
 
+    def sessions_per_bar(self, ts_ns: np.ndarray, timeframe: Timeframe) -> np.ndarray:
+        """Trading days each daily, weekly or monthly bar spans (float64): 1 for a daily bar; the weekdays
+        of its week or month for a session market or FX, and every day around the clock. Holidays are
+        not known to quantdesk yet, so a holiday week still counts five."""
+        ts_ns = np.asarray(ts_ns, dtype=np.int64)
+        if timeframe.is_intraday:
+            raise ValueError(f"sessions_per_bar is for daily and longer bars, not {timeframe.value}")
+        if timeframe is Timeframe.D1:
+            return np.ones(len(ts_ns))
+        first = ts_ns.view("datetime64[ns]").astype("datetime64[D]")
+        if timeframe is Timeframe.W1:
+            end = first + np.timedelta64(7, "D")
+        else:
+            end = (first.astype("datetime64[M]") + np.timedelta64(1, "M")).astype("datetime64[D]")
+        if self.has_session or self.weekdays_only:
+            return np.busday_count(first, end).astype(np.float64)
+        return (end - first).astype(np.int64).astype(np.float64)
+
     def _offset_table(self, first_ns: int, last_ns: int) -> tuple[np.ndarray, np.ndarray]:
         """(instants, offsets): the UTC offset in force from each instant on, covering [first, last]."""
         day0 = first_ns // NS_PER_DAY

@@ -112,6 +112,22 @@ def test_adv_on_intraday_bars_is_the_mean_of_complete_days_before_the_bar() -> N
     assert np.isnan(sigma).all()  # 20 completed daily returns are needed
 
 
+def test_weekly_and_monthly_bars_give_adv_and_sigma_on_a_daily_scale() -> None:
+    # weekly bars: 5 trading days each, volume 5,000 a week = 1,000 a day; each weekly log return is
+    # divided by sqrt(5) before the 20-bar standard deviation
+    n = 26
+    weeks = pd.date_range("2024-01-01", periods=n, freq="7D").as_unit("ns").asi8  # Mondays
+    close = random_close(n, seed=8)
+    adv, sigma = daily_cost_inputs(make_bars(weeks, Timeframe.W1, close, np.full(n, 5000.0)))
+    assert np.isnan(adv[0]) and adv[1:] == pytest.approx(1000.0)
+    daily_scale = np.diff(np.log(close)) / np.sqrt(5.0)
+    assert sigma[25] == pytest.approx(np.std(daily_scale[4:24], ddof=0), rel=1e-9)
+    # months: January 2024 has 23 weekdays, February 21, March 21
+    months = pd.DatetimeIndex(["2024-01-01", "2024-02-01", "2024-03-01"]).as_unit("ns").asi8
+    adv, _ = daily_cost_inputs(make_bars(months, Timeframe.MN1, np.full(3, 100.0), np.array([2300.0, 4200.0, 0.0])))
+    np.testing.assert_allclose(adv, [np.nan, 100.0, 150.0])  # (2300 / 23 + 4200 / 21) / 2
+
+
 def test_daily_sigma_on_intraday_bars_uses_each_day_last_close_and_completed_days_only() -> None:
     # 23 sessions of 2 five-minute bars; a session's close is its second bar's close
     n_days = 23

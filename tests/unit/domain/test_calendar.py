@@ -165,3 +165,17 @@ def test_session_starts_are_where_the_session_day_changes(tz: str) -> None:
     np.testing.assert_array_equal(cal.session_starts(ts, Timeframe.M1), expected)
     np.testing.assert_array_equal(cal.session_starts(ts[:1], Timeframe.M1), [0])
     assert len(cal.session_starts(ts[:0], Timeframe.M1)) == 0
+
+
+def test_sessions_per_bar_counts_the_trading_days_a_bar_spans() -> None:
+    months = np.array([to_utc_ns("2024-01-01"), to_utc_ns("2024-02-01")], dtype=np.int64)
+    weeks = np.array([to_utc_ns("2024-01-01")], dtype=np.int64)
+    assert NYSE.sessions_per_bar(months, Timeframe.MN1).tolist() == [23.0, 21.0]
+    assert NYSE.sessions_per_bar(weeks, Timeframe.W1).tolist() == [5.0]
+    assert NYSE.sessions_per_bar(weeks, Timeframe.D1).tolist() == [1.0]
+    assert TradingCalendar(weekdays_only=True).sessions_per_bar(months, Timeframe.MN1).tolist() == [23.0, 21.0]
+    around_the_clock = TradingCalendar()
+    assert around_the_clock.sessions_per_bar(months, Timeframe.MN1).tolist() == [31.0, 29.0]
+    assert around_the_clock.sessions_per_bar(weeks, Timeframe.W1).tolist() == [7.0]
+    with pytest.raises(ValueError, match="daily and longer bars, not 1h"):
+        NYSE.sessions_per_bar(weeks, Timeframe.H1)
