@@ -193,8 +193,8 @@ def find_gaps(bars: Bars, *, min_missing_days: int = 2) -> list[Gap]:
     if tf.is_intraday:
         step = np.diff(ts)
         if cal.weekdays_only and not cal.has_session:
-            local = _local_ns(cal, ts)
-            slots = (_weekday_ns_before(local[1:]) - _weekday_ns_before(local[:-1] + tf.duration_ns)) // tf.duration_ns
+            trading_ns = cal.weekday_ns_before(ts[1:]) - cal.weekday_ns_before(ts[:-1] + tf.duration_ns)
+            slots = trading_ns // tf.duration_ns
         else:
             slots = step // tf.duration_ns - 1
         hole = slots >= 1
@@ -225,20 +225,3 @@ def find_gaps(bars: Bars, *, min_missing_days: int = 2) -> list[Gap]:
             gaps.append(Gap(int(ts[i]), int(ts[i + 1]), int(expected[i]) - 1))
     gaps.sort(key=lambda g: g.after_ns)
     return gaps
-
-
-def _local_ns(calendar: TradingCalendar, ts_ns: np.ndarray) -> np.ndarray:
-    """Wall-clock time in the calendar's zone, as ns since 1970-01-01 local."""
-    if calendar.timezone == "UTC":
-        return ts_ns
-    local = pd.DatetimeIndex(ts_ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(calendar.timezone)
-    return np.asarray(local.tz_localize(None).as_unit("ns").asi8, dtype=np.int64)
-
-
-def _weekday_ns_before(local_ns: np.ndarray) -> np.ndarray:
-    """Nanoseconds of Monday-to-Friday time from 1970-01-01 up to each local instant."""
-    days = local_ns // NS_PER_DAY
-    into_day = local_ns - days * NS_PER_DAY
-    whole = np.busday_count(np.datetime64("1970-01-01", "D"), days.astype("datetime64[D]"))
-    on_weekday = np.is_busday(days.astype("datetime64[D]"))
-    return whole.astype(np.int64) * NS_PER_DAY + np.where(on_weekday, into_day, 0)

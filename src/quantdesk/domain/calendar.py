@@ -170,6 +170,16 @@ class TradingCalendar:
             return np.busday_count(first, end).astype(np.float64)
         return (end - first).astype(np.int64).astype(np.float64)
 
+    def weekday_ns_before(self, ts_ns: np.ndarray) -> np.ndarray:
+        """Monday-to-Friday time (ns, local days) from 1970-01-01 local to each instant: the difference
+        of two values is the weekday time between them, which is what a weekdays-only market trades."""
+        ts_ns = np.asarray(ts_ns, dtype=np.int64)
+        local = ts_ns if self.timezone == "UTC" else ts_ns + self._utc_offsets_ns(ts_ns)
+        days = np.floor_divide(local, NS_PER_DAY)
+        dates = days.astype("datetime64[D]")
+        whole = np.busday_count(np.datetime64("1970-01-01", "D"), dates).astype(np.int64)
+        return whole * NS_PER_DAY + np.where(np.is_busday(dates), local - days * NS_PER_DAY, 0)
+
     def _offset_table(self, first_ns: int, last_ns: int) -> tuple[np.ndarray, np.ndarray]:
         """(instants, offsets): the UTC offset in force from each instant on, covering [first, last]."""
         day0 = first_ns // NS_PER_DAY

@@ -179,3 +179,14 @@ def test_sessions_per_bar_counts_the_trading_days_a_bar_spans() -> None:
     assert around_the_clock.sessions_per_bar(weeks, Timeframe.W1).tolist() == [7.0]
     with pytest.raises(ValueError, match="daily and longer bars, not 1h"):
         NYSE.sessions_per_bar(weeks, Timeframe.H1)
+
+
+def test_weekday_time_between_two_instants_skips_the_weekend_in_local_days() -> None:
+    utc = TradingCalendar(weekdays_only=True)
+    friday_noon, monday_noon = to_utc_ns("2024-01-19T12:00:00Z"), to_utc_ns("2024-01-22T12:00:00Z")
+    between = utc.weekday_ns_before(np.array([monday_noon])) - utc.weekday_ns_before(np.array([friday_noon]))
+    assert between.tolist() == [NS_PER_DAY]  # Friday's last 12 hours and Monday's first 12
+    # in New York, 2024-01-20T03:00Z is still Friday 22:00: two of those hours fall before the weekend
+    ny = TradingCalendar(timezone="America/New_York", weekdays_only=True)
+    late = ny.weekday_ns_before(np.array([to_utc_ns("2024-01-20T03:00:00Z"), to_utc_ns("2024-01-20T06:00:00Z")]))
+    assert (late[1] - late[0]) == 2 * 3600 * 10**9
