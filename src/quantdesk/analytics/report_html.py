@@ -43,6 +43,7 @@ from quantdesk.analytics.attribution import (
     pnl_attribution,
 )
 from quantdesk.analytics.inputs import PerformanceInputs
+from quantdesk.analytics.jsonable import TimeAxis, float_values, frame_records, iso, series_json, to_jsonable
 from quantdesk.analytics.performance import (
     PerformanceMetrics,
     benchmark_metrics,
@@ -56,7 +57,6 @@ from quantdesk.analytics.performance import (
 )
 from quantdesk.core.atomic import atomic_write
 from quantdesk.core.errors import ConfigError
-from quantdesk.core.timestamps import ns_to_iso
 
 MAX_CHART_POINTS = 20_000
 MAX_CANDLES = 5_000
@@ -110,53 +110,6 @@ METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
 # ---- formatting and JSON -------------------------------------------------------------------------
 
 
-def _iso(value: pd.Timestamp | datetime | np.datetime64) -> str | None:
-    ts = pd.Timestamp(value)
-    if ts is pd.NaT:
-        return None
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ns_to_iso(int(ts.as_unit("ns").value))
-
-
-def to_jsonable(value: Any) -> Any:
-    """``value`` with NaN/inf as None, numpy scalars as Python ones, times as ISO 8601 UTC strings."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, pd.Timedelta):
-        return None if value is pd.NaT else value.total_seconds()
-    if isinstance(value, pd.Timestamp | datetime | np.datetime64):
-        return _iso(value)
-    if value is pd.NaT:
-        return None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(float(value)) else None
-    if value is pd.NA:
-        return None
-    return str(value)
-
-
-def _times(index: pd.Index) -> list[str | None]:
-    return [_iso(t) for t in index]
-
-
-def _series_json(series: pd.Series) -> dict[str, list[Any]]:
-    return {"time": _times(series.index), "value": to_jsonable(series.to_numpy(dtype=float))}
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [to_jsonable(dict(zip(frame.columns, row, strict=True))) for row in frame.itertuples(index=False)]
-
-
 def format_metric(kind: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
@@ -175,7 +128,7 @@ def _cell(value: Any) -> str:
     if value is None or value is pd.NaT or value is pd.NA:
         return ""
     if isinstance(value, pd.Timestamp | datetime | np.datetime64):
-        return _iso(value) or ""
+        return iso(value) or ""
     if isinstance(value, float | np.floating):
         return "" if not math.isfinite(float(value)) else f"{float(value):,.4g}"
     return str(value)
@@ -192,7 +145,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, css: str = 
 
 
 def thin_positions(
-    index: pd.DatetimeIndex, keep_times: Iterable[pd.Timestamp], max_points: int = MAX_CHART_POINTS
+    index: pd.DatetimeIndex, keep_times: Iterable[pd.Timestamp] | pd.Index, max_points: int = MAX_CHART_POINTS
 ) -> np.ndarray:
     """Positions of ``index`` to draw: all when at most ``max_points``, else every k-th (k =
     ceil(n / max_points)), the first and the last, and the point at or just before each keep time."""
@@ -200,21 +153,37 @@ def thin_positions(
     if n <= max_points:
         return np.arange(n)
     k = math.ceil(n / max_points)
-    keep = pd.DatetimeIndex([t for t in keep_times if t is not None and t is not pd.NaT])
+    if isinstance(keep_times, pd.Index):
+        keep = _utc_index(keep_times)
+    else:
+        keep = _utc_index([t for t in keep_times if t is not None and t is not pd.NaT])
     extra = np.empty(0, dtype=np.int64)
     if len(keep):
-        keep = keep.tz_localize("UTC") if keep.tz is None else keep.tz_convert("UTC")
         extra = np.clip(index.searchsorted(keep, side="right") - 1, 0, n - 1)
     return np.unique(np.concatenate([np.arange(0, n, k), [n - 1], extra]))
 
 
-def _trade_times(trades: pd.DataFrame, symbol: str | None = None) -> list[pd.Timestamp]:
+def _utc_index(times: list[pd.Timestamp] | pd.Index | pd.Series) -> pd.DatetimeIndex:
+    index = pd.DatetimeIndex(times)
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    return index[index.notna()]
+
+
+def _trade_times(trades: pd.DataFrame, symbol: str | None = None) -> pd.DatetimeIndex:
     rows = trades if symbol is None else trades[trades["symbol"] == symbol]
-    times = pd.concat([rows["entry_time"], rows["exit_time"]])
-    return [pd.Timestamp(t) for t in times if pd.notna(t)]
+    return _utc_index(pd.concat([rows["entry_time"], rows["exit_time"]]))
 
 
-def _thin(series: pd.Series, keep_times: list[pd.Timestamp]) -> pd.Series:
+def _plot_times(times: pd.Index | pd.Series) -> np.ndarray:
+    """Times for a chart's axis as UTC wall-clock strings (plotly draws them as given; far faster than Timestamps)."""
+    index = pd.DatetimeIndex(times)
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    out: np.ndarray = np.datetime_as_string(index.to_numpy(dtype="datetime64[ns]"), unit="s")
+    return out
+
+
+def _thin(series: pd.Series, keep_times: pd.DatetimeIndex | list[pd.Timestamp]) -> pd.Series:
     return series.iloc[thin_positions(pd.DatetimeIndex(series.index), keep_times)]
 
 
@@ -247,7 +216,7 @@ def price_figure(inputs: PerformanceInputs, symbol: str) -> go.Figure:
     if len(prices) <= MAX_CANDLES:
         fig.add_trace(
             go.Candlestick(
-                x=shown.index,
+                x=_plot_times(shown.index),
                 open=shown["open"],
                 high=shown["high"],
                 low=shown["low"],
@@ -256,13 +225,15 @@ def price_figure(inputs: PerformanceInputs, symbol: str) -> go.Figure:
             )
         )
     else:
-        fig.add_trace(go.Scatter(x=shown.index, y=shown["close"], name="close", line={"color": "#555", "width": 1}))
+        fig.add_trace(
+            go.Scatter(x=_plot_times(shown.index), y=shown["close"], name="close", line={"color": "#555", "width": 1})
+        )
     stop = inputs.stop_levels.get(symbol)
     if stop is not None and len(stop):
         stop_shown = _thin(stop.astype(float), keep)
         fig.add_trace(
             go.Scatter(
-                x=stop_shown.index,
+                x=_plot_times(stop_shown.index),
                 y=stop_shown.to_numpy(),
                 name="stop",
                 mode="lines",
@@ -274,7 +245,7 @@ def price_figure(inputs: PerformanceInputs, symbol: str) -> go.Figure:
         long = (trades["side"] == "buy").to_numpy()
         fig.add_trace(
             go.Scatter(
-                x=trades["entry_time"],
+                x=_plot_times(trades["entry_time"]),
                 y=trades["entry_price"],
                 mode="markers",
                 name="entry",
@@ -293,7 +264,7 @@ def price_figure(inputs: PerformanceInputs, symbol: str) -> go.Figure:
         closed = trades[trades["status"] == "closed"]
         fig.add_trace(
             go.Scatter(
-                x=closed["exit_time"],
+                x=_plot_times(closed["exit_time"]),
                 y=closed["exit_price"],
                 mode="markers",
                 name="exit",
@@ -309,23 +280,34 @@ def price_figure(inputs: PerformanceInputs, symbol: str) -> go.Figure:
     return _layout(fig, f"Price: {symbol}", height=420)
 
 
-def equity_figure(inputs: PerformanceInputs, curve: pd.Series, keep: list[pd.Timestamp]) -> go.Figure:
+def equity_figure(
+    inputs: PerformanceInputs, curve: pd.Series, keep: pd.DatetimeIndex | list[pd.Timestamp]
+) -> go.Figure:
     fig = go.Figure()
     shown = _thin(curve, keep)
-    fig.add_trace(go.Scatter(x=shown.index, y=shown.to_numpy(), name="strategy", line={"color": "#2c7fb8"}))
+    fig.add_trace(
+        go.Scatter(x=_plot_times(shown.index), y=shown.to_numpy(), name="strategy", line={"color": "#2c7fb8"})
+    )
     bench = rescaled_benchmark(inputs)
     if bench is not None:
         b = _thin(bench, keep)
         fig.add_trace(
-            go.Scatter(x=b.index, y=b.to_numpy(), name="benchmark (rescaled)", line={"color": "#999", "dash": "dot"})
+            go.Scatter(
+                x=_plot_times(b.index),
+                y=b.to_numpy(),
+                name="benchmark (rescaled)",
+                line={"color": "#999", "dash": "dot"},
+            )
         )
     return _layout(fig, TITLE_EQUITY)
 
 
-def underwater_figure(curve: pd.Series, keep: list[pd.Timestamp]) -> go.Figure:
+def underwater_figure(curve: pd.Series, keep: pd.DatetimeIndex | list[pd.Timestamp]) -> go.Figure:
     uw = _thin(underwater(curve) * 100.0, keep)
     fig = go.Figure(
-        go.Scatter(x=uw.index, y=uw.to_numpy(), name="drawdown %", fill="tozeroy", line={"color": "#d73027"})
+        go.Scatter(
+            x=_plot_times(uw.index), y=uw.to_numpy(), name="drawdown %", fill="tozeroy", line={"color": "#d73027"}
+        )
     )
     fig.update_yaxes(title_text="%")
     return _layout(fig, TITLE_UNDERWATER, height=300)
@@ -356,14 +338,14 @@ def r_figure(r: pd.Series) -> go.Figure:
     return _layout(fig, TITLE_R, height=320)
 
 
-def sector_figure(exposure: pd.DataFrame, keep: list[pd.Timestamp]) -> go.Figure:
+def sector_figure(exposure: pd.DataFrame, keep: pd.DatetimeIndex | list[pd.Timestamp]) -> go.Figure:
     fig = go.Figure()
     pos = thin_positions(pd.DatetimeIndex(exposure.index), keep)
     shown = exposure.iloc[pos]
     for sector in shown.columns:
         fig.add_trace(
             go.Scatter(
-                x=shown.index,
+                x=_plot_times(shown.index),
                 y=(shown[sector].to_numpy(dtype=float) * 100.0),
                 name=html.escape(str(sector)),
                 stackgroup="one",
@@ -387,12 +369,14 @@ def cost_figure(costs: CostAnalysis) -> go.Figure:
     return _layout(fig, TITLE_COSTS, height=300)
 
 
-def attribution_figure(attribution: Attribution, keep: list[pd.Timestamp]) -> go.Figure:
+def attribution_figure(attribution: Attribution, keep: pd.DatetimeIndex | list[pd.Timestamp]) -> go.Figure:
     cumulative = attribution.per_bar.cumsum()
     shown = cumulative.iloc[thin_positions(pd.DatetimeIndex(cumulative.index), keep)]
     fig = go.Figure()
     for column, color in (("pnl", "#222"), ("market", "#999"), ("sector", "#fdae61"), ("alpha", "#1a9850")):
-        fig.add_trace(go.Scatter(x=shown.index, y=shown[column].to_numpy(), name=column, line={"color": color}))
+        fig.add_trace(
+            go.Scatter(x=_plot_times(shown.index), y=shown[column].to_numpy(), name=column, line={"color": color})
+        )
     return _layout(fig, TITLE_ATTRIBUTION, height=320)
 
 
@@ -442,7 +426,7 @@ def _header(inputs: PerformanceInputs) -> str:
     listed = ", ".join(symbols[:20]) + (f" and {len(symbols) - 20} more" if len(symbols) > 20 else "")
     title = f"{inputs.strategy_name or 'Backtest'} · {inputs.timeframe}"
     context = (
-        f"{_iso(inputs.start)} to {_iso(inputs.equity.index[-1])} · {len(inputs.equity)} bars · "
+        f"{iso(inputs.start)} to {iso(inputs.equity.index[-1])} · {len(inputs.equity)} bars · "
         f"initial capital {inputs.initial_cash:,.2f} · final equity {float(inputs.equity.iloc[-1]):,.2f}"
     )
     badge = (
@@ -472,7 +456,7 @@ def render_report(inputs: PerformanceInputs, *, metrics: PerformanceMetrics | No
     metrics = metrics if metrics is not None else performance_metrics(inputs)
     bench = benchmark_metrics(inputs)
     curve = equity_curve(inputs)
-    keep = [*_trade_times(inputs.trades), drawdown_stats(curve).trough_time]
+    keep = pd.DatetimeIndex(_trade_times(inputs.trades).append(_utc_index([drawdown_stats(curve).trough_time])))
     attribution = pnl_attribution(inputs)
     costs = cost_analysis(inputs.trades, inputs.fills)
     ordered = price_symbols(inputs)
@@ -553,42 +537,46 @@ def report_json(inputs: PerformanceInputs, metrics: PerformanceMetrics) -> dict[
     exposure = exposure_by_sector(inputs.positions, inputs.sectors, inputs.equity)
     attribution = pnl_attribution(inputs)
     costs = cost_analysis(inputs.trades, inputs.fills)
+    axis = TimeAxis()
     data = {
-        "meta": {
-            "strategy": inputs.strategy_name,
-            "timeframe": inputs.timeframe,
-            "symbols": inputs.symbols,
-            "start": _iso(inputs.start),
-            "end": _iso(inputs.equity.index[-1]),
-            "bars": len(inputs.equity),
-            "initial_cash": float(inputs.initial_cash),
-            "synthetic": bool(inputs.synthetic),
-        },
-        "metrics": metrics.as_dict(),
-        "benchmark_metrics": bench_metrics.as_dict() if bench_metrics is not None else None,
-        "equity": _series_json(curve),
-        "benchmark": _series_json(bench) if bench is not None else None,
-        "underwater": _series_json(underwater(curve)),
+        "meta": to_jsonable(
+            {
+                "strategy": inputs.strategy_name,
+                "timeframe": inputs.timeframe,
+                "symbols": inputs.symbols,
+                "start": iso(inputs.start),
+                "end": iso(inputs.equity.index[-1]),
+                "bars": len(inputs.equity),
+                "initial_cash": float(inputs.initial_cash),
+                "synthetic": bool(inputs.synthetic),
+            }
+        ),
+        "metrics": to_jsonable(metrics.as_dict()),
+        "benchmark_metrics": to_jsonable(bench_metrics.as_dict()) if bench_metrics is not None else None,
+        "equity": series_json(curve, axis),
+        "benchmark": series_json(bench, axis) if bench is not None else None,
+        "underwater": series_json(underwater(curve), axis),
         "monthly_returns": {
             "years": [int(y) for y in table.index],
             "months": list(range(1, 13)),
-            "values": to_jsonable(table.to_numpy(dtype=float)),
+            "values": [float_values(row) for row in table.to_numpy(dtype=float)],
         },
-        "r_distribution": {"trade_id": [str(t) for t in r.index], "r": to_jsonable(r.to_numpy())},
+        "r_distribution": {"trade_id": [str(t) for t in r.index], "r": float_values(r.to_numpy())},
         "sector_exposure": {
-            "time": _times(exposure.index),
-            "sectors": {str(c): to_jsonable(exposure[c].to_numpy(dtype=float)) for c in exposure.columns},
+            "time": axis(exposure.index),
+            "sectors": {str(c): float_values(exposure[c].to_numpy(dtype=float)) for c in exposure.columns},
         },
-        "attribution": {
-            "totals": attribution.totals,
-            "sector_totals": attribution.sector_totals,
-            "beta": attribution.beta,
-            "benchmark_used": attribution.benchmark_used,
-            "note": attribution.note,
-        },
-        "costs": {"totals": costs.totals, "per_trade": _records(costs.per_trade)},
-        "trades": _records(inputs.trades),
-        "denials": _records(inputs.denials),
+        "attribution": to_jsonable(
+            {
+                "totals": attribution.totals,
+                "sector_totals": attribution.sector_totals,
+                "beta": attribution.beta,
+                "benchmark_used": attribution.benchmark_used,
+                "note": attribution.note,
+            }
+        ),
+        "costs": {"totals": to_jsonable(costs.totals), "per_trade": frame_records(costs.per_trade)},
+        "trades": frame_records(inputs.trades),
+        "denials": frame_records(inputs.denials),
     }
-    result: dict[str, Any] = to_jsonable(data)
-    return result
+    return data

@@ -14,8 +14,6 @@ their names (uuid5), so they are the same on every run.
 
 from __future__ import annotations
 
-import json
-import math
 import uuid
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -27,6 +25,7 @@ import pandas as pd
 
 from quantdesk.analysis.inference.regime import RegimeSeries, classify_regime
 from quantdesk.analytics.inputs import PerformanceInputs
+from quantdesk.analytics.jsonable import column_values, dumps, frame_records
 from quantdesk.analytics.performance import PerformanceMetrics, benchmark_metrics, performance_metrics
 from quantdesk.analytics.report_html import METRIC_ROWS, format_metric, report_json, write_report
 from quantdesk.backtest import records
@@ -41,19 +40,16 @@ from quantdesk.strategy.models import Strategy
 
 RESULT_SCHEMA_VERSION = "2"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/quantdesk/quantdesk/trade-log")
+# the trade log's context: what was known when each trade was decided
+_CONTEXT_KEYS = ("fundamental_score", "technical_confluence", "market_regime", "posterior", "composite_score")
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def _iso(ts: pd.Timestamp) -> str:
-    return ns_to_iso(int(ts.value))
+def _rounded(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """``values[at]`` rounded to 6 decimals as Python floats, None where not finite (an object array)."""
+    picked = np.round(np.asarray(values, dtype=np.float64)[at], 6)
+    out = picked.astype(object)
+    out[~np.isfinite(picked)] = None
+    return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,15 +166,13 @@ class BacktestResult:
         t = self.output.trades
         inst = t["inst"].astype(np.int64)
         decided = self.times.bar_index(inst, t["decided_row"].astype(np.int64))
-        columns: dict[str, list[Any]] = {
-            k: []
-            for k in ("market_regime", "technical_confluence", "posterior", "composite_score", "fundamental_score")
-        }
-        for j, i in zip(inst, decided, strict=True):
-            for key, value in self._context(int(j), int(i)).items():
-                columns[key].append(value)
-        for key, values in columns.items():
-            frame[key] = values if values else pd.Series(dtype=object)
+        columns = {key: np.full(len(t), None, dtype=object) for key in _CONTEXT_KEYS}
+        for j in np.unique(inst):
+            sel = inst == j
+            for key, values in self._context(int(j), decided[sel]).items():
+                columns[key][sel] = values
+        for key in _CONTEXT_KEYS:
+            frame[key] = columns[key]
         return frame
 
     @cached_property
@@ -216,16 +210,17 @@ class BacktestResult:
                 return self._regime(j)
         raise ConfigError(f"symbol: {symbol} is not in this run ({', '.join(self.symbols)})")
 
-    def _context(self, j: int, bar: int) -> dict[str, Any]:
-        """What was known at the close of instrument ``j``'s bar ``bar`` (the one that decided an entry)."""
+    def _context(self, j: int, bars: np.ndarray) -> dict[str, np.ndarray]:
+        """What was known at the close of instrument ``j``'s ``bars`` (those that decided entries)."""
         s = self.runs[j].signals
         level3 = s.composite.levels.get(3) if s.composite is not None else None
+        nothing = np.full(len(bars), None, dtype=object)
         return {
-            "market_regime": self._regime(j).name_at(bar),
-            "technical_confluence": _clean(round(float(s.adjusted_confluence[bar]), 6)),
-            "posterior": _clean(round(float(s.posterior.posterior[bar]), 6)) if s.posterior is not None else None,
-            "composite_score": _clean(round(float(s.composite.score[bar]), 6)) if s.composite is not None else None,
-            "fundamental_score": _clean(round(float(level3[bar]), 6)) if level3 is not None else None,
+            "market_regime": self._regime(j).names()[bars],
+            "technical_confluence": _rounded(s.adjusted_confluence, bars),
+            "posterior": _rounded(s.posterior.posterior, bars) if s.posterior is not None else nothing,
+            "composite_score": _rounded(s.composite.score, bars) if s.composite is not None else nothing,
+            "fundamental_score": _rounded(level3, bars) if level3 is not None else nothing,
         }
 
     # ---- analytics ----------------------------------------------------------------------------
@@ -287,59 +282,48 @@ class BacktestResult:
         """Every trade in the plan's ``trade_log.json`` shape, plus its symbol, status, PnL, costs and bars held."""
         frame = self.trades
         inst_of = {r.symbol: j for j, r in enumerate(self.runs)}
+        col = {name: column_values(frame[name]) for name in frame.columns}
+        instrument_ids = {symbol: self._instrument_id(j) for symbol, j in inst_of.items()}
+        prefix = f"{self.strategy_instance_id}/"
         out = []
-        for row in frame.to_dict(orient="records"):
-            j = inst_of[row["symbol"]]
+        for i in range(len(frame)):
+            symbol = col["symbol"][i]
             out.append(
                 {
-                    "trade_id": str(
-                        uuid.uuid5(_NAMESPACE, f"{self.strategy_instance_id}/{row['symbol']}/{row['trade_id']}")
-                    ),
+                    "trade_id": str(uuid.uuid5(_NAMESPACE, f"{prefix}{symbol}/{col['trade_id'][i]}")),
                     "strategy_instance_id": self.strategy_instance_id,
-                    "instrument_id": self._instrument_id(j),
-                    "symbol": row["symbol"],
-                    "side": row["side"],
-                    "status": row["status"],
-                    "quantity": _clean(row["quantity"]),
+                    "instrument_id": instrument_ids[symbol],
+                    "symbol": symbol,
+                    "side": col["side"][i],
+                    "status": col["status"][i],
+                    "quantity": col["quantity"][i],
                     "entry": {
-                        "price": _clean(row["entry_price"]),
-                        "timestamp": _iso(row["entry_time"]),
-                        "order_type": row["order_type"],
-                        "fill_quality": row["fill_quality"],
-                        "decided_at": _iso(row["decided_time"]),
+                        "price": col["entry_price"][i],
+                        "timestamp": col["entry_time"][i],
+                        "order_type": col["order_type"][i],
+                        "fill_quality": col["fill_quality"][i],
+                        "decided_at": col["decided_time"][i],
                     },
                     "exit": {
-                        "price": _clean(row["exit_price"]),
-                        "timestamp": _iso(row["exit_time"]),
-                        "reason": row["exit_reason"],
+                        "price": col["exit_price"][i],
+                        "timestamp": col["exit_time"][i],
+                        "reason": col["exit_reason"][i],
                     },
                     "risk_metrics": {
-                        "initial_risk": _clean(row["initial_risk"]),
-                        "r_multiple": _clean(row["r_multiple"]),
-                        "drawdown_contribution": _clean(row["drawdown_contribution"]),
+                        "initial_risk": col["initial_risk"][i],
+                        "r_multiple": col["r_multiple"][i],
+                        "drawdown_contribution": col["drawdown_contribution"][i],
                     },
-                    "context": {
-                        "fundamental_score": row["fundamental_score"],
-                        "technical_confluence": row["technical_confluence"],
-                        "market_regime": row["market_regime"],
-                        "posterior": row["posterior"],
-                        "composite_score": row["composite_score"],
-                    },
-                    "pnl": _clean(row["pnl"]),
-                    "return_pct": _clean(row["return_pct"]),
-                    "costs": {
-                        "commission": _clean(row["commission"]),
-                        "spread_slippage": _clean(row["spread_slippage"]),
-                        "impact": _clean(row["impact"]),
-                    },
-                    "bars_held": int(row["bars_held"]),
+                    "context": {key: col[key][i] for key in _CONTEXT_KEYS},
+                    "pnl": col["pnl"][i],
+                    "return_pct": col["return_pct"][i],
+                    "costs": {key: col[key][i] for key in ("commission", "spread_slippage", "impact")},
+                    "bars_held": col["bars_held"][i],
                 }
             )
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        from quantdesk.analytics.report_html import to_jsonable
-
         content = report_json(self._inputs, self.metrics)
         return {
             "schema_version": RESULT_SCHEMA_VERSION,
@@ -354,14 +338,14 @@ class BacktestResult:
             "benchmark_name": self.benchmark_name,
             **content,
             "trade_log": self.trade_log(),
-            "orders": to_jsonable(self.orders.to_dict(orient="records")),
-            "fills": to_jsonable(self.fills.to_dict(orient="records")),
-            "risk_events": to_jsonable(self.risk_events.to_dict(orient="records")),
+            "orders": frame_records(self.orders),
+            "fills": frame_records(self.fills),
+            "risk_events": frame_records(self.risk_events),
             "notes": list(self.notes),
         }
 
     def to_json(self, path: Path | str | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        text = dumps(self.to_dict())
         if path is not None:
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text

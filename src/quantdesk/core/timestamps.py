@@ -46,3 +46,24 @@ def ns_to_iso(ns: int) -> str:
     if ts.nanosecond == 0 and ts.microsecond == 0:
         return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
     return ts.isoformat().replace("+00:00", "Z")
+
+
+def ns_array_to_iso(ns: np.ndarray, valid: np.ndarray | None = None) -> list[str | None]:
+    """``ns_to_iso`` of every element at once (None where ``valid`` is False), for long series in JSON.
+
+    Second precision where a time is a whole second, else microseconds, else nanoseconds: the strings
+    ``ns_to_iso`` writes for each value.
+    """
+    ns = np.asarray(ns, dtype=np.int64)
+    out = np.empty(len(ns), dtype=object)
+    rest_s = ns % NS_PER_SECOND
+    whole_us = (rest_s % 1_000) == 0
+    for unit, mask in (("s", rest_s == 0), ("us", (rest_s != 0) & whole_us), ("ns", ~whole_us)):
+        if mask.any():
+            as_unit = ns[mask].view("datetime64[ns]").astype(f"datetime64[{unit}]")
+            # timezone="UTC" writes the 'Z'; numpy's stubs do not know the unit strings as a variable
+            out[mask] = np.datetime_as_string(as_unit, unit=unit, timezone="UTC")  # type: ignore[call-overload]
+    if valid is not None:
+        out[~np.asarray(valid, dtype=bool)] = None
+    values: list[str | None] = out.tolist()
+    return values

@@ -132,7 +132,7 @@ def test_equity_chart_of_a_long_run_stays_under_the_point_budget(
     fig = equity_figure(inputs, equity_curve(inputs), [inputs.equity.index[777]])
     for trace in fig.data:
         assert len(trace.x) <= MAX_CHART_POINTS + 2
-    assert inputs.equity.index[777] in set(pd.DatetimeIndex(fig.data[0].x))
+    assert inputs.equity.index[777] in set(pd.DatetimeIndex(fig.data[0].x).tz_localize("UTC"))  # UTC wall clock
 
 
 def test_report_json_is_strict_json_with_iso_utc_times(

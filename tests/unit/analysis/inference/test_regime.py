@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.reference.regime_reference import reference_trailing_rank
+from tests.reference.regime_reference import reference_trailing_rank, sorted_window_trailing_rank
 
 from quantdesk.analysis.inference import REGIME_NAMES, Regime, RegimeRules, classify_regime
 from quantdesk.core.errors import ConfigError
@@ -167,6 +167,38 @@ def test_trailing_rank_kernel_equals_its_reference(
     want_pct, want_median = reference_trailing_rank(values, window, min_history)
     np.testing.assert_array_equal(got[0], want_pct)
     np.testing.assert_array_equal(got[1], want_median)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    n=st.integers(0, 3_000),
+    window=st.integers(1, 400),
+    min_history=st.integers(1, 400),
+    nan_share=st.floats(0.0, 0.6),
+    decimals=st.integers(0, 3),
+)
+def test_trailing_rank_equals_the_former_sort_every_window_kernel(
+    seed: int, n: int, window: int, min_history: int, nan_share: float, decimals: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    values = np.round(rng.normal(0, 1, n), decimals)  # few decimals: many ties
+    values[rng.random(n) < nan_share] = np.nan
+    if n > 10:
+        values[rng.integers(0, n, 3)] = [np.inf, -np.inf, -0.0]
+    min_history = min(min_history, window)
+    got = trailing_rank(values, window, min_history, np.empty((2, n)))
+    want = sorted_window_trailing_rank(values, window, min_history, np.empty((2, n)))
+    np.testing.assert_array_equal(got, want)  # bit for bit, NaN where NaN
+
+
+def test_trailing_rank_over_a_million_bars_equals_the_former_kernel_on_its_tail() -> None:
+    rng = np.random.default_rng(4)
+    values = np.abs(rng.normal(0.01, 0.003, 1_000_000))
+    got = trailing_rank(values, 252, 126, np.empty((2, len(values))))
+    want = sorted_window_trailing_rank(values[-5_000 - 252 :], 252, 126, np.empty((2, 5_252)))[:, 252:]
+    np.testing.assert_array_equal(got[:, -5_000:], want)
+    assert np.isfinite(got[:, -5_000:]).all()
 
 
 def test_trailing_rank_uses_only_past_values() -> None:
