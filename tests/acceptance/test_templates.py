@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from quantdesk.backtest.engine import run_backtest
+from quantdesk.backtest.settings import kernel_params
 from quantdesk.core.errors import DataError
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.fundamentals.store import FundamentalStore
@@ -22,6 +23,7 @@ from quantdesk.domain.timeframe import Timeframe
 from quantdesk.kernels.portfolio_layout import REASON_NAMES
 from quantdesk.persistence.db import open_database
 from quantdesk.strategy.compile import EvidenceSources
+from quantdesk.strategy.load import parse_strategy
 from quantdesk.strategy.templates import RUN_HINTS, list_templates, load_template
 
 PLAN_ARCHETYPES = {"momentum_breakout", "mean_reversion", "trend_following", "earnings_play", "carry_trade"}
@@ -89,6 +91,11 @@ def _runs(world: dict, key: str) -> list[tuple[str, int]]:
         bars = catalog.read_bars(symbol, timeframe)
         result = run_backtest(strategy, bars, instrument=catalog.find_instrument(symbol), sources=sources)
         assert np.isfinite(result.equity.to_numpy()).all()
+        # the run records the resolved file, and that file alone gives the run's every kernel parameter
+        recorded = json.loads(result.to_json())["strategy_file"]
+        assert recorded == strategy.resolved_document() == result.strategy_file
+        again = kernel_params(parse_strategy(json.dumps(recorded)), initial_cash=result.initial_cash)
+        np.testing.assert_array_equal(again, result.params)
         out.append((symbol, len(result.trades)))
     return out
 

@@ -14,6 +14,7 @@ later value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,6 +91,7 @@ class PerformanceInputs:
     synthetic: bool = False
     strategy_name: str = ""
     timeframe: str = ""
+    strategy_file: dict[str, Any] | None = None  # the resolved strategy file the run used (JSON-ready)
 
     def __post_init__(self) -> None:
         _check_index("equity", self.equity.index)

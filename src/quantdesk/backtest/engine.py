@@ -25,7 +25,7 @@ from quantdesk.backtest.costs import FILL_MODELS
 from quantdesk.backtest.evidence import Evidence, arrival_bars, build_evidence
 from quantdesk.backtest.kernel_io import KernelInputs, KernelOutput, run_kernel
 from quantdesk.backtest.result import BacktestResult, Hedge, InstrumentRun
-from quantdesk.backtest.settings import PlanRules, kernel_params
+from quantdesk.backtest.settings import kernel_params
 from quantdesk.core.errors import ConfigError
 from quantdesk.core.timestamps import ns_to_index
 from quantdesk.domain.bars import Bars
@@ -172,23 +172,20 @@ def run_backtest(
     initial_cash: float = 100_000.0,
     sources: EvidenceSources | None = None,
     benchmark: Bars | None = None,
-    rules: PlanRules | None = None,
     progress: Progress | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``bars`` (one instrument's, or a list sharing one account).
 
     Decided at each bar's close, filled at a later bar (``DESIGN.md`` section 2). ``instrument`` /
     ``instruments`` give lot and tick sizes, margin and sector; ``benchmark`` is compared against;
-    ``rules`` holds the plan's section-7 rules the format has no field for; ``progress`` is called
-    with a short label as each step starts.
+    ``progress`` is called with a short label as each step starts. Every rule of the run is in ``strategy``.
     """
     bar_list = [bars] if isinstance(bars, Bars) else list(bars)
     _check(strategy, bar_list, initial_cash)
-    rules = rules or PlanRules()
     step = progress or (lambda _label: None)
     insts = _instrument_map(bar_list, instrument, instruments)
     sources = sources if sources is not None else EvidenceSources()
-    params = kernel_params(strategy, initial_cash=initial_cash, rules=rules)
+    params = kernel_params(strategy, initial_cash=initial_cash)
     needs = _needs(params)
     signals: list[SignalArrays] = []
     evidence: list[Evidence] = []
@@ -196,7 +193,7 @@ def run_backtest(
         step(f"signals {b.symbol}")
         s = compile_signals(strategy, b, sources)
         signals.append(s)
-        evidence.append(build_evidence(strategy, b, s, needs, rules))
+        evidence.append(build_evidence(strategy, b, s, needs))
     step("kernel")
     grid = build_grid(bar_list)
     n, m = grid.n, len(bar_list)
@@ -251,21 +248,13 @@ def run_backtest(
         benchmark_name=bench_name,
         benchmark=bench,
         sectors={r.symbol: r.instrument.sector for r in runs if r.instrument is not None and r.instrument.sector},
-        notes=_notes(strategy, runs, rules),
+        notes=_notes(runs),
         hedge=hedge,
     )
 
 
-def _notes(strategy: Strategy, runs: Sequence[InstrumentRun], rules: PlanRules) -> tuple[str, ...]:
-    out = [f"{r.symbol}: {note}" if len(runs) > 1 else note for r in runs for note in r.signals.notes]
-    out.append(
-        f"plan rules: size x{rules.loss_size_mult:g} after {rules.loss_streak} consecutive losses and "
-        f"x{rules.expansion_size_mult:g} while ATR is {rules.expansion_sd:g} sd above its "
-        f"{rules.expansion_lookback_bars}-bar mean"
-        + (f"; positions under {rules.max_adv_frac:.0%} of average daily volume"
-           if strategy.risk_management.portfolio_limits is not None else "")
-    )  # fmt: skip
-    return tuple(out)
+def _notes(runs: Sequence[InstrumentRun]) -> tuple[str, ...]:
+    return tuple(f"{r.symbol}: {note}" if len(runs) > 1 else note for r in runs for note in r.signals.notes)
 
 
 def _hedge(strategy: Strategy, output: KernelOutput, grid: Grid, close: np.ndarray, bars: Sequence[Bars],

@@ -11,8 +11,8 @@ opened. Definitions:
 - Swing low / high: the lowest low / highest high of the last ``swing_lookback_bars`` bars.
 - Volatility measure (``volatility_adjustment.measure``): ``atr_N``, or ``stdev_N``, the standard
   deviation of close-to-close price changes over N bars; both in price units.
-- Expansion: ATR above its own mean plus ``expansion_sd`` standard deviations over the last
-  ``expansion_lookback_bars`` bars (plan section 7.1).
+- Expansion (with ``risk_management.volatility_expansion``): ATR over its ``atr_period`` above its own
+  mean plus ``threshold_sd`` standard deviations over the last ``lookback_bars`` bars (plan section 7.1).
 - Per-bar volatility: the standard deviation of log returns over the last 20 bars. Daily volatility
   and average daily volume: over the last 20 completed sessions (session days from the calendar;
   the bars of a day sum to its volume, its last close is its close), so on intraday bars the
@@ -29,7 +29,6 @@ from dataclasses import dataclass
 import numpy as np
 import talib
 
-from quantdesk.backtest.settings import PlanRules
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.timeframe import Timeframe
 from quantdesk.strategy.compile import SignalArrays
@@ -136,8 +135,7 @@ def arrival_bars(bars: Bars, latency_ms: float) -> np.ndarray:
     return np.where(first < len(bars), first, -1).astype(np.int64)
 
 
-def build_evidence(strategy: Strategy, bars: Bars, signals: SignalArrays, params_need: dict[str, bool],
-                   rules: PlanRules) -> Evidence:  # fmt: skip
+def build_evidence(strategy: Strategy, bars: Bars, signals: SignalArrays, params_need: dict[str, bool]) -> Evidence:
     """The evidence ``strategy`` needs on ``bars``; ``params_need`` says which optional parts are read."""
     exits = strategy.exit_conditions
     stop_period = exits.stop_loss.atr_period if exits.stop_loss is not None else DEFAULT_ATR_PERIOD
@@ -176,6 +174,10 @@ def build_evidence(strategy: Strategy, bars: Bars, signals: SignalArrays, params
     if params_need.get("correlation"):
         with np.errstate(invalid="ignore", divide="ignore"):
             returns = np.r_[np.nan, close[1:] / close[:-1] - 1.0]
+    expansion = None
+    rule = strategy.risk_management.volatility_expansion
+    if rule is not None:
+        expansion = expansion_flag(atr_of(rule.atr_period), rule.lookback_bars, rule.threshold_sd)
     win_p = None
     if params_need.get("posterior") and signals.posterior is not None:
         win_p = _f64(signals.posterior.posterior)
@@ -184,7 +186,7 @@ def build_evidence(strategy: Strategy, bars: Bars, signals: SignalArrays, params
         atr_trail=atr_of(trail.atr_period) if trail is not None else None,
         atr_chandelier=atr_of(chandelier.atr_period) if chandelier is not None else None,
         vol_measure=vol_measure,
-        expansion=expansion_flag(atr_stop, rules.expansion_lookback_bars, rules.expansion_sd),
+        expansion=expansion,
         swing_low=swing_low,
         swing_high=swing_high,
         adv=adv,

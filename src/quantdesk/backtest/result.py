@@ -7,9 +7,10 @@ posterior, drill-down composite and its fundamental level), ``fills`` (costs spl
 spread/slippage and impact), ``orders``, ``risk_events`` (every refusal and resize by a pre-trade
 check), ``metrics`` and ``benchmark_metrics`` (``analytics.performance``), ``trade_log()`` (the
 plan's ``trade_log.json`` shape) and ``report(path)`` (``analytics.report_html``). ``to_json`` is
-the report's content plus the trade log, orders, fills and risk events; the same run writes
-byte-identical JSON. Trade, strategy and instrument ids in the trade log are UUIDs derived from
-their names (uuid5), so they are the same on every run.
+the report's content (with ``strategy_file``, the resolved strategy file the run used: every default
+written out) plus the trade log, orders, fills and risk events; the same run writes byte-identical JSON.
+Trade, strategy and instrument ids in the trade log are UUIDs derived from their names (uuid5), so they
+are the same on every run.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from quantdesk.risk.hedge import HedgeResult
 from quantdesk.strategy.compile import SignalArrays
 from quantdesk.strategy.models import Strategy
 
-RESULT_SCHEMA_VERSION = "2"
+RESULT_SCHEMA_VERSION = "3"  # 3: the resolved strategy file ("strategy_file")
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/quantdesk/quantdesk/trade-log")
 # the trade log's context: what was known when each trade was decided
 _CONTEXT_KEYS = ("fundamental_score", "technical_confluence", "market_regime", "posterior", "composite_score")
@@ -247,6 +248,7 @@ class BacktestResult:
             synthetic=self.synthetic,
             strategy_name=self.strategy_name,
             timeframe=self.timeframe,
+            strategy_file=self.strategy_file,
         )
 
     @cached_property
@@ -273,6 +275,11 @@ class BacktestResult:
         if inst is not None and inst.instrument_id:
             return inst.instrument_id
         return str(uuid.uuid5(_NAMESPACE, f"instrument/{self.runs[j].symbol}"))
+
+    @cached_property
+    def strategy_file(self) -> dict[str, Any]:
+        """The resolved strategy file this run used (``Strategy.resolved_document``): every default written out."""
+        return self.strategy.resolved_document()
 
     @cached_property
     def strategy_instance_id(self) -> str:

@@ -1,46 +1,27 @@
 """A strategy file's exit, risk and execution blocks as the portfolio kernel's parameter vector.
 
 ``kernel_params`` is the one place where the strategy's words become kernel numbers; each slot of
-``kernels/portfolio_layout`` is filled here from the block that names it, and the rules the
-format does not name yet take the plan's values (section 7): size halved after 3 consecutive
-losses, halved while ATR is more than 2 standard deviations above its own mean, and, with
-``portfolio_limits``, each position under 1 % of average daily volume.
+``kernels/portfolio_layout`` is filled here from the block that names it, and a rule the file does not
+write is off (its slot keeps ``default_params``' neutral value): no rule runs that the file does not
+say (``DESIGN.md`` section 9). ``strategy resolve`` shows the file with every default filled in.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
 from quantdesk.backtest.costs import FILL_MODELS, commission_schedule
 from quantdesk.kernels import portfolio_layout as L
 from quantdesk.strategy.models import Strategy
+from quantdesk.strategy.risk_models import DEFAULT_TARGET_RISK
 
 _ORDER = {"market": L.ORDER_MARKET, "limit": L.ORDER_LIMIT, "stop": L.ORDER_STOP, "stop_limit": L.ORDER_STOP_LIMIT}
 _TIF = {"GTC": L.TIF_GTC, "DAY": L.TIF_DAY, "IOC": L.TIF_IOC, "FOK": L.TIF_FOK}
 _STOP = {"technical": L.STOP_TECHNICAL, "atr": L.STOP_ATR, "percent": L.STOP_PERCENT}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PlanRules:
-    """The plan's section-7 rules the strategy format has no field for yet."""
-
-    loss_streak: int = 3
-    loss_size_mult: float = 0.5
-    expansion_size_mult: float = 0.5
-    expansion_sd: float = 2.0
-    expansion_lookback_bars: int = 100
-    max_adv_frac: float = 0.01  # with portfolio_limits
-    correlation_window_bars: int = 60
-    tighten_after_bars: int = 0  # time decay of the stop; 0: off (the file's stop_loss.tighten_after_bars wins)
-    tighten_frac: float = 0.5
-    widen_mult: float = 1.0  # stop distances in ATR expansion; 1: off (stop_loss.widen_in_expansion wins)
-
-
-def kernel_params(strategy: Strategy, *, initial_cash: float, rules: PlanRules | None = None) -> np.ndarray:
+def kernel_params(strategy: Strategy, *, initial_cash: float) -> np.ndarray:
     """The parameter vector for ``strategy`` (see ``kernels/portfolio_layout`` for each slot's meaning)."""
-    rules = rules or PlanRules()
     p = L.default_params()
     p[L.P_INITIAL_CASH] = initial_cash
     risk = strategy.risk_management
@@ -51,7 +32,7 @@ def kernel_params(strategy: Strategy, *, initial_cash: float, rules: PlanRules |
     elif sizing.method == "volatility_target":
         p[L.P_SIZING] = L.SIZING_VOLATILITY_TARGET
         p[L.P_FRACTION_CAP] = sizing.fixed_fraction_cap or 1.0
-        p[L.P_TARGET_RISK] = float(sizing.target_risk_per_trade or 0.01)
+        p[L.P_TARGET_RISK] = float(sizing.target_risk_per_trade or DEFAULT_TARGET_RISK)
     else:
         p[L.P_SIZING] = L.SIZING_KELLY
         p[L.P_FRACTION_CAP] = sizing.fixed_fraction_cap or 1.0
@@ -60,18 +41,20 @@ def kernel_params(strategy: Strategy, *, initial_cash: float, rules: PlanRules |
     adj = risk.volatility_adjustment
     if adj is not None and adj.scaling == "inverse_volatility":
         p[L.P_INVVOL_RISK] = adj.target_risk_per_trade
-    p[L.P_LOSS_STREAK] = rules.loss_streak
-    p[L.P_LOSS_MULT] = rules.loss_size_mult
-    p[L.P_EXPANSION_MULT] = rules.expansion_size_mult
+    if risk.loss_streak is not None:
+        p[L.P_LOSS_STREAK] = risk.loss_streak.after_losses
+        p[L.P_LOSS_MULT] = risk.loss_streak.size_multiplier
+    if risk.volatility_expansion is not None:
+        p[L.P_EXPANSION_MULT] = risk.volatility_expansion.size_multiplier
     limits = risk.portfolio_limits
     if limits is not None:
         p[L.P_MAX_POSITIONS] = limits.max_positions or 0
         p[L.P_MAX_CORRELATED] = limits.max_correlated_positions or 0
         p[L.P_CORR_THRESHOLD] = limits.correlation_threshold
-        p[L.P_CORR_WINDOW] = rules.correlation_window_bars
+        p[L.P_CORR_WINDOW] = limits.correlation_window_bars
         p[L.P_MAX_SECTOR_FRAC] = limits.max_sector_exposure or 0.0
         p[L.P_DAILY_LOSS_FRAC] = limits.daily_loss_limit or 0.0
-        p[L.P_MAX_ADV_FRAC] = rules.max_adv_frac
+        p[L.P_MAX_ADV_FRAC] = limits.max_adv_fraction or 0.0
     exits = strategy.exit_conditions
     if exits.stop_loss is not None:
         s = exits.stop_loss
@@ -79,11 +62,9 @@ def kernel_params(strategy: Strategy, *, initial_cash: float, rules: PlanRules |
         p[L.P_STOP_FROM_SWING] = 0.0 if s.reference == "entry" else 1.0
         p[L.P_STOP_OFFSET_ATR] = s.offset
         p[L.P_MAX_RISK_FRAC] = s.max_risk_percent
-        p[L.P_TIGHTEN_BARS] = s.tighten_after_bars or rules.tighten_after_bars
-        p[L.P_TIGHTEN_FRAC] = s.tighten_fraction if s.tighten_after_bars else rules.tighten_frac
-        p[L.P_WIDEN_MULT] = s.widen_in_expansion if s.widen_in_expansion != 1.0 else rules.widen_mult
-    else:
-        p[L.P_WIDEN_MULT] = rules.widen_mult
+        p[L.P_TIGHTEN_BARS] = s.tighten_after_bars or 0
+        p[L.P_TIGHTEN_FRAC] = s.tighten_fraction
+        p[L.P_WIDEN_MULT] = s.widen_in_expansion
     if exits.take_profit is not None:
         tp = exits.take_profit
         p[L.P_TP_TYPE] = L.TP_R_MULTIPLE if tp.type == "risk_multiple" else L.TP_PERCENT

@@ -13,6 +13,8 @@ import os
 import sys
 import traceback
 
+from rich.markup import escape
+
 from quantdesk.cli import backtest, data, demo, fundamentals, inference, strategy, technical  # noqa: F401  (each registers its commands)
 from quantdesk.cli.common import app, err
 from quantdesk.core.errors import ConfigError, DataError, QuantdeskError
@@ -25,13 +27,13 @@ def main() -> None:
     try:
         app()  # standalone: usage errors (bad or missing options) print and exit 2
     except (ConfigError, DataError) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)  # a message's [brackets] are text
         sys.exit(2)
     except QuantdeskError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     except Exception as exc:  # the last line of defence: an internal error, exit 1
-        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}", highlight=False)
+        err.print(f"[red]internal error:[/red] {type(exc).__name__}: {escape(str(exc))}", highlight=False)
         if os.environ.get("QUANTDESK_DEBUG"):
             traceback.print_exc()
         else:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from quantdesk.cli.common import app, open_catalog, out, progress
@@ -102,12 +103,12 @@ def backtest(
         listed = [f"{key[0]} {key[1]} {n}x" for key, n in counts.items() if isinstance(key, tuple)]
         out.print("risk checks: " + ", ".join(listed), highlight=False)
     for line in result.notes:
-        out.print(f"[yellow]note[/yellow] {line}", highlight=False)
+        out.print(f"[yellow]note[/yellow] {escape(line)}", highlight=False)
     out.print(f"{metrics.n_trades} closed trades, final equity {metrics.final_equity:,.2f}", highlight=False)
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         result.to_json(json_out)
-        out.print(f"JSON result: {json_out}")
+        out.print(f"JSON result: {escape(str(json_out))}")
     if report_out is not None:
         result.report(report_out)
-        out.print(f"HTML report: {report_out}")
+        out.print(f"HTML report: {escape(str(report_out))}")

@@ -1,4 +1,4 @@
-"""``quantdesk strategy validate|schema|templates|new|explain``: writing, checking and auditing strategy files."""
+"""``quantdesk strategy validate|resolve|schema|templates|new|explain|lookahead``: writing and auditing strategies."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from quantdesk.cli.common import app, err, open_catalog, out
 from quantdesk.core.atomic import atomic_write
 from quantdesk.core.errors import ConfigError
 
-strategy_app = typer.Typer(help="Strategy files: validate, schema, templates, new, explain.", no_args_is_help=True)
+strategy_app = typer.Typer(
+    help="Strategy files: validate, resolve, schema, templates, new, explain, lookahead.", no_args_is_help=True
+)
 app.add_typer(strategy_app, name="strategy")
 
 
@@ -40,16 +43,33 @@ def strategy_validate(
     else:
         if report.ok:
             assert report.strategy is not None
-            out.print(f"[green]valid[/green]: {file} ({report.strategy.strategy_meta.name})")
+            out.print(f"[green]valid[/green]: {escape(str(file))} ({escape(report.strategy.strategy_meta.name)})")
         else:
             count = len(report.problems)
-            err.print(f"[red]invalid[/red]: {file}: {count} problem{'s' if count != 1 else ''}", highlight=False)
+            plural = "s" if count != 1 else ""
+            err.print(f"[red]invalid[/red]: {escape(str(file))}: {count} problem{plural}", highlight=False)
             for problem in report.problems:
-                err.print(f"  - [bold]{problem.path}[/bold]: {problem.message}", highlight=False)
+                err.print(f"  - [bold]{escape(problem.path)}[/bold]: {escape(problem.message)}", highlight=False)
         for warning in report.warnings:
-            err.print(f"  [yellow]warning[/yellow] {warning.path}: {warning.message}", highlight=False)
+            err.print(f"  [yellow]warning[/yellow] {escape(warning.path)}: {escape(warning.message)}", highlight=False)
     if not report.ok:
         raise typer.Exit(2)
+
+
+@strategy_app.command("resolve")
+def strategy_resolve(
+    file: Annotated[Path, typer.Argument(help="strategy JSON file")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="write the resolved file here instead")] = None,
+) -> None:
+    """Print the strategy file with every default filled in: what a run of it uses, and what its result records."""
+    from quantdesk.strategy.load import load_strategy
+
+    text = json.dumps(load_strategy(file).resolved_document(), indent=2)
+    if out_file is None:
+        print(text)
+    else:
+        _write(out_file, text + "\n")
+        out.print(f"resolved strategy: {escape(str(out_file))}")
 
 
 @strategy_app.command("schema")
@@ -64,7 +84,7 @@ def strategy_schema(
         print(text)
     else:
         _write(out_file, text + "\n")
-        out.print(f"JSON Schema: {out_file}")
+        out.print(f"JSON Schema: {escape(str(out_file))}")
 
 
 @strategy_app.command("templates")
@@ -83,7 +103,7 @@ def strategy_templates(as_json: Annotated[bool, typer.Option("--json", help="pri
         table.add_row(t.key, t.title, t.direction, t.base_timeframe, ", ".join(t.required_data))
     out.print(table)
     for t in templates:
-        out.print(f"[bold]{t.key}[/bold]: {t.description}\n  run on: {t.run_on}", highlight=False)
+        out.print(f"[bold]{t.key}[/bold]: {escape(t.description)}\n  run on: {escape(t.run_on)}", highlight=False)
 
 
 @strategy_app.command("new")
@@ -101,7 +121,9 @@ def strategy_new(
     if path.exists() and not force:
         raise ConfigError(f"--out: {path} exists; pass --force to overwrite it")
     _write(path, strategy.to_json() + "\n")
-    out.print(f"wrote {path} from the template {template!r}; check it with `quantdesk strategy validate {path}`")
+    out.print(
+        escape(f"wrote {path} from the template {template!r}; check it with `quantdesk strategy validate {path}`")
+    )
 
 
 @strategy_app.command("explain")

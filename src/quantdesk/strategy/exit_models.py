@@ -8,7 +8,7 @@ from entry) and ``time_stop`` (leave after ``max_bars``, always or only if not p
 ``signal_exit`` (technical signals, see ``entry_models``), ``chandelier`` (plan section 7.2), and on the
 stop (plan section 7.1) ``tighten_after_bars`` (once a position has aged that many bars without
 profit, its stop moves ``tighten_fraction`` of the way to the entry) and ``widen_in_expansion``
-(stop distances times this while ATR is 2 standard deviations above its mean).
+(stop distances times this while ATR is expanded, as ``risk_management.volatility_expansion`` defines it).
 """
 
 from __future__ import annotations
@@ -65,7 +65,10 @@ class StopLoss(StrictModel):
     )
     tighten_fraction: float = Field(default=0.5, gt=0, le=1, description="addition: share of the way to the entry")
     widen_in_expansion: float = Field(
-        default=1.0, ge=1, le=10, description="addition: stop distances times this while ATR is expanded (plan 7.1)"
+        default=1.0,
+        ge=1,
+        le=10,
+        description="addition: stop distances times this while ATR is expanded (risk_management.volatility_expansion)",
     )
 
     @model_validator(mode="after")

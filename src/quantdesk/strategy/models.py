@@ -12,7 +12,7 @@ registry are checked in ``load``. ``Strategy.model_json_schema()`` is the format
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -103,9 +103,33 @@ class Strategy(StrictModel):
                 "risk_management.position_sizing.method: 'volatility_target' divides the risk by the stop "
                 "distance, so exit_conditions.stop_loss is needed, found none"
             )
+        stop = exits.stop_loss
+        if stop is not None and stop.widen_in_expansion != 1.0 and self.risk_management.volatility_expansion is None:
+            problems.append(
+                "exit_conditions.stop_loss.widen_in_expansion: widens the stop while ATR is expanded, which "
+                "risk_management.volatility_expansion defines; add that block (its size_multiplier may be 1)"
+            )
         if problems:
             raise ValueError("\n".join(problems))  # one "path: message" per line (load splits them)
         return self
+
+    def resolved(self) -> Strategy:
+        """The same strategy with every default a run uses written out (``strategy resolve``; every result keeps it).
+
+        A key the file left out appears with the value the run uses; a rule block left out appears as null
+        (the rule is off); position sizing writes the fields of its method at their effective values (and
+        none of another method's).
+        """
+        risk = self.risk_management
+        sizing = risk.position_sizing.resolved()
+        return self.model_copy(update={"risk_management": risk.model_copy(update={"position_sizing": sizing})})
+
+    def resolved_document(self) -> dict[str, Any]:
+        """``resolved()`` as JSON-ready data: every key, null where a block or option is off."""
+        document: dict[str, Any] = self.resolved().model_dump(mode="json")
+        sizing = document["risk_management"]["position_sizing"]
+        document["risk_management"]["position_sizing"] = {k: v for k, v in sizing.items() if v is not None}
+        return document
 
     def to_json(self, indent: int | None = 2) -> str:
         """The file form: compound strings written back (``2_bars``), unset optional blocks left out."""

@@ -6,6 +6,14 @@ entry), ``kelly_criterion_modified`` (f = (p b - q) / b, scaled by ``max_kelly_f
 from the exits) and ``volatility_target`` (``target_risk_per_trade`` of equity over the stop distance).
 ``beta_hedge`` (an addition) holds the benchmark against the portfolio's beta.
 ``volatility_adjustment.measure`` is written ``atr_14`` (ATR over 14 bars) and parsed at load.
+
+The plan's section-7 size rules are blocks of their own, applied only when the file writes them (the
+templates and ``strategy new`` write the plan's values): ``loss_streak`` (size times
+``size_multiplier`` after ``after_losses`` losing trades in a row), ``volatility_expansion`` (ATR
+expanded: above its mean plus ``threshold_sd`` standard deviations over ``lookback_bars``; size times
+``size_multiplier`` while it is, and the stop's ``widen_in_expansion`` reads the same flag), and in
+``portfolio_limits`` the liquidity check ``max_adv_fraction`` (a position under that share of average
+daily volume) and the correlation check's ``correlation_window_bars``.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ _SIZING_FIELDS = {
     "kelly_criterion_modified": {"max_kelly_fraction", "fixed_fraction_cap", "win_probability"},
     "volatility_target": {"target_risk_per_trade", "fixed_fraction_cap"},
 }
+DEFAULT_TARGET_RISK = 0.01  # volatility_target's share of equity at risk when the file gives none
 _MEASURE_RE = re.compile(r"^\s*(atr|stdev)_(\d+)\s*$", re.IGNORECASE)
 
 
@@ -52,6 +61,22 @@ class PositionSizing(StrictModel):
     def fraction_of_equity(self) -> float:
         """fixed_fraction's share (default 1.0)."""
         return 1.0 if self.fraction is None else self.fraction
+
+    def resolved(self) -> PositionSizing:
+        """The same sizing with each field of its method written out at the value a run uses."""
+        by_method: dict[str, dict[str, Any]] = {
+            "fixed_fraction": {"fraction": self.fraction_of_equity},
+            "kelly_criterion_modified": {
+                "max_kelly_fraction": self.max_kelly_fraction or 1.0,
+                "fixed_fraction_cap": self.fixed_fraction_cap or 1.0,
+                "win_probability": self.win_probability or "posterior",
+            },
+            "volatility_target": {
+                "target_risk_per_trade": self.target_risk_per_trade or DEFAULT_TARGET_RISK,
+                "fixed_fraction_cap": self.fixed_fraction_cap or 1.0,
+            },
+        }
+        return self.model_copy(update=by_method[self.method])
 
 
 def _parse_measure(value: Any) -> Any:
@@ -86,9 +111,36 @@ class VolatilityAdjustment(StrictModel):
 class PortfolioLimits(StrictModel):
     max_correlated_positions: int | None = Field(default=None, ge=1, le=10_000)
     correlation_threshold: float = Field(default=0.7, gt=0, lt=1, description="addition: what counts as correlated")
+    correlation_window_bars: int = Field(
+        default=60, ge=2, le=100_000, description="addition: bars of returns the correlation check compares"
+    )
     max_sector_exposure: float | None = Field(default=None, gt=0, le=1)
     daily_loss_limit: float | None = Field(default=None, gt=0, le=1)
     max_positions: int | None = Field(default=None, ge=1, le=10_000, description="addition")
+    max_adv_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="addition (plan 7.1 liquidity check): largest position / average daily volume",
+    )
+
+
+class LossStreak(StrictModel):
+    """Plan 7.1, the consecutive loss rule: entries sized times ``size_multiplier`` after ``after_losses`` losing
+    trades in a row (a win resets the count)."""
+
+    after_losses: int = Field(default=3, ge=1, le=1_000)
+    size_multiplier: float = Field(default=0.5, gt=0, le=1)
+
+
+class VolatilityExpansion(StrictModel):
+    """Plan 7.1, volatility sizing: ATR(``atr_period``) above its mean plus ``threshold_sd`` standard deviations over
+    the last ``lookback_bars`` bars is an expansion; entries are sized times ``size_multiplier`` while it lasts."""
+
+    atr_period: int = Field(default=14, ge=1, le=1_000)
+    lookback_bars: int = Field(default=100, ge=2, le=100_000)
+    threshold_sd: float = Field(default=2.0, gt=0, le=10)
+    size_multiplier: float = Field(default=0.5, gt=0, le=1)
 
 
 class BetaHedge(StrictModel):
@@ -113,4 +165,8 @@ class RiskManagement(StrictModel):
     position_sizing: PositionSizing = PositionSizing()
     portfolio_limits: PortfolioLimits | None = None
     volatility_adjustment: VolatilityAdjustment | None = None
+    loss_streak: LossStreak | None = Field(default=None, description="addition (plan 7.1): size down after losses")
+    volatility_expansion: VolatilityExpansion | None = Field(
+        default=None, description="addition (plan 7.1): size down while ATR is expanded"
+    )
     beta_hedge: BetaHedge | None = Field(default=None, description="addition: a beta-neutral benchmark hedge")

@@ -17,12 +17,13 @@ from quantdesk.backtest.engine import _needs
 from quantdesk.backtest.evidence import (
     Evidence,
     arrival_bars,
+    atr,
     build_evidence,
     daily_cost_inputs,
     expansion_flag,
     shifted,
 )
-from quantdesk.backtest.settings import PlanRules, kernel_params
+from quantdesk.backtest.settings import kernel_params
 from quantdesk.core.timestamps import NS_PER_MINUTE, to_utc_ns
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.calendar import TradingCalendar
@@ -225,7 +226,7 @@ def test_arrival_with_latency_over_a_missing_minute_takes_the_next_bar_there_is(
 def evidence_for(strat: Strategy, bars: Bars, need: dict[str, bool] | None = None) -> Evidence:
     if need is None:
         need = _needs(kernel_params(strat, initial_cash=100_000.0))
-    return build_evidence(strat, bars, compile_signals(strat, bars), need, PlanRules())
+    return build_evidence(strat, bars, compile_signals(strat, bars), need)
 
 
 def test_swing_low_and_high_are_the_rolling_extremes_over_swing_lookback_bars() -> None:
@@ -252,7 +253,17 @@ def test_no_swing_for_a_stop_from_the_entry_and_no_cost_inputs_for_the_optimisti
     assert ev.adv is None and ev.sigma_bar is None and ev.sigma_daily is None
     assert ev.returns is None and ev.win_probability is None and ev.vol_measure is None
     assert ev.atr_trail is None and ev.atr_chandelier is None
-    assert ev.atr_stop is not None and ev.expansion is not None  # always read at a decision
+    assert ev.atr_stop is not None  # always read at a decision
+    assert ev.expansion is None  # no risk_management.volatility_expansion: no expansion rule
+
+
+def test_the_expansion_flag_follows_the_files_volatility_expansion_block() -> None:
+    bars = daily(random_close(300))
+    rule = {"atr_period": 5, "lookback_bars": 30, "threshold_sd": 1.0, "size_multiplier": 0.5}
+    ev = evidence_for(strategy(risk_management={"volatility_expansion": rule}), bars)
+    want = expansion_flag(atr(bars, 5), lookback=30, sd=1.0)
+    assert ev.expansion is not None and want.any()
+    np.testing.assert_array_equal(ev.expansion, want)
 
 
 def test_the_realistic_model_gets_per_bar_sigma_known_before_the_bar_and_daily_inputs() -> None:
@@ -280,7 +291,9 @@ def test_returns_only_with_max_correlated_positions() -> None:
     ev = evidence_for(with_corr, bars)
     assert ev.returns is not None
     np.testing.assert_allclose(ev.returns, [np.nan, 0.02, -0.02, 0.01, 0.0], equal_nan=True, atol=1e-12)
-    assert ev.adv is not None  # portfolio limits bring the liquidity check, which reads ADV
+    assert ev.adv is None  # no max_adv_fraction: no liquidity check, no ADV read
+    liquid = {"portfolio_limits": {"max_correlated_positions": 2, "max_adv_fraction": 0.01}}
+    assert evidence_for(strategy(risk_management=liquid, execution_rules=optimistic), bars).adv is not None
     without = strategy(risk_management={"portfolio_limits": {"max_sector_exposure": 0.3}}, execution_rules=optimistic)
     assert evidence_for(without, bars).returns is None
 

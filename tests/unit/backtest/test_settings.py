@@ -7,7 +7,7 @@ import json
 import pytest
 
 from quantdesk.backtest.costs import US_RETAIL, CommissionSchedule, commission_schedule
-from quantdesk.backtest.settings import PlanRules, kernel_params
+from quantdesk.backtest.settings import kernel_params
 from quantdesk.core.errors import ConfigError
 from quantdesk.kernels import portfolio_layout as L
 from quantdesk.strategy.execution_models import Commission
@@ -42,9 +42,43 @@ def test_plan_example_maps_to_kernel_slots() -> None:
     assert (p[L.P_LOSS_STREAK], p[L.P_LOSS_MULT], p[L.P_EXPANSION_MULT]) == (3, 0.5, 0.5)
 
 
-def test_plan_rules_can_be_switched_off() -> None:
-    p = kernel_params(load_template("plan_example"), initial_cash=1.0, rules=PlanRules(loss_streak=0, max_adv_frac=0))
-    assert p[L.P_LOSS_STREAK] == 0 and p[L.P_MAX_ADV_FRAC] == 0
+def test_a_rule_the_file_leaves_out_is_off() -> None:
+    doc = json.loads(load_template("plan_example").to_json())
+    for key in ("loss_streak", "volatility_expansion"):
+        del doc["risk_management"][key]
+    del doc["risk_management"]["portfolio_limits"]["max_adv_fraction"]
+    p = kernel_params(parse_strategy(json.dumps(doc)), initial_cash=1.0)
+    assert (p[L.P_LOSS_STREAK], p[L.P_LOSS_MULT], p[L.P_EXPANSION_MULT], p[L.P_MAX_ADV_FRAC]) == (0, 1.0, 1.0, 0.0)
+    crossover = parse_strategy(json.dumps({
+        "strategy_meta": {"name": "x"},
+        "entry_conditions": {
+            "technical_signals": [{"indicator": "SMA_Cross", "condition": "crossover"}], "confluence_threshold": 1.0
+        },
+        "risk_management": {"position_sizing": {"method": "fixed_fraction", "fraction": 1.0}},
+    }))  # fmt: skip
+    q = kernel_params(crossover, initial_cash=1.0)
+    neutral = L.default_params()
+    slots = ("P_LOSS_STREAK", "P_LOSS_MULT", "P_EXPANSION_MULT", "P_MAX_ADV_FRAC", "P_TIGHTEN_BARS", "P_WIDEN_MULT")
+    for slot in (*slots, "P_MAX_POSITIONS", "P_MAX_CORRELATED", "P_DAILY_LOSS_FRAC", "P_MAX_SECTOR_FRAC"):
+        assert q[getattr(L, slot)] == neutral[getattr(L, slot)], slot
+
+
+def test_the_plan_rules_come_from_the_file() -> None:
+    doc = json.loads(load_template("plan_example").to_json())
+    doc["risk_management"]["loss_streak"] = {"after_losses": 5, "size_multiplier": 0.25}
+    doc["risk_management"]["volatility_expansion"] |= {"size_multiplier": 0.75}
+    doc["risk_management"]["portfolio_limits"] |= {"max_adv_fraction": 0.02, "correlation_window_bars": 30}
+    p = kernel_params(parse_strategy(json.dumps(doc)), initial_cash=1.0)
+    assert (p[L.P_LOSS_STREAK], p[L.P_LOSS_MULT], p[L.P_EXPANSION_MULT]) == (5, 0.25, 0.75)
+    assert (p[L.P_MAX_ADV_FRAC], p[L.P_CORR_WINDOW]) == (0.02, 30)
+
+
+def test_widening_the_stop_in_expansion_needs_the_expansion_block() -> None:
+    doc = json.loads(load_template("plan_example").to_json())
+    doc["exit_conditions"]["stop_loss"]["widen_in_expansion"] = 1.5
+    del doc["risk_management"]["volatility_expansion"]
+    with pytest.raises(ConfigError, match=r"risk_management\.volatility_expansion"):
+        parse_strategy(json.dumps(doc))
 
 
 def test_stop_time_decay_and_expansion_widening_come_from_the_file() -> None:

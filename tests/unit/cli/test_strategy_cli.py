@@ -36,6 +36,40 @@ def test_validate_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2 and "no such strategy file" in result.stderr
 
 
+def test_resolve_prints_every_default_and_the_rules_the_file_leaves_off(tmp_path: Path) -> None:
+    result = run(tmp_path, "strategy", "resolve", str(SPEC))
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    risk = doc["risk_management"]
+    # the plan's example as written names no loss-streak or expansion rule: resolved, they are off (null)
+    assert risk["loss_streak"] is None and risk["volatility_expansion"] is None
+    assert risk["portfolio_limits"]["max_adv_fraction"] is None
+    assert risk["portfolio_limits"]["correlation_window_bars"] == 60  # a default, written out
+    assert risk["position_sizing"] == {
+        "method": "kelly_criterion_modified", "max_kelly_fraction": 0.25, "fixed_fraction_cap": 0.1,
+        "win_probability": "posterior",
+    }  # fmt: skip
+    assert doc["exit_conditions"]["stop_loss"]["swing_lookback_bars"] == 20
+    assert doc["execution_rules"]["commission"]["type"] == "percent_of_value"
+    # the resolved file is a strategy file, and resolves to itself
+    resolved = tmp_path / "resolved.json"
+    written = run(tmp_path, "strategy", "resolve", str(SPEC), "--out", str(resolved))
+    assert written.returncode == 0 and json.loads(resolved.read_text()) == doc
+    assert json.loads(run(tmp_path, "strategy", "resolve", str(resolved)).stdout) == doc
+
+
+def test_validation_messages_keep_their_bracketed_text_in_the_terminal(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    doc = json.loads(SPEC.read_text())
+    del doc["entry_conditions"]["technical_signals"][1]["values"]  # RSI 'between' without its range
+    bad.write_text(json.dumps(doc))
+    as_json = json.loads(run(tmp_path, "strategy", "validate", str(bad), "--json").stdout)
+    message = as_json["problems"][0]["message"]
+    assert "[" in message  # the message names its values in brackets
+    terminal = run(tmp_path, "strategy", "validate", str(bad))
+    assert terminal.returncode == 2 and message in terminal.stderr
+
+
 def test_schema_prints_a_draft_2020_12_schema_the_plan_example_validates_against(tmp_path: Path) -> None:
     result = run(tmp_path, "strategy", "schema")
     assert result.returncode == 0, result.stderr
