@@ -36,6 +36,11 @@ def round_tick(x: float, tick: float) -> float:
     return on_tick(math.floor(x / tick + 0.5), tick)
 
 
+def floor_lots(units: float, lot: float) -> float:
+    """Whole lots, exact where the lot is 1 / a whole number (Python ints: no overflow at any size)."""
+    return on_tick(math.floor(units / lot + EPS), lot)
+
+
 def z(x: float) -> float:
     return 0.0 if math.isnan(x) else x
 
@@ -253,7 +258,7 @@ def units_for(p: np.ndarray, order: Order, equity: float, ref: float, stop: floa
     if not math.isnan(order.vol_frac):
         units = min(units, equity * order.vol_frac)
     units *= order.mult
-    return math.floor(units / lot + 1e-9) * lot
+    return floor_lots(units, lot)
 
 
 def correlation(ret: np.ndarray, t: int, a: int, b: int, window: int) -> float:
@@ -298,7 +303,7 @@ def reference_portfolio(g: dict[str, np.ndarray], p: np.ndarray) -> dict[str, An
             vol = g["volume"][t, j]
             cap = math.inf
             if p[L.P_PARTICIPATION] > 0 and vol > 0:
-                cap = math.floor(p[L.P_PARTICIPATION] * vol / lot + 1e-9) * lot
+                cap = floor_lots(p[L.P_PARTICIPATION] * vol, lot)
             # (a) market exit
             x = book.exits.get(j)
             pos = book.positions.get(j)
@@ -599,7 +604,7 @@ def try_entry(book: Book, g: dict[str, np.ndarray], p: np.ndarray, j: int, t: in
             units = units_for(p, e, eq, ref, stop_est, lot)
             adv_dec = g["adv"][dec, j]
             if p[L.P_MAX_ADV_FRAC] > 0 and adv_dec > 0:
-                adv_cap = math.floor(p[L.P_MAX_ADV_FRAC] * adv_dec / lot + 1e-9) * lot
+                adv_cap = floor_lots(p[L.P_MAX_ADV_FRAC] * adv_dec, lot)
                 if units > adv_cap:
                     if not adv_cap > 0:  # not one lot fits: a refusal by the liquidity check itself
                         book.event(t, j, L.D_LIQUIDITY, L.ACTION_DENIED, units, adv_cap)
@@ -645,10 +650,10 @@ def try_entry(book: Book, g: dict[str, np.ndarray], p: np.ndarray, j: int, t: in
             mrg = g["margin"][j]
             if q * price * mrg + book.commission(q, price) > avail:
                 unit_cost = price * mrg + price * p[L.P_COMM_RATE] + p[L.P_COMM_PER_SHARE]
-                fit = math.floor(max(avail - p[L.P_COMM_FIXED], 0.0) / unit_cost / lot + 1e-9) * lot
-                while fit > 0 and fit * price * mrg + book.commission(fit, price) > avail:
-                    fit -= lot
-                fit = max(fit, 0.0)
+                k = math.floor(max(avail - p[L.P_COMM_FIXED], 0.0) / unit_cost / lot + EPS)
+                while k > 0 and on_tick(k, lot) * price * mrg + book.commission(on_tick(k, lot), price) > avail:
+                    k -= 1  # one lot fewer until the margin and the commission fit
+                fit = on_tick(max(k, 0), lot)
                 book.event(t, j, L.D_MARGIN, L.ACTION_DENIED if fit <= 0 else L.ACTION_RESIZED, q, fit)
                 if fit > 0:
                     q = fit

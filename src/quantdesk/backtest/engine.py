@@ -36,6 +36,11 @@ from quantdesk.strategy.compile import EvidenceSources, SignalArrays, compile_si
 from quantdesk.strategy.models import Strategy
 
 MIN_BARS = 2
+# Quantities and prices are whole numbers of lots and ticks, counted in float64: exact up to 2**53 steps. A run is
+# refused before it starts when the account could buy more lots than that (with room for the account to grow
+# EQUITY_HEADROOM times), or a price is more ticks than that.
+MAX_EXACT_STEPS = float(2**53)
+EQUITY_HEADROOM = 1_000.0
 Progress = Callable[[str], None]
 
 
@@ -215,6 +220,7 @@ def run_backtest(
         return g
 
     inst_list = [insts[b.symbol] for b in bar_list]
+    _check_step_counts(bar_list, inst_list, initial_cash)
     sector_codes = _sector_codes(inst_list)
     ev = _evidence_grids(grid, evidence)
     inputs = KernelInputs(
@@ -293,6 +299,32 @@ def _hedge(strategy: Strategy, output: KernelOutput, grid: Grid, close: np.ndarr
         half_spread_bps=FILL_MODELS[rules.mock_trading.fill_model].half_spread_bps, lot=0.0,
     )  # fmt: skip
     return Hedge(symbol=benchmark.symbol, result=result, close=bench_close, bar_ns=bench_ts)
+
+
+def _check_step_counts(bars: Sequence[Bars], insts: Sequence[Instrument | None], initial_cash: float) -> None:
+    """Refuse a run whose quantities or prices could pass the exact float64 range (``MAX_EXACT_STEPS``)."""
+    for b, inst in zip(bars, insts, strict=True):
+        lot = float(inst.lot_size) if inst else 1.0
+        tick = float(inst.tick_size) if inst else 0.01
+        low = np.asarray(b.low, dtype=np.float64)
+        low = low[np.isfinite(low) & (low > 0.0)]
+        if low.size == 0:
+            continue
+        lots = initial_cash * EQUITY_HEADROOM / (float(low.min()) * _margin_rate(inst)) / lot
+        if not lots <= MAX_EXACT_STEPS:
+            fewest = initial_cash * EQUITY_HEADROOM / (float(low.min()) * _margin_rate(inst)) / MAX_EXACT_STEPS
+            raise ConfigError(
+                f"{b.symbol}: a lot of {lot:g} is too fine for an account of {initial_cash:,.0f} at a price as low as "
+                f"{float(low.min()):g}: it could buy {lots:.3g} lots, more than the {MAX_EXACT_STEPS:.3g} whole lots a "
+                f"size can count exactly (with room for the account to grow {EQUITY_HEADROOM:g}x); use a lot of at "
+                f"least {fewest:.2g} for this instrument, or a smaller account"
+            )
+        high = float(np.nanmax(np.asarray(b.high, dtype=np.float64)))
+        if not high / tick <= MAX_EXACT_STEPS:
+            raise ConfigError(
+                f"{b.symbol}: a tick of {tick:g} is too fine for prices up to {high:g} ({high / tick:.3g} ticks, "
+                f"more than the {MAX_EXACT_STEPS:.3g} a price can count exactly); use a coarser tick"
+            )
 
 
 def _margin_rate(inst: Instrument | None) -> float:

@@ -55,7 +55,8 @@ def commission(qty: float, price: float, p: np.ndarray) -> float:
 
 @njit(cache=True, inline="always")
 def on_tick(k: float, tick: float) -> float:
-    """``k`` ticks as a price: divided by ticks-per-unit when that is whole (100.10, not 100.10000000000001)."""
+    """``k`` ticks (or lots) as a price (or quantity): divided by steps-per-unit when that is whole (100.10, not
+    100.10000000000001; 0.3 of a 0.1 lot, not 0.30000000000000004)."""
     per_unit = 1.0 / tick
     whole = math.floor(per_unit + 0.5)
     if abs(per_unit - whole) < 1e-9:
@@ -63,19 +64,30 @@ def on_tick(k: float, tick: float) -> float:
     return k * tick
 
 
+# Step counts are rounded with np.floor / np.ceil, which stay float64: numba's math.floor returns an int64, which
+# wraps negative past 9.2e18 steps (a 1e-8 lot on a large account). Below 2**53 steps a float count is exact;
+# backtest.engine refuses a run whose sizes could pass that before it starts.
+
+
 @njit(cache=True, inline="always")
 def floor_tick(x: float, tick: float) -> float:
-    return on_tick(math.floor(x / tick + _EPS), tick)
+    return on_tick(np.floor(x / tick + _EPS), tick)
 
 
 @njit(cache=True, inline="always")
 def ceil_tick(x: float, tick: float) -> float:
-    return on_tick(math.ceil(x / tick - _EPS), tick)
+    return on_tick(np.ceil(x / tick - _EPS), tick)
 
 
 @njit(cache=True, inline="always")
 def round_tick(x: float, tick: float) -> float:
-    return on_tick(math.floor(x / tick + 0.5), tick)
+    return on_tick(np.floor(x / tick + 0.5), tick)
+
+
+@njit(cache=True, inline="always")
+def floor_lots(units: float, lot: float) -> float:
+    """``units`` down to whole lots (2.9999999999 lots is 3), written exactly where the lot is 1 / a whole number."""
+    return on_tick(np.floor(units / lot + _EPS), lot)
 
 
 @njit(cache=True, inline="always")

@@ -29,8 +29,6 @@ Imports only numpy and numba.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
@@ -43,7 +41,7 @@ def to_lot(x: float, lot: float) -> float:
     """``x`` rounded toward zero to a multiple of ``lot``; ``x`` itself when ``lot == 0``."""
     if lot <= 0.0:
         return x
-    k = math.floor(abs(x) / lot + LOT_EPS)
+    k = np.floor(abs(x) / lot + LOT_EPS)  # a float count: math.floor's int64 wraps past 9.2e18 lots
     if k == 0.0:
         return 0.0
     return k * lot if x > 0.0 else -k * lot

@@ -39,9 +39,11 @@ from quantdesk.kernels.fills import (
     bounded_by_limit,
     ceil_tick,
     commission,
+    floor_lots,
     floor_tick,
     initial_stop,
     marketable_price,
+    on_tick,
     reward_to_risk,
     target_price,
 )
@@ -279,7 +281,31 @@ def _units(value: float, risk: float, vol_qty: float, mult: float, ref: float, s
     if vol_qty == vol_qty:
         units = min(units, vol_qty)
     units *= mult
-    return math.floor(units / lot + 1e-9) * lot
+    return floor_lots(units, lot)
+
+
+@njit(cache=True, inline="always")
+def _fits(qty: float, price: float, margin_rate: float, avail: float, p: np.ndarray) -> bool:
+    return qty * price * margin_rate + commission(qty, price, p) <= avail
+
+
+@njit(cache=True, inline="always")
+def _largest_fit(most: float, lot: float, price: float, margin_rate: float, avail: float, p: np.ndarray) -> float:
+    """The largest whole-lot quantity up to ``most`` whose margin and commission fit in ``avail`` (0 if none).
+
+    The cost grows with the quantity, so a search over lot counts finds it in O(log) steps at any size (the
+    commission's minimum and fixed part are why ``most``, from the per-unit cost, may be too many).
+    """
+    if most <= 0.0 or _fits(most, price, margin_rate, avail, p):
+        return max(most, 0.0)
+    lo, hi = 0.0, np.floor(most / lot + 1e-9)  # lot counts: lo fits (or is 0), hi does not
+    while hi - lo > 1.0:
+        mid = np.floor((lo + hi) / 2.0)
+        if _fits(on_tick(mid, lot), price, margin_rate, avail, p):
+            lo = mid
+        else:
+            hi = mid
+    return on_tick(lo, lot)
 
 
 @njit(cache=True)
@@ -338,7 +364,7 @@ def simulate_portfolio(
             vol = _at(volume, t, j)
             cap = np.inf
             if part > 0.0 and vol > 0.0:
-                cap = math.floor(part * vol / lot[j] + 1e-9) * lot[j]
+                cap = floor_lots(part * vol, lot[j])
             d = is_[j, I_DIR]
             # (a) a pending market exit
             if is_[j, I_X_ACTIVE] == 1 and 0 <= is_[j, I_X_ARRIVAL] <= t and fs[j, F_QTY] != 0.0:
@@ -816,7 +842,7 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: flo
             units = _units(eq * fs[j, F_E_VALUE_BUDGET], eq * fs[j, F_E_RISK_BUDGET], eq * fs[j, F_E_VOL_QTY],
                            fs[j, F_E_MULT], ref, stop_est, lot_j, p)  # fmt: skip
             if p[P_MAX_ADV_FRAC] > 0.0 and adv_dec > 0.0:
-                adv_cap = math.floor(p[P_MAX_ADV_FRAC] * adv_dec / lot_j + 1e-9) * lot_j
+                adv_cap = floor_lots(p[P_MAX_ADV_FRAC] * adv_dec, lot_j)
                 if units > adv_cap:
                     if not adv_cap > 0.0:  # not one lot fits: a refusal by the liquidity check itself
                         n_ev = _add_event(events, n_ev, t, j, D_LIQUIDITY, ACTION_DENIED, units, adv_cap)
@@ -860,9 +886,8 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: flo
             need = q * price * margin[j] + commission(q, price, p)
             if need > avail:
                 unit_cost = price * margin[j] + price * p[P_COMM_RATE] + p[P_COMM_PER_SHARE]
-                fit = math.floor(max(avail - p[P_COMM_FIXED], 0.0) / unit_cost / lot_j + 1e-9) * lot_j
-                while fit > 0.0 and fit * price * margin[j] + commission(fit, price, p) > avail:
-                    fit -= lot_j
+                fit = _largest_fit(floor_lots(max(avail - p[P_COMM_FIXED], 0.0) / unit_cost, lot_j), lot_j,
+                                   price, margin[j], avail, p)  # fmt: skip
                 fit = max(fit, 0.0)
                 n_ev = _add_event(events, n_ev, t, j, D_MARGIN, ACTION_DENIED if fit <= 0.0 else ACTION_RESIZED,
                                   q, fit)  # fmt: skip
