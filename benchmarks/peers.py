@@ -20,6 +20,14 @@ Agreement: for every engine versus quantdesk, on a 100,000-bar slice (and, for t
 the full data too): the number of trades, how many trades agree (same entry bar, exit bar, quantity,
 entry and exit price within 1e-9 relative) and the max absolute difference of the final equity.
 
+The user's path: the same crossover written as a strategy file (``examples/strategies/sma_cross.json``: SMA_Cross
+crossover / crossunder, fixed fraction 1.0, 5 bps commission, the optimistic fill model, nothing else) through
+``load_strategy`` + ``run_backtest`` (with ``result.trades`` and ``result.metrics``) and through ``quantdesk backtest``
+on bars stored in a catalog (a 24/7 instrument), held trade for trade against vectorbt and backtrader with whole
+lots and with fractional lots (0.001); its time against vectorbt doing the same work (``from_signals``, its trade
+records and ``stats()``) in the same run; and the CLI's end-to-end time over the full stored bars (a fresh process
+per run, after one run that compiles or loads numba's cache).
+
 Sweep: 100 (fast, slow) SMA combinations over 100,000 bars, for the hand loop, vectorbt (numba and, if
 ``vectorbt-rust`` is installed, rust engine) and quantdesk (``quantdesk_sweep``).
 
@@ -34,12 +42,16 @@ import argparse
 import itertools
 import json
 import math
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,6 +66,9 @@ FAST, SLOW = 10, 20
 SWEEP_FAST = tuple(range(5, 51, 5))  # 5, 10, ..., 50
 SWEEP_SLOW = tuple(range(60, 201, 15))  # 60, 75, ..., 195: every slow > every fast -> exactly 100 combos
 REL_TOL = 1e-9
+STRATEGY_FILE = Path(__file__).resolve().parents[1] / "examples" / "strategies" / "sma_cross.json"
+SYMBOL = "BENCHUSD"  # a 24/7 instrument (crypto), so every one-minute bar of the random walk is a trading bar
+FRACTIONAL_LOT = 0.001
 
 Trades = dict[str, np.ndarray]  # normal form: entry_idx, exit_idx (-1 open at end), qty, entry_price, exit_price
 
@@ -86,6 +101,85 @@ def quantdesk_sweep(data: dict[str, np.ndarray], fast_periods: list[int], slow_p
     exit_[:, 1:] = not_above[:, 1:] & above[:, :-1]
     run = sweep_signals(data["open"], close, entry, exit_, fee_bps=FEE_RATE * 10_000, initial_cash=INITIAL_CASH)
     return run.final_equity
+
+
+# ---- quantdesk on the user's path: the strategy file through run_backtest, and through the CLI -------------
+
+
+def bench_bars(data: dict[str, np.ndarray]):
+    """The bars as a user's catalog holds them: one-minute bars of a 24/7 instrument from 2020-01-01 UTC."""
+    import pandas as pd
+
+    from quantdesk.domain.bars import Bars
+    from quantdesk.domain.calendar import TradingCalendar
+    from quantdesk.domain.timeframe import Timeframe
+
+    ts = pd.date_range("2020-01-01", periods=len(data["close"]), freq="min", tz="UTC").as_unit("ns").asi8
+    return Bars.from_arrays(SYMBOL, Timeframe.M1, {"ts": ts} | data, TradingCalendar())
+
+
+def bench_instrument(lot: float):
+    from quantdesk.domain.instrument import Instrument
+
+    return Instrument(symbol=SYMBOL, asset_class="crypto", market="CRYPTO", currency="USD", tick_size=1e-8,
+                      lot_size=lot)  # fmt: skip
+
+
+def user_trades(trades: Any, ts_ns: np.ndarray) -> Trades:
+    """``result.trades`` (or the JSON's ``trades``) in the normal form: bar rows from the entry and exit times."""
+    import pandas as pd
+
+    entry = pd.DatetimeIndex(pd.to_datetime(trades["entry_time"], utc=True)).as_unit("ns").asi8
+    exit_ = pd.DatetimeIndex(pd.to_datetime(trades["exit_time"], utc=True)).as_unit("ns").asi8
+    still_open = np.asarray(trades["status"]) == "open"
+    return {
+        "entry_idx": np.searchsorted(ts_ns, entry).astype(np.int64),
+        "exit_idx": np.where(still_open, -1, np.searchsorted(ts_ns, exit_)).astype(np.int64),
+        "qty": np.asarray(trades["quantity"], dtype=np.float64),
+        "entry_price": np.asarray(trades["entry_price"], dtype=np.float64),
+        "exit_price": np.asarray(trades["exit_price"], dtype=np.float64),
+    }
+
+
+def quantdesk_user_path(data: dict[str, np.ndarray], lot: float = 1.0) -> tuple[np.ndarray, Trades, Any]:
+    """What a user runs: ``load_strategy`` of the file, ``run_backtest``, its trades and its metrics."""
+    from quantdesk.backtest.engine import run_backtest
+    from quantdesk.strategy.load import load_strategy
+
+    bars = bench_bars(data)
+    result = run_backtest(load_strategy(STRATEGY_FILE), bars, instrument=bench_instrument(lot),
+                          initial_cash=INITIAL_CASH)  # fmt: skip
+    trades, metrics = result.trades, result.metrics
+    return result.equity.to_numpy(), user_trades(trades, bars.ts), metrics
+
+
+def store_bench_catalog(home: Path, data: dict[str, np.ndarray], lot: float = 1.0) -> None:
+    """Write the bars into the catalog under ``home`` (as ``quantdesk data import`` would) for the CLI runs."""
+    from quantdesk.data.catalog import Catalog
+
+    Catalog(home / "catalog").write_bars(bench_bars(data), instrument=bench_instrument(lot), source="peers benchmark")
+
+
+def quantdesk_cli(home: Path, json_path: Path | None = None) -> float:
+    """``quantdesk backtest`` of the strategy file over the stored bars, end to end in a fresh process (seconds)."""
+    cmd = [sys.executable, "-m", "quantdesk.cli", "backtest", str(STRATEGY_FILE), "--symbols", SYMBOL,
+           "--timeframe", "1m", "--capital", str(INITIAL_CASH)]  # fmt: skip
+    if json_path is not None:
+        cmd += ["--json", str(json_path)]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, env=os.environ | {"QUANTDESK_HOME": str(home)})
+    return time.perf_counter() - t0
+
+
+def quantdesk_cli_trades(home: Path, data: dict[str, np.ndarray]) -> tuple[np.ndarray, Trades]:
+    """The trades and equity of the CLI's JSON result (``--json``), in the normal form."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "result.json"
+        quantdesk_cli(home, path)
+        doc = json.loads(path.read_text())
+    trades = {k: [t[k] for t in doc["trades"]] for k in doc["trades"][0]} if doc["trades"] else {}
+    equity = np.asarray(doc["equity"]["value"], dtype=np.float64)[1:]  # the capital at the first bar, then closes
+    return equity, user_trades(trades, bench_bars(data).ts)
 
 
 # ---- data and signals ------------------------------------------------------------------------------------
@@ -220,7 +314,7 @@ def _frame(data: dict[str, np.ndarray]):
     return pd.DataFrame(cols | {"Volume": data["volume"]}, index=idx)
 
 
-def vectorbt_single(data: dict[str, np.ndarray], engine: str = "numba") -> tuple[np.ndarray, Trades]:
+def vectorbt_single(data: dict[str, np.ndarray], engine: str = "numba", lot: float = 1.0) -> tuple[np.ndarray, Trades]:
     """vectorbt: MA indicator, crossovers, signals shifted one bar so ``price=open`` is the next bar's open."""
     import vectorbt as vbt
 
@@ -228,7 +322,7 @@ def vectorbt_single(data: dict[str, np.ndarray], engine: str = "numba") -> tuple
     fast = vbt.MA.run(close, FAST, engine=engine).ma.to_numpy()
     slow = vbt.MA.run(close, SLOW, engine=engine).ma.to_numpy()
     entry, exit_ = cross_from_smas(fast, slow)
-    pf = _vbt_portfolio(vbt, data, entry, exit_, engine)
+    pf = _vbt_portfolio(vbt, data, entry, exit_, engine, lot)
     equity = pf.value().to_numpy()
     rec = pf.trades.values
     open_at_end = rec["status"] == 0
@@ -248,12 +342,30 @@ def _shift1(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _vbt_portfolio(vbt: Any, data: dict[str, np.ndarray], entry: np.ndarray, exit_: np.ndarray, engine: str):
+def _vbt_portfolio(vbt: Any, data: dict[str, np.ndarray], entry: np.ndarray, exit_: np.ndarray, engine: str,
+                   lot: float = 1.0, **kwargs: Any):  # fmt: skip
+    # the lot applies to entries only: vectorbt floors an exit's size too, and floor(998.563 / 0.001) is 998562
+    # in floating point, which leaves 0.001 open and stops every later entry (accumulate=False)
+    granularity = lot if lot == 1.0 else np.where(_shift1(entry), lot, np.nan)
     return vbt.Portfolio.from_signals(
-        close=data["close"], entries=_shift1(entry), exits=_shift1(exit_), price=data["open"],
-        direction="longonly", size=np.inf, size_granularity=1.0, fees=FEE_RATE, slippage=0.0,
-        init_cash=INITIAL_CASH, accumulate=False, engine=engine,
+        close=kwargs.pop("close", data["close"]), entries=_shift1(entry), exits=_shift1(exit_), price=data["open"],
+        direction="longonly", size=np.inf, size_granularity=granularity, fees=FEE_RATE, slippage=0.0,
+        init_cash=INITIAL_CASH, accumulate=False, engine=engine, **kwargs,
     )  # fmt: skip
+
+
+def vectorbt_user_path(data: dict[str, np.ndarray], engine: str = "numba") -> tuple[Any, Any]:
+    """vectorbt doing what quantdesk's user path does: the crossover from a close series, ``from_signals``, its
+    trade records (readable, with times) and ``stats()``."""
+    import pandas as pd
+    import vectorbt as vbt
+
+    close = pd.Series(data["close"], index=pd.date_range("2020-01-01", periods=len(data["close"]), freq="min"))
+    fast = vbt.MA.run(close, FAST, engine=engine).ma.to_numpy()
+    slow = vbt.MA.run(close, SLOW, engine=engine).ma.to_numpy()
+    entry, exit_ = cross_from_smas(fast, slow)
+    pf = _vbt_portfolio(vbt, data, entry, exit_, engine, close=close, freq="1min")
+    return pf.trades.records_readable, pf.stats()
 
 
 def vectorbt_sweep(data: dict[str, np.ndarray], fast_periods, slow_periods, engine: str = "numba") -> np.ndarray:
@@ -316,7 +428,7 @@ def backtesting_single(data: dict[str, np.ndarray]) -> tuple[np.ndarray, Trades]
     return equity, trades
 
 
-def backtrader_single(data: dict[str, np.ndarray]) -> tuple[np.ndarray, Trades]:
+def backtrader_single(data: dict[str, np.ndarray], lot: float = 1.0) -> tuple[np.ndarray, Trades]:
     """backtrader: market orders (filled at the next bar's open by default), cheat_on_open=False."""
     import backtrader as bt
 
@@ -327,7 +439,8 @@ def backtrader_single(data: dict[str, np.ndarray]) -> tuple[np.ndarray, Trades]:
         def _getsizing(self, comminfo, cash, data, isbuy):
             if not isbuy:
                 return self.broker.getposition(data).size
-            return math.floor(cash / (data.open[1] * (1.0 + FEE_RATE)))
+            lots = math.floor(cash / (data.open[1] * (1.0 + FEE_RATE)) / lot + 1e-9)
+            return lots if lot == 1.0 else round(lots * lot, 12)
 
     class SmaCross(bt.Strategy):
         def __init__(self) -> None:
@@ -393,7 +506,7 @@ def compare(name: str, eq_a: np.ndarray, tr_a: Trades, eq_q: np.ndarray, tr_q: T
     for j, e in enumerate(tr_a["entry_idx"]):
         k = by_entry.get(int(e))
         ok = k is not None and int(tr_a["exit_idx"][j]) == int(tr_q["exit_idx"][k])
-        ok = ok and tr_a["qty"][j] == tr_q["qty"][k]
+        ok = ok and math.isclose(tr_a["qty"][j], tr_q["qty"][k], rel_tol=1e-12, abs_tol=0.0)
         for f in ("entry_price", "exit_price"):
             ok = ok and math.isclose(tr_a[f][j], tr_q[f][k], rel_tol=REL_TOL, abs_tol=0.0)
         agree += bool(ok)
@@ -415,6 +528,62 @@ def compare(name: str, eq_a: np.ndarray, tr_a: Trades, eq_q: np.ndarray, tr_q: T
         "agree": agree,
         "final_equity_diff": d_eq,
     }
+
+
+def user_path_section(data: dict[str, np.ndarray], small: dict[str, np.ndarray], warm: dict[str, np.ndarray],
+                      have: dict[str, bool], reps: int, vbt_engine: str, *, quick: bool) -> dict[str, Any]:  # fmt: skip
+    """The strategy file on the user's path: agreement with the peers (whole and fractional lots, through
+    ``run_backtest`` and through ``quantdesk backtest``), its time against vectorbt's same work, and the CLI's
+    end-to-end time over the full stored bars."""
+    n_small, n_full = len(small["close"]), len(data["close"])
+    print(f"\nthe user's path: {STRATEGY_FILE.name} through run_backtest (trades, metrics) and quantdesk backtest")
+    agreement = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for lot in (1.0, FRACTIONAL_LOT):
+            q_eq, q_tr, _ = quantdesk_user_path(small, lot)
+            home = Path(tmp) / f"lot{lot:g}"
+            store_bench_catalog(home, small, lot)
+            c_eq, c_tr = quantdesk_cli_trades(home, small)
+            agreement.append(compare(f"quantdesk backtest (lot {lot:g})", c_eq, c_tr, q_eq, q_tr, n_small))
+            peers: list[tuple[str, Callable[[], tuple[np.ndarray, Trades]]]] = []
+            if have["vectorbt"]:
+                peers.append((f"vectorbt (lot {lot:g})", lambda lot=lot: vectorbt_single(small, "numba", lot)))
+            if have["backtrader"]:
+                peers.append((f"backtrader (lot {lot:g})", lambda lot=lot: backtrader_single(small, lot)))
+            for name, run in peers:
+                eq, tr = run()
+                agreement.append(compare(name + " vs run_backtest", eq, tr, q_eq, q_tr, n_small))
+                agreement.append(compare(name + " vs CLI", eq, tr, c_eq, c_tr, n_small))
+    agree_all = all(a["agree"] == a["trades"] == a["trades_quantdesk"] > 0 for a in agreement)
+
+    quantdesk_user_path(warm)
+    t_user, (_, user_tr, _) = timed(lambda: quantdesk_user_path(data), reps)
+    out: dict[str, Any] = {"bars": n_full, "trades": len(user_tr["entry_idx"]), "user_path_s": t_user,
+                           "agreement": agreement}  # fmt: skip
+    print(f"  quantdesk run_backtest + trades + metrics {t_user:9.4f} s on {n_full:,} bars, "
+          f"{out['trades']:,} trades (median of {reps})")  # fmt: skip
+    targets = [("the strategy file agrees trade for trade with every peer, whole and fractional lots",
+                agree_all, f"{sum(a['agree'] for a in agreement):,} trades compared")]  # fmt: skip
+    if have["vectorbt"]:
+        vectorbt_user_path(warm, vbt_engine)
+        t_vbt, _ = timed(lambda: vectorbt_user_path(data, vbt_engine), reps)
+        out |= {"vectorbt_s": t_vbt, "ratio_vectorbt_to_quantdesk": t_vbt / t_user}
+        print(f"  vectorbt ({vbt_engine}) from_signals + trade records + stats() {t_vbt:9.4f} s (median of {reps}): "
+              f"vectorbt / quantdesk = {t_vbt / t_user:.2f}")  # fmt: skip
+        targets.append(("the user path faster than vectorbt's same work", t_user < t_vbt,
+                        f"{t_vbt / t_user:.2f}x"))  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        store_bench_catalog(home, data)
+        first = quantdesk_cli(home)  # compiles (or loads numba's cache)
+        times = [quantdesk_cli(home) for _ in range(3 if quick else 5)]
+    t_cli = statistics.median(times)
+    out |= {"cli_first_s": first, "cli_s": t_cli, "cli_runs_s": times}
+    print(f"  quantdesk backtest over {n_full:,} stored bars, end to end: {t_cli:.3f} s (median of {len(times)}; "
+          f"first run {first:.2f} s)")  # fmt: skip
+    targets.append((f"quantdesk backtest over {n_full:,} stored bars under 2 s", t_cli < 2.0, f"{t_cli:.2f} s"))
+    out["targets"] = targets
+    return out
 
 
 def versions() -> dict[str, str]:
@@ -498,6 +667,8 @@ def main(argv: list[str] | None = None) -> int:
             eq, tr = results[name]["out"]
             agreement.append(compare(name, eq, tr, qd_full[0], qd_full_tr, n_full))
 
+    user = user_path_section(data, small, warm, have, reps_vbt, vbt_engines[-1], quick=args.quick)
+
     combos = sweep_combos(SWEEP_FAST, SWEEP_SLOW)
     print(f"\nsweep: {len(combos)} (fast, slow) combos, fast {SWEEP_FAST[0]}..{SWEEP_FAST[-1]}, ", end="")
     print(f"slow {SWEEP_SLOW[0]}..{SWEEP_SLOW[-1]}, over {n_sweep:,} bars")
@@ -543,6 +714,7 @@ def main(argv: list[str] | None = None) -> int:
         targets.append(("quantdesk over 1000x faster than backtrader (scaled)", bt_ratio > 1000, f"{bt_ratio:,.0f}x"))
     sw_ratio = sweep_res["quantdesk"]["time_s"] / hand_sw
     targets.append(("quantdesk sweep within 2.5x the hand loop's sweep", sw_ratio <= 2.5, f"{sw_ratio:.2f}x"))
+    targets += user["targets"]
     print("\ntargets:")
     for label, ok, val in targets:
         print(f"  {'PASS' if ok else 'FAIL'}: {label} ({val})")
@@ -568,6 +740,7 @@ def main(argv: list[str] | None = None) -> int:
                 | {"ratio_to_hand": r["time_s"] / hand_sw}
                 for name, r in sweep_res.items()
             ],
+            "user_path": {k: v for k, v in user.items() if k != "targets"},
             "targets": [{"target": label, "pass": bool(ok), "value": val} for label, ok, val in targets],
         }
         with open(args.json, "w") as fh:

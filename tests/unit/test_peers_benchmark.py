@@ -62,3 +62,30 @@ def test_sweep_grid_has_exactly_100_combos_and_matches_single_runs(peers: Module
     hand = peers.hand_sweep(data, fast, slow)
     qd = peers.quantdesk_sweep(data, fast, slow)
     np.testing.assert_allclose(hand, qd, rtol=0, atol=1e-6)
+
+
+def test_the_strategy_file_on_the_users_path_agrees_with_the_hand_loop(peers: ModuleType) -> None:
+    # examples/strategies/sma_cross.json through load_strategy + run_backtest: the hand loop's trades exactly
+    data = peers.make_data(5_000, seed=11)
+    hand_equity, hand = peers.hand_single(data)
+    equity, user, metrics = peers.quantdesk_user_path(data)
+    assert np.array_equal(hand["entry_idx"], user["entry_idx"])
+    assert np.array_equal(hand["exit_idx"], user["exit_idx"])
+    assert np.array_equal(hand["qty"], user["qty"])
+    np.testing.assert_allclose(hand["entry_price"], user["entry_price"], rtol=1e-12)
+    np.testing.assert_allclose(hand["exit_price"], user["exit_price"], rtol=1e-12)
+    np.testing.assert_allclose(hand_equity, equity, rtol=0, atol=1e-6)
+    assert metrics.n_trades == int(np.count_nonzero(hand["exit_idx"] >= 0))
+
+
+def test_fractional_lots_through_run_backtest_and_the_cli_agree(peers: ModuleType, tmp_path: Path) -> None:
+    data = peers.make_data(3_000, seed=7)
+    equity, user, _ = peers.quantdesk_user_path(data, peers.FRACTIONAL_LOT)
+    lots = user["qty"] / peers.FRACTIONAL_LOT
+    assert len(lots) > 20 and np.allclose(lots, np.round(lots), rtol=0, atol=1e-6)
+    assert not np.allclose(user["qty"], np.floor(user["qty"]))  # sizes use the fraction of a unit
+    peers.store_bench_catalog(tmp_path, data, peers.FRACTIONAL_LOT)
+    cli_equity, cli = peers.quantdesk_cli_trades(tmp_path, data)
+    for key in ("entry_idx", "exit_idx", "qty", "entry_price", "exit_price"):
+        assert np.array_equal(cli[key], user[key]), key
+    np.testing.assert_allclose(cli_equity, equity, rtol=1e-12)

@@ -126,8 +126,11 @@ def years_between(start: pd.Timestamp, end: pd.Timestamp) -> float:
 
 def underwater(equity: pd.Series) -> pd.Series:
     """Fraction below the running peak at each point (0 at a new high, negative below)."""
-    values = equity.astype(float)
-    return (values / values.cummax() - 1.0).rename("underwater")
+    return pd.Series(_underwater(equity.to_numpy(dtype=float)), index=equity.index, name="underwater")
+
+
+def _underwater(values: np.ndarray) -> np.ndarray:
+    return values / np.maximum.accumulate(values) - 1.0
 
 
 def monthly_returns(equity: pd.Series) -> pd.DataFrame:
@@ -167,8 +170,8 @@ class DrawdownStats:
 def drawdown_stats(curve: pd.Series) -> DrawdownStats:
     """Depth, peak, trough and recovery of the worst drawdown, and the longest time under water
     (from the last point at a peak to the first point back at or above it, or to the end)."""
-    uw = underwater(curve).to_numpy()
     values = curve.to_numpy(dtype=float)
+    uw = _underwater(values)
     times = pd.DatetimeIndex(curve.index)
     trough = int(np.argmin(uw))
     peak_value = values[: trough + 1].max()
@@ -197,7 +200,10 @@ def benchmark_relation(
     strategy_returns: pd.Series, benchmark_returns: pd.Series, bars_per_year: float
 ) -> BenchmarkRelation:
     """OLS of strategy on benchmark per-bar returns, over the bars where both are finite."""
-    both = pd.concat([strategy_returns, benchmark_returns], axis=1).to_numpy(dtype=float)
+    if strategy_returns.index.equals(benchmark_returns.index):  # the run's own grid: no alignment to do
+        both = np.column_stack([strategy_returns.to_numpy(dtype=float), benchmark_returns.to_numpy(dtype=float)])
+    else:
+        both = pd.concat([strategy_returns, benchmark_returns], axis=1).to_numpy(dtype=float)
     both = both[np.isfinite(both).all(axis=1)]
     none = BenchmarkRelation(alpha=None, beta=None, correlation=None, tracking_error=None, information_ratio=None)
     if len(both) < 3:
@@ -223,7 +229,7 @@ def benchmark_relation(
     )
 
 
-def _return_metrics(curve: pd.Series, risk_free_rate: float) -> dict[str, Any]:
+def _return_metrics(curve: pd.Series, risk_free_rate: float, dd: DrawdownStats) -> dict[str, Any]:
     values = curve.to_numpy(dtype=float)
     initial, final = values[0], values[-1]
     years = years_between(curve.index[0], curve.index[-1])
@@ -236,7 +242,6 @@ def _return_metrics(curve: pd.Series, risk_free_rate: float) -> dict[str, Any]:
         "sortino": None,
         "calmar": None,
     }
-    dd = drawdown_stats(curve)
     if years > 0:
         out["cagr"] = _finite((final / initial) ** (1.0 / years) - 1.0) if final > 0 else -1.0
     if len(rets) >= 2 and years > 0:
@@ -253,8 +258,7 @@ def _return_metrics(curve: pd.Series, risk_free_rate: float) -> dict[str, Any]:
     return out
 
 
-def _drawdown_metrics(curve: pd.Series) -> dict[str, Any]:
-    dd = drawdown_stats(curve)
+def _drawdown_metrics(dd: DrawdownStats) -> dict[str, Any]:
     recovery = None if dd.recovery_time is None else float((dd.recovery_time - dd.trough_time) / _DAY)
     return {
         "max_drawdown": dd.max_drawdown,
@@ -307,8 +311,8 @@ def performance_metrics(inputs: PerformanceInputs, *, risk_free_rate: float = 0.
             strategy_returns, bench.pct_change(fill_method=None), len(strategy_returns) / years
         )
     return PerformanceMetrics(
-        **_return_metrics(curve, risk_free_rate),
-        **_drawdown_metrics(curve),
+        **_return_metrics(curve, risk_free_rate, dd := drawdown_stats(curve)),
+        **_drawdown_metrics(dd),
         **_trade_metrics(inputs.trades),
         exposure=float(np.mean(in_market)) if in_market is not None else 0.0,
         turnover=_finite(turnover),
@@ -332,8 +336,8 @@ def benchmark_metrics(inputs: PerformanceInputs, *, risk_free_rate: float = 0.0)
         return None
     full = known / known.iloc[0] * inputs.initial_cash
     return PerformanceMetrics(
-        **_return_metrics(full, risk_free_rate),
-        **_drawdown_metrics(full),
+        **_return_metrics(full, risk_free_rate, dd := drawdown_stats(full)),
+        **_drawdown_metrics(dd),
         n_trades=0,
         win_rate=None,
         profit_factor=None,

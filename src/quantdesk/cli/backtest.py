@@ -27,11 +27,16 @@ def summary_table(title: str, result: Any) -> Table:
 
 
 def evidence_sources(catalog: Any) -> Any:
-    """The catalog and the fundamentals store (SQLite by default, PostgreSQL by QUANTDESK_DATABASE_URL)."""
-    from quantdesk.data.fundamentals.store import FundamentalStore
+    """The catalog and the fundamentals store (SQLite by default, PostgreSQL by QUANTDESK_DATABASE_URL), opened
+    only when the strategy reads fundamentals."""
     from quantdesk.strategy.compile import EvidenceSources
 
-    return EvidenceSources(catalog=catalog, fundamentals=FundamentalStore())
+    def open_store() -> Any:
+        from quantdesk.data.fundamentals.store import FundamentalStore
+
+        return FundamentalStore()
+
+    return EvidenceSources(catalog=catalog, open_fundamentals=open_store)
 
 
 def _symbols(catalog: Any, symbols: str | None, universe: str | None, timeframe: str) -> list[str]:

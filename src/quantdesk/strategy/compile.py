@@ -16,7 +16,9 @@ noted, not required. Every array depends only on bars up to its own (the truncat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,7 +27,6 @@ from quantdesk.analysis.inference.bayes import Outcome, PosteriorSeries, expandi
 from quantdesk.core.errors import ConfigError, DataError, NotFoundError
 from quantdesk.data.align import align_series
 from quantdesk.data.catalog import Catalog
-from quantdesk.data.fundamentals.store import FundamentalStore
 from quantdesk.data.sources.synthetic_fx import fx_currencies
 from quantdesk.domain.bars import Bars
 from quantdesk.strategy.composite import CompositeScore, SectorMomentumCache, composite_score
@@ -42,6 +43,9 @@ from quantdesk.strategy.signals import (
     trend_agreement,
 )
 
+if TYPE_CHECKING:  # the store is opened by callers; importing it loads SQLAlchemy and Alembic
+    from quantdesk.data.fundamentals.store import FundamentalStore
+
 __all__ = ["EvidenceSources", "SignalArrays", "compile_signals"]
 
 # what a bar backtest can use of the plan's required_data kinds, and what only live trading uses
@@ -54,9 +58,16 @@ class EvidenceSources:
 
     catalog: Catalog | None = None
     fundamentals: FundamentalStore | None = None
+    open_fundamentals: Callable[[], FundamentalStore] | None = None  # opens the store when a run first needs it
     benchmark: str | None = "SPX"
     gate_cache: SnapshotCache = field(default_factory=SnapshotCache)
     sector_cache: SectorMomentumCache = field(default_factory=SectorMomentumCache)
+
+    def fundamental_store(self) -> FundamentalStore | None:
+        """The fundamentals store: the one given, or the one ``open_fundamentals`` opens on first use."""
+        if self.fundamentals is None and self.open_fundamentals is not None:
+            self.fundamentals = self.open_fundamentals()
+        return self.fundamentals
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +112,7 @@ def _gate(strategy: Strategy, bars: Bars, sources: EvidenceSources) -> GateResul
     gate = strategy.entry_conditions.fundamental_gate
     if gate is None:
         return None
-    store, catalog = sources.fundamentals, sources.catalog
+    store, catalog = sources.fundamental_store(), sources.catalog
     if store is None or catalog is None or bars.symbol not in store.symbols():
         raise DataError(
             f"entry_conditions.fundamental_gate needs point-in-time fundamentals for {bars.symbol}, and the store has "

@@ -131,7 +131,7 @@ def _sector(bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | None, st
 
 
 def _fundamental(bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | None, str]:
-    store, catalog = sources.fundamentals, sources.catalog
+    store, catalog = sources.fundamental_store(), sources.catalog
     if store is None or catalog is None or bars.symbol not in store.symbols():
         return None, f"no fundamentals for {bars.symbol} in the store"
     table = fundamental_gate_table(store, catalog, bars, columns=["fundamental_quality"], cache=sources.gate_cache)

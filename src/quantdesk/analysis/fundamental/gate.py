@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,10 +31,12 @@ from quantdesk.analysis.fundamental.score import fundamental_score
 from quantdesk.analysis.fundamental.statements import FinancialHistory, histories
 from quantdesk.core.errors import NotFoundError
 from quantdesk.data.catalog import Catalog
-from quantdesk.data.fundamentals.store import FundamentalStore
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.fundamentals import EarningsEvent
 from quantdesk.domain.timeframe import Timeframe
+
+if TYPE_CHECKING:  # the store is opened by callers; importing it loads SQLAlchemy and Alembic
+    from quantdesk.data.fundamentals.store import FundamentalStore
 
 __all__ = ["GATE_COLUMNS", "SnapshotCache", "fundamental_gate_table"]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,11 +25,13 @@ from quantdesk.analysis.fundamental.score import SUB_SCORE_WEIGHTS, fundamental_
 from quantdesk.analysis.fundamental.statements import FinancialHistory, histories_from_wide
 from quantdesk.core.errors import ConfigError
 from quantdesk.data.catalog import Catalog
-from quantdesk.data.fundamentals.store import FundamentalStore
 from quantdesk.domain.calendar import TradingCalendar
 from quantdesk.domain.fundamentals import EarningsEvent
 from quantdesk.domain.instrument import Instrument
 from quantdesk.domain.timeframe import Timeframe
+
+if TYPE_CHECKING:  # the store is opened by callers; importing it loads SQLAlchemy and Alembic
+    from quantdesk.data.fundamentals.store import FundamentalStore
 
 __all__ = ["MULTIPLES", "ScreenCriteria", "fundamental_table", "last_closes", "screen"]
 
