@@ -116,3 +116,15 @@ def test_factors_of_the_sample_index_as_known_at_a_date(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["end"] <= "2010-12-01" and doc["loadings"]["Mkt-RF"] == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("at", [None, "2024-03-28"])
+def test_score_and_value_report_the_same_pe(home: Path, at: str | None) -> None:
+    when = [] if at is None else ["--at", at]
+    scored = run(home, "fundamentals", "score", "SYN001", "--json", *when)
+    valued = run(home, "fundamentals", "value", "SYN001", "--wacc", "0.09", "--json", *when)
+    assert scored.returncode == 0 and valued.returncode == 0, scored.stderr + valued.stderr
+    score_doc, value_doc = json.loads(scored.stdout), json.loads(valued.stdout)
+    pe = next(c for c in value_doc["peers"]["comparisons"] if c["multiple"] == "pe")
+    assert score_doc["inputs"]["pe"] is not None and pe["target_multiple"] == score_doc["inputs"]["pe"]
+    assert score_doc["inputs"]["price"] == value_doc["price"]
