@@ -1,13 +1,18 @@
 """The universe's fundamentals at one time: every company's metrics, its percentiles among its sector
 peers, the composite score, and the screen over them.
 
-``fundamental_table`` reads the store once for all companies (facts and earnings known at t) and each
-company's last daily close known at t from the catalog, and returns one row per company: the
-``CompanyMetrics`` values plus ``pe_percentile``, ``pb_percentile``, ``ps_percentile`` and
+``fundamental_table`` reads the store once for all companies (every filing and earnings event known at t,
+whatever its fiscal year: ``histories_as_of``) and each company's last daily close known at t from the
+catalog, and returns one row per company: the ``company_metrics`` values of that history and price, exactly
+what ``company_metrics`` gives for the company alone, plus ``pe_percentile``, ``pb_percentile``, ``ps_percentile`` and
 ``ev_ebitda_percentile`` (0-100: the share of the company's sector peers with a lower multiple; peers
 whose multiple is not meaningful are left out, and so is a company's own) and ``growth_percentile``
 (revenue and EPS growth ranked over the whole universe). ``screen`` keeps the rows passing every
 threshold given; a company whose metric is unknown fails a threshold on it.
+
+**The as-of default.** Without a time, the table (and every ``quantdesk fundamentals`` command) is taken as
+known at ``default_as_of_ns``: the known time (close) of the newest bar stored in the catalog, the end of
+the stored data, so the same data always gives the same answer; now when no bar is stored.
 """
 
 from __future__ import annotations
@@ -30,11 +35,43 @@ from quantdesk.domain.fundamentals import EarningsEvent
 from quantdesk.domain.instrument import Instrument
 from quantdesk.domain.timeframe import Timeframe
 
-__all__ = ["MULTIPLES", "ScreenCriteria", "fundamental_table", "last_closes", "screen"]
+__all__ = [
+    "MULTIPLES",
+    "ScreenCriteria",
+    "default_as_of_ns",
+    "fundamental_table",
+    "histories_as_of",
+    "last_closes",
+    "screen",
+]
 
 MULTIPLES = ("pe", "pb", "ps", "ev_ebitda")
-HISTORY_YEARS = 5  # fiscal years read back from the as-of year
-QUARTER_YEARS = 3  # years of quarters read back
+
+
+def default_as_of_ns(catalog: Catalog) -> int:
+    """The as-of time used when none is given: the known time (close) of the newest bar in ``catalog``
+    (its last bar of each dataset, under the instrument's calendar), or now when it stores no bars."""
+    newest: dict[tuple[str, Timeframe], int] = {}
+    for d in catalog.datasets():
+        key = (d.symbol, d.timeframe)
+        newest[key] = max(newest.get(key, d.last_ns), d.last_ns)
+    if not newest:
+        return int(pd.Timestamp.now(tz="UTC").value)
+    calendars = {inst.symbol: inst.calendar for inst in catalog.instruments()}
+    by_calendar: dict[tuple[TradingCalendar, Timeframe], list[int]] = {}
+    for (symbol, timeframe), last_ns in newest.items():
+        by_calendar.setdefault((calendars.get(symbol) or TradingCalendar(), timeframe), []).append(last_ns)
+    return max(int(calendar.known_ns(np.asarray(ts, dtype=np.int64), timeframe).max())
+               for (calendar, timeframe), ts in by_calendar.items())  # fmt: skip
+
+
+def histories_as_of(
+    store: FundamentalStore, symbols: Sequence[str] | None, as_of_ns: int
+) -> dict[str, FinancialHistory]:
+    """Each company's statements as known at ``as_of_ns``: every filing known then, whatever its fiscal year
+    (a window counted back from the as-of year would drop the quarters a TTM a year ago needs once t is a
+    year or more past the last filing, and the metrics would change with no new filing)."""
+    return histories_from_wide(store.wide_as_of(symbols, as_of_ns))
 
 
 def _price_timeframes(catalog: Catalog) -> dict[str, Timeframe]:
@@ -93,15 +130,14 @@ def _percentile_among_peers(values: pd.Series, groups: pd.Series) -> pd.Series:
 def fundamental_table(
     store: FundamentalStore,
     catalog: Catalog,
-    as_of_ns: int,
+    as_of_ns: int | None = None,
     symbols: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """One row per company known to the store (or ``symbols``) with its metrics as known at ``as_of_ns``."""
-    # the scores read the last four fiscal years, and quarters back to the TTM a year ago
-    year = pd.Timestamp(as_of_ns, unit="ns").year
-    wide = store.wide_as_of(symbols, as_of_ns, min_fiscal_year=year - HISTORY_YEARS,
-                            min_quarter_year=year - QUARTER_YEARS)  # fmt: skip
-    by_symbol = histories_from_wide(wide)
+    """One row per company known to the store (or ``symbols``) with its metrics as known at ``as_of_ns``
+    (default: ``default_as_of_ns(catalog)``)."""
+    if as_of_ns is None:
+        as_of_ns = default_as_of_ns(catalog)
+    by_symbol = histories_as_of(store, symbols, as_of_ns)
     events: dict[str, list[EarningsEvent]] = {}
     for event in store.earnings_as_of(symbols, as_of_ns):
         events.setdefault(event.symbol, []).append(event)
