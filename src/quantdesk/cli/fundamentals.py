@@ -117,12 +117,15 @@ def score(
         return
     doc = result.to_dict()["fundamental_score"]
     out.print(f"[bold]{symbol}[/bold] fundamental score as known at {result.as_of}")
-    out.print(f"composite {doc['composite_value']}  confidence {doc['confidence']}")
+    out.print(f"composite {doc['composite_value']}  confidence {doc['confidence']} (freshness "
+              f"{result.freshness:.3f} x the weighted support of the sub-scores)")  # fmt: skip
     subs = Table(title="sub-scores (0..1)")
     subs.add_column("sub-score")
     subs.add_column("value", justify="right")
+    subs.add_column("support", justify="right")
     for name, value in doc["sub_scores"].items():
-        subs.add_row(name, "n/a" if value is None else f"{value:.3f}")
+        support = (result.support or {}).get(name, 0.0)
+        subs.add_row(name, "n/a" if value is None else f"{value:.3f}", f"{support:.2f}")
     out.print(subs)
     inputs = Table(title="inputs")
     inputs.add_column("metric")

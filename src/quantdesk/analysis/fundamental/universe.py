@@ -6,8 +6,10 @@ whatever its fiscal year: ``histories_as_of``) and each company's last daily clo
 catalog, and returns one row per company: the ``company_metrics`` values of that history and price, exactly
 what ``company_metrics`` gives for the company alone, plus ``pe_percentile``, ``pb_percentile``, ``ps_percentile`` and
 ``ev_ebitda_percentile`` (0-100: the share of the company's sector peers with a lower multiple; peers
-whose multiple is not meaningful are left out, and so is a company's own) and ``growth_percentile``
-(revenue and EPS growth ranked over the whole universe). ``screen`` keeps the rows passing every
+whose multiple is not meaningful are left out, and so is a company's own), each with the number of peers
+it rests on (``pe_peers``, ...), and ``growth_percentile`` (revenue and EPS growth ranked over the whole
+universe) with ``growth_peers`` (the other companies ranked, the fewer of its two figures'); the score's
+confidence reads the peer counts. ``screen`` keeps the rows passing every
 threshold given; a company whose metric is unknown fails a threshold on it.
 
 **The as-of default.** Without a time, the table (and every ``quantdesk fundamentals`` command) is taken as
@@ -113,9 +115,11 @@ def last_closes(
     return out
 
 
-def _percentile_among_peers(values: pd.Series, groups: pd.Series) -> pd.Series:
-    """0-100: the share of the same group's other meaningful values strictly below (ties count half)."""
+def _percentile_among_peers(values: pd.Series, groups: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """0-100: the share of the same group's other meaningful values strictly below (ties count half), and the
+    number of those peers (0 where there is no percentile)."""
     out = pd.Series(np.nan, index=values.index)
+    peers = pd.Series(0, index=values.index, dtype=np.int64)
     meaningful = values.notna() & (values > 0)
     for _, idx in values[meaningful].groupby(groups[meaningful]).groups.items():
         group = values.loc[idx].to_numpy()
@@ -124,7 +128,8 @@ def _percentile_among_peers(values: pd.Series, groups: pd.Series) -> pd.Series:
         below = (group[:, None] > group[None, :]).sum(axis=1)
         ties = (group[:, None] == group[None, :]).sum(axis=1) - 1
         out.loc[idx] = 100.0 * (below + 0.5 * ties) / (len(group) - 1)
-    return out
+        peers.loc[idx] = len(group) - 1
+    return out, peers
 
 
 def fundamental_table(
@@ -159,9 +164,14 @@ def fundamental_table(
     table = table.set_index("symbol", drop=False)
     group = table["sector"].fillna("(no sector)")
     for name in MULTIPLES:
-        table[f"{name}_percentile"] = _percentile_among_peers(table[name], group)
-    growth_ranks = table[["revenue_growth", "eps_growth"]].rank(pct=True)
+        table[f"{name}_percentile"], table[f"{name}_peers"] = _percentile_among_peers(table[name], group)
+    growth = table[["revenue_growth", "eps_growth"]]
+    growth_ranks = growth.rank(pct=True)
     table["growth_percentile"] = 100.0 * growth_ranks.mean(axis=1, skipna=True)
+    # the other companies each is ranked among: the fewer of its known growth figures'
+    ranked = growth.notna().sum().to_numpy() - 1
+    table["growth_peers"] = np.where(growth.notna(), ranked, np.iinfo(np.int64).max).min(axis=1)
+    table.loc[growth.isna().all(axis=1), "growth_peers"] = 0
     scores = [fundamental_score(row) for row in table.to_dict("records")]
     table["composite_value"] = [s.composite_value for s in scores]
     table["confidence"] = [s.confidence for s in scores]

@@ -91,3 +91,18 @@ def test_the_as_of_default_is_the_close_of_the_newest_stored_bar(universe: tuple
     assert default_as_of_ns(Catalog(Path(catalog.root).parent / "empty")) == pytest.approx(
         pd.Timestamp.now(tz="UTC").value, abs=60 * 10**9
     )
+
+
+def test_peer_counts_are_the_sector_peers_each_percentile_rests_on(universe: tuple[FundamentalStore, Catalog]) -> None:
+    store, catalog = universe
+    table = fundamental_table(store, catalog)
+    for symbol, row in table.iterrows():
+        for m in ("pe", "pb", "ps", "ev_ebitda"):
+            same = table[(table["sector"] == row["sector"]) & (table.index != symbol) & (table[m] > 0)]
+            expected = len(same) if row[m] > 0 and len(same) else 0
+            assert row[f"{m}_peers"] == expected, (symbol, m)
+            assert (row[f"{m}_peers"] > 0) == (not math.isnan(row[f"{m}_percentile"]))
+        assert row["growth_peers"] == 7
+    # eight companies over eleven sectors: every valuation rests on at most one peer, so it counts a fifth
+    assert (table[["pe_peers", "pb_peers", "ps_peers", "ev_ebitda_peers"]].to_numpy() <= 1).all()
+    assert (table["confidence"] <= 0.75 + 0.25 / 5 + 1e-12).all()
