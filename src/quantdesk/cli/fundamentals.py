@@ -17,21 +17,22 @@ from quantdesk.cli.common import app, open_catalog, out
 from quantdesk.core.errors import NotFoundError
 from quantdesk.core.paths import data_home
 from quantdesk.core.timestamps import ns_to_iso, to_utc_ns
+from quantdesk.data.catalog import Catalog
 
 fundamentals_app = typer.Typer(help="Point-in-time fundamentals: import, fetch, score, screen.", no_args_is_help=True)
 app.add_typer(fundamentals_app, name="fundamentals")
 
 
-def _as_of_ns(at: str | None, symbol: str | None = None) -> int:
-    """``--at DATE``: as known at the end of that day (UTC). Omitted: the close of ``symbol``'s last stored bar
-    when it has bars (the end of its data), else now."""
+AT_HELP = "as known at the end of this date (UTC); default: the close of the newest stored bar"
+
+
+def _as_of_ns(at: str | None, catalog: Catalog) -> int:
+    """``--at DATE``: as known at the end of that day (UTC). Omitted, for every fundamentals command:
+    ``default_as_of_ns``, the close of the newest bar in the catalog (now when it stores none)."""
     if at is None:
-        if symbol is not None:
-            stored = [d for d in open_catalog().datasets() if d.symbol == symbol]
-            if stored:
-                last = max(d.last_ns for d in stored)
-                return last + 86_400 * 10**9 - 1
-        return int(pd.Timestamp.now(tz="UTC").value)
+        from quantdesk.analysis.fundamental.universe import default_as_of_ns
+
+        return default_as_of_ns(catalog)
     start = to_utc_ns(at, what="--at")
     stamp = pd.Timestamp(at)
     return start + (86_400 * 10**9 - 1 if stamp == stamp.normalize() else 0)
@@ -81,9 +82,7 @@ def _clean(value: Any) -> Any:
 @fundamentals_app.command("score")
 def score(
     symbol: Annotated[str, typer.Argument(help="the company's symbol")],
-    at: Annotated[
-        str | None, typer.Option("--at", help="as known at the end of this date (default: the end of its bars)")
-    ] = None,
+    at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """The composite fundamental score of SYMBOL and every sub-score with its inputs, as known at --at."""
@@ -91,19 +90,19 @@ def score(
     from quantdesk.analysis.fundamental.metrics import company_metrics
     from quantdesk.analysis.fundamental.score import fundamental_score
     from quantdesk.analysis.fundamental.statements import FinancialHistory
-    from quantdesk.analysis.fundamental.universe import fundamental_table, last_closes
+    from quantdesk.analysis.fundamental.universe import fundamental_table, histories_as_of, last_closes
 
     symbol = symbol.upper()
-    as_of_ns = _as_of_ns(at, symbol)
     store = _store()
     catalog = open_catalog()
+    as_of_ns = _as_of_ns(at, catalog)
     table = fundamental_table(store, catalog, as_of_ns)
     if table.empty or symbol not in table.index:
         raise NotFoundError(f"no fundamentals known for {symbol} at {ns_to_iso(as_of_ns)}; import them with "
                             "'quantdesk fundamentals import' or 'quantdesk data synthetic'")  # fmt: skip
     row = table.to_dict("index")[symbol]
     result = fundamental_score(row, as_of=ns_to_iso(as_of_ns))
-    history = FinancialHistory.from_facts(symbol, store.facts_as_of([symbol], as_of_ns))
+    history = histories_as_of(store, [symbol], as_of_ns).get(symbol) or FinancialHistory.empty_for(symbol)
     price = last_closes(catalog, [symbol], as_of_ns).get(symbol, math.nan)
     sector = row["sector"] if isinstance(row["sector"], str) else None
     audit = company_metrics(history, price=price, as_of_ns=as_of_ns, sector=sector, audit=True,
@@ -118,12 +117,15 @@ def score(
         return
     doc = result.to_dict()["fundamental_score"]
     out.print(f"[bold]{symbol}[/bold] fundamental score as known at {result.as_of}")
-    out.print(f"composite {doc['composite_value']}  confidence {doc['confidence']}")
+    out.print(f"composite {doc['composite_value']}  confidence {doc['confidence']} (freshness "
+              f"{result.freshness:.3f} x the weighted support of the sub-scores)")  # fmt: skip
     subs = Table(title="sub-scores (0..1)")
     subs.add_column("sub-score")
     subs.add_column("value", justify="right")
+    subs.add_column("support", justify="right")
     for name, value in doc["sub_scores"].items():
-        subs.add_row(name, "n/a" if value is None else f"{value:.3f}")
+        support = (result.support or {}).get(name, 0.0)
+        subs.add_row(name, "n/a" if value is None else f"{value:.3f}", f"{support:.2f}")
     out.print(subs)
     inputs = Table(title="inputs")
     inputs.add_column("metric")
@@ -180,7 +182,7 @@ def screen_cmd(
     pe_percentile_max: Annotated[float | None, typer.Option("--pe-percentile-max", help="sector P/E %ile max")] = None,
     pb_percentile_max: Annotated[float | None, typer.Option("--pb-percentile-max", help="sector P/B %ile max")] = None,
     min_composite: Annotated[float | None, typer.Option("--min-composite", help="composite score at least")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="as known at the end of this date (default: now)")] = None,
+    at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Screen every company in the store on point-in-time fundamentals."""
@@ -190,8 +192,9 @@ def screen_cmd(
                               earnings_surprise_min=earnings_surprise_min, min_roe=min_roe,
                               min_eps_growth=min_eps_growth, pe_percentile_max=pe_percentile_max,
                               pb_percentile_max=pb_percentile_max, min_composite=min_composite)  # fmt: skip
-    as_of_ns = _as_of_ns(at)
-    table = fundamental_table(_store(), open_catalog(), as_of_ns)
+    catalog = open_catalog()
+    as_of_ns = _as_of_ns(at, catalog)
+    table = fundamental_table(_store(), catalog, as_of_ns)
     if table.empty:
         raise NotFoundError("no fundamentals in the store; import them with 'quantdesk fundamentals import' or "
                             "'quantdesk data synthetic'")  # fmt: skip
@@ -214,9 +217,7 @@ def screen_cmd(
 @fundamentals_app.command("value")
 def value(
     symbol: Annotated[str, typer.Argument(help="the company's symbol")],
-    at: Annotated[
-        str | None, typer.Option("--at", help="as known at the end of this date (default: the end of its bars)")
-    ] = None,
+    at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] = None,
     years: Annotated[int, typer.Option("--years", help="explicit forecast years")] = 5,
     growth: Annotated[float, typer.Option("--growth", help="FCFF growth per forecast year (0.05 = 5 %)")] = 0.05,
     terminal_growth: Annotated[float, typer.Option("--terminal-growth", help="Gordon growth after them")] = 0.025,
@@ -228,20 +229,19 @@ def value(
 ) -> None:
     """DCF value of SYMBOL from its trailing figures, the WACC x growth sensitivity, and its sector peers."""
     from quantdesk.analysis.fundamental.company_valuation import ValuationAssumptions, value_company
-    from quantdesk.analysis.fundamental.statements import histories_from_wide
-    from quantdesk.analysis.fundamental.universe import last_closes
+    from quantdesk.analysis.fundamental.universe import histories_as_of, last_closes
 
     symbol = symbol.upper()
     assumptions = ValuationAssumptions(
         years=years, growth=growth, terminal_growth=terminal_growth, wacc=wacc, beta=beta, risk_free=risk_free,
         equity_risk_premium=equity_risk_premium,
     )  # fmt: skip
-    as_of_ns = _as_of_ns(at, symbol)
     store, catalog = _store(), open_catalog()
+    as_of_ns = _as_of_ns(at, catalog)
     instruments = catalog.instruments()
     sector = {i.symbol: i.sector for i in instruments}
     same_sector = [s for s in store.symbols() if sector.get(s) == sector.get(symbol)]
-    known = histories_from_wide(store.wide_as_of(same_sector or [symbol], as_of_ns))
+    known = histories_as_of(store, same_sector or [symbol], as_of_ns)
     if symbol not in known:
         raise NotFoundError(f"no fundamentals known for {symbol} at {ns_to_iso(as_of_ns)}")
     prices = last_closes(catalog, list(known), as_of_ns, instruments)
@@ -279,7 +279,7 @@ FAMA_FRENCH_SERIES = ("FF_MKT_RF", "FF_SMB", "FF_HML", "FF_RF")
 def factors(
     symbol: Annotated[str, typer.Argument(help="a symbol with daily bars in the store")],
     window: Annotated[int | None, typer.Option("--window", help="rolling window in months")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="use only what was known at the end of this date")] = None,
+    at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Monthly Fama-French exposure of SYMBOL (market, size, value) by OLS, with t-statistics."""
@@ -292,18 +292,18 @@ def factors(
     if missing:
         raise NotFoundError(f"the Fama-French series {', '.join(missing)} are not in the store; load them with "
                             "'quantdesk data sample'")  # fmt: skip
-    as_of_ns = _as_of_ns(at) if at is not None else None
+    as_of_ns = _as_of_ns(at, catalog)
     series = [catalog.read_series(name) for name in FAMA_FRENCH_SERIES]
-    if as_of_ns is not None:  # a month's factor returns count once published
-        series = [
-            dataclasses.replace(s, ts=s.ts[keep], known_ts=s.known_ts[keep], value=s.value[keep])
-            for s in series
-            if (keep := s.known_ts <= as_of_ns) is not None
-        ]
+    # a month's factor returns count once published
+    series = [
+        dataclasses.replace(s, ts=s.ts[keep], known_ts=s.known_ts[keep], value=s.value[keep])
+        for s in series
+        if (keep := s.known_ts <= as_of_ns) is not None
+    ]
     factor_frame = fama_french_factors(series)
     risk_free = factor_frame.pop("RF")
     bars = catalog.read_bars(symbol, Timeframe.D1, end_ns=as_of_ns)
-    known_close = bars.known_ns() <= as_of_ns if as_of_ns is not None else slice(None)
+    known_close = bars.known_ns() <= as_of_ns
     close = pd.Series(bars.close[known_close], index=bars.index[known_close])
     monthly = close.resample("MS").last().pct_change().dropna()  # labelled by the month it covers, as the factors
     result = factor_exposure(monthly, factor_frame, window=window, risk_free=risk_free)

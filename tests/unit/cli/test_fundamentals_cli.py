@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from tests.unit.cli.test_cli import run
 
@@ -116,3 +117,32 @@ def test_factors_of_the_sample_index_as_known_at_a_date(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["end"] <= "2010-12-01" and doc["loadings"]["Mkt-RF"] == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("at", [None, "2024-03-28"])
+def test_score_and_value_report_the_same_pe(home: Path, at: str | None) -> None:
+    when = [] if at is None else ["--at", at]
+    scored = run(home, "fundamentals", "score", "SYN001", "--json", *when)
+    valued = run(home, "fundamentals", "value", "SYN001", "--wacc", "0.09", "--json", *when)
+    assert scored.returncode == 0 and valued.returncode == 0, scored.stderr + valued.stderr
+    score_doc, value_doc = json.loads(scored.stdout), json.loads(valued.stdout)
+    pe = next(c for c in value_doc["peers"]["comparisons"] if c["multiple"] == "pe")
+    assert score_doc["inputs"]["pe"] is not None and pe["target_multiple"] == score_doc["inputs"]["pe"]
+    assert score_doc["inputs"]["price"] == value_doc["price"]
+
+
+def test_every_command_defaults_to_the_close_of_the_newest_stored_bar(home: Path) -> None:
+    screened = json.loads(run(home, "fundamentals", "screen", "--json").stdout)
+    scored = json.loads(run(home, "fundamentals", "score", "SYN001", "--json").stdout)
+    bars = run(home, "data", "list", "--json")
+    assert bars.returncode == 0, bars.stderr
+    # synthetic US equities: the newest daily bar closes at 16:00 New York
+    last_day = max(d["last"] for d in json.loads(bars.stdout)["bars"] if d["timeframe"] == "1d")[:10]
+    close = pd.Timestamp(f"{last_day} 16:00", tz="America/New_York").tz_convert("UTC")
+    assert pd.Timestamp(screened["as_of"]) == pd.Timestamp(scored["as_of"]) == close
+    row = next(r for r in screened["passed"] if r["symbol"] == "SYN001")
+    for name in ("pe", "pb", "roe", "debt_equity", "fscore", "eps_growth"):
+        assert row[name] == scored["inputs"][name], name
+    later = json.loads(run(home, "fundamentals", "screen", "--json", "--at", "2030-01-01").stdout)
+    later_row = next(r for r in later["passed"] if r["symbol"] == "SYN001")
+    assert later_row["roe"] == row["roe"] and later_row["eps_growth"] == row["eps_growth"]

@@ -13,8 +13,8 @@ from quantdesk.analysis.fundamental.metrics import CompanyMetrics, company_metri
 from quantdesk.analysis.fundamental.piotroski import piotroski_fscore
 from quantdesk.analysis.fundamental.score import FundamentalScore, fundamental_score
 from quantdesk.analysis.fundamental.statements import FinancialHistory
-from quantdesk.analysis.fundamental.universe import ScreenCriteria, fundamental_table, screen
-from quantdesk.analysis.fundamental.valuation import dcf, dcf_sensitivity, relative_valuation
+from quantdesk.analysis.fundamental.universe import ScreenCriteria, default_as_of_ns, fundamental_table, screen
+from quantdesk.analysis.fundamental.valuation import dcf, dcf_sensitivity, price_earnings, relative_valuation
 
 __all__ = [
     "GATE_COLUMNS",
@@ -30,12 +30,14 @@ __all__ = [
     "company_metrics",
     "dcf",
     "dcf_sensitivity",
+    "default_as_of_ns",
     "factor_exposure",
     "fundamental_gate_table",
     "fundamental_score",
     "fundamental_table",
     "growth_trajectory",
     "piotroski_fscore",
+    "price_earnings",
     "relative_valuation",
     "screen",
     "surprise_history",

@@ -127,6 +127,7 @@ def company_fundamentals(symbol: str, history: FinancialHistory, price: float) -
         book_equity=_get(ttm, "shareholders_equity", math.nan),
         ebitda_ttm=_get(ttm, "operating_income", math.nan) + _get(ttm, "depreciation_amortization"),
         revenue_ttm=ttm["revenue"],
+        eps_ttm=history.ttm_eps(),
     )
 
 

@@ -4,7 +4,8 @@ Inputs are the company's ``FinancialHistory`` as known at t, the last price know
 at or before t) and its earnings events known at t; nothing later. Definitions (TTM = trailing twelve
 months, ``FinancialHistory.ttm``; "debt" = short-term + long-term debt):
 ``market_cap`` = price x shares outstanding (latest period end) · ``pe`` = price / TTM diluted EPS
-(net income / diluted shares, or shares outstanding, when EPS is not filed) · ``pb`` = market cap / equity · ``ps`` =
+(``valuation.price_earnings`` of ``FinancialHistory.ttm_eps``: net income / diluted shares, or shares
+outstanding, when EPS is not filed; the P/E of every command) · ``pb`` = market cap / equity · ``ps`` =
 market cap / TTM revenue · ``ev_ebitda`` = (market cap + debt - cash - short-term investments) /
 (TTM operating income + TTM D&A) · ``roe`` = TTM net income / average of equity now and a year ago ·
 ``debt_equity`` = debt / equity · ``eps_growth``, ``revenue_growth`` = TTM over the TTM a year
@@ -26,6 +27,7 @@ from quantdesk.analysis.fundamental.beneish import BeneishM, beneish_mscore
 from quantdesk.analysis.fundamental.growth import cagr
 from quantdesk.analysis.fundamental.piotroski import FScore, piotroski_fscore
 from quantdesk.analysis.fundamental.statements import FinancialHistory
+from quantdesk.analysis.fundamental.valuation import price_earnings
 from quantdesk.domain.fundamentals import ITEMS, EarningsEvent
 
 __all__ = ["Z_DOUBLE_PRIME_SECTORS", "CompanyMetrics", "company_metrics"]
@@ -111,14 +113,7 @@ def company_metrics(
     ttm_year_ago = history.ttm(4)
     shares = ttm.get("shares_outstanding")
     market_cap = price * shares if shares is not None and not math.isnan(price) else NAN
-    eps = ttm.get("eps_diluted")
-    eps_shares = ttm.get("shares_diluted") or shares
-    if eps is None and "net_income" in ttm and eps_shares:
-        eps = ttm["net_income"] / eps_shares
-    eps_year_ago = ttm_year_ago.get("eps_diluted")
-    shares_year_ago = ttm_year_ago.get("shares_diluted") or ttm_year_ago.get("shares_outstanding")
-    if eps_year_ago is None and "net_income" in ttm_year_ago and shares_year_ago:
-        eps_year_ago = ttm_year_ago["net_income"] / shares_year_ago
+    eps, eps_year_ago = history.ttm_eps(), history.ttm_eps(4)
     equity = ttm.get("shareholders_equity")
     equity_year_ago = ttm_year_ago.get("shareholders_equity")
     average_equity = (equity + equity_year_ago) / 2 if equity is not None and equity_year_ago is not None else equity
@@ -171,7 +166,7 @@ def company_metrics(
         as_of_ns=as_of_ns,
         price=price,
         market_cap=market_cap,
-        pe=_div(price, eps, positive=True),
+        pe=price_earnings(price, eps),
         pb=_div(market_cap, equity, positive=True),
         ps=_div(market_cap, ttm.get("revenue"), positive=True),
         ev_ebitda=_div(enterprise_value, ebitda, positive=True),

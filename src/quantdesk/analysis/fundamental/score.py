@@ -9,11 +9,22 @@ Each sub-score is in [0, 1], the mean of the parts that could be computed (None 
 - **financial_health**: where the Altman Z sits between its distress and safe thresholds (0 at or below
   distress, 1 at or above safe, linear between), and 1 - debt/equity / 2 floored at 0.
 ``composite_value`` is the weighted mean of the available sub-scores, weights valuation 0.25, quality
-0.30, growth 0.25, financial health 0.20. ``confidence`` = completeness x freshness: completeness is
-the share of the core inputs present (``CompanyMetrics.completeness``); freshness is 1 while the latest
-fiscal period ended at most 135 days before (a 10-Q is due within 40-45 days of a quarter, a 10-K
-within 60-90 of a year), falling linearly to 0.5 at 400 days and staying there, times 0.5 without a
-price. ``key_metrics``: ``pe_percentile``, ``pb_percentile`` (rounded), ``roe_trend`` and
+0.30, growth 0.25, financial health 0.20.
+
+``confidence`` = freshness x the weighted support of the sub-scores, sum of weight x support over the four
+(the same weights, summing to 1), so a missing sub-score takes its whole weight off and one resting on a
+thin peer group most of it. Each support is in [0, 1]:
+- **valuation**: the mean over P/E, P/B, P/S and EV/EBITDA of peer depth min(1, n / ``PEER_DEPTH``) for a
+  multiple with a percentile among n sector peers (``{multiple}_peers`` in the row; a percentile given
+  without its count rests on one peer), 0 for one without; ``PEER_DEPTH`` = 5, below which a percentile
+  moves in steps of 25 points or more;
+- **quality**: the weighted share of its parts present (F-Score 0.6, Beneish 0.2, ROE 0.2);
+- **growth**: the share of revenue and EPS growth known x the peer depth of the universe it is ranked in
+  (``growth_peers``, the other companies ranked), 0 without a growth percentile;
+- **financial_health**: the share of its two parts present (Altman Z, debt/equity).
+Freshness is 1 while the latest fiscal period ended at most 135 days before (a 10-Q is due within 40-45
+days of a quarter, a 10-K within 60-90 of a year), falling linearly to 0.5 at 400 days and staying there,
+times 0.5 without a price. ``key_metrics``: ``pe_percentile``, ``pb_percentile`` (rounded), ``roe_trend`` and
 ``debt_trend`` from the last three fiscal years (the change per year of ROE beyond +-1 percentage point
 is improving/deteriorating, of debt/equity beyond +-0.05 is rising/falling, else stable).
 """
@@ -29,13 +40,15 @@ import pandas as pd
 
 from quantdesk.analysis.fundamental.altman import ALTMAN_Z_1968, ALTMAN_Z_DOUBLE_PRIME
 
-__all__ = ["SUB_SCORE_WEIGHTS", "FundamentalScore", "fundamental_score"]
+__all__ = ["PEER_DEPTH", "SUB_SCORE_WEIGHTS", "FundamentalScore", "fundamental_score"]
 
 SUB_SCORE_WEIGHTS = {"valuation": 0.25, "quality": 0.30, "growth": 0.25, "financial_health": 0.20}
 BENEISH_FLAG = -1.78
 ROE_FULL_MARKS = 0.25
 FRESH_DAYS = 135
 STALE_DAYS = 400
+PEER_DEPTH = 5  # peers at which a percentile counts fully in the confidence
+_VALUATION_MULTIPLES = ("pe", "pb", "ps", "ev_ebitda")
 ROE_TREND_PP = 0.01
 DEBT_TREND = 0.05
 _NS_PER_DAY = 86_400 * 10**9
@@ -94,6 +107,8 @@ class FundamentalScore:
     sub_scores: dict[str, float | None]
     key_metrics: dict[str, Any]
     inputs: dict[str, Any]  # the metrics each sub-score used
+    freshness: float = 1.0
+    support: dict[str, float] | None = None  # each sub-score's support in the confidence
 
     def to_dict(self) -> dict[str, Any]:
         """The plan's shape: ``{"fundamental_score": {...}}``, with the inputs beside it."""
@@ -107,6 +122,12 @@ class FundamentalScore:
             },
             "symbol": self.symbol,
             "as_of": self.as_of,
+            "confidence_detail": {
+                "freshness": r(self.freshness),
+                "support": {k: r(v) for k, v in (self.support or {}).items()},
+                "weights": dict(SUB_SCORE_WEIGHTS),
+                "peer_depth": PEER_DEPTH,
+            },
             "inputs": {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in self.inputs.items()},
         }
 
@@ -136,7 +157,6 @@ def fundamental_score(row: Mapping[Any, Any] | pd.Series, *, as_of: str = "") ->
     subs = {"valuation": valuation, "quality": quality, "growth": growth, "financial_health": health}
     composite = _weighted([(subs[k], w) for k, w in SUB_SCORE_WEIGHTS.items()])
 
-    completeness = _num(get("completeness")) or 0.0
     freshness = 0.5
     as_of_ns = _num(get("as_of_ns"))
     period_end = get("latest_period_end")
@@ -147,7 +167,8 @@ def fundamental_score(row: Mapping[Any, Any] | pd.Series, *, as_of: str = "") ->
         )
     if _num(get("price")) is None:
         freshness *= 0.5
-    confidence = completeness * freshness
+    support = _support(get)
+    confidence = freshness * sum(SUB_SCORE_WEIGHTS[k] * support[k] for k in SUB_SCORE_WEIGHTS)
 
     pe_pct, pb_pct = _num(get("pe_percentile")), _num(get("pb_percentile"))
     key_metrics = {
@@ -160,7 +181,8 @@ def fundamental_score(row: Mapping[Any, Any] | pd.Series, *, as_of: str = "") ->
                                   "eps_growth", "revenue_growth", "fscore", "altman_z", "altman_zone", "altman_model",
                                   "beneish_m", "earnings_surprise", "latest_period_end", "completeness",
                                   "pe_percentile", "pb_percentile", "ps_percentile", "ev_ebitda_percentile",
-                                  "growth_percentile")}  # fmt: skip
+                                  "growth_percentile", "pe_peers", "pb_peers", "ps_peers", "ev_ebitda_peers",
+                                  "growth_peers")}  # fmt: skip
     return FundamentalScore(
         symbol=str(get("symbol", "")),
         as_of=as_of,
@@ -169,4 +191,25 @@ def fundamental_score(row: Mapping[Any, Any] | pd.Series, *, as_of: str = "") ->
         sub_scores=subs,
         key_metrics=key_metrics,
         inputs={k: _plain(v) for k, v in inputs.items()},
+        freshness=freshness,
+        support=support,
     )
+
+
+def _peer_depth(peers: float | None) -> float:
+    return min(1.0, max(peers if peers is not None else 1.0, 0.0) / PEER_DEPTH)
+
+
+def _support(get: Any) -> dict[str, float]:
+    """Each sub-score's support in [0, 1] (the module docstring defines it)."""
+    valuation = sum(
+        _peer_depth(_num(get(f"{m}_peers"))) if _num(get(f"{m}_percentile")) is not None else 0.0
+        for m in _VALUATION_MULTIPLES
+    ) / len(_VALUATION_MULTIPLES)
+    quality = sum(w for name, w in (("fscore", 0.6), ("beneish_m", 0.2), ("roe", 0.2)) if _num(get(name)) is not None)
+    growth = 0.0
+    if _num(get("growth_percentile")) is not None:
+        known = sum(_num(get(name)) is not None for name in ("revenue_growth", "eps_growth"))
+        growth = known / 2 * _peer_depth(_num(get("growth_peers")))
+    health = sum(_num(get(name)) is not None for name in ("altman_z", "debt_equity")) / 2
+    return {"valuation": valuation, "quality": quality, "growth": growth, "financial_health": health}

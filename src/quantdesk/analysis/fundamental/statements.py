@@ -6,6 +6,8 @@ items are the quarter's own figure, and Q4, which companies do not file on its o
 year less Q1 to Q3 when all four are known; stock items are the value at the quarter's end (Q4's is
 the fiscal year's). ``ttm`` is the trailing twelve months: flows summed over the last four quarters
 (or the last fiscal year when the quarters are not all known), stocks at the latest period end.
+``ttm_eps`` is the one EPS every P/E reads: the TTM diluted EPS as filed, else TTM net income over the
+diluted shares (or the shares outstanding when diluted shares are not filed).
 """
 
 from __future__ import annotations
@@ -107,6 +109,18 @@ class FinancialHistory:
         if back_quarters % 4 == 0:
             return self.year(back_quarters // 4)
         return {}
+
+    def ttm_eps(self, back_quarters: int = 0) -> float | None:
+        """Diluted EPS of ``ttm(back_quarters)``: the filed EPS, else net income / diluted shares (shares
+        outstanding when diluted shares are not filed); None when neither can be formed."""
+        ttm = self.ttm(back_quarters)
+        eps = ttm.get("eps_diluted")
+        if eps is not None:
+            return eps
+        shares = ttm.get("shares_diluted") or ttm.get("shares_outstanding")
+        if "net_income" in ttm and shares:
+            return ttm["net_income"] / shares
+        return None
 
 
 _POSITION = {name: i for i, name in enumerate(ITEMS)}

@@ -1,13 +1,20 @@
 """The universe's fundamentals at one time: every company's metrics, its percentiles among its sector
 peers, the composite score, and the screen over them.
 
-``fundamental_table`` reads the store once for all companies (facts and earnings known at t) and each
-company's last daily close known at t from the catalog, and returns one row per company: the
-``CompanyMetrics`` values plus ``pe_percentile``, ``pb_percentile``, ``ps_percentile`` and
+``fundamental_table`` reads the store once for all companies (every filing and earnings event known at t,
+whatever its fiscal year: ``histories_as_of``) and each company's last daily close known at t from the
+catalog, and returns one row per company: the ``company_metrics`` values of that history and price, exactly
+what ``company_metrics`` gives for the company alone, plus ``pe_percentile``, ``pb_percentile``, ``ps_percentile`` and
 ``ev_ebitda_percentile`` (0-100: the share of the company's sector peers with a lower multiple; peers
-whose multiple is not meaningful are left out, and so is a company's own) and ``growth_percentile``
-(revenue and EPS growth ranked over the whole universe). ``screen`` keeps the rows passing every
+whose multiple is not meaningful are left out, and so is a company's own), each with the number of peers
+it rests on (``pe_peers``, ...), and ``growth_percentile`` (revenue and EPS growth ranked over the whole
+universe) with ``growth_peers`` (the other companies ranked, the fewer of its two figures'); the score's
+confidence reads the peer counts. ``screen`` keeps the rows passing every
 threshold given; a company whose metric is unknown fails a threshold on it.
+
+**The as-of default.** Without a time, the table (and every ``quantdesk fundamentals`` command) is taken as
+known at ``default_as_of_ns``: the known time (close) of the newest bar stored in the catalog, the end of
+the stored data, so the same data always gives the same answer; now when no bar is stored.
 """
 
 from __future__ import annotations
@@ -33,11 +40,43 @@ from quantdesk.domain.timeframe import Timeframe
 if TYPE_CHECKING:  # the store is opened by callers; importing it loads SQLAlchemy and Alembic
     from quantdesk.data.fundamentals.store import FundamentalStore
 
-__all__ = ["MULTIPLES", "ScreenCriteria", "fundamental_table", "last_closes", "screen"]
+__all__ = [
+    "MULTIPLES",
+    "ScreenCriteria",
+    "default_as_of_ns",
+    "fundamental_table",
+    "histories_as_of",
+    "last_closes",
+    "screen",
+]
 
 MULTIPLES = ("pe", "pb", "ps", "ev_ebitda")
-HISTORY_YEARS = 5  # fiscal years read back from the as-of year
-QUARTER_YEARS = 3  # years of quarters read back
+
+
+def default_as_of_ns(catalog: Catalog) -> int:
+    """The as-of time used when none is given: the known time (close) of the newest bar in ``catalog``
+    (its last bar of each dataset, under the instrument's calendar), or now when it stores no bars."""
+    newest: dict[tuple[str, Timeframe], int] = {}
+    for d in catalog.datasets():
+        key = (d.symbol, d.timeframe)
+        newest[key] = max(newest.get(key, d.last_ns), d.last_ns)
+    if not newest:
+        return int(pd.Timestamp.now(tz="UTC").value)
+    calendars = {inst.symbol: inst.calendar for inst in catalog.instruments()}
+    by_calendar: dict[tuple[TradingCalendar, Timeframe], list[int]] = {}
+    for (symbol, timeframe), last_ns in newest.items():
+        by_calendar.setdefault((calendars.get(symbol) or TradingCalendar(), timeframe), []).append(last_ns)
+    return max(int(calendar.known_ns(np.asarray(ts, dtype=np.int64), timeframe).max())
+               for (calendar, timeframe), ts in by_calendar.items())  # fmt: skip
+
+
+def histories_as_of(
+    store: FundamentalStore, symbols: Sequence[str] | None, as_of_ns: int
+) -> dict[str, FinancialHistory]:
+    """Each company's statements as known at ``as_of_ns``: every filing known then, whatever its fiscal year
+    (a window counted back from the as-of year would drop the quarters a TTM a year ago needs once t is a
+    year or more past the last filing, and the metrics would change with no new filing)."""
+    return histories_from_wide(store.wide_as_of(symbols, as_of_ns))
 
 
 def _price_timeframes(catalog: Catalog) -> dict[str, Timeframe]:
@@ -79,9 +118,11 @@ def last_closes(
     return out
 
 
-def _percentile_among_peers(values: pd.Series, groups: pd.Series) -> pd.Series:
-    """0-100: the share of the same group's other meaningful values strictly below (ties count half)."""
+def _percentile_among_peers(values: pd.Series, groups: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """0-100: the share of the same group's other meaningful values strictly below (ties count half), and the
+    number of those peers (0 where there is no percentile)."""
     out = pd.Series(np.nan, index=values.index)
+    peers = pd.Series(0, index=values.index, dtype=np.int64)
     meaningful = values.notna() & (values > 0)
     for _, idx in values[meaningful].groupby(groups[meaningful]).groups.items():
         group = values.loc[idx].to_numpy()
@@ -90,21 +131,21 @@ def _percentile_among_peers(values: pd.Series, groups: pd.Series) -> pd.Series:
         below = (group[:, None] > group[None, :]).sum(axis=1)
         ties = (group[:, None] == group[None, :]).sum(axis=1) - 1
         out.loc[idx] = 100.0 * (below + 0.5 * ties) / (len(group) - 1)
-    return out
+        peers.loc[idx] = len(group) - 1
+    return out, peers
 
 
 def fundamental_table(
     store: FundamentalStore,
     catalog: Catalog,
-    as_of_ns: int,
+    as_of_ns: int | None = None,
     symbols: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """One row per company known to the store (or ``symbols``) with its metrics as known at ``as_of_ns``."""
-    # the scores read the last four fiscal years, and quarters back to the TTM a year ago
-    year = pd.Timestamp(as_of_ns, unit="ns").year
-    wide = store.wide_as_of(symbols, as_of_ns, min_fiscal_year=year - HISTORY_YEARS,
-                            min_quarter_year=year - QUARTER_YEARS)  # fmt: skip
-    by_symbol = histories_from_wide(wide)
+    """One row per company known to the store (or ``symbols``) with its metrics as known at ``as_of_ns``
+    (default: ``default_as_of_ns(catalog)``)."""
+    if as_of_ns is None:
+        as_of_ns = default_as_of_ns(catalog)
+    by_symbol = histories_as_of(store, symbols, as_of_ns)
     events: dict[str, list[EarningsEvent]] = {}
     for event in store.earnings_as_of(symbols, as_of_ns):
         events.setdefault(event.symbol, []).append(event)
@@ -126,9 +167,14 @@ def fundamental_table(
     table = table.set_index("symbol", drop=False)
     group = table["sector"].fillna("(no sector)")
     for name in MULTIPLES:
-        table[f"{name}_percentile"] = _percentile_among_peers(table[name], group)
-    growth_ranks = table[["revenue_growth", "eps_growth"]].rank(pct=True)
+        table[f"{name}_percentile"], table[f"{name}_peers"] = _percentile_among_peers(table[name], group)
+    growth = table[["revenue_growth", "eps_growth"]]
+    growth_ranks = growth.rank(pct=True)
     table["growth_percentile"] = 100.0 * growth_ranks.mean(axis=1, skipna=True)
+    # the other companies each is ranked among: the fewer of its known growth figures'
+    ranked = growth.notna().sum().to_numpy() - 1
+    table["growth_peers"] = np.where(growth.notna(), ranked, np.iinfo(np.int64).max).min(axis=1)
+    table.loc[growth.isna().all(axis=1), "growth_peers"] = 0
     scores = [fundamental_score(row) for row in table.to_dict("records")]
     table["composite_value"] = [s.composite_value for s in scores]
     table["confidence"] = [s.confidence for s in scores]

@@ -33,6 +33,7 @@ __all__ = [
     "dcf",
     "dcf_sensitivity",
     "peer_multiples",
+    "price_earnings",
     "relative_valuation",
 ]
 
@@ -473,17 +474,28 @@ def dcf_sensitivity(
 
 MULTIPLES: tuple[str, ...] = ("pe", "pb", "ev_ebitda", "ps")
 _MULTIPLE_TEXT = {
-    "pe": ("P/E", "market cap / TTM earnings", "earnings_ttm"),
+    "pe": ("P/E", "price / TTM diluted EPS", "eps"),
     "pb": ("P/B", "market cap / book equity", "book_equity"),
     "ev_ebitda": ("EV/EBITDA", "(market cap + net debt) / TTM EBITDA", "ebitda_ttm"),
     "ps": ("P/S", "market cap / TTM revenue", "revenue_ttm"),
 }
 
 
+def price_earnings(price: float, eps: float | None) -> float:
+    """P/E, the one definition every table, score, gate and comparison uses: price per share / TTM diluted EPS
+    (``FinancialHistory.ttm_eps``). NaN (not meaningful) when EPS is unknown or not positive, or the price
+    is unknown or not positive."""
+    if eps is None or math.isnan(eps) or math.isnan(price) or eps <= 0 or price <= 0:
+        return float("nan")
+    return price / eps
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CompanyFundamentals:
     """What relative valuation needs of one company: price per share, shares, net debt (debt less cash) and
-    trailing-twelve-month (TTM) earnings, EBITDA and revenue, with book equity at the latest balance sheet."""
+    trailing-twelve-month (TTM) earnings, EBITDA and revenue, with book equity at the latest balance sheet.
+    ``eps_ttm`` is the TTM diluted EPS (``FinancialHistory.ttm_eps``); without it EPS is earnings / shares
+    outstanding."""
 
     symbol: str
     price: float
@@ -493,12 +505,20 @@ class CompanyFundamentals:
     book_equity: float
     ebitda_ttm: float
     revenue_ttm: float
+    eps_ttm: float | None = None
 
     def __post_init__(self) -> None:
         _positive(self.price, f"{self.symbol}.price")
         _positive(self.shares_outstanding, f"{self.symbol}.shares_outstanding")
         for name in ("net_debt", "earnings_ttm", "book_equity", "ebitda_ttm", "revenue_ttm"):
             _finite(getattr(self, name), f"{self.symbol}.{name}")
+        if self.eps_ttm is not None:
+            _finite(self.eps_ttm, f"{self.symbol}.eps_ttm")
+
+    @property
+    def eps(self) -> float:
+        """TTM diluted EPS: ``eps_ttm``, or earnings / shares outstanding without it."""
+        return self.eps_ttm if self.eps_ttm is not None else self.earnings_ttm / self.shares_outstanding
 
     @property
     def market_cap(self) -> float:
@@ -512,8 +532,8 @@ class CompanyFundamentals:
         """The multiple ``name`` (one of MULTIPLES), or NaN when it is not meaningful: a non-positive
         denominator (negative earnings, book equity, EBITDA or revenue) or a non-positive enterprise value."""
         if name == "pe":
-            num, den = self.market_cap, self.earnings_ttm
-        elif name == "pb":
+            return price_earnings(self.price, self.eps)
+        if name == "pb":
             num, den = self.market_cap, self.book_equity
         elif name == "ev_ebitda":
             num, den = self.enterprise_value, self.ebitda_ttm
@@ -533,6 +553,8 @@ class CompanyFundamentals:
         den = getattr(self, _MULTIPLE_TEXT[name][2])
         if den <= 0:
             return float("nan")
+        if name == "pe":
+            return multiple * den
         if name == "ev_ebitda":
             return (multiple * den - self.net_debt) / self.shares_outstanding
         return multiple * den / self.shares_outstanding
@@ -620,6 +642,8 @@ def peer_multiples(companies: Sequence[CompanyFundamentals]) -> pd.DataFrame:
 def _not_meaningful_note(target: CompanyFundamentals, name: str) -> str:
     label, _, field = _MULTIPLE_TEXT[name]
     den = getattr(target, field)
+    if name == "pe" and target.eps_ttm is None:
+        field, den = "earnings_ttm", target.earnings_ttm
     if den <= 0:
         return f"{label} not meaningful: {field} is {den:g} (not positive)"
     return f"{label} not meaningful: enterprise value is {target.enterprise_value:g} (not positive)"

@@ -67,3 +67,26 @@ def test_peers_and_missing_inputs() -> None:
         value_company(history(), price=float("nan"), assumptions=ValuationAssumptions())
     with pytest.raises(ConfigError, match="wacc"):
         ValuationAssumptions(wacc=9.0)
+
+
+def test_pe_is_price_over_diluted_eps_in_the_metrics_and_the_peer_comparison() -> None:
+    # diluted EPS as filed (7.0) is not net income / shares outstanding (72 / 10 = 7.2): the two P/E paths used
+    # to give 50 / 7.2 (market cap / earnings) in the comparison and 50 / 7.0 in the metrics
+    from quantdesk.analysis.fundamental.metrics import company_metrics
+
+    def with_eps(symbol: str, eps: float) -> FinancialHistory:
+        frame = pd.DataFrame([{"symbol": symbol, "item": item, "fiscal_year": 2023, "fiscal_period": "FY",
+                               "version": 1, "period_end": "2023-12-31", "known_ns": 2023, "value": value}
+                              for item, value in (ITEMS_2023 | {"eps_diluted": eps}).items()])  # fmt: skip
+        return FinancialHistory.from_facts(symbol, frame)
+
+    target, peer = with_eps("ACME", 7.0), with_eps("PEER", 5.0)
+    report = value_company(target, price=50.0, assumptions=ValuationAssumptions(wacc=0.09),
+                           peers={"PEER": (peer, 40.0)})  # fmt: skip
+    assert report.peers is not None
+    comparison = report.peers["pe"]
+    metrics = company_metrics(target, price=50.0, as_of_ns=2024)
+    assert comparison.target_multiple == metrics.pe == 50.0 / 7.0
+    assert comparison.peer_median == company_metrics(peer, price=40.0, as_of_ns=2024).pe == 8.0
+    assert comparison.implied_value_per_share == pytest.approx(8.0 * 7.0)
+    assert comparison.definition == "price / TTM diluted EPS"
