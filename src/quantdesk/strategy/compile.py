@@ -118,7 +118,8 @@ def _known_rate(catalog: Catalog, currency: str, bars: Bars) -> AlignedSeries:
     except NotFoundError as exc:
         raise DataError(
             f"entry_conditions.carry_gate needs the short-rate series RATE_{currency}, which the catalog lacks: "
-            "write the synthetic FX market (`quantdesk data synthetic --fx`) or import a rate series"
+            "write the synthetic FX market (`quantdesk data synthetic --fx`) or import a rate series "
+            f"(`quantdesk data import-series FILE --name RATE_{currency} --frequency daily`)"
         ) from exc
     return series_on_bars(bars, series)
 
