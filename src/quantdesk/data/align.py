@@ -22,7 +22,8 @@ import numpy as np
 
 from quantdesk.core.timestamps import NS_PER_DAY, ns_to_iso
 from quantdesk.domain.bars import BAR_COLUMNS, Bars
-from quantdesk.domain.series import MacroSeries
+from quantdesk.domain.series import MAX_AGE_DAYS, MacroSeries
+from quantdesk.domain.timeframe import Timeframe
 
 
 def asof_indices(base_known_ns: np.ndarray, other_known_ns: np.ndarray) -> np.ndarray:
@@ -137,6 +138,13 @@ def series_on_bars(base: Bars, series: MacroSeries) -> AlignedSeries:
     out = values[np.maximum(idx, 0)] if len(values) else np.full(len(base_known), np.nan)
     out = np.where((idx < 0) | stale.stale, np.nan, out)
     return AlignedSeries(out, stale)
+
+
+def bars_max_age_ns(timeframe: Timeframe) -> int:
+    """How long after its close another instrument's bar may be used: its timeframe's frequency's maximum
+    age (``MAX_AGE_DAYS``; intraday and daily bars as daily, 7 days; weekly 14; monthly 45)."""
+    frequency = {Timeframe.W1: "weekly", Timeframe.MN1: "monthly"}.get(timeframe, "daily")
+    return MAX_AGE_DAYS[frequency] * NS_PER_DAY
 
 
 def align_series(base: Bars, series: MacroSeries) -> np.ndarray:

@@ -40,11 +40,10 @@ import talib
 
 from quantdesk.analysis.technical.mtf import bars_on_timeframe
 from quantdesk.core.errors import ConfigError, NotFoundError
-from quantdesk.core.timestamps import NS_PER_DAY
-from quantdesk.data.align import StaleValues, align_values, asof_indices
+from quantdesk.data.align import StaleValues, align_values, asof_indices, bars_max_age_ns
 from quantdesk.data.catalog import Catalog
 from quantdesk.domain.bars import Bars
-from quantdesk.domain.series import MAX_AGE_DAYS, MacroSeries
+from quantdesk.domain.series import MacroSeries
 from quantdesk.domain.timeframe import Timeframe
 from quantdesk.kernels.regime import trailing_rank
 
@@ -186,11 +185,10 @@ def _benchmark_component(base: Bars, benchmark: Bars, rules: MacroRules) -> tupl
     component = 0.5 * (close > sma) + 0.5 * (sma > lagged)
     component[np.isnan(close) | np.isnan(sma) | np.isnan(lagged)] = np.nan
     base_known, own_known = base.known_ns(), own.known_ns()
-    frequency = _TIMEFRAME_FREQUENCY.get(tf, "daily")
     stale = StaleValues.of(
         f"the benchmark {benchmark.symbol} ({tf.value} bars)",
-        frequency,
-        MAX_AGE_DAYS[frequency] * NS_PER_DAY,
+        _TIMEFRAME_FREQUENCY.get(tf, "daily"),
+        bars_max_age_ns(tf),
         base_known,
         own_known,
         asof_indices(base_known, own_known),
