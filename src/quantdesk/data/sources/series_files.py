@@ -9,8 +9,9 @@ for a daily rate known at the end of its date): the importer never guesses when 
 
 Times: ``ts`` written as a date is that date at midnight UTC (the convention of every stored series); a
 time with an offset is exact; a naive clock time is read in ``tz`` and refused without it. A known time
-written as a date only is the *end* of that date (in ``tz``, UTC by default), never its start, so a value
-released some time on a day is not used before the day is over. The declared ``frequency``
+written as a date only (or a Parquet datetime column whose times are all midnight) is the *end* of that date
+(in ``tz``, UTC by default), never its start, so a value released some time on a day is not used before
+the day is over. The declared ``frequency``
 (``domain.series.SERIES_FREQUENCIES``) must agree with the spacing of the periods (the median gap between
 consecutive ``ts``), since it decides how long a value may be used (``MAX_AGE_DAYS``).
 
