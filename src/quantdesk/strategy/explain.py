@@ -134,6 +134,7 @@ def explain_at(strategy: Strategy, bars: Bars, sources: EvidenceSources | None =
             "coverage": _num(comp.coverage[i]),
             "levels": {str(k): {"score": _num(v[i]), "weight": comp.weights[k]} for k, v in comp.levels.items()},
             "missing": {str(k): why for k, why in comp.missing.items()},
+            "stale": {} if comp.macro is None else {f"1.{k}": why for k, why in comp.macro.stale_notes(i).items()},
             "min_composite_score": entry.min_composite_score,
         }
         if entry.min_composite_score is not None and not (comp.score[i] >= entry.min_composite_score):
@@ -214,7 +215,10 @@ def render_explanation(ex: dict[str, Any], console: Console) -> None:
     if "composite" in ex:
         comp = ex["composite"]
         levels = ", ".join(f"L{k}={v['score']} (w {v['weight']:g})" for k, v in comp["levels"].items())
-        missing = "; ".join(f"L{k} missing: {why}" for k, why in comp["missing"].items())
+        missing = "; ".join(
+            [f"L{k} missing: {why}" for k, why in comp["missing"].items()]
+            + [f"L{k} missing (stale): {why}" for k, why in comp.get("stale", {}).items()]
+        )
         console.print(f"drill-down composite {comp['score']} (coverage {comp['coverage']}): {levels}. {missing}")
     if "posterior" in ex:
         p = ex["posterior"]
