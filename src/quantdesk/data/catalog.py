@@ -35,6 +35,7 @@ from quantdesk.data.validation import Gap, find_gaps, validate_bar_arrays, valid
 from quantdesk.domain.bars import BAR_COLUMNS, Bars
 from quantdesk.domain.instrument import Instrument
 from quantdesk.domain.series import MacroSeries
+from quantdesk.domain.symbols import check_symbol
 from quantdesk.domain.timeframe import Timeframe
 
 try:  # POSIX advisory locks; on other systems writers are not serialised
@@ -79,8 +80,8 @@ class DatasetInfo:
     synthetic: bool
 
 
-def _file_symbol(symbol: str) -> str:
-    return urllib.parse.quote(symbol.upper(), safe="^=.-_")
+def _file_name(name: str) -> str:
+    return urllib.parse.quote(name.upper(), safe="^=.-_")
 
 
 class Catalog:
@@ -92,10 +93,10 @@ class Catalog:
     # ---- paths and locking ----------------------------------------------------------------------
 
     def bars_path(self, symbol: str, timeframe: Timeframe) -> Path:
-        return self.root / "bars" / timeframe.name / f"{_file_symbol(symbol)}.parquet"
+        return self.root / "bars" / timeframe.name / f"{_file_name(check_symbol(symbol))}.parquet"
 
     def series_path(self, name: str) -> Path:
-        return self.root / "series" / f"{_file_symbol(name)}.parquet"
+        return self.root / "series" / f"{_file_name(name)}.parquet"
 
     @property
     def instruments_path(self) -> Path:
@@ -123,7 +124,7 @@ class Catalog:
 
         Without ``instrument`` the symbol must already be in the instrument master.
         """
-        symbol = bars.symbol.upper()
+        symbol = check_symbol(bars.symbol, where="bars.symbol")
         stored_instrument = self.find_instrument(symbol)
         if instrument is None:
             instrument = self.get_instrument(symbol)
@@ -169,7 +170,6 @@ class Catalog:
     ) -> Bars:
         """Bars of ``symbol`` with ``start_ns <= ts <= end_ns``; NotFoundError when none are stored."""
         tf = Timeframe.parse(timeframe)
-        symbol = symbol.upper()
         path = self.bars_path(symbol, tf)
         if not path.exists():
             have = [d.timeframe.value for d in self.datasets() if d.symbol == symbol]  # finest first
@@ -206,7 +206,7 @@ class Catalog:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(ts, close) of ``symbol``'s stored bars with ts <= ``end_ns``: two columns, no instrument lookup,
         for reading many symbols' prices at once; empty arrays when none are stored."""
-        path = self.bars_path(symbol.upper(), timeframe)
+        path = self.bars_path(symbol, timeframe)
         if not path.exists():
             return np.empty(0, dtype=np.int64), np.empty(0)
         try:
@@ -272,7 +272,7 @@ class Catalog:
 
     def find_instrument(self, symbol: str) -> Instrument | None:
         """The record of ``symbol`` (validating only that one, so a read costs the same in a large master)."""
-        symbol = symbol.upper()
+        check_symbol(symbol)
         table = self._instrument_table()
         if table is None:
             return None
@@ -285,7 +285,7 @@ class Catalog:
         found = self.find_instrument(symbol)
         if found is None:
             known = ", ".join(i.symbol for i in self.instruments()[:20]) or "none yet"
-            raise NotFoundError(f"instrument {symbol.upper()!r} is not in the instrument master (known: {known})")
+            raise NotFoundError(f"instrument {symbol!r} is not in the instrument master (known: {known})")
         return found
 
     def put_instruments(self, instruments: list[Instrument], *, replace: bool = True) -> None:
