@@ -54,6 +54,8 @@ def test_bad_symbols_years_and_a_directory_exit_2_and_leave_the_store_as_it_was(
     future.write_text(DAILY.replace("2024-01-11", "9999-01-11"))
     folder = tmp_path / "folder.csv"
     folder.mkdir()
+    huge = tmp_path / "huge.json"
+    huge.write_text(STRATEGY.read_text(encoding="utf-8").replace('"fast": 9', '"fast": ' + "9" * 5000, 1))
     cases = [
         (["data", "import", str(good), "--symbol", "../../x", "--timeframe", "1d"], "--symbol: expected a symbol of"),
         (
@@ -67,6 +69,11 @@ def test_bad_symbols_years_and_a_directory_exit_2_and_leave_the_store_as_it_was(
         ),
         (["data", "import", str(folder), "--symbol", "ABC", "--timeframe", "1d"], f"{folder}: is a directory"),
         (["data", "show", "abc"], "symbol: expected an upper-case symbol such as 'ABC', found 'abc'"),
+        (
+            ["backtest", str(huge), "--symbols", "ABC"],
+            f"{huge}: 1 problem: - entry_conditions.technical_signals[0].params.fast: expected a finite number of at "
+            "most 18 digits, found a number of 5000 digits",
+        ),
         (["backtest", str(STRATEGY), "--symbols", "ABC,abc"], "--symbols: expected an upper-case symbol such as 'ABC'"),
         (["backtest", str(STRATEGY), "--symbols", "ABC", "--benchmark", "/abs/path"], "--benchmark: expected a symbol"),
     ]
