@@ -74,6 +74,10 @@ def test_bad_symbols_years_and_a_directory_exit_2_and_leave_the_store_as_it_was(
             f"{huge}: 1 problem: - entry_conditions.technical_signals[0].params.fast: expected a finite number of at "
             "most 18 digits, found a number of 5000 digits",
         ),
+        (
+            ["backtest", str(STRATEGY), "--symbols", "ABC", "--start", "9999-01-01"],
+            "--start: expected a time between 1677-09-21 and 2262-04-11, found '9999-01-01'",
+        ),
         (["backtest", str(STRATEGY), "--symbols", "ABC,abc"], "--symbols: expected an upper-case symbol such as 'ABC'"),
         (["backtest", str(STRATEGY), "--symbols", "ABC", "--benchmark", "/abs/path"], "--benchmark: expected a symbol"),
     ]

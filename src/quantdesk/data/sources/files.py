@@ -17,6 +17,7 @@ from __future__ import annotations
 import decimal
 import numbers
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,10 +202,12 @@ def _parse_times(
             i = int(empty[0])
             raise _row_error(source, i, column, "missing time", "a date or time", "an empty cell")
         has_offset = bool(_OFFSET_RE.search(text.iloc[0])) if len(text) else False
-        try:
-            parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=has_offset))
-        except (ValueError, TypeError):
-            parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=has_offset, format="mixed"))
+        with warnings.catch_warnings():  # pandas warns of its per-row fallback; a bad row is reported below
+            warnings.simplefilter("ignore", UserWarning)
+            try:
+                parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=has_offset))
+            except (ValueError, TypeError):
+                parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=has_offset, format="mixed"))
         bad = np.flatnonzero(parsed.isna())
         if len(bad):
             i = int(bad[0])
