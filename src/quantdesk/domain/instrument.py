@@ -3,7 +3,8 @@
 Fields follow ``spec/examples/instrument.json`` as written (that file loads unchanged). Additions,
 all optional: ``name``, ``timezone`` (filled from the market when it is a known one), ``sector``,
 ``synthetic`` (True for generated data, shown wherever the instrument is), ``source`` and
-``description``. Trading hours are written ``"HH:MM-HH:MM"`` in the exchange's local time and
+``description``. The symbol follows the one rule of ``domain.symbols`` (refused, not upper-cased,
+when it does not). Trading hours are written ``"HH:MM-HH:MM"`` in the exchange's local time and
 parsed once, here.
 """
 
