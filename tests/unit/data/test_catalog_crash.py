@@ -9,7 +9,6 @@ write is there in part.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import random
 import signal
@@ -28,7 +27,7 @@ from quantdesk.data.sources.synthetic import SyntheticConfig, generate_market
 from quantdesk.domain.bars import BAR_COLUMNS
 from quantdesk.domain.timeframe import Timeframe
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and flock are POSIX")
+fcntl = pytest.importorskip("fcntl", reason="SIGKILL and flock are POSIX")
 
 SRC = str(Path(__file__).resolve().parents[3] / "src")
 CHUNK_ROWS = 20_000
