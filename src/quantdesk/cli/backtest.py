@@ -13,6 +13,7 @@ from rich.table import Table
 from quantdesk.cli.common import app, open_catalog, out, progress
 from quantdesk.core.errors import ConfigError
 from quantdesk.core.timestamps import to_utc_ns
+from quantdesk.domain.symbols import check_symbol
 from quantdesk.domain.timeframe import Timeframe
 
 
@@ -53,7 +54,7 @@ def _symbols(
         )
     chosen: list[str] = []
     if symbols is not None:
-        chosen = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+        chosen = [check_symbol(s.strip(), where="--symbols") for s in symbols.split(",") if s.strip()]
         if not chosen:
             raise ConfigError(f"--symbols: expected comma-separated symbols such as SPX,IXIC, found {symbols!r}")
     notes: list[str] = []
@@ -117,7 +118,7 @@ def backtest(
     for b in bars:
         if len(b) == 0:
             raise ConfigError(f"{b.symbol} {tf.value}: no bars between --start and --end")
-    bench = catalog.read_bars(benchmark.upper(), tf, start_ns, end_ns) if benchmark else None
+    bench = catalog.read_bars(check_symbol(benchmark, where="--benchmark"), tf, start_ns, end_ns) if benchmark else None
     instruments = {s: i for s in names if (i := catalog.find_instrument(s)) is not None}
     sources = evidence_sources(catalog)
     label = f"{strategy.strategy_meta.name} on {', '.join(names[:5])}{' ...' if len(names) > 5 else ''} {tf.value}"

@@ -15,6 +15,7 @@ from quantdesk.core.errors import ConfigError
 from quantdesk.core.timestamps import ns_to_iso
 from quantdesk.data.catalog import Catalog, WriteReport
 from quantdesk.domain.instrument import AssetClass, Instrument, TradingHours
+from quantdesk.domain.symbols import check_symbol
 from quantdesk.domain.timeframe import Timeframe
 
 data_app = typer.Typer(help="Load, import, list and show market data.", no_args_is_help=True)
@@ -160,8 +161,9 @@ def data_import(
         raise ConfigError(
             f"--asset-class: expected one of {', '.join(a.value for a in AssetClass)}, found {asset_class!r}"
         )
+    check_symbol(symbol, where="--symbol")
     catalog = open_catalog()
-    instrument = _import_instrument(catalog, symbol.upper(), asset_class, market, currency)
+    instrument = _import_instrument(catalog, symbol, asset_class, market, currency)
     report = import_bars_file(
         catalog,
         file,

@@ -19,6 +19,7 @@ from quantdesk.core.errors import NotFoundError
 from quantdesk.core.paths import data_home
 from quantdesk.core.timestamps import ns_to_iso, to_utc_ns
 from quantdesk.data.catalog import Catalog
+from quantdesk.domain.symbols import check_symbol
 
 fundamentals_app = typer.Typer(help="Point-in-time fundamentals: import, fetch, score, screen.", no_args_is_help=True)
 app.add_typer(fundamentals_app, name="fundamentals")
@@ -65,10 +66,11 @@ def fetch_edgar(
     """Download SEC EDGAR's XBRL company facts for TICKER and store its statements (needs network)."""
     from quantdesk.data.sources.edgar import fetch_companyfacts, parse_companyfacts
 
+    check_symbol(ticker, where="TICKER")
     doc = fetch_companyfacts(ticker, cache_dir=data_home() / "cache" / "edgar", user_agent=user_agent)
-    facts = parse_companyfacts(doc, symbol=ticker.upper())
-    report = _store().put_facts(facts, source_name=f"EDGAR companyfacts {ticker.upper()}")
-    out.print(f"{ticker.upper()}: {report.received} figures from EDGAR; {report.added} new versions stored")
+    facts = parse_companyfacts(doc, symbol=ticker)
+    report = _store().put_facts(facts, source_name=f"EDGAR companyfacts {ticker}")
+    out.print(f"{ticker}: {report.received} figures from EDGAR; {report.added} new versions stored")
 
 
 def _clean(value: Any) -> Any:
@@ -93,7 +95,7 @@ def score(
     from quantdesk.analysis.fundamental.statements import FinancialHistory
     from quantdesk.analysis.fundamental.universe import fundamental_table, histories_as_of, last_closes
 
-    symbol = symbol.upper()
+    symbol = check_symbol(symbol, where="SYMBOL")
     store = _store()
     catalog = open_catalog()
     as_of_ns = _as_of_ns(at, catalog)
@@ -232,7 +234,7 @@ def value(
     from quantdesk.analysis.fundamental.company_valuation import ValuationAssumptions, value_company
     from quantdesk.analysis.fundamental.universe import histories_as_of, last_closes
 
-    symbol = symbol.upper()
+    symbol = check_symbol(symbol, where="SYMBOL")
     assumptions = ValuationAssumptions(
         years=years, growth=growth, terminal_growth=terminal_growth, wacc=wacc, beta=beta, risk_free=risk_free,
         equity_risk_premium=equity_risk_premium,
@@ -287,7 +289,7 @@ def factors(
     from quantdesk.analysis.fundamental.factors import factor_exposure, fama_french_factors
     from quantdesk.domain.timeframe import Timeframe
 
-    symbol = symbol.upper()
+    symbol = check_symbol(symbol, where="SYMBOL")
     catalog = open_catalog()
     missing = [name for name in FAMA_FRENCH_SERIES if name not in catalog.series_names()]
     if missing:

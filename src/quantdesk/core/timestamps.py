@@ -27,7 +27,13 @@ def to_utc_ns(value: str | pd.Timestamp | np.datetime64, *, what: str = "time") 
     if ts is pd.NaT:
         raise ConfigError(f"{what}: expected a date or ISO 8601 time, found {value!r}")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.as_unit("ns").value)
+    try:
+        return int(ts.as_unit("ns").value)
+    except pd.errors.OutOfBoundsDatetime as exc:  # a year such as 9999 or 1200
+        raise ConfigError(
+            f"{what}: expected a time between {pd.Timestamp.min:%Y-%m-%d} and {pd.Timestamp.max:%Y-%m-%d}, "
+            f"found {value!r}"
+        ) from exc
 
 
 def ns_to_timestamp(ns: int) -> pd.Timestamp:

@@ -10,14 +10,20 @@ Layout under ``<data home>/catalog``::
 Every write validates first, then merges with what is stored (a row with an existing time replaces
 it; re-writing identical rows changes nothing, not even the file), writes a temporary file in the
 same folder, flushes it and renames it over the old one, so a reader sees the old dataset or the new
-one and never a half-written file. A per-dataset lock file serialises concurrent writers. Reads by
-time range use the row groups' statistics to skip what is outside the range.
+one and never a half-written file. A per-dataset lock file serialises concurrent writers (processes
+too), and each reads what is stored only once it holds the lock, so no write is lost. The instrument
+is registered (its record merged with the stored one under the master's lock) before its bars are
+written and taken back if that write fails, so a dataset never exists without its instrument, even
+when the process is killed half-way. A killed writer can leave its temporary file behind: opening a
+catalog removes every temporary file whose dataset no writer holds. Reads by time range use the row
+groups' statistics to skip what is outside the range.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +41,7 @@ from quantdesk.data.validation import Gap, find_gaps, validate_bar_arrays, valid
 from quantdesk.domain.bars import BAR_COLUMNS, Bars
 from quantdesk.domain.instrument import Instrument
 from quantdesk.domain.series import MacroSeries
+from quantdesk.domain.symbols import check_symbol
 from quantdesk.domain.timeframe import Timeframe
 
 try:  # POSIX advisory locks; on other systems writers are not serialised
@@ -79,8 +86,8 @@ class DatasetInfo:
     synthetic: bool
 
 
-def _file_symbol(symbol: str) -> str:
-    return urllib.parse.quote(symbol.upper(), safe="^=.-_")
+def _file_name(name: str) -> str:
+    return urllib.parse.quote(name.upper(), safe="^=.-_")
 
 
 class Catalog:
@@ -88,14 +95,36 @@ class Catalog:
 
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root) if root is not None else data_home() / "catalog"
+        self._remove_stale_temp_files()
+
+    def _remove_stale_temp_files(self) -> None:
+        """Delete temporary files (``.<target>.<random>.tmp``) left by killed writers: each one whose
+        target's lock can be taken at once, so a write under way keeps its file."""
+        if fcntl is None or not self.root.is_dir():
+            return
+        bars = self.root / "bars"
+        folders = [self.root, self.root / "series", *(bars / tf.name for tf in Timeframe)]
+        for folder in folders:
+            try:
+                stale = [e.name for e in os.scandir(folder) if e.name.startswith(".") and e.name.endswith(".tmp")]
+            except OSError:  # absent or unreadable: nothing to clean here
+                continue
+            for name in stale:
+                target = folder / name[1:].rsplit(".", 2)[0]
+                try:
+                    with open(target.with_name(target.name + ".lock"), "a+") as lock:
+                        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        (folder / name).unlink(missing_ok=True)
+                except OSError:  # held by a writer (BlockingIOError), or a read-only store
+                    continue
 
     # ---- paths and locking ----------------------------------------------------------------------
 
     def bars_path(self, symbol: str, timeframe: Timeframe) -> Path:
-        return self.root / "bars" / timeframe.name / f"{_file_symbol(symbol)}.parquet"
+        return self.root / "bars" / timeframe.name / f"{_file_name(check_symbol(symbol))}.parquet"
 
     def series_path(self, name: str) -> Path:
-        return self.root / "series" / f"{_file_symbol(name)}.parquet"
+        return self.root / "series" / f"{_file_name(name)}.parquet"
 
     @property
     def instruments_path(self) -> Path:
@@ -123,31 +152,33 @@ class Catalog:
 
         Without ``instrument`` the symbol must already be in the instrument master.
         """
-        symbol = bars.symbol.upper()
-        stored_instrument = self.find_instrument(symbol)
+        symbol = check_symbol(bars.symbol, where="bars.symbol")
         if instrument is None:
             instrument = self.get_instrument(symbol)
         elif instrument.symbol != symbol:
             raise DataError(f"instrument {instrument.symbol!r} given for bars of {symbol!r}")
-        instrument = _with_availability(instrument, stored_instrument, bars.timeframe)
         label = source or f"bars {symbol} {bars.timeframe.value}"
         validate_bar_arrays(bars.ts, {c: getattr(bars, c) for c in BAR_COLUMNS}, source=label)
         if bars.timeframe.is_intraday:
             validate_trading_hours(bars.ts, instrument.calendar, instrument.symbol, source=label)
         path = self.bars_path(symbol, bars.timeframe)
-        with self._locked(path):
-            old = self._read_bar_columns(path) if path.exists() else None
-            merged, added, replaced, changed = _merge(old, bars)
-            if changed:
-                table = pa.Table.from_arrays(
-                    [pa.array(merged["ts"].view("datetime64[ns]"), type=_TS_TYPE)]
-                    + [pa.array(merged[c], type=pa.float64()) for c in BAR_COLUMNS],
-                    schema=BAR_SCHEMA.with_metadata(
-                        {"symbol": symbol, "timeframe": bars.timeframe.value, "source": source}
-                    ),
-                )
-                self._atomic_write_table(table, path)
-        self.put_instruments([instrument])
+        was_registered = self._register(instrument, bars.timeframe)
+        try:
+            with self._locked(path):
+                old = self._read_bar_columns(path) if path.exists() else None
+                merged, added, replaced, changed = _merge(old, bars)
+                if changed:
+                    table = pa.Table.from_arrays(
+                        [pa.array(merged["ts"].view("datetime64[ns]"), type=_TS_TYPE)]
+                        + [pa.array(merged[c], type=pa.float64()) for c in BAR_COLUMNS],
+                        schema=BAR_SCHEMA.with_metadata(
+                            {"symbol": symbol, "timeframe": bars.timeframe.value, "source": source}
+                        ),
+                    )
+                    self._atomic_write_table(table, path)
+        except BaseException:
+            self._unregister(symbol, bars.timeframe, keep_record=was_registered)
+            raise
         stored = Bars.from_arrays(symbol, bars.timeframe, merged, instrument.calendar)
         return WriteReport(
             symbol=symbol,
@@ -169,7 +200,6 @@ class Catalog:
     ) -> Bars:
         """Bars of ``symbol`` with ``start_ns <= ts <= end_ns``; NotFoundError when none are stored."""
         tf = Timeframe.parse(timeframe)
-        symbol = symbol.upper()
         path = self.bars_path(symbol, tf)
         if not path.exists():
             have = [d.timeframe.value for d in self.datasets() if d.symbol == symbol]  # finest first
@@ -206,7 +236,7 @@ class Catalog:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(ts, close) of ``symbol``'s stored bars with ts <= ``end_ns``: two columns, no instrument lookup,
         for reading many symbols' prices at once; empty arrays when none are stored."""
-        path = self.bars_path(symbol.upper(), timeframe)
+        path = self.bars_path(symbol, timeframe)
         if not path.exists():
             return np.empty(0, dtype=np.int64), np.empty(0)
         try:
@@ -272,7 +302,7 @@ class Catalog:
 
     def find_instrument(self, symbol: str) -> Instrument | None:
         """The record of ``symbol`` (validating only that one, so a read costs the same in a large master)."""
-        symbol = symbol.upper()
+        check_symbol(symbol)
         table = self._instrument_table()
         if table is None:
             return None
@@ -285,8 +315,50 @@ class Catalog:
         found = self.find_instrument(symbol)
         if found is None:
             known = ", ".join(i.symbol for i in self.instruments()[:20]) or "none yet"
-            raise NotFoundError(f"instrument {symbol.upper()!r} is not in the instrument master (known: {known})")
+            raise NotFoundError(f"instrument {symbol!r} is not in the instrument master (known: {known})")
         return found
+
+    def _register(self, instrument: Instrument, timeframe: Timeframe) -> bool:
+        """Store ``instrument`` listing ``timeframe`` and every timeframe its stored record lists, reading
+        that record under the master's lock (two writers of one symbol keep both timeframes). Returns
+        whether the symbol had a record before."""
+        with self._locked(self.instruments_path):
+            records = self._instrument_records()
+            before = records.get(instrument.symbol)
+            stored = self._parse_instrument(before) if before is not None else None
+            merged = _with_availability(instrument, stored, timeframe)
+            record = merged.model_dump_json()
+            if record != before:
+                records[instrument.symbol] = record
+                self._write_instrument_records(records)
+        return before is not None
+
+    def _unregister(self, symbol: str, timeframe: Timeframe, *, keep_record: bool) -> None:
+        """Undo ``_register`` after a failed bar write: drop ``timeframe`` from the record unless its bars
+        exist, and a record the write created when none of its bars exist."""
+        with self._locked(self.instruments_path):
+            records = self._instrument_records()
+            if symbol not in records or self.has_bars(symbol, timeframe):
+                return
+            if not keep_record and not any(self.has_bars(symbol, tf) for tf in Timeframe):
+                del records[symbol]
+            else:
+                stored = self._parse_instrument(records[symbol])
+                have = [tf for tf in stored.technical_availability if tf is not timeframe]
+                records[symbol] = stored.model_copy(update={"technical_availability": have}).model_dump_json()
+            self._write_instrument_records(records)
+
+    def _instrument_records(self) -> dict[str, str]:
+        table = self._instrument_table()
+        if table is None:
+            return {}
+        return dict(zip(table.column("symbol").to_pylist(), table.column("record").to_pylist(), strict=True))
+
+    def _write_instrument_records(self, records: dict[str, str]) -> None:
+        symbols = sorted(records)
+        ids = [json.loads(records[s]).get("instrument_id", "") for s in symbols]
+        table = pa.table({"symbol": symbols, "instrument_id": ids, "record": [records[s] for s in symbols]})
+        self._atomic_write_table(table, self.instruments_path)
 
     def put_instruments(self, instruments: list[Instrument], *, replace: bool = True) -> None:
         """Insert or update instrument records by symbol (``replace=False`` keeps existing records)."""

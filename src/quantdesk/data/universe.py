@@ -13,6 +13,7 @@ from pathlib import Path
 
 from quantdesk.core.errors import ConfigError
 from quantdesk.data.catalog import Catalog
+from quantdesk.domain.symbols import check_symbol
 from quantdesk.domain.timeframe import Timeframe
 
 UNIVERSE_FORMS = "all, synthetic, real, sector:NAME, market:NAME or @FILE"
@@ -23,10 +24,10 @@ def _from_file(spec: str) -> list[str]:
     if not path.is_file():
         raise ConfigError(f"--universe {spec}: no such file {str(path)!r}")
     symbols = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
         if text:
-            symbols.append(text.upper())
+            symbols.append(check_symbol(text, where=f"--universe {spec}: line {number}"))
     return symbols
 
 

@@ -3,7 +3,8 @@
 Fields follow ``spec/examples/instrument.json`` as written (that file loads unchanged). Additions,
 all optional: ``name``, ``timezone`` (filled from the market when it is a known one), ``sector``,
 ``synthetic`` (True for generated data, shown wherever the instrument is), ``source`` and
-``description``. Trading hours are written ``"HH:MM-HH:MM"`` in the exchange's local time and
+``description``. The symbol follows the one rule of ``domain.symbols`` (refused, not upper-cased,
+when it does not). Trading hours are written ``"HH:MM-HH:MM"`` in the exchange's local time and
 parsed once, here.
 """
 
@@ -27,6 +28,7 @@ from pydantic import (
 
 from quantdesk.core.errors import ConfigError
 from quantdesk.domain.calendar import TradingCalendar
+from quantdesk.domain.symbols import symbol_problem
 from quantdesk.domain.timeframe import Timeframe
 
 _QUANTDESK_NAMESPACE = uuid.UUID("5d1c1f2e-6a0e-4c55-9d61-2f6a8a7c0b11")
@@ -133,7 +135,7 @@ class Instrument(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     instrument_id: str = ""
-    symbol: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-^=/]+$")
+    symbol: str
     isin: str | None = None
     asset_class: AssetClass
     market: str = Field(min_length=1)
@@ -154,8 +156,11 @@ class Instrument(BaseModel):
 
     @field_validator("symbol")
     @classmethod
-    def _upper_symbol(cls, value: str) -> str:
-        return value.upper()
+    def _symbol_rule(cls, value: str) -> str:
+        problem = symbol_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _fill_derived(self) -> Instrument:

@@ -6,13 +6,17 @@ the registry rules on every signal whose own shape is right (indicator names, th
 level where a condition needs one). Each problem is a ``Problem`` with its JSON path and a message
 saying what was expected and what was found. Warnings are not problems: weights that do not sum to 1
 (they are normalised: confluence and the composite divide by their sum), a trailing stop that arms
-at or beyond the profit target. ``strategy_json_schema`` is the JSON Schema (draft 2020-12) the models
+at or beyond the profit target. A number no field can take (more than ``MAX_NUMBER_DIGITS`` digits,
+beyond the float range, ``NaN``/``Infinity``) is a problem at its JSON path, found before the models
+see it (Python would refuse to read a 5,000-digit integer, and huge values overflow the range checks).
+``strategy_json_schema`` is the JSON Schema (draft 2020-12) the models
 generate, for editors, the UI and ordinary validators.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,8 @@ __all__ = ["Problem", "ValidationReport", "load_strategy", "parse_strategy", "st
 # conditions that compare a single line with a level (an indicator with a line pair compares its two lines)
 _LEVEL_CONDITIONS = ("crossover", "crossunder", "greater_than", "less_than")
 WEIGHT_SUM_TOLERANCE = 1e-6
+# no field of the format needs more; Python refuses to read integers of 4,300 digits and floats overflow
+MAX_NUMBER_DIGITS = 18
 SCHEMA_ID = "https://quantdesk.dev/schemas/strategy-1.json"
 
 
@@ -178,12 +184,64 @@ def _warnings(strategy: Strategy) -> list[Problem]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _UnusableNumber:
+    """A number as written in the file that no field can take (too many digits, beyond float, NaN)."""
+
+    text: str
+
+
+def _number_problems(data: Any, loc: tuple[Any, ...] = ()) -> list[Problem]:
+    """Every number no field could take, with its JSON path: from the file (``_UnusableNumber``) or from
+    Python (an int of more than ``MAX_NUMBER_DIGITS`` digits, a float that is not finite)."""
+    if isinstance(data, dict):
+        return [p for key, value in data.items() for p in _number_problems(value, (*loc, key))]
+    if isinstance(data, list):
+        return [p for i, value in enumerate(data) for p in _number_problems(value, (*loc, i))]
+    found: str | None = None
+    if isinstance(data, _UnusableNumber):
+        found = data.text
+    elif isinstance(data, int) and not isinstance(data, bool) and abs(data) >= 10**MAX_NUMBER_DIGITS:
+        # str() of an int of 4,300 digits or more is refused by Python itself
+        found = f"a number of about {int(data.bit_length() * math.log10(2)) + 1} digits"
+    elif isinstance(data, float) and not math.isfinite(data):
+        found = repr(data)
+    if found is None:
+        return []
+    return [
+        Problem(
+            _json_path(loc),
+            f"expected a finite number of at most {MAX_NUMBER_DIGITS} digits, found {found}",
+        )
+    ]
+
+
+def _parse_int(text: str) -> int | _UnusableNumber:
+    digits = len(text.lstrip("-"))
+    return int(text) if digits <= MAX_NUMBER_DIGITS else _UnusableNumber(f"a number of {digits} digits")
+
+
+def _parse_float(text: str) -> float | _UnusableNumber:
+    value = float(text)
+    if math.isfinite(value):
+        return value
+    shown = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} characters)"
+    return _UnusableNumber(f"{shown}, beyond the range of a float")
+
+
+def _parse_constant(text: str) -> _UnusableNumber:
+    return _UnusableNumber(f"{text} (not a JSON number)")
+
+
 def validate_data(data: Any) -> ValidationReport:
     """Validate parsed JSON: the strategy (or None) with every problem and warning found."""
     problems: list[Problem] = []
     strategy: Strategy | None = None
     if not isinstance(data, dict):
         return ValidationReport(None, [Problem("(top level)", f"expected a JSON object, found {type(data).__name__}")])
+    numbers = _number_problems(data)
+    if numbers:  # checked first: such a number would overflow the checks below
+        return ValidationReport(None, numbers)
     try:
         strategy = Strategy.model_validate(data)
     except ValidationError as exc:
@@ -197,7 +255,9 @@ def validate_data(data: Any) -> ValidationReport:
 
 def validate_text(text: str, source: str = "strategy") -> ValidationReport:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
+    except RecursionError:
+        return ValidationReport(None, [Problem("(file)", f"{source}: nested too deeply to be a strategy file")])
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         return ValidationReport(None, [Problem("(file)", f"{source}: not valid JSON at {where}: {exc.msg}")])

@@ -226,7 +226,7 @@ def test_import_then_reimport_is_idempotent_and_overlap_replaces(tmp_path: Path)
     home = tmp_path / "home"
     good = tmp_path / "good.csv"
     good.write_text(GOOD_CSV)
-    first = run(home, "data", "import", str(good), "--symbol", "abc", "--timeframe", "daily")
+    first = run(home, "data", "import", str(good), "--symbol", "ABC", "--timeframe", "daily")
     assert first.returncode == 0 and "4 added" in first.stdout
     again = run(home, "data", "import", str(good), "--symbol", "ABC", "--timeframe", "1d")
     assert "unchanged" in again.stdout

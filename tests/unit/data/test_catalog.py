@@ -85,7 +85,7 @@ def test_written_bars_read_back_identical_with_the_instruments_calendar(tmp_path
     cat = Catalog(tmp_path)
     bars = minute_bars(0, 10)
     report = cat.write_bars(bars, instrument=stock())
-    got = cat.read_bars("aaa", "1m")
+    got = cat.read_bars("AAA", "1m")
     assert columns(got) == columns(bars)
     assert got.symbol == "AAA"
     assert got.calendar == stock().calendar
@@ -360,7 +360,7 @@ def test_instruments_round_trip_and_replace_controls_updates(tmp_path: Path) -> 
     aaa, bbb = stock("AAA", name="Alpha"), stock("BBB", sector="Tech")
     cat.put_instruments([bbb, aaa])
     assert cat.instruments() == [aaa, bbb]
-    assert Catalog(tmp_path).get_instrument("bbb") == bbb
+    assert Catalog(tmp_path).get_instrument("BBB") == bbb
 
     cat.put_instruments([stock("AAA", name="Renamed")], replace=False)
     assert cat.get_instrument("AAA").name == "Alpha"
@@ -373,7 +373,7 @@ def test_get_unknown_instrument_lists_the_known_ones(tmp_path: Path) -> None:
     cat = Catalog(tmp_path)
     cat.put_instruments([stock("AAA"), stock("BBB")])
     with pytest.raises(NotFoundError) as info:
-        cat.get_instrument("ccc")
+        cat.get_instrument("CCC")
     assert str(info.value) == "instrument 'CCC' is not in the instrument master (known: AAA, BBB)"
 
 

@@ -119,6 +119,8 @@ def test_long_format_import_round_trips(tmp_path: Path) -> None:
         ("ACME,revenue,2023,FY,2023-12-31,2023-12-01,1,10-K", "filed", "'2023-12-01'"),
         ("ACME,revenue,2023,FY,2023-12-31,2024-02-15,abc,10-K", "value", "'abc'"),
         ("ACME,revenue,twenty,FY,2023-12-31,2024-02-15,1,10-K", "fiscal_year", "'twenty'"),
+        ("../acme,revenue,2023,FY,2023-12-31,2024-02-15,1,10-K", "symbol", "found '../acme'"),
+        ("acme,revenue,2023,FY,2023-12-31,2024-02-15,1,10-K", "symbol", "such as 'ACME', found 'acme'"),
     ],
 )
 def test_long_format_errors_name_file_row_and_column(tmp_path: Path, line: str, column: str, found: str) -> None:

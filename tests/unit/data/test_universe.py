@@ -50,9 +50,21 @@ def test_market_matches_the_master_market_case_insensitively(catalog: Catalog) -
 
 def test_a_file_lists_symbols_skipping_comments_and_blank_lines(catalog: Catalog, tmp_path: Path) -> None:
     path = tmp_path / "mine.txt"
-    path.write_text("# my universe\n\nspx\n  SYN002   # a synthetic one\n\n#SYN001\nSPX\n", encoding="utf-8")
-    # upper-cased, the commented-out SYN001 left out, SPX once, sorted
+    path.write_text("# my universe\n\nSPX\n  SYN002   # a synthetic one\n\n#SYN001\nSPX\n", encoding="utf-8")
+    # the commented-out SYN001 left out, SPX once, sorted
     assert resolve_universe(catalog, f"@{path}", Timeframe.D1) == ["SPX", "SYN002"]
+
+
+def test_a_file_with_a_lower_case_or_path_symbol_is_refused_naming_its_line(catalog: Catalog, tmp_path: Path) -> None:
+    path = tmp_path / "mine.txt"
+    path.write_text("SPX\n\nsyn002\n", encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"mine.txt: line 3: expected an upper-case symbol such as 'SYN002', found 'syn002'"
+    ):
+        resolve_universe(catalog, f"@{path}", Timeframe.D1)
+    path.write_text("../../x\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 1: expected a symbol of .* found '../../x'"):
+        resolve_universe(catalog, f"@{path}", Timeframe.D1)
 
 
 def test_a_file_naming_a_symbol_without_bars_is_an_error(catalog: Catalog, tmp_path: Path) -> None:

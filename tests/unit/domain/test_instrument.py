@@ -18,7 +18,7 @@ EXAMPLE = Path(__file__).resolve().parents[4] / "shared" / "spec" / "examples" /
 
 
 def minimal(**changes: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {"symbol": "abc", "asset_class": "equity", "market": "US", "currency": "USD"}
+    record: dict[str, Any] = {"symbol": "ABC", "asset_class": "equity", "market": "US", "currency": "USD"}
     record.update(changes)
     return record
 
@@ -71,10 +71,10 @@ def test_instrument_json_round_trip_writes_hours_and_timeframes_as_text(example:
     assert Instrument.model_validate_json(inst.model_dump_json()) == inst
 
 
-def test_symbol_is_upper_cased_and_missing_id_derived_deterministically() -> None:
+def test_missing_id_is_derived_deterministically_from_the_symbol() -> None:
     a = Instrument.model_validate(minimal())
     b = Instrument.model_validate(minimal())
-    other = Instrument.model_validate(minimal(symbol="xyz"))
+    other = Instrument.model_validate(minimal(symbol="XYZ"))
     assert a.symbol == "ABC"
     assert a.instrument_id == b.instrument_id
     assert a.instrument_id != other.instrument_id

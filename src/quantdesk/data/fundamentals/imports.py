@@ -21,6 +21,7 @@ import pandas as pd
 from quantdesk.core.errors import ConfigError, DataError
 from quantdesk.data.fundamentals.store import FactWriteReport, FundamentalStore
 from quantdesk.domain.fundamentals import ITEMS, FiscalPeriod, StatementFact, filing_known_ns
+from quantdesk.domain.symbols import symbol_problem
 
 __all__ = ["LONG_FORMAT_COLUMNS", "import_statements", "read_long_format"]
 
@@ -63,8 +64,9 @@ def _fact(row: Mapping[Any, object], where: str, number: int) -> StatementFact:
                          found=repr(row.get(column)))  # fmt: skip
 
     symbol = str(row["symbol"]).strip()
-    if not symbol:
-        raise bad("symbol", "a ticker")
+    problem = symbol_problem(symbol)
+    if problem is not None:
+        raise DataError(f"bad symbol: {problem}", source=where, row=number, column="symbol")
     item = str(row["item"]).strip()
     if item not in ITEMS:
         raise bad("item", f"one of {', '.join(ITEMS)}")

@@ -29,6 +29,7 @@ from quantdesk.domain.fundamentals import (
     RatingChange,
     StatementFact,
 )
+from quantdesk.domain.symbols import symbol_problem
 from quantdesk.persistence.db import Database, open_database
 from quantdesk.persistence.models import (
     earnings_events,
@@ -61,8 +62,9 @@ def _check_fact(fact: StatementFact, where: str) -> None:
     if not isinstance(fact.value, int | float) or not math.isfinite(fact.value):
         raise DataError("statement value is not a finite number", source=where, column="value",
                         expected="a finite number", found=repr(fact.value))  # fmt: skip
-    if not fact.symbol:
-        raise DataError("missing symbol", source=where, column="symbol", expected="a ticker", found="''")
+    problem = symbol_problem(fact.symbol)
+    if problem is not None:
+        raise DataError(f"bad symbol: {problem}", source=where, column="symbol")
 
 
 class FundamentalStore:

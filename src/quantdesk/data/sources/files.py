@@ -8,13 +8,19 @@ refused when no ``tz`` is given, except for daily and longer bars, whose dates a
 and need no zone. A file without a volume column imports with volume 0 and says so.
 
 Everything is checked before anything is written, and every problem names the file, the 1-based
-data row, the file's own column name, what was expected and what was found. The write itself is
-the catalog's atomic, idempotent write.
+data row, the file's own column name, what was expected and what was found: the symbol
+(``domain.symbols``), the bar rules and bounds of ``data.validation``, times inside 1800-2200 (named
+by row before they are converted to nanoseconds), the bars' spacing against the timeframe given
+(``validate_bar_spacing``), a column name written twice, and in Parquet a text column where numbers
+belong. The write itself is the catalog's atomic, idempotent write.
 """
 
 from __future__ import annotations
 
+import decimal
+import numbers
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +33,18 @@ import pyarrow.parquet as pq
 
 from quantdesk.core.errors import ConfigError, DataError
 from quantdesk.data.catalog import Catalog, WriteReport
-from quantdesk.data.validation import validate_bar_arrays, validate_trading_hours
+from quantdesk.data.validation import (
+    MAX_BAR_TIME,
+    MIN_BAR_TIME,
+    describe_span,
+    validate_bar_arrays,
+    validate_bar_spacing,
+    validate_trading_hours,
+)
 from quantdesk.domain.bars import BAR_COLUMNS, Bars
+from quantdesk.domain.calendar import UTC_CALENDAR
 from quantdesk.domain.instrument import Instrument
+from quantdesk.domain.symbols import check_symbol
 from quantdesk.domain.timeframe import Timeframe
 
 CANONICAL = ("ts", *BAR_COLUMNS)
@@ -69,22 +84,54 @@ def parse_column_map(items: list[str] | None) -> dict[str, str]:
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """The file's rows as text-or-number columns, in file order. Unknown formats are a ConfigError."""
+    """The file's rows as text-or-number columns, in file order. Unknown formats are a ConfigError.
+
+    A CSV's columns keep their names as written (pandas would rename a second ``close`` to
+    ``close.1``), so a repeated name is seen and refused where columns are chosen."""
     suffix = path.suffix.lower()
     if not path.exists():
         raise ConfigError(f"{path}: no such file")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory; expected a CSV or Parquet file of bars")
     try:
         if suffix in (".csv", ".txt"):
-            return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, header=None)
+            if frame.empty:
+                raise pd.errors.EmptyDataError("No columns to parse from file")
+            header = [str(c).strip() for c in frame.iloc[0]]
+            body = frame.iloc[1:].reset_index(drop=True)
+            body.columns = header
+            return body
         if suffix in (".parquet", ".pq"):
-            return pq.read_table(path).to_pandas()
+            table = pq.read_table(path)
+            if len(set(table.column_names)) != len(table.column_names):  # to_pandas would keep one silently
+                return pd.DataFrame({i: table.column(i).to_pandas() for i in range(table.num_columns)}).set_axis(
+                    table.column_names, axis=1
+                )
+            return table.to_pandas()
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, pa.ArrowException) as exc:
         raise DataError(f"cannot read the file: {exc}", source=str(path)) from exc
+    except OSError as exc:
+        raise DataError(f"cannot read the file: {exc.strerror or exc}", source=str(path)) from exc
     raise ConfigError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
 
 
 def _resolve_columns(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> tuple[dict[str, str], list[str]]:
     notes: list[str] = []
+    names = [str(c) for c in frame.columns]
+    wanted = {c for key in CANONICAL for c in _CANDIDATES[key]} | {m.strip().lower() for m in mapping.values()}
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        key = name.strip().lower()
+        if key in seen and key in wanted:
+            raise DataError(
+                f"two columns named {name!r}: which one holds the data is ambiguous",
+                source=source,
+                column=name,
+                expected="each column name once",
+                found=f"{names[seen[key] - 1]!r} as column {seen[key]} and {name!r} as column {position}",
+            )
+        seen.setdefault(key, position)
     present = {str(c).strip().lower(): str(c) for c in frame.columns}
     chosen: dict[str, str] = {}
     for key in CANONICAL:
@@ -117,9 +164,24 @@ def _row_error(source: str, index: int, column: str, message: str, expected: str
     return DataError(message, source=source, row=index + 1, column=column, expected=expected, found=found)
 
 
-def _parse_numbers(raw: pd.Series, source: str, column: str) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(raw):
+def _parse_numbers(raw: pd.Series, source: str, column: str, *, typed: bool) -> np.ndarray:
+    """Numbers of one column; in a typed file (Parquet) a column of text where numbers belong is refused."""
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         return raw.to_numpy(dtype=np.float64, na_value=np.nan)
+    if typed:
+        present = raw.dropna()
+        if pd.api.types.is_object_dtype(raw) and all(
+            isinstance(v, numbers.Real | decimal.Decimal) and not isinstance(v, bool) for v in present
+        ):
+            return np.array([np.nan if v is None else float(v) for v in raw], dtype=np.float64)
+        first = present.iloc[0] if len(present) else None
+        raise DataError(
+            "the column does not hold numbers",
+            source=source,
+            column=column,
+            expected="a numeric column (double, integer or decimal)",
+            found=f"a {raw.dtype} column, values such as {first!r}",
+        )
     text = raw.astype(str).str.strip()
     values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce").to_numpy(np.float64)
     bad = np.flatnonzero(np.isnan(values) & (text != "").to_numpy() & ~text.str.lower().isin(["nan", "na"]).to_numpy())
@@ -143,10 +205,12 @@ def _parse_times(
             i = int(empty[0])
             raise _row_error(source, i, column, "missing time", "a date or time", "an empty cell")
         has_offset = bool(_OFFSET_RE.search(text.iloc[0])) if len(text) else False
-        try:
-            parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=has_offset))
-        except (ValueError, TypeError):
-            parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=has_offset, format="mixed"))
+        with warnings.catch_warnings():  # pandas warns of its per-row fallback; a bad row is reported below
+            warnings.simplefilter("ignore", UserWarning)
+            try:
+                parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=has_offset))
+            except (ValueError, TypeError):
+                parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce", utc=has_offset, format="mixed"))
         bad = np.flatnonzero(parsed.isna())
         if len(bad):
             i = int(bad[0])
@@ -158,9 +222,12 @@ def _parse_times(
                 f"a date or time written like row 1 ({text.iloc[0]!r})",
                 repr(text.iloc[i]),
             )
+    _check_time_range(parsed, text, source, column)
     if not timeframe.is_intraday:
         local = parsed.tz_convert(tz or exchange_tz) if parsed.tz is not None else parsed
-        dates = pd.DatetimeIndex(local.tz_localize(None) if local.tz is not None else local).normalize()
+        naive = pd.DatetimeIndex(local.tz_localize(None) if local.tz is not None else local)
+        dates = naive.normalize()
+        _check_one_row_per_period(naive, dates, timeframe, source, column)
         return np.asarray(dates.as_unit("ns").asi8, dtype=np.int64)
     if parsed.tz is None:
         if not tz:
@@ -190,6 +257,49 @@ def _parse_times(
     return np.asarray(parsed.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
 
 
+def _check_time_range(parsed: pd.DatetimeIndex, text: pd.Series, source: str, column: str) -> None:
+    """Times outside quantdesk's range (1800 to 2200) are named by row before they are converted to
+    nanoseconds, where a year such as 9999 or 1200 would overflow."""
+    tz = "UTC" if parsed.tz is not None else None
+    low, high = pd.Timestamp(MIN_BAR_TIME, tz=tz), pd.Timestamp(MAX_BAR_TIME, tz=tz)
+    outside = np.flatnonzero(np.asarray((parsed < low) | (parsed >= high)))
+    if len(outside):
+        i = int(outside[0])
+        more = len(outside) - 1
+        raise _row_error(
+            source,
+            i,
+            column,
+            "time outside the supported range" + (f" ({more} more after this one)" if more else ""),
+            f"a time from {MIN_BAR_TIME} up to {MAX_BAR_TIME}",
+            repr(str(text.iloc[i])),
+        )
+
+
+def _check_one_row_per_period(
+    naive: pd.DatetimeIndex, dates: pd.DatetimeIndex, timeframe: Timeframe, source: str, column: str
+) -> None:
+    """Two rows on one date are intraday bars, not ``timeframe`` bars (their dates would collide)."""
+    day_ns = np.asarray(dates.as_unit("ns").asi8, dtype=np.int64)
+    raw_ns = np.asarray(naive.as_unit("ns").asi8, dtype=np.int64)
+    # the same time twice is a duplicate row, which the bar checks name as such
+    repeat = np.flatnonzero((day_ns[1:] == day_ns[:-1]) & (raw_ns[1:] != raw_ns[:-1]))
+    if not len(repeat):
+        return
+    i = int(repeat[0]) + 1
+    steps = np.diff(raw_ns)
+    steps = steps[steps > 0]
+    median = f"a median spacing of {describe_span(float(np.median(steps)))}, " if len(steps) else ""
+    raise _row_error(
+        source,
+        i,
+        column,
+        f"a second row on the date {dates[i]:%Y-%m-%d}",
+        f"one row per session date for {timeframe.value} bars (intraday bars need an intraday --timeframe)",
+        f"{median}rows {i} and {i + 1} on one date",
+    )
+
+
 def read_bars_file(
     path: Path | str,
     *,
@@ -201,6 +311,9 @@ def read_bars_file(
 ) -> tuple[Bars, list[str]]:
     """Parse and validate a bar file into ``Bars`` without writing anything."""
     path = Path(path)
+    check_symbol(symbol)
+    if instrument is not None and instrument.symbol != symbol:
+        raise ConfigError(f"symbol {symbol!r} given with the instrument record of {instrument.symbol!r}")
     tf = Timeframe.parse(timeframe)
     if tz:
         try:
@@ -214,20 +327,26 @@ def read_bars_file(
     columns, notes = _resolve_columns(frame, column_map or {}, source)
     exchange_tz = instrument.timezone if instrument else "UTC"
     ts = _parse_times(frame[columns["ts"]], tf, tz, exchange_tz, source, columns["ts"])
+    typed = path.suffix.lower() in (".parquet", ".pq")
     values = {
-        key: (_parse_numbers(frame[columns[key]], source, columns[key]) if key in columns else np.zeros(len(frame)))
+        key: (
+            _parse_numbers(frame[columns[key]], source, columns[key], typed=typed)
+            if key in columns
+            else np.zeros(len(frame))
+        )
         for key in BAR_COLUMNS
     }
     validate_bar_arrays(ts, values, source=source, column_names=columns)
     if instrument is not None and tf.is_intraday:
         validate_trading_hours(ts, instrument.calendar, instrument.symbol, source=source, column=columns["ts"])
     calendar = instrument.calendar if instrument else None
-    bars = Bars.from_arrays(symbol.upper(), tf, {"ts": ts, **values}, calendar)
+    validate_bar_spacing(ts, tf, calendar or UTC_CALENDAR, source=source, column=columns["ts"])
+    bars = Bars.from_arrays(symbol, tf, {"ts": ts, **values}, calendar)
     if tf in (Timeframe.W1, Timeframe.MN1):
         labels = bars.calendar.bin_labels(ts, Timeframe.D1, tf)
         if not np.array_equal(labels, ts):
             notes.append(f"{tf.value} bars relabelled to their period start (Monday / first of month)")
-            bars = Bars.from_arrays(symbol.upper(), tf, {"ts": labels, **values}, calendar)
+            bars = Bars.from_arrays(symbol, tf, {"ts": labels, **values}, calendar)
             validate_bar_arrays(bars.ts, values, source=source, column_names=columns)
     return bars, notes
 
