@@ -125,12 +125,23 @@ def _write_synthetic_fx(catalog: Catalog, seed: int) -> None:
             _print_write(report)
 
 
-def _import_instrument(catalog: Catalog, symbol: str, asset_class: str, market: str, currency: str) -> Instrument:
+def _import_instrument(
+    catalog: Catalog, symbol: str, asset_class: str, market: str, currency: str, sizes: dict[str, float | None]
+) -> Instrument:
     existing = catalog.find_instrument(symbol)
     if existing is not None:
+        for field, given in sizes.items():
+            stored = getattr(existing, field)
+            if given is not None and given != stored:
+                option = "--" + field.replace("_", "-")
+                raise ConfigError(
+                    f"{option}: {symbol} is stored with a {field.replace('_', ' ')} of {stored:g}, found {given:g}; "
+                    "the instrument's sizes are set when it is first imported"
+                )
         return existing
     try:
-        hours = TradingHours.model_validate(US_HOURS) if market.upper().startswith("US") else TradingHours()
+        us_session = market.upper().startswith("US") and asset_class != AssetClass.CRYPTO
+        hours = TradingHours.model_validate(US_HOURS) if us_session else TradingHours()
         return Instrument(
             symbol=symbol,
             asset_class=AssetClass(asset_class),
@@ -138,6 +149,7 @@ def _import_instrument(catalog: Catalog, symbol: str, asset_class: str, market: 
             currency=currency.upper(),
             trading_hours=hours,
             source="file import",
+            **{field: value for field, value in sizes.items() if value is not None},
         )
     except ValueError as exc:
         raise ConfigError(f"instrument {symbol}: {exc}") from exc
@@ -153,8 +165,15 @@ def data_import(
     asset_class: Annotated[str, typer.Option("--asset-class", help="for a new instrument")] = "equity",
     market: Annotated[str, typer.Option("--market", help="for a new instrument, e.g. US_NYSE")] = "US",
     currency: Annotated[str, typer.Option("--currency", help="for a new instrument")] = "USD",
+    lot_size: Annotated[
+        float | None, typer.Option("--lot-size", help="for a new instrument: the smallest quantity (default 1)")
+    ] = None,
+    tick_size: Annotated[
+        float | None, typer.Option("--tick-size", help="for a new instrument: the price step (default 0.01)")
+    ] = None,
 ) -> None:
-    """Import bars from a file; every row is checked and nothing is written if any is bad."""
+    """Import bars from a file; every row is checked and nothing is written if any is bad. A crypto instrument
+    trades around the clock; --lot-size 0.001 lets sizes use fractions of a unit."""
     from quantdesk.data.sources.files import import_bars_file, parse_column_map
 
     if asset_class not in {a.value for a in AssetClass}:
@@ -163,7 +182,9 @@ def data_import(
         )
     check_symbol(symbol, where="--symbol")
     catalog = open_catalog()
-    instrument = _import_instrument(catalog, symbol, asset_class, market, currency)
+    instrument = _import_instrument(
+        catalog, symbol, asset_class, market, currency, {"lot_size": lot_size, "tick_size": tick_size}
+    )
     report = import_bars_file(
         catalog,
         file,

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
@@ -363,3 +365,32 @@ def test_universe_synthetic_leaves_out_instruments_outside_the_strategys_asset_c
     fx_only = run(home, "backtest", str(tmp_path / "m.json"), "--universe", "market:FX_SYN")
     assert fx_only.returncode == 2
     assert "none of its instruments is of the strategy's asset_classes (equity); found forex" in fx_only.stderr
+
+
+def test_a_crypto_import_with_a_fractional_lot_trades_fractions_around_the_clock(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    rng = np.random.default_rng(5)
+    stamps = pd.date_range("2024-03-01 00:00", periods=3 * 24 * 60, freq="min", tz="UTC")  # Fri..Sun, 24/7
+    close = 60_000.0 * np.exp(np.cumsum(rng.normal(0, 0.0008, len(stamps))))
+    frame = pd.DataFrame({"ts": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"), "open": np.r_[close[0], close[:-1]],
+                          "high": close * 1.0004, "low": close * 0.9996, "close": close, "volume": 3.0})  # fmt: skip
+    frame["high"] = np.maximum(frame["high"], frame["open"])
+    frame["low"] = np.minimum(frame["low"], frame["open"])
+    csv = tmp_path / "btc.csv"
+    frame.to_csv(csv, index=False)
+    sizes = ("--asset-class", "crypto", "--market", "CRYPTO", "--lot-size", "0.001", "--tick-size", "0.01")
+    imported = run(home, "data", "import", str(csv), "--symbol", "BTCUSD", "--timeframe", "1m", *sizes)
+    assert imported.returncode == 0, imported.stderr
+    out = tmp_path / "r.json"
+    ran = run(home, "backtest", str(Path(__file__).resolve().parents[3] / "examples/strategies/sma_cross.json"),
+              "--symbols", "BTCUSD", "--timeframe", "1m", "--json", str(out))  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    trades = json.loads(out.read_text())["trades"]
+    assert len(trades) > 20
+    quantities = np.array([t["quantity"] for t in trades])
+    assert np.allclose(quantities * 1000, np.round(quantities * 1000)) and (quantities % 1 != 0).all()
+    weekend = [t for t in trades if pd.Timestamp(t["entry_time"]).day_of_week >= 5]
+    assert weekend  # a 24/7 instrument trades on Saturday and Sunday
+    again = run(home, "data", "import", str(csv), "--symbol", "BTCUSD", "--timeframe", "1m", "--lot-size", "1")
+    assert again.returncode == 2
+    assert "--lot-size: BTCUSD is stored with a lot size of 0.001, found 1" in again.stderr
