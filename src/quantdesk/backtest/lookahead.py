@@ -381,7 +381,8 @@ class SeriesSensitivity:
     full_history: bool  # this run has the whole history (its differences must be 0)
     compared: int  # window values (or trades) compared
     differing: int  # values beyond the tolerance, missing on one side only, or trades on one side only
-    max_rel_diff: float  # largest |this - full| / median |full| over the window (0 for booleans and trades)
+    missing: int  # values NaN on one side only (the trimmed run still warming up)
+    max_rel_diff: float  # largest |this - full| / median |full| where both have a value; NaN: not numeric
     agrees_from_ns: int | None  # the first bar from which on every value agrees; None: they never do
 
     def to_dict(self) -> dict[str, Any]:
@@ -393,6 +394,7 @@ class SeriesSensitivity:
             "full_history": self.full_history,
             "compared": self.compared,
             "differing": self.differing,
+            "missing": self.missing,
             "max_rel_diff": _value(float(self.max_rel_diff)),
             "agrees_from": ns_to_iso(self.agrees_from_ns) if self.agrees_from_ns is not None else None,
         }
@@ -437,13 +439,15 @@ def _series_row(symbol: str, kind: str, name: str, history: int, whole: bool, fu
     keep = common >= start_ns
     common, a, b = common[keep], np.asarray(full_v)[fi[keep]], np.asarray(v)[ti[keep]]
     differ = _differs(a, b)
-    rel = 0.0
-    if a.dtype.kind == "f" and len(a):
+    rel, missing = math.nan, 0
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        rel = 0.0
+        missing = int((np.isnan(a) != np.isnan(b)).sum())
         both = np.isfinite(a) & np.isfinite(b)
         if both.any():
             scale = float(np.median(np.abs(a[both]))) or 1.0
             rel = float(np.max(np.abs(a[both] - b[both]))) / scale
-    return SeriesSensitivity(symbol, kind, name, history, whole, len(common), int(differ.sum()), rel,
+    return SeriesSensitivity(symbol, kind, name, history, whole, len(common), int(differ.sum()), missing, rel,
                              _agreement(differ, common))  # fmt: skip
 
 
@@ -513,6 +517,7 @@ def warmup_sensitivity(
                 rows.append(_series_row(sym, "signal", name, history, history == whole, f_run.bars.ts,
                                         f_arrays[name], r_run.bars.ts, r_arrays[name], start_ns))  # fmt: skip
             rows.append(_trade_row(sym, j, history, history == whole, reference, result, start_ns))
+    order = {name: k for k, name in enumerate(dict.fromkeys(r.name for r in rows))}  # each series, its runs together
     return WarmupReport(
         strategy_name=strategy.strategy_meta.name,
         symbols=tuple(b.symbol for b in bar_list),
@@ -520,8 +525,11 @@ def warmup_sensitivity(
         declared_warmup_bars=warmup,
         window_start_ns=min(starts),
         histories=tuple(runs),
-        rows=tuple(rows),
+        rows=tuple(sorted(rows, key=lambda r: (r.symbol, _KIND_ORDER.index(r.kind), order[r.name], r.history_bars))),
     )
+
+
+_KIND_ORDER = ("indicator", "signal", "trades")
 
 
 def _trade_entries(result: BacktestResult, inst: int, start_ns: int) -> dict[tuple[int, int], int]:
@@ -543,4 +551,4 @@ def _trade_row(symbol: str, inst: int, history: int, whole: bool, reference: Bac
         later = [e for e in entries if e > odd[-1]]
         agrees = later[0][0] if later else None
     return SeriesSensitivity(symbol, "trades", "trade entries (bar, side)", history, whole, len(entries), len(odd),
-                             0.0, agrees)  # fmt: skip
+                             0, math.nan, agrees)  # fmt: skip

@@ -233,12 +233,13 @@ def _print_warmup(report: Any) -> None:
             f"{report.declared_warmup_bars} bars, histories {', '.join(map(str, report.histories))} bars"
         )
     )
-    for column in ("symbol", "kind", "series", "history", "compared", "differing", "max rel diff", "agrees from"):
+    columns = ("symbol", "kind", "series", "history", "compared", "differing", "missing", "max rel diff", "agrees from")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for r in report.rows:
         d = r.to_dict()
         history = f"{r.history_bars} (all)" if r.full_history else str(r.history_bars)
         rel = "n/a" if d["max_rel_diff"] is None else f"{d['max_rel_diff']:.3g}"
-        table.add_row(escape(r.symbol), r.kind, escape(r.name), history, str(r.compared), str(r.differing), rel,
-                      d["agrees_from"] or "never")  # fmt: skip
+        table.add_row(escape(r.symbol), r.kind, escape(r.name), history, str(r.compared), str(r.differing),
+                      str(r.missing), rel, d["agrees_from"] or "never")  # fmt: skip
     out.print(table)
