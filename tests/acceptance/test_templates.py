@@ -73,11 +73,11 @@ def test_the_library_holds_the_plan_archetypes_and_its_example_each_valid_and_de
     assert templates["earnings_play"].required_data == ("bars", "earnings_calendar")
 
 
-def _runs(world: dict, key: str) -> list[tuple[str, int]]:
-    """(symbol, trades) of ``key`` over the data its run hint names."""
+def _runs(world: dict, key: str) -> list[tuple[str, int, float | None]]:
+    """(symbol, trades, expectancy in R) of ``key`` over the data its run hint names."""
     strategy = load_template(key)
     timeframe, _ = RUN_HINTS[key]
-    if key == "trend_following":
+    if key in ("trend_following", "ema_cross"):
         catalog, store, symbols = (*world["daily"][:2], ["SPX", "IXIC"])
     elif key == "carry_trade":
         catalog, store, symbols = (*world["daily"][:2], ["AUDUSD", "USDJPY"])
@@ -96,20 +96,39 @@ def _runs(world: dict, key: str) -> list[tuple[str, int]]:
         assert recorded == strategy.resolved_document() == result.strategy_file
         again = kernel_params(parse_strategy(json.dumps(recorded)), initial_cash=result.initial_cash)
         np.testing.assert_array_equal(again, result.params)
-        out.append((symbol, len(result.trades)))
+        out.append((symbol, len(result.trades), result.metrics.expectancy_r))
     return out
 
 
 @pytest.mark.parametrize("key", sorted(PLAN_ARCHETYPES | {"plan_example"}))
 def test_every_template_backtests_and_trades_where_its_conditions_occur(world: dict, key: str) -> None:
     runs = _runs(world, key)
-    traded = [symbol for symbol, n in runs if n > 0]
-    assert traded, f"{key}: no trades on any of {[s for s, _ in runs]}"
+    traded = [symbol for symbol, n, _ in runs if n > 0]
+    assert traded, f"{key}: no trades on any of {[s for s, _, _ in runs]}"
+
+
+@pytest.mark.parametrize("key", [t.key for t in list_templates()])
+def test_every_template_shows_the_plans_risk_framework(world: dict, key: str) -> None:
+    # a stop (so every trade has an R), risk-based sizing, the plan's sizing rules, limits for many instruments,
+    # the realistic fill model, and a description that says what market it expects and how it fails
+    strategy = load_template(key)
+    risk = strategy.risk_management
+    assert strategy.exit_conditions.stop_loss is not None, key
+    assert risk.position_sizing.method in ("volatility_target", "kelly_criterion_modified"), key
+    assert (risk.position_sizing.fixed_fraction_cap or 1.0) <= 0.5, key
+    assert risk.loss_streak is not None and risk.volatility_expansion is not None, key
+    assert risk.portfolio_limits is not None and risk.portfolio_limits.daily_loss_limit is not None, key
+    assert strategy.execution_rules.mock_trading.fill_model == "realistic", key
+    description = strategy.strategy_meta.description
+    assert "fail" in description and "xpect" in description, key
+    runs = _runs(world, key)
+    expectancies = [r for _, n, r in runs if n > 0]
+    assert expectancies and all(r is not None and np.isfinite(r) for r in expectancies), (key, runs)
 
 
 def test_the_fundamental_gate_blocks_companies_that_fail_it(world: dict) -> None:
     """The plan's example trades only where its gate passes: some synthetic companies never pass it."""
-    runs = dict(_runs(world, "plan_example"))
+    runs = {symbol: n for symbol, n, _ in _runs(world, "plan_example")}
     assert min(runs.values()) == 0 < max(runs.values())
 
 

@@ -33,7 +33,9 @@ per-bar rate ``(1 + rf) ** (1 / bars_per_year) - 1``.
   benchmark's return r_b; ``alpha`` = intercept × bars_per_year (simple, not compounded);
   ``correlation`` = Pearson of r and r_b; active a = r - r_b; ``tracking_error`` = std(a, ddof=1) ×
   sqrt(bars_per_year); ``information_ratio`` = mean(a) × bars_per_year / tracking_error. None with
-  fewer than 3 paired returns or a constant benchmark.
+  fewer than 3 paired returns or a constant benchmark, and None when the run has no fill and never holds
+  a position, or its equity never moves: a run that never traded has no active returns, and a beta of 0
+  or an information ratio of minus the benchmark's own would describe cash, not the strategy.
 
 Undefined values are None, never NaN.
 """
@@ -305,7 +307,9 @@ def performance_metrics(inputs: PerformanceInputs, *, risk_free_rate: float = 0.
     costs = fees + float(_money(fills, "spread_slippage").sum() + _money(fills, "impact").sum())
     relation = BenchmarkRelation(alpha=None, beta=None, correlation=None, tracking_error=None, information_ratio=None)
     bench = aligned_benchmark(inputs)
-    if bench is not None and years > 0:
+    held = bool(np.any(_money(fills, "quantity") != 0)) or (in_market is not None and bool(in_market.any()))
+    has_traded = held and bool(np.any(curve.to_numpy() != curve.iloc[0]))
+    if bench is not None and years > 0 and has_traded:
         strategy_returns = bar_returns(curve)
         relation = benchmark_relation(
             strategy_returns, bench.pct_change(fill_method=None), len(strategy_returns) / years

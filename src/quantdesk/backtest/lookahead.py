@@ -36,7 +36,7 @@ from quantdesk.domain.instrument import Instrument
 from quantdesk.kernels import portfolio_layout as L
 from quantdesk.strategy.compile import EvidenceSources, SignalArrays, compile_signals
 from quantdesk.strategy.models import Strategy
-from quantdesk.strategy.signals import SignalWorkspace
+from quantdesk.strategy.signals import SignalWorkspace, signal_setup
 
 __all__ = [
     "Difference",
@@ -357,8 +357,8 @@ def strategy_warmup_bars(strategy: Strategy, bars: Bars) -> int:
 
     longest = 0.0
     for s in signals:
-        spec = get_indicator(s.indicator)
-        longest = max(longest, spec.warmup(resolve_params(spec, s.params)) * scale(s.timeframe))
+        params, timeframe = signal_setup(s, bars)  # an anchored VWAP on a coarser timeframe runs on the base bars
+        longest = max(longest, get_indicator(s.indicator).warmup(params) * scale(timeframe))
     adjustments = entry.confluence_adjustments
     if adjustments is not None and adjustments.timeframe_alignment is not None:
         rule = adjustments.timeframe_alignment

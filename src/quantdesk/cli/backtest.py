@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,7 +40,11 @@ def evidence_sources(catalog: Any) -> Any:
     return EvidenceSources(catalog=catalog, open_fundamentals=open_store)
 
 
-def _symbols(catalog: Any, symbols: str | None, universe: str | None, timeframe: str) -> list[str]:
+def _symbols(
+    catalog: Any, symbols: str | None, universe: str | None, timeframe: str, asset_classes: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
+    """The run's symbols, and notes on the universe members left out: those outside the strategy's
+    ``asset_classes`` (a synthetic FX pair in an equity strategy's ``--universe synthetic``)."""
     from quantdesk.data.universe import resolve_universe
 
     if symbols is None and universe is None:
@@ -51,22 +56,45 @@ def _symbols(catalog: Any, symbols: str | None, universe: str | None, timeframe:
         chosen = [s.strip().upper() for s in symbols.split(",") if s.strip()]
         if not chosen:
             raise ConfigError(f"--symbols: expected comma-separated symbols such as SPX,IXIC, found {symbols!r}")
+    notes: list[str] = []
     if universe is not None:
-        chosen += [s for s in resolve_universe(catalog, universe, timeframe) if s not in chosen]
-    return list(dict.fromkeys(chosen))
+        members = [s for s in resolve_universe(catalog, universe, timeframe) if s not in chosen]
+        if asset_classes:
+            outside = {}
+            for s in members:
+                inst = catalog.find_instrument(s)
+                if inst is not None and inst.asset_class not in asset_classes:
+                    outside[s] = str(inst.asset_class)
+            if outside and len(outside) == len(members) and not chosen:
+                raise ConfigError(
+                    f"--universe {universe}: none of its instruments is of the strategy's asset_classes "
+                    f"({', '.join(asset_classes)}); found {', '.join(sorted(set(outside.values())))}"
+                )
+            for s, kind in outside.items():
+                notes.append(f"{s} left out: a {kind} instrument, not one of the strategy's asset_classes "
+                             f"({', '.join(asset_classes)})")  # fmt: skip
+            members = [s for s in members if s not in outside]
+        chosen += members
+    return list(dict.fromkeys(chosen)), notes
 
 
-def run_inputs(symbols: str | None, universe: str | None, benchmark: str | None, timeframe: str, start: str | None,
-               end: str | None) -> tuple[list[str], Timeframe, list[Any], Any, dict[str, Any], Any]:  # fmt: skip
-    """What a run of the options reads from the catalog: (symbols, timeframe, bars, benchmark bars, instruments,
-    evidence sources)."""
+def run_inputs(strategy: Any, symbols: str | None, universe: str | None, benchmark: str | None, timeframe: str,
+               start: str | None, end: str | None
+               ) -> tuple[list[str], Timeframe, list[Any], Any, dict[str, Any], Any]:  # fmt: skip
+    """What a run of ``strategy`` with the options reads from the catalog: (symbols, timeframe, bars, benchmark
+    bars, instruments, evidence sources); a universe's instruments outside its asset_classes are left out
+    with a note."""
     tf = Timeframe.parse(timeframe)
     start_ns = to_utc_ns(start, what="--start") if start else None
     end_ns = to_utc_ns(end, what="--end") if end else None
     if start_ns is not None and end_ns is not None and start_ns > end_ns:
         raise ConfigError(f"--start ({start}) is after --end ({end})")
     catalog = open_catalog()
-    names = _symbols(catalog, symbols, universe, tf.value)
+    names, left_out = _symbols(
+        catalog, symbols, universe, tf.value, [str(a) for a in strategy.strategy_meta.asset_classes]
+    )
+    for line in left_out:
+        out.print(f"[yellow]note[/yellow] {escape(line)}", highlight=False)
     bars = [catalog.read_bars(s, tf, start_ns, end_ns) for s in names]
     for b in bars:
         if len(b) == 0:
@@ -100,7 +128,8 @@ def backtest(
     strategy = load_strategy(strategy_file)
     if report_out is not None and report_out.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--report: expected a file ending in .html, found {str(report_out)!r}")
-    names, tf, bars, bench, instruments, sources = run_inputs(symbols, universe, benchmark, timeframe, start, end)
+    names, tf, bars, bench, instruments, sources = run_inputs(strategy, symbols, universe, benchmark, timeframe,
+                                                              start, end)  # fmt: skip
     label = f"{strategy.strategy_meta.name} on {', '.join(names[:5])}{' ...' if len(names) > 5 else ''} {tf.value}"
     with progress(f"backtesting {label}", total=len(names) + 2) as advance:
         result = run_backtest(

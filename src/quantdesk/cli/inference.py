@@ -47,6 +47,7 @@ def regime(
             **{name: _num(values[i]) for name, values in macro.components().items()},
             "vix_level": _num(macro.vix_level[i]),
             "credit_spread": _num(macro.credit_spread[i]),
+            "stale": macro.stale_notes(i),
         }
     except NotFoundError:
         macro_out = None
@@ -76,4 +77,6 @@ def regime(
     out.print("inputs: " + ", ".join(f"{k}={v}" for k, v in inputs_out.items()), highlight=False)
     out.print("share of bars: " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()))
     if macro_out is not None:
-        out.print("macro: " + ", ".join(f"{k}={v}" for k, v in macro_out.items()), highlight=False)
+        out.print("macro: " + ", ".join(f"{k}={v}" for k, v in macro_out.items() if k != "stale"), highlight=False)
+        for component, why in macro_out["stale"].items():
+            out.print(f"macro {component} missing: {why}", highlight=False, markup=False)

@@ -180,7 +180,9 @@ def strategy_lookahead(
     from quantdesk.strategy.load import load_strategy
 
     strategy = load_strategy(file)
-    names, tf, bars, bench, instruments, sources = run_inputs(symbols, universe, benchmark, timeframe, start, end)
+    names, tf, bars, bench, instruments, sources = run_inputs(
+        strategy, symbols, universe, benchmark, timeframe, start, end
+    )
     options = {"instruments": instruments, "sources": sources, "benchmark": bench, "initial_cash": capital}
     label = f"{strategy.strategy_meta.name} on {', '.join(names[:5])}{' ...' if len(names) > 5 else ''} {tf.value}"
     with progress(f"look-ahead analysis of {label}"):

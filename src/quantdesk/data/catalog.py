@@ -351,6 +351,8 @@ class Catalog:
                     and np.array_equal(old.known_ts, known)
                     and np.array_equal(old.value, series.value, equal_nan=True)
                     and old.description == series.description
+                    and old.frequency == series.frequency
+                    and old.unit == series.unit
                 ):
                     return False
             table = pa.Table.from_arrays(

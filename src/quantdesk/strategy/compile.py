@@ -25,7 +25,7 @@ import numpy as np
 from quantdesk.analysis.fundamental.gate import SnapshotCache, fundamental_gate_table
 from quantdesk.analysis.inference.bayes import Outcome, PosteriorSeries, expanding_posterior
 from quantdesk.core.errors import ConfigError, DataError, NotFoundError
-from quantdesk.data.align import align_series
+from quantdesk.data.align import AlignedSeries, series_on_bars
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.sources.synthetic_fx import fx_currencies
 from quantdesk.domain.bars import Bars
@@ -123,21 +123,23 @@ def _gate(strategy: Strategy, bars: Bars, sources: EvidenceSources) -> GateResul
     return evaluate_gate(gate, table)
 
 
-def _known_rate(catalog: Catalog, currency: str, bars: Bars) -> np.ndarray:
+def _known_rate(catalog: Catalog, currency: str, bars: Bars) -> AlignedSeries:
     try:
         series = catalog.read_series(f"RATE_{currency}")
     except NotFoundError as exc:
         raise DataError(
             f"entry_conditions.carry_gate needs the short-rate series RATE_{currency}, which the catalog lacks: "
-            "write the synthetic FX market (`quantdesk data synthetic --fx`) or import a rate series"
+            "write the synthetic FX market (`quantdesk data synthetic --fx`) or import a rate series "
+            f"(`quantdesk data import-series FILE --name RATE_{currency} --frequency daily`)"
         ) from exc
-    return align_series(bars, series)
+    return series_on_bars(bars, series)
 
 
-def _carry(strategy: Strategy, bars: Bars, sources: EvidenceSources) -> np.ndarray | None:
+def _carry(strategy: Strategy, bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | None, tuple[str, ...]]:
+    """The base-minus-quote short-rate differential as known (NaN where a rate is stale) and the stale notes."""
     rule = strategy.entry_conditions.carry_gate
     if rule is None:
-        return None
+        return None, ()
     catalog = sources.catalog
     instrument = catalog.find_instrument(bars.symbol) if catalog is not None else None
     if catalog is None or instrument is None:
@@ -148,7 +150,13 @@ def _carry(strategy: Strategy, bars: Bars, sources: EvidenceSources) -> np.ndarr
         base, quote = fx_currencies(instrument)
     except ConfigError as exc:
         raise DataError(f"entry_conditions.carry_gate applies to currency pairs: {exc}") from exc
-    return _known_rate(catalog, base, bars) - _known_rate(catalog, quote, bars)
+    rates = (_known_rate(catalog, base, bars), _known_rate(catalog, quote, bars))
+    notes = tuple(
+        f"entry_conditions.carry_gate on {bars.symbol}: the rate differential is missing where a rate is stale: {line}"
+        for rate in rates
+        if (line := rate.stale.summary()) is not None
+    )
+    return rates[0].values - rates[1].values, notes
 
 
 def _required_data_notes(strategy: Strategy) -> list[str]:
@@ -192,7 +200,7 @@ def compile_signals(
         adjusted = np.minimum(entry_conf * factor, 1.0)
 
     gate = _gate(strategy, bars, sources)
-    carry_diff = _carry(strategy, bars, sources)
+    carry_diff, carry_notes = _carry(strategy, bars, sources)
     composite = (
         composite_score(strategy, bars, adjusted, sources) if strategy.harvesting_rules.drill_down_sequence else None
     )
@@ -265,5 +273,5 @@ def compile_signals(
         carry_differential=carry_diff,
         composite=composite,
         posterior=posterior,
-        notes=tuple(_required_data_notes(strategy)),
+        notes=tuple(_required_data_notes(strategy)) + carry_notes + (composite.notes if composite is not None else ()),
     )

@@ -13,12 +13,14 @@ Level scores, each in [0, 1] per base bar and known at the bar's close:
 5. ``alternative_data``: no source yet; always missing.
 A level whose data is missing, or not yet known at a bar (NaN), is left out at that bar and the
 others' weights renormalised; ``coverage`` is the share of the weight present, and ``missing`` says
-why a level is absent.
+why a level is absent. A macro input past its maximum age (``domain.series.MAX_AGE_DAYS``) is missing at
+the bars where it is stale, not carried forward; ``macro`` keeps the level-1 result (``stale_notes(i)`` says
+which series was stale and since when at a bar) and ``notes`` say it once for the run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +33,7 @@ from quantdesk.domain.timeframe import Timeframe
 from quantdesk.strategy.models import Strategy
 
 if TYPE_CHECKING:
+    from quantdesk.analysis.inference.macro import MacroScore
     from quantdesk.data.catalog import Catalog
     from quantdesk.strategy.compile import EvidenceSources
 
@@ -45,9 +48,11 @@ class CompositeScore:
     levels: dict[int, np.ndarray]  # level -> its score per bar
     weights: dict[int, float]
     missing: dict[int, str]  # level -> why it is absent
+    macro: MacroScore | None = None  # the level-1 result, with where its inputs were stale
+    notes: tuple[str, ...] = field(default=())  # e.g. a macro input that went stale, once for the run
 
 
-def _macro(bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | None, str]:
+def _macro(bars: Bars, sources: EvidenceSources) -> tuple[MacroScore | None, str]:
     from quantdesk.analysis.inference.macro import load_macro_inputs, macro_score
 
     if sources.catalog is None:
@@ -57,8 +62,7 @@ def _macro(bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | None, str
         return None, (
             f"needs the benchmark {sources.benchmark} and the VIX/BAA/AAA series: `quantdesk data sample` loads them"
         )
-    result = macro_score(bars, benchmark=inputs.benchmark, vix=inputs.vix, baa=inputs.baa, aaa=inputs.aaa)
-    return result.score, ""
+    return macro_score(bars, benchmark=inputs.benchmark, vix=inputs.vix, baa=inputs.baa, aaa=inputs.aaa), ""
 
 
 def _daily_log_momentum(catalog_bars: Bars) -> tuple[np.ndarray, np.ndarray]:
@@ -143,10 +147,19 @@ def composite_score(strategy: Strategy, bars: Bars, technical: np.ndarray, sourc
     levels: dict[int, np.ndarray] = {}
     weights: dict[int, float] = {}
     missing: dict[int, str] = {}
+    macro: MacroScore | None = None
+    notes: list[str] = []
     for item in strategy.harvesting_rules.drill_down_sequence:
         weights[item.level] = item.weight
+        values: np.ndarray | None
         if item.level == 1:
-            values, why = _macro(bars, sources)
+            macro, why = _macro(bars, sources)
+            values = None if macro is None else macro.score
+            if macro is not None:
+                notes.extend(
+                    f"drill_down_sequence level 1 (macro) on {bars.symbol}: {component} missing where stale: {line}"
+                    for component, line in macro.stale_summary().items()
+                )
         elif item.level == 2:
             values, why = _sector(bars, sources)
         elif item.level == 3:
@@ -169,4 +182,4 @@ def composite_score(strategy: Strategy, bars: Bars, technical: np.ndarray, sourc
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(present > 0, weighted / present, np.nan)
     coverage = present / total_weight if total_weight > 0 else np.zeros(n)
-    return CompositeScore(score, coverage, levels, weights, missing)
+    return CompositeScore(score, coverage, levels, weights, missing, macro, tuple(notes))

@@ -16,7 +16,6 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from quantdesk.analysis.technical.registry import get_indicator, resolve_params
 from quantdesk.core.errors import DataError
 from quantdesk.core.timestamps import ns_to_iso, to_utc_ns
 from quantdesk.data.catalog import Catalog
@@ -24,7 +23,7 @@ from quantdesk.domain.bars import Bars
 from quantdesk.strategy.compile import EvidenceSources, SignalArrays, compile_signals
 from quantdesk.strategy.entry_models import SignalBlock
 from quantdesk.strategy.models import Strategy
-from quantdesk.strategy.signals import THRESHOLD_TOLERANCE, SignalWorkspace
+from quantdesk.strategy.signals import THRESHOLD_TOLERANCE, SignalWorkspace, signal_setup
 
 __all__ = ["explain_at", "explain_bar", "render_explanation"]
 
@@ -38,9 +37,8 @@ def _signal_rows(block: SignalBlock, prefix: str, votes: tuple[np.ndarray, ...],
     rows = []
     i = len(ws.base) - 1
     for k, (sig, vote) in enumerate(zip(block.technical_signals, votes, strict=True)):
-        spec = get_indicator(sig.indicator)
-        params = resolve_params(spec, sig.params)
-        own, outputs = ws.outputs(sig.indicator, params, sig.timeframe, f"{prefix}[{k}]")
+        params, timeframe = signal_setup(sig, ws.base, f"{prefix}[{k}]")
+        own, outputs = ws.outputs(sig.indicator, params, timeframe, f"{prefix}[{k}]")
         # the own-timeframe bar known at the base bar's close
         j = int(np.searchsorted(own.known_ns(), ws.base.known_ns()[i], side="right")) - 1
         lines = {name: (_num(values[j]) if j >= 0 else None) for name, values in outputs.items()}
@@ -136,6 +134,7 @@ def explain_at(strategy: Strategy, bars: Bars, sources: EvidenceSources | None =
             "coverage": _num(comp.coverage[i]),
             "levels": {str(k): {"score": _num(v[i]), "weight": comp.weights[k]} for k, v in comp.levels.items()},
             "missing": {str(k): why for k, why in comp.missing.items()},
+            "stale": {} if comp.macro is None else {f"1.{k}": why for k, why in comp.macro.stale_notes(i).items()},
             "min_composite_score": entry.min_composite_score,
         }
         if entry.min_composite_score is not None and not (comp.score[i] >= entry.min_composite_score):
@@ -216,7 +215,10 @@ def render_explanation(ex: dict[str, Any], console: Console) -> None:
     if "composite" in ex:
         comp = ex["composite"]
         levels = ", ".join(f"L{k}={v['score']} (w {v['weight']:g})" for k, v in comp["levels"].items())
-        missing = "; ".join(f"L{k} missing: {why}" for k, why in comp["missing"].items())
+        missing = "; ".join(
+            [f"L{k} missing: {why}" for k, why in comp["missing"].items()]
+            + [f"L{k} missing (stale): {why}" for k, why in comp.get("stale", {}).items()]
+        )
         console.print(f"drill-down composite {comp['score']} (coverage {comp['coverage']}): {levels}. {missing}")
     if "posterior" in ex:
         p = ex["posterior"]

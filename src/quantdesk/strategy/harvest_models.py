@@ -29,7 +29,10 @@ REQUIRED_DATA = {
     "sector_rotation": "bars of the instrument's sector peers (the catalog's instruments with a sector)",
     "level2_depth": "order-book depth (moomoo OpenD; used by live and paper execution, not by bar backtests)",
     "tick_data": "time and sales (moomoo OpenD; not used by bar backtests)",
-    "interest_rate_differentials": "short-rate series per currency, RATE_<CCY> (`quantdesk data import-series`)",
+    "interest_rate_differentials": (
+        "short-rate series per currency, RATE_<CCY> (`quantdesk data import-series FILE --name RATE_<CCY> "
+        "--frequency daily`, or the synthetic FX market: `quantdesk data synthetic --fx`)"
+    ),
     "news_sentiment": "news sentiment scores (not yet available from any source)",
 }
 Focus = Literal["macro_trend", "sector_rotation", "sector_strength", "fundamental_quality", "technical_setup",

@@ -11,6 +11,12 @@ trend (EMA(fast) against EMA(slow)) of every listed timeframe agrees with the tr
 divergence penalty multiplies it by ``1 - penalty`` for ``within_bars`` bars after a confirmed
 divergence against the trade (bearish for a long, bullish for a short); the result is capped at 1.
 Every array depends only on bars up to its own (the truncation property).
+
+An anchored VWAP (``VWAP``, ``VWAP_Bands``) on a ``daily``, weekly or monthly timeframe over intraday bars means
+what a trader reads on an intraday chart: the VWAP of the current session (week, month) through the current bar,
+against the current price. It is computed on the base bars, anchored at that period's first bar, and compared
+with each base bar's close; the day's completed VWAP against the day's close, carried to the next day, would
+compare yesterday with yesterday. ``SESSION_ANCHORS`` maps the timeframes to the anchors.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ from quantdesk.strategy.entry_models import DivergencePenalty, TechnicalSignal, 
 
 # a small tolerance so that weights like 0.3 + 0.2 + 0.25 + 0.25 meet a threshold of 1.0
 THRESHOLD_TOLERANCE = 1e-9
+# indicators that accumulate from a period's first bar, and the anchor each timeframe names over intraday bars
+ANCHORED_INDICATORS = frozenset({"VWAP", "VWAP_Bands"})
+SESSION_ANCHORS = {Timeframe.D1: "session", Timeframe.W1: "week", Timeframe.MN1: "month"}
 
 
 @dataclass
@@ -82,13 +91,41 @@ def signal_votes(
     """One signal's vote on every base bar, evaluated on its own timeframe and aligned by known time."""
     ws = workspace if workspace is not None else SignalWorkspace(bars)
     spec = get_indicator(signal.indicator, f"{where}.indicator")
-    params = resolve_params(spec, signal.params, f"{where}.params")
-    own, outputs = ws.outputs(signal.indicator, params, signal.timeframe, where)
+    params, timeframe = signal_setup(signal, bars, where)
+    own, outputs = ws.outputs(signal.indicator, params, timeframe, where)
     votes = evaluate_condition(signal, spec, outputs, own.close)
     if own is bars:
         return votes
     aligned = ws.on_base(own, votes.astype(np.float64))
     return np.nan_to_num(aligned, nan=0.0) > 0.5
+
+
+def signal_setup(signal: TechnicalSignal, bars: Bars, where: str = "signal") -> tuple[dict[str, ParamValue], str]:
+    """The parameters and the timeframe a signal's indicator is computed with over ``bars``: its own, except for
+    an anchored VWAP on a coarser timeframe over intraday bars (the module docstring)."""
+    spec = get_indicator(signal.indicator, f"{where}.indicator")
+    params = resolve_params(spec, signal.params, f"{where}.params")
+    anchor = _session_anchor(signal, bars, where)
+    if anchor is None:
+        return params, signal.timeframe
+    return {**params, "anchor": anchor}, "current"
+
+
+def _session_anchor(signal: TechnicalSignal, bars: Bars, where: str) -> str | None:
+    """The anchor an anchored indicator's coarser timeframe names over intraday bars, or None."""
+    if signal.indicator not in ANCHORED_INDICATORS or signal.timeframe == "current" or not bars.timeframe.is_intraday:
+        return None
+    target = Timeframe.parse(signal.timeframe)
+    anchor = SESSION_ANCHORS.get(target)
+    if anchor is None:
+        return None
+    given = signal.params.get("anchor")
+    if given is not None and given != anchor:
+        raise ConfigError(
+            f"{where}.params.anchor: a {signal.indicator} on the {signal.timeframe} timeframe over intraday bars is "
+            f"anchored at each {anchor}; found anchor {given!r} (leave it out, or use timeframe 'current' with it)"
+        )
+    return anchor
 
 
 def confluence(votes: list[np.ndarray], weights: list[float], n: int) -> np.ndarray:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from tests.unit.analytics.conftest import fill
 
 from quantdesk.analytics.inputs import PerformanceInputs, aligned_benchmark
 from quantdesk.analytics.performance import (
@@ -129,7 +130,7 @@ def _planted(noise: float, seed: int = 7) -> tuple[pd.DatetimeIndex, np.ndarray,
 def test_alpha_and_beta_recover_a_planted_beta_exactly_without_noise(make_inputs: Make) -> None:
     times, rb, rs, bars_per_year = _planted(noise=0.0)
     bench = pd.Series(100.0 * np.cumprod(1 + rb), index=times)
-    m = performance_metrics(make_inputs(100.0 * np.cumprod(1 + rs), times, benchmark=bench))
+    m = performance_metrics(make_inputs(100.0 * np.cumprod(1 + rs), times, benchmark=bench, fills=[fill()]))
     assert m.beta == pytest.approx(1.5, abs=1e-9)
     assert m.alpha == pytest.approx(0.0002 * bars_per_year, rel=1e-6)
     assert m.correlation == pytest.approx(1.0, abs=1e-9)
@@ -144,10 +145,26 @@ def test_alpha_and_beta_recover_a_planted_beta_within_tolerance_under_noise(make
     # of the per-bar intercept 0.001 / sqrt(2000) = 2.2e-5; tolerances are ~4.5 standard errors
     times, rb, rs, bars_per_year = _planted(noise=0.001)
     bench = pd.Series(100.0 * np.cumprod(1 + rb), index=times)
-    m = performance_metrics(make_inputs(100.0 * np.cumprod(1 + rs), times, benchmark=bench))
+    m = performance_metrics(make_inputs(100.0 * np.cumprod(1 + rs), times, benchmark=bench, fills=[fill()]))
     assert m.beta is not None and abs(m.beta - 1.5) < 0.01
     assert m.alpha is not None and abs(m.alpha / bars_per_year - 0.0002) < 1e-4
     assert m.correlation is not None and 0.99 < m.correlation < 1.0
+
+
+def test_a_run_without_a_fill_has_no_ratios_against_the_benchmark(make_inputs: Make) -> None:
+    # the defect: no order, flat cash, yet beta 0, a tracking error and an information ratio were reported
+    times, rb, rs, _ = _planted(noise=0.001)
+    bench = pd.Series(100.0 * np.cumprod(1 + rb), index=times)
+    idle = performance_metrics(make_inputs(np.full(len(times), 100.0), times, benchmark=bench))
+    relation = (idle.alpha, idle.beta, idle.correlation, idle.tracking_error, idle.information_ratio)
+    assert relation == (None, None, None, None, None)
+    assert (idle.n_trades, idle.sharpe, idle.sortino, idle.calmar, idle.total_return) == (0, None, None, None, 0.0)
+    # a fill that left the equity where it was (bought and sold at one price, no cost) is no trading record either
+    flat = performance_metrics(make_inputs(np.full(len(times), 100.0), times, benchmark=bench, fills=[fill()]))
+    assert (flat.beta, flat.information_ratio) == (None, None)
+    # the same benchmark with a traded curve: numbers
+    traded = performance_metrics(make_inputs(100.0 * np.cumprod(1 + rs), times, benchmark=bench, fills=[fill()]))
+    assert traded.beta is not None and traded.information_ratio is not None and traded.tracking_error is not None
 
 
 def test_benchmark_is_aligned_as_of_each_bar_never_later(make_inputs: Make) -> None:

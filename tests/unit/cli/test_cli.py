@@ -343,3 +343,23 @@ def test_import_of_us_minutes_accepts_after_hours_and_refuses_the_middle_of_the_
     assert bad.returncode == 2
     assert "row 1, column 'time': bar outside the instrument's trading hours" in " ".join(bad.stderr.split())
     assert store_digest(home) == before
+
+
+def test_universe_synthetic_leaves_out_instruments_outside_the_strategys_asset_classes(tmp_path: Path) -> None:
+    # the synthetic FX pairs are in --universe synthetic; an equity strategy with a fundamental gate used to abort
+    home = tmp_path / "home"
+    made = run(home, "data", "synthetic", "--symbols", "3", "--days", "300", "--start", "2017-01-03", "--fx")
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "r.json"
+    res = run(home, "strategy", "new", "m", "--template", "momentum_breakout", "--out", str(tmp_path / "m.json"))
+    assert res.returncode == 0, res.stderr
+    ran = run(home, "backtest", str(tmp_path / "m.json"), "--universe", "synthetic", "--json", str(out))
+    assert ran.returncode == 0, ran.stderr
+    for pair in ("AUDUSD", "EURUSD"):
+        assert f"note {pair} left out: a forex instrument, not one of the strategy's asset_classes (equity)" in (
+            ran.stdout
+        )
+    assert json.loads(out.read_text())["symbols"] == ["SYN001", "SYN002", "SYN003"]
+    fx_only = run(home, "backtest", str(tmp_path / "m.json"), "--universe", "market:FX_SYN")
+    assert fx_only.returncode == 2
+    assert "none of its instruments is of the strategy's asset_classes (equity); found forex" in fx_only.stderr

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from quantdesk.core.timestamps import NS_PER_HOUR, NS_PER_MINUTE, to_utc_ns
-from quantdesk.data.align import align_bars, align_series, align_values, asof_indices
+from quantdesk.data.align import align_bars, align_series, align_values, asof_indices, series_on_bars
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.calendar import TradingCalendar
 from quantdesk.domain.series import MacroSeries
@@ -75,6 +75,30 @@ def test_macro_series_is_seen_from_its_publication_not_its_period() -> None:
     got = align_series(daily, cpi)
     assert np.isnan(got[0])
     assert got[1:].tolist() == [1.0, 1.0, 1.0, 2.0, 2.0, 3.0]
+
+
+def test_a_monthly_value_is_refused_45_days_after_its_publication_with_the_reason() -> None:
+    cpi = MacroSeries(
+        name="CPI",
+        ts=np.array([to_utc_ns("2023-12-01"), to_utc_ns("2024-01-01")]),
+        known_ts=np.array([to_utc_ns("2024-01-11T13:30:00Z"), to_utc_ns("2024-02-13T13:30:00Z")]),
+        value=np.array([1.0, 2.0]),
+        frequency="monthly",
+    )
+    # daily bars close 16:00 New York (21:00 UTC); 45 days after 2024-02-13T13:30Z is 2024-03-29T13:30Z
+    days = ["2024-02-13", "2024-03-28", "2024-03-29", "2024-06-03"]
+    daily = bars_at(np.array([to_utc_ns(d) for d in days]), Timeframe.D1)
+    got = series_on_bars(daily, cpi)
+    assert got.values[:2].tolist() == [2.0, 2.0]
+    assert np.isnan(got.values[2:]).all()
+    assert got.stale.stale.tolist() == [False, False, True, True]
+    assert got.stale.note(3) == (
+        "CPI is stale: its latest value became known 2024-02-13T13:30:00Z and is too old from 2024-03-29T13:30:00Z "
+        "on (a monthly series is used at most 45 days after it is known)"
+    )
+    assert got.stale.note(0) is None
+    assert got.stale.summary() is not None and got.stale.summary().endswith("missing on 2 of 4 bars")
+    np.testing.assert_array_equal(align_series(daily, cpi), got.values)
 
 
 def test_equal_known_times_count_as_known_and_ties_take_the_last_row() -> None:

@@ -118,3 +118,31 @@ def test_an_instrument_without_a_sector_says_so(catalog: Catalog) -> None:
     result = composite_score(sector_only_strategy(), bars, np.zeros(DAYS), EvidenceSources(catalog=catalog))
     assert result.missing[2] == "NOSECTOR has no sector in the instrument master"
     assert np.isnan(result.score).all()
+
+
+def macro_only_strategy() -> Any:
+    doc = json.loads(sector_only_strategy().model_dump_json(exclude_none=True))
+    doc["harvesting_rules"]["drill_down_sequence"] = [{"level": 1, "focus": "macro_trend", "weight": 1.0}]
+    return parse_strategy(json.dumps(doc))
+
+
+def test_macro_inputs_that_ended_years_before_the_bars_leave_the_level_missing_and_say_why(catalog: Catalog) -> None:
+    from quantdesk.data.sources.sample import sample_bars, sample_instruments, sample_series
+    from quantdesk.strategy.explain import explain_at
+
+    spx = next(i for i in sample_instruments() if i.symbol == "SPX")
+    catalog.write_bars(sample_bars("SPX"), instrument=spx)
+    for name in ("VIX", "BAA", "AAA"):
+        catalog.write_series(sample_series(name))
+    bars = catalog.read_bars("TEC1", Timeframe.D1)  # 2024: the sample ends in 2018-2019
+    sources = EvidenceSources(catalog=catalog, benchmark="SPX")
+    result = composite_score(macro_only_strategy(), bars, np.zeros(len(bars)), sources)
+    assert np.isnan(result.levels[1]).all() and np.isnan(result.score).all()
+    assert (result.coverage == 0.0).all()
+    assert any("TEC1: vix missing where stale: VIX is stale: its latest value became known 2019-01-03" in note
+               for note in result.notes)  # fmt: skip
+    assert len(result.notes) == 3  # benchmark, VIX, credit
+    explanation = explain_at(macro_only_strategy(), bars, sources)
+    assert explanation["composite"]["coverage"] == 0.0
+    assert set(explanation["composite"]["stale"]) == {"1.benchmark", "1.vix", "1.credit"}
+    assert any("stale" in note for note in explanation["notes"])

@@ -34,7 +34,9 @@ def test_example_loads_with_typed_values() -> None:
         "current",
     )
     assert s.entry_conditions.confirmation_delay == 0
-    assert s.risk_management.position_sizing.fraction == 0.95
+    sizing = s.risk_management.position_sizing
+    assert (sizing.method, sizing.target_risk_per_trade, sizing.fixed_fraction_cap) == ("volatility_target", 0.01, 0.5)
+    assert s.exit_conditions.stop_loss is not None and s.exit_conditions.stop_loss.offset == 3.0
     assert s.execution_rules.commission.fee_rate == pytest.approx(0.0005)
     assert s.exit_conditions.signal_exit is not None
 

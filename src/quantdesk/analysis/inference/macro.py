@@ -21,6 +21,13 @@ bars of March. A component that is absent (None, empty, or one of BAA/AAA missin
 bar (warm-up, NaN) is dropped there and the other weights renormalised: ``score = sum(w_k * c_k) /
 sum(w_k)`` over the components known at the bar, ``coverage = sum(w_k known) / sum(all w_k)``, and the
 score is NaN where the coverage is 0.
+
+Stale inputs are missing, not carried forward: a VIX or yield value is used at most its series' maximum
+age after it became known (``domain.series.MAX_AGE_DAYS`` by frequency: daily 7 days, monthly 45, ...), and
+a benchmark bar at most the age of its timeframe's frequency (intraday and daily 7 days, weekly 14,
+monthly 45). Past it the component is NaN at the bar (so the coverage falls), and ``stale`` records which
+series was refused and since when (``stale_notes(i)`` at a bar, ``stale_summary()`` over all bars). The
+credit spread is stale where the BAA, the AAA or their latest common period is.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import talib
 
 from quantdesk.analysis.technical.mtf import bars_on_timeframe
 from quantdesk.core.errors import ConfigError, NotFoundError
-from quantdesk.data.align import align_values
+from quantdesk.data.align import StaleValues, align_values, asof_indices, bars_max_age_ns
 from quantdesk.data.catalog import Catalog
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.series import MacroSeries
@@ -114,9 +121,28 @@ class MacroScore:
     credit_percentile: np.ndarray
     weights: dict[str, float]
     missing: dict[str, str] = field(default_factory=dict)  # component -> why it is absent everywhere
+    stale: dict[str, tuple[StaleValues, ...]] = field(default_factory=dict)  # component -> its stale inputs
 
     def __len__(self) -> int:
         return len(self.score)
+
+    def stale_notes(self, i: int) -> dict[str, str]:
+        """Component -> why it is missing at bar ``i`` because an input is stale; only the stale ones."""
+        out = {}
+        for name, records in self.stale.items():
+            notes = [note for record in records if (note := record.note(i)) is not None]
+            if notes:
+                out[name] = "; ".join(notes)
+        return out
+
+    def stale_summary(self) -> dict[str, str]:
+        """Component -> which input went stale, since when, and on how many bars; only components that did."""
+        out = {}
+        for name, records in self.stale.items():
+            lines = [line for record in records if (line := record.summary()) is not None]
+            if lines:
+                out[name] = "; ".join(lines)
+        return out
 
     def components(self) -> dict[str, np.ndarray]:
         return {"benchmark": self.benchmark, "vix": self.vix, "credit": self.credit}
@@ -136,7 +162,10 @@ def _nan(n: int) -> np.ndarray:
     return np.full(n, np.nan)
 
 
-def _benchmark_component(base: Bars, benchmark: Bars, rules: MacroRules) -> np.ndarray:
+_TIMEFRAME_FREQUENCY = {Timeframe.W1: "weekly", Timeframe.MN1: "monthly"}  # finer ones: daily
+
+
+def _benchmark_component(base: Bars, benchmark: Bars, rules: MacroRules) -> tuple[np.ndarray, StaleValues | None]:
     tf = rules.benchmark_timeframe
     if tf.is_finer_than(benchmark.timeframe):
         raise ConfigError(
@@ -144,7 +173,7 @@ def _benchmark_component(base: Bars, benchmark: Bars, rules: MacroRules) -> np.n
             f"found {benchmark.timeframe.value} bars of {benchmark.symbol}"
         )
     if len(benchmark) == 0:  # no benchmark bar yet
-        return _nan(len(base))
+        return _nan(len(base)), None
     own = bars_on_timeframe(benchmark, tf, where="benchmark")
     close = np.asarray(own.close, dtype=np.float64)
     m = len(close)
@@ -155,22 +184,52 @@ def _benchmark_component(base: Bars, benchmark: Bars, rules: MacroRules) -> np.n
         lagged[k:] = sma[:-k]
     component = 0.5 * (close > sma) + 0.5 * (sma > lagged)
     component[np.isnan(close) | np.isnan(sma) | np.isnan(lagged)] = np.nan
-    return align_values(base.known_ns(), own.known_ns(), component)
+    base_known, own_known = base.known_ns(), own.known_ns()
+    stale = StaleValues.of(
+        f"the benchmark {benchmark.symbol} ({tf.value} bars)",
+        _TIMEFRAME_FREQUENCY.get(tf, "daily"),
+        bars_max_age_ns(tf),
+        base_known,
+        own_known,
+        asof_indices(base_known, own_known),
+    )
+    return np.where(stale.stale, np.nan, align_values(base_known, own_known, component)), stale
 
 
 def _ranked(
-    base: Bars, ts: np.ndarray, known: np.ndarray, values: np.ndarray, lookback: int, min_history: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(value as known, its trailing percentile as known) at each base bar; rows ranked in known order."""
+    base: Bars,
+    ts: np.ndarray,
+    known: np.ndarray,
+    values: np.ndarray,
+    lookback: int,
+    min_history: int,
+    *,
+    label: str,
+    frequency: str,
+    max_age_ns: int,
+) -> tuple[np.ndarray, np.ndarray, StaleValues | None]:
+    """(value as known, its trailing percentile as known, where it was stale) at each base bar.
+
+    Rows are ranked in known order; a row older than ``max_age_ns`` at a bar is NaN there.
+    """
     ok = np.isfinite(values)
     ts, known, values = ts[ok], known[ok], values[ok]
     if len(values) == 0:  # nothing observed yet
-        return _nan(len(base)), _nan(len(base))
+        return _nan(len(base)), _nan(len(base)), None
     order = np.lexsort((ts, known))
     known, values = known[order], values[order]
     pct = trailing_rank(values, lookback, min_history, np.empty((2, len(values))))[0]
     at = base.known_ns()
-    return align_values(at, known, values), align_values(at, known, pct)
+    stale = StaleValues.of(label, frequency, max_age_ns, at, known, asof_indices(at, known))
+    level = np.where(stale.stale, np.nan, align_values(at, known, values))
+    return level, np.where(stale.stale, np.nan, align_values(at, known, pct)), stale
+
+
+def _own_staleness(base: Bars, series: MacroSeries) -> StaleValues:
+    """Where ``series`` on its own (every row, finite or not) is stale at the bars of ``base``."""
+    known = np.sort(series.known_ts[np.isfinite(series.value)])
+    at = base.known_ns()
+    return StaleValues.of(series.name, series.frequency, series.max_age_ns, at, known, asof_indices(at, known))
 
 
 def _credit_rows(baa: MacroSeries, aaa: MacroSeries) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -201,21 +260,27 @@ def macro_score(
     if n == 0:
         raise ConfigError(f"base: expected at least one bar to score, found 0 bars of {base.symbol}")
     missing: dict[str, str] = {}
+    stale: dict[str, tuple[StaleValues, ...]] = {}
     weights = rules.weights()
 
     if benchmark is None:
         bench = _nan(n)
         missing["benchmark"] = "no benchmark bars given"
     else:
-        bench = _benchmark_component(base, benchmark, rules)
+        bench, bench_stale = _benchmark_component(base, benchmark, rules)
+        if bench_stale is not None:
+            stale["benchmark"] = (bench_stale,)
 
     vix_level, vix_pct = _nan(n), _nan(n)
     if vix is None:
         missing["vix"] = "no VIX series given"
     else:
-        vix_level, vix_pct = _ranked(
-            base, vix.ts, vix.known_ts, vix.value, rules.vix_lookback_obs, rules.vix_min_history_obs
-        )
+        vix_level, vix_pct, vix_stale = _ranked(
+            base, vix.ts, vix.known_ts, vix.value, rules.vix_lookback_obs, rules.vix_min_history_obs,
+            label=vix.name, frequency=vix.frequency, max_age_ns=vix.max_age_ns,
+        )  # fmt: skip
+        if vix_stale is not None:
+            stale["vix"] = (vix_stale,)
 
     spread, spread_pct = _nan(n), _nan(n)
     if baa is None or aaa is None:
@@ -224,7 +289,21 @@ def macro_score(
         )
     else:
         ts, known, values = _credit_rows(baa, aaa)
-        spread, spread_pct = _ranked(base, ts, known, values, rules.spread_lookback_obs, rules.spread_min_history_obs)
+        spread, spread_pct, pair_stale = _ranked(
+            base, ts, known, values, rules.spread_lookback_obs, rules.spread_min_history_obs,
+            label=f"the {baa.name}-{aaa.name} spread (their latest common period)",
+            frequency=baa.frequency if baa.max_age_ns >= aaa.max_age_ns else aaa.frequency,
+            max_age_ns=max(baa.max_age_ns, aaa.max_age_ns),
+        )  # fmt: skip
+        baa_stale, aaa_stale = _own_staleness(base, baa), _own_staleness(base, aaa)
+        alone = baa_stale.stale | aaa_stale.stale
+        records = [baa_stale, aaa_stale]
+        if pair_stale is not None:  # the pair's record where neither yield alone explains it: periods no longer shared
+            only_pair = pair_stale.stale & ~alone
+            records.append(StaleValues(pair_stale.name, pair_stale.frequency, pair_stale.max_age_ns, only_pair,
+                                       np.where(only_pair, pair_stale.last_known_ns, -1)))  # fmt: skip
+        spread, spread_pct = np.where(alone, np.nan, spread), np.where(alone, np.nan, spread_pct)
+        stale["credit"] = tuple(records)
 
     components = {"benchmark": bench, "vix": 1.0 - vix_pct, "credit": 1.0 - spread_pct}
     total = sum(weights.values())
@@ -247,6 +326,7 @@ def macro_score(
         credit_percentile=spread_pct,
         weights=weights,
         missing=missing,
+        stale=stale,
     )
 
 

@@ -21,8 +21,10 @@ the finite ``vol`` of the previous ``vol_lookback_bars`` [252] bars (today exclu
 The benchmark (optional; any timeframe) enters only through its own trend, from the same ``ema`` and
 ``slope`` rules on its own bars: +1 when its close is above its EMA and the slope is above
 ``min_trend_slope``, -1 for the mirror, 0 otherwise; aligned onto the bars by known time (a daily
-benchmark bar counts only from its close on, ``data.align``). Where it is not yet known (NaN) it opposes
-nothing. A trend against the benchmark's is classed ``mean_reverting``.
+benchmark bar counts only from its close on, ``data.align``). Where it is not yet known, or its latest bar
+closed longer ago than its timeframe allows (``data.align.bars_max_age_ns``: 7 days for daily bars), it is
+NaN and opposes nothing: a benchmark whose data ended years ago does not veto today's trends. A trend
+against the benchmark's is classed ``mean_reverting``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import talib
 
 from quantdesk.analysis.technical.mtf import align_outputs
 from quantdesk.core.errors import ConfigError
+from quantdesk.data.align import asof_indices, bars_max_age_ns, stale_mask
 from quantdesk.domain.bars import Bars
 from quantdesk.kernels.regime import trailing_rank
 
@@ -163,7 +166,12 @@ def _benchmark_trend(bars: Bars, benchmark: Bars | None, rules: RegimeRules) -> 
     close = np.asarray(benchmark.close, dtype=np.float64)
     ema, slope = _ema_slope(close, rules)
     own = {"trend": _trend_direction(close, ema, slope, rules.min_trend_slope)}
-    return align_outputs(bars, benchmark, own)["trend"]
+    trend = align_outputs(bars, benchmark, own)["trend"]
+    if benchmark is bars:
+        return trend
+    base_known, bench_known = bars.known_ns(), benchmark.known_ns()
+    idx = asof_indices(base_known, bench_known)
+    return np.where(stale_mask(base_known, bench_known, idx, bars_max_age_ns(benchmark.timeframe)), np.nan, trend)
 
 
 def classify_regime(

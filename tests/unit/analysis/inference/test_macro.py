@@ -214,3 +214,69 @@ def test_empty_base_and_a_coarser_benchmark_are_config_errors() -> None:
     weekly = make_bars(np.full(30, 100.0), symbol="BM", tf=Timeframe.W1)
     with pytest.raises(ConfigError, match=r"^benchmark: expected bars of 1d or finer .* found 1w bars of BM"):
         macro_score(base, benchmark=weekly)
+
+
+def test_sample_inputs_ending_in_2018_19_are_stale_on_2024_bars_and_the_level_is_missing() -> None:
+    # the defect: SPX, VIX and BAA/AAA end in 2018-2019, and 2024 bars got a constant score with coverage 1.0
+    from quantdesk.data.sources.sample import sample_bars, sample_series
+
+    spx = sample_bars("SPX")
+    ts = pd.bdate_range("2024-01-02", "2024-03-29").as_unit("ns").asi8
+    n = len(ts)
+    base = Bars.from_arrays(
+        "T", Timeframe.D1, {"ts": ts, **{c: np.full(n, 100.0) for c in ("open", "high", "low", "close")},
+                            "volume": np.ones(n)}, spx.calendar,
+    )  # fmt: skip
+    vix, baa, aaa = (sample_series(name) for name in ("VIX", "BAA", "AAA"))
+    result = macro_score(base, benchmark=spx, vix=vix, baa=baa, aaa=aaa)
+    assert np.isnan(result.score).all()
+    assert (result.coverage == 0.0).all()
+    for component in ("benchmark", "vix", "credit"):
+        assert np.isnan(result.components()[component]).all()
+    notes = result.stale_notes(0)
+    assert notes["vix"] == (
+        "VIX is stale: its latest value became known 2019-01-03T21:15:00Z and is too old from "
+        "2019-01-10T21:15:00Z on (a daily series is used at most 7 days after it is known)"
+    )
+    assert (
+        "the benchmark SPX (1d bars) is stale: its latest value became known 2018-12-31T21:00:00Z" in notes["benchmark"]
+    )
+    assert notes["credit"].startswith("BAA is stale: its latest value became known 2019-01-01T00:00:00Z")
+    assert "a monthly series is used at most 45 days" in notes["credit"] and "AAA is stale" in notes["credit"]
+    assert result.stale_summary()["vix"].endswith(f"missing on {n} of {n} bars")
+    # over the sample's own years nothing is stale: no gap in the real data passes its maximum age
+    own = macro_score(spx, benchmark=spx, vix=vix, baa=baa, aaa=aaa)
+    assert own.stale_summary() == {} and own.coverage[-1] == 1.0
+
+
+def test_a_daily_value_is_used_for_7_days_after_it_is_known_and_missing_after() -> None:
+    days = 17_000 + np.arange(100)
+    values = np.linspace(10.0, 30.0, 100)
+    known = (days + 1) * NS_PER_DAY
+    vix = MacroSeries(name="VIX", ts=days * NS_PER_DAY, known_ts=known, value=values, frequency="daily")
+    # the base runs 20 days past the last VIX row; base bar j is known at day j + 1 midnight
+    base = make_bars(np.full(120, 100.0))
+    rules = MacroRules(vix_min_history_obs=10)
+    result = macro_score(base, benchmark=None, vix=vix, rules=rules)
+    last_known_bar = 99  # sees the last row, known the same instant
+    assert result.vix_level[last_known_bar + 7] == pytest.approx(30.0)  # exactly 7 days old: still used
+    assert result.coverage[last_known_bar + 7] == pytest.approx(0.25)
+    assert np.isnan(result.vix_level[last_known_bar + 8 :]).all()  # older: missing, not carried forward
+    assert np.isnan(result.score[last_known_bar + 8 :]).all() and (result.coverage[last_known_bar + 8 :] == 0).all()
+    assert result.stale_notes(last_known_bar + 7) == {}
+    assert result.stale_notes(110)["vix"].startswith("VIX is stale: its latest value became known 2016-10-26T00:00:00Z")
+    # a monthly series would still be fresh at that age; an undeclared one is held to the annual bound
+    monthly = MacroSeries(name="VIX", ts=vix.ts, known_ts=vix.known_ts, value=values, frequency="monthly")
+    assert np.isfinite(macro_score(base, benchmark=None, vix=monthly, rules=rules).vix_level[119])
+    undeclared = MacroSeries(name="VIX", ts=vix.ts, known_ts=vix.known_ts, value=values)
+    assert np.isfinite(macro_score(base, benchmark=None, vix=undeclared, rules=rules).vix_level[119])
+    long_base = make_bars(np.full(520, 100.0))
+    late = macro_score(long_base, benchmark=None, vix=undeclared, rules=rules)
+    assert np.isfinite(late.vix_level[99 + 400]) and np.isnan(late.vix_level[99 + 401])
+
+
+def test_a_series_with_an_unknown_frequency_is_a_config_error() -> None:
+    with pytest.raises(
+        ConfigError, match=r"^series X: frequency expected one of daily, weekly, monthly.*found 'hourly'"
+    ):
+        MacroSeries(name="X", ts=np.array([0]), known_ts=np.array([0]), value=np.array([1.0]), frequency="hourly")

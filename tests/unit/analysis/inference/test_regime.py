@@ -123,6 +123,18 @@ def test_a_benchmark_trending_the_other_way_vetoes_the_trend_once_it_is_known() 
     assert (same_way.codes[FIRST_KNOWN:] == Regime.TRENDING_UP).all()
 
 
+def test_a_benchmark_whose_data_ended_vetoes_nothing_once_it_is_stale() -> None:
+    base = make_bars(100 * 1.003 ** np.arange(N), 0.005)
+    # a falling benchmark whose bars stop after day 299: its last bar is known at day 300 midnight
+    bench = make_bars(100 * 0.997 ** np.arange(300), 0.005, symbol="BM")
+    regimes = classify_regime(base, benchmark=bench)
+    assert regimes.benchmark_trend[299] == -1.0 and regimes.codes[299] == Regime.MEAN_REVERTING
+    # base bar j is known at day j + 1: bar 306 sees the last benchmark bar 7 days old, bar 307 8 days old
+    assert regimes.benchmark_trend[306] == -1.0 and regimes.codes[306] == Regime.MEAN_REVERTING
+    assert np.isnan(regimes.benchmark_trend[307:]).all()
+    assert (regimes.codes[307:] == Regime.TRENDING_UP).all()
+
+
 def test_a_weekly_benchmark_counts_only_from_its_weeks_close() -> None:
     base = make_bars(100 * 1.003 ** np.arange(N), 0.005)
     weekly_days = 17_000 + 7 * np.arange(N // 7)  # 17_000 is a Monday
