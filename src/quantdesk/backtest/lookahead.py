@@ -104,6 +104,17 @@ class LookaheadReport:
     def ok(self) -> bool:
         return not self.differences
 
+    def summary(self) -> list[dict[str, Any]]:
+        """The differences grouped by cut, kind, instrument and what differs: how many, the first and last bar."""
+        groups: dict[tuple[int, str, str, str], list[int]] = {}
+        for d in self.differences:
+            groups.setdefault((d.cut_ns, d.kind, d.symbol, d.what), []).append(d.bar_ns)
+        return [
+            {"cut": ns_to_iso(cut), "kind": kind, "symbol": symbol, "what": what, "count": len(bars),
+             "first_bar": ns_to_iso(min(bars)), "last_bar": ns_to_iso(max(bars))}
+            for (cut, kind, symbol, what), bars in groups.items()
+        ]  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "analysis": "lookahead",
@@ -114,6 +125,7 @@ class LookaheadReport:
             "cuts": [ns_to_iso(c) for c in self.cut_ns],
             "checked": dict(self.checked),
             "lookahead_found": not self.ok,
+            "summary": self.summary(),
             "differences": [d.to_dict() for d in self.differences],
             "notes": list(self.notes),
         }

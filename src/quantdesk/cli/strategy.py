@@ -149,7 +149,8 @@ def strategy_explain(
 
 
 LOOKAHEAD_FOUND_EXIT = 3  # `strategy lookahead`: a difference before a cut (look-ahead); CI scripts test for it
-_SHOWN_DIFFERENCES = 50
+_SHOWN_DIFFERENCES = 50  # groups of the summary
+_SHOWN_DETAILS = 20
 
 
 @strategy_app.command("lookahead")
@@ -214,15 +215,23 @@ def _print_lookahead(report: Any) -> None:
     if report.ok:
         out.print("[green]no look-ahead found[/green]: everything decided before each cut is the same on cut data")
         return
-    table = Table(title=f"look-ahead: {len(report.differences)} differences before a cut")
+    summary = Table(title=f"look-ahead: {len(report.differences)} differences before a cut, by what differs")
+    for column in ("cut", "kind", "symbol", "what", "bars", "first bar", "last bar"):
+        summary.add_column(column, overflow="fold")
+    for g in report.summary()[:_SHOWN_DIFFERENCES]:
+        summary.add_row(
+            *(escape(str(g[k])) for k in ("cut", "kind", "symbol", "what", "count", "first_bar", "last_bar"))
+        )
+    out.print(summary)
+    table = Table(title="the first differences")
     for column in ("cut", "kind", "symbol", "what", "bar", "full run", "cut run"):
         table.add_column(column, overflow="fold")
-    for d in report.differences[:_SHOWN_DIFFERENCES]:
+    for d in report.differences[:_SHOWN_DETAILS]:
         row = d.to_dict()
         table.add_row(*(escape(str(row[k])) for k in ("cut", "kind", "symbol", "what", "bar", "full", "cut_run")))
     out.print(table)
-    if len(report.differences) > _SHOWN_DIFFERENCES:
-        out.print(f"... and {len(report.differences) - _SHOWN_DIFFERENCES} more (--json PATH lists every one)")
+    if len(report.differences) > _SHOWN_DETAILS:
+        out.print(f"... and {len(report.differences) - _SHOWN_DETAILS} more (--json PATH lists every one)")
     out.print("[red]look-ahead found[/red]: the strategy decided differently when later bars were absent")
 
 

@@ -22,6 +22,7 @@ from quantdesk.backtest.lookahead import (
     strategy_warmup_bars,
     warmup_sensitivity,
 )
+from quantdesk.core.timestamps import ns_to_iso
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.fundamentals.store import FundamentalStore
 from quantdesk.data.sources.sample import load_sample
@@ -166,6 +167,10 @@ def test_a_normalisation_by_the_whole_series_changes_orders_and_trades_before_th
     early = [d for d in report.differences if d.cut_ns == first_cut and d.what == "entry_vote[0]"]
     last_bar = int(np.searchsorted(bars.known_ns(), first_cut))
     assert len(early) > 1 and min(d.bar_ns for d in early) < int(bars.ts[last_bar])  # not only the cut's last bar
+    groups = [g for g in report.summary() if g["cut"] == ns_to_iso(first_cut) and g["what"] == "entry_vote[0]"]
+    assert len(groups) == 1 and groups[0]["count"] == len(early)
+    assert groups[0]["first_bar"] == ns_to_iso(min(d.bar_ns for d in early))
+    assert report.to_dict()["summary"] == report.summary()
 
 
 def test_a_portfolio_on_one_account_is_cut_by_known_time_with_a_late_starter() -> None:

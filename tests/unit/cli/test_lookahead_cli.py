@@ -87,7 +87,8 @@ def test_a_planted_leak_exits_3_and_lists_the_bars(home: Path, tmp_path: Path, m
     result = CliRunner().invoke(app, ["strategy", "lookahead", str(strategy), "--symbols", "SYN001", "--cuts", "6",
                                       "--json", str(report)])  # fmt: skip
     assert result.exit_code == 3, result.output
-    assert "look-ahead found" in result.output and "entry_vote[0]" in result.output
+    assert "look-ahead found" in result.output and "by what differs" in result.output
+    assert "entry_vote[0]" in result.output
     look = json.loads(report.read_text())["lookahead"]
     assert look["lookahead_found"] is True and any(d["what"] == "long_entry" for d in look["differences"])
     # every difference is on the last bar of its cut: the only bar whose next close the cut run lacks
