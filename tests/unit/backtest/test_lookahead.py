@@ -15,7 +15,7 @@ from tests.property.test_backtest_truncation import random_daily_bars
 
 from quantdesk.analysis.technical.registry import all_indicators
 from quantdesk.analysis.technical.spec import IndicatorSpec
-from quantdesk.backtest.engine import build_grid
+from quantdesk.backtest.engine import build_grid, run_backtest
 from quantdesk.backtest.lookahead import (
     cut_rows,
     lookahead_analysis,
@@ -228,3 +228,16 @@ def test_an_ema_depends_on_its_seed_history_an_sma_only_on_its_period(tmp_path: 
     doc = report.to_dict()
     assert doc["declared_warmup_bars"] == 19 and len(doc["rows"]) == len(report.rows)
     json.dumps(doc)  # plain JSON
+
+
+def test_a_trade_still_open_at_a_cut_is_not_a_difference() -> None:
+    """The cut run marks a trade it still holds at its end; the full run closes it later: the same trade."""
+    strategy = load_template("ema_cross")
+    bars = random_daily_bars(4, 300)
+    report = lookahead_analysis(strategy, bars, cuts=40)
+    assert report.ok, report.summary()
+    full = run_backtest(strategy, bars)
+    trades = full.output.trades
+    rows = cut_rows(len(bars), 40, strategy_warmup_bars(strategy, bars))
+    straddling = [k for k in rows for t in trades if t["entry_row"] < k <= t["exit_row"]]
+    assert len(straddling) >= 5  # cuts that fall inside a trade, compared on its entry only
