@@ -40,6 +40,7 @@ from quantdesk.strategy.signals import SignalWorkspace, signal_setup
 
 __all__ = [
     "Difference",
+    "DifferenceGroup",
     "LookaheadReport",
     "SeriesSensitivity",
     "WarmupReport",
@@ -50,6 +51,7 @@ __all__ = [
 
 RELATIVE_TOLERANCE = 1e-9
 ABSOLUTE_TOLERANCE = 1e-12
+LISTED_PER_ARRAY = 100  # differing bars listed one by one per signal array and cut (all are counted)
 SKIP_FRACTION = 0.1  # cuts start after this share of the rows (and after the strategy's warm-up)
 WARMUP_MULTIPLES = (0.5, 1.0, 2.0, 4.0)
 
@@ -88,6 +90,24 @@ class Difference:
 
 
 @dataclass(frozen=True, slots=True)
+class DifferenceGroup:
+    """The differences of one cut, instrument and thing (a signal array, an order, fill or trade field)."""
+
+    cut_ns: int
+    kind: str
+    symbol: str
+    what: str
+    count: int  # every differing bar, also those past LISTED_PER_ARRAY
+    first_bar_ns: int
+    last_bar_ns: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cut": ns_to_iso(self.cut_ns), "kind": self.kind, "symbol": self.symbol, "what": self.what,
+                "count": self.count, "first_bar": ns_to_iso(self.first_bar_ns),
+                "last_bar": ns_to_iso(self.last_bar_ns)}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class LookaheadReport:
     """What ``lookahead_analysis`` compared and every difference it found (none: no look-ahead seen)."""
 
@@ -97,23 +117,17 @@ class LookaheadReport:
     rows: int
     cut_ns: tuple[int, ...]
     checked: Mapping[str, int]  # signal values, orders, fills and trades compared, over every cut
-    differences: tuple[Difference, ...]
+    groups: tuple[DifferenceGroup, ...]  # every difference, counted by cut, instrument and what differs
+    differences: tuple[Difference, ...]  # listed one by one (a signal array's first LISTED_PER_ARRAY per cut)
     notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.differences
+        return not self.groups
 
     def summary(self) -> list[dict[str, Any]]:
         """The differences grouped by cut, kind, instrument and what differs: how many, the first and last bar."""
-        groups: dict[tuple[int, str, str, str], list[int]] = {}
-        for d in self.differences:
-            groups.setdefault((d.cut_ns, d.kind, d.symbol, d.what), []).append(d.bar_ns)
-        return [
-            {"cut": ns_to_iso(cut), "kind": kind, "symbol": symbol, "what": what, "count": len(bars),
-             "first_bar": ns_to_iso(min(bars)), "last_bar": ns_to_iso(max(bars))}
-            for (cut, kind, symbol, what), bars in groups.items()
-        ]  # fmt: skip
+        return [g.to_dict() for g in self.groups]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -212,6 +226,7 @@ def lookahead_analysis(
     warmup = max(strategy_warmup_bars(strategy, b) for b in bar_list)
     checked: Counter[str] = Counter()
     differences: list[Difference] = []
+    groups: list[DifferenceGroup] = []
     notes: list[str] = []
     cut_times: list[int] = []
     for k in cut_rows(grid.n, cuts, warmup):
@@ -224,7 +239,9 @@ def lookahead_analysis(
         bench = _cut([benchmark], last)[0] if benchmark is not None else None
         cut = run_backtest(strategy, cut_bars, benchmark=bench, **kwargs)
         cut_times.append(last)
-        differences += _compare(full, cut, last, checked)
+        listed, counted = _compare(full, cut, last, checked)
+        differences += listed
+        groups += counted
     return LookaheadReport(
         strategy_name=strategy.strategy_meta.name,
         symbols=tuple(b.symbol for b in bar_list),
@@ -232,31 +249,49 @@ def lookahead_analysis(
         rows=grid.n,
         cut_ns=tuple(cut_times),
         checked=dict(checked),
+        groups=tuple(groups),
         differences=tuple(differences),
         notes=tuple(notes),
     )
 
 
-def _compare(full: BacktestResult, cut: BacktestResult, cut_ns: int, checked: Counter[str]) -> list[Difference]:
+def _compare(full: BacktestResult, cut: BacktestResult, cut_ns: int,
+             checked: Counter[str]) -> tuple[list[Difference], list[DifferenceGroup]]:  # fmt: skip
+    """The differences before one cut: (those listed, every one counted by what differs)."""
     out: list[Difference] = []
+    groups: list[DifferenceGroup] = []
     for f_run, c_run in zip(full.runs, cut.runs, strict=True):
         n = len(c_run.bars)
         f_arrays, c_arrays = signal_arrays(f_run.signals), signal_arrays(c_run.signals)
         for name in dict.fromkeys([*f_arrays, *c_arrays]):
             if name not in f_arrays or name not in c_arrays:
-                out.append(Difference(cut_ns, "signal", f_run.symbol, name, int(c_run.bars.ts[-1]),
+                last_ts = int(c_run.bars.ts[-1])
+                out.append(Difference(cut_ns, "signal", f_run.symbol, name, last_ts,
                                       "present" if name in f_arrays else None,
                                       "present" if name in c_arrays else None))  # fmt: skip
+                groups.append(DifferenceGroup(cut_ns, "signal", f_run.symbol, name, 1, last_ts, last_ts))
                 continue
             a, b = np.asarray(f_arrays[name])[:n], np.asarray(c_arrays[name])
             checked["signal values"] += n
-            for i in np.flatnonzero(_differs(a, b)):
+            at = np.flatnonzero(_differs(a, b))
+            if len(at):
+                ts = c_run.bars.ts
+                groups.append(DifferenceGroup(cut_ns, "signal", f_run.symbol, name, len(at), int(ts[at[0]]),
+                                              int(ts[at[-1]])))  # fmt: skip
+            for i in at[:LISTED_PER_ARRAY]:
                 out.append(Difference(cut_ns, "signal", f_run.symbol, name, int(c_run.bars.ts[i]), a[i], b[i]))
     k = len(cut.known_ns)
-    out += _compare_orders(full, cut, k, cut_ns, checked)
-    out += _compare_fills(full, cut, k, cut_ns, checked)
-    out += _compare_trades(full, cut, k, cut_ns, checked)
-    return out
+    records = [
+        *_compare_orders(full, cut, k, cut_ns, checked),
+        *_compare_fills(full, cut, k, cut_ns, checked),
+        *_compare_trades(full, cut, k, cut_ns, checked),
+    ]
+    by_what: dict[tuple[str, str, str], list[int]] = {}
+    for d in records:
+        by_what.setdefault((d.kind, d.symbol, d.what), []).append(d.bar_ns)
+    groups += [DifferenceGroup(cut_ns, kind, symbol, what, len(bars), min(bars), max(bars))
+               for (kind, symbol, what), bars in by_what.items()]  # fmt: skip
+    return out + records, groups
 
 
 def _keyed(records: np.ndarray, fields: Sequence[str]) -> dict[tuple[Any, ...], np.void]:

@@ -215,7 +215,8 @@ def _print_lookahead(report: Any) -> None:
     if report.ok:
         out.print("[green]no look-ahead found[/green]: everything decided before each cut is the same on cut data")
         return
-    summary = Table(title=f"look-ahead: {len(report.differences)} differences before a cut, by what differs")
+    total = sum(g.count for g in report.groups)
+    summary = Table(title=f"look-ahead: {total} differences before a cut, by what differs")
     for column in ("cut", "kind", "symbol", "what", "bars", "first bar", "last bar"):
         summary.add_column(column, overflow="fold")
     for g in report.summary()[:_SHOWN_DIFFERENCES]:
@@ -230,8 +231,8 @@ def _print_lookahead(report: Any) -> None:
         row = d.to_dict()
         table.add_row(*(escape(str(row[k])) for k in ("cut", "kind", "symbol", "what", "bar", "full", "cut_run")))
     out.print(table)
-    if len(report.differences) > _SHOWN_DETAILS:
-        out.print(f"... and {len(report.differences) - _SHOWN_DETAILS} more (--json PATH lists every one)")
+    if total > _SHOWN_DETAILS:
+        out.print(f"... and {total - _SHOWN_DETAILS} more (--json PATH lists them)")
     out.print("[red]look-ahead found[/red]: the strategy decided differently when later bars were absent")
 
 

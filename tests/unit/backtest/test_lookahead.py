@@ -15,6 +15,7 @@ from tests.property.test_backtest_truncation import random_daily_bars
 
 from quantdesk.analysis.technical.registry import all_indicators
 from quantdesk.analysis.technical.spec import IndicatorSpec
+from quantdesk.backtest import lookahead
 from quantdesk.backtest.engine import build_grid, run_backtest
 from quantdesk.backtest.lookahead import (
     cut_rows,
@@ -150,7 +151,9 @@ def test_an_indicator_reading_the_next_close_is_caught_on_the_last_bar_of_each_c
     assert report.to_dict()["lookahead_found"] is True
 
 
-def test_a_normalisation_by_the_whole_series_changes_orders_and_trades_before_the_cut(leaks: None) -> None:
+def test_a_normalisation_by_the_whole_series_changes_orders_and_trades_before_the_cut(
+    leaks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     strategy = _strategy({"indicator": "Share_Of_Max", "condition": "greater_than", "values": [0.9]},
                          {"indicator": "Share_Of_Max", "condition": "less_than", "values": [0.85]})  # fmt: skip
     rng = np.random.default_rng(2)
@@ -171,6 +174,12 @@ def test_a_normalisation_by_the_whole_series_changes_orders_and_trades_before_th
     assert len(groups) == 1 and groups[0]["count"] == len(early)
     assert groups[0]["first_bar"] == ns_to_iso(min(d.bar_ns for d in early))
     assert report.to_dict()["summary"] == report.summary()
+    # a long leak is counted in full and listed bar by bar only up to LISTED_PER_ARRAY per array and cut
+    monkeypatch.setattr(lookahead, "LISTED_PER_ARRAY", 2)
+    capped = lookahead_analysis(strategy, bars, cuts=4)
+    assert capped.groups == report.groups
+    listed = [d for d in capped.differences if d.cut_ns == first_cut and d.what == "entry_vote[0]"]
+    assert listed == early[:2]
 
 
 def test_a_portfolio_on_one_account_is_cut_by_known_time_with_a_late_starter() -> None:
