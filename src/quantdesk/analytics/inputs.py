@@ -192,7 +192,8 @@ def aligned_benchmark(inputs: PerformanceInputs) -> pd.Series | None:
     idx = inputs.equity.index
     if bench.index.equals(idx):  # already on the run's grid (the engine's own benchmark series)
         return pd.Series(bench.to_numpy(), index=idx, name="benchmark", dtype=float)
-    pos = np.searchsorted(bench.index.as_unit("ns").asi8, idx.as_unit("ns").asi8, side="right") - 1
+    bench_ns = pd.DatetimeIndex(bench.index).as_unit("ns").asi8
+    pos = np.searchsorted(bench_ns, pd.DatetimeIndex(idx).as_unit("ns").asi8, side="right") - 1
     values = (
         np.where(pos >= 0, bench.to_numpy()[np.maximum(pos, 0)], np.nan) if len(bench) else np.full(len(idx), np.nan)
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from quantdesk.cli.common import app, open_catalog, out, progress
@@ -31,7 +32,7 @@ def _print_write(report: WriteReport, *, max_gaps: int = 5) -> None:
     if report.gaps:
         out.print(f"  [yellow]{len(report.gaps)} gap(s) in the data (reported, not filled):[/yellow]")
         for gap in report.gaps[:max_gaps]:
-            out.print(f"    {gap.describe()}")
+            out.print(f"    {escape(gap.describe())}")
         if len(report.gaps) > max_gaps:
             out.print(f"    ... and {len(report.gaps) - max_gaps} more")
 
@@ -50,7 +51,7 @@ def data_sample() -> None:
         f"macro series: {len(report.series_written)} written, {len(report.series_unchanged)} unchanged "
         f"({', '.join(report.series_written + report.series_unchanged)})"
     )
-    out.print(f"store: {catalog.root}")
+    out.print(f"store: {escape(str(catalog.root))}")
 
 
 @data_app.command("synthetic")
@@ -171,7 +172,7 @@ def data_import(
         column_map=parse_column_map(mapping),
     )
     for note in report.notes:
-        out.print(f"[yellow]note:[/yellow] {note}")
+        out.print(f"[yellow]note:[/yellow] {escape(note)}")
     _print_write(report.write)
 
 
@@ -246,7 +247,7 @@ def data_list(as_json: Annotated[bool, typer.Option("--json", help="print JSON")
         typer.echo(json.dumps(payload, indent=1))
         return
     if not datasets and not series:
-        out.print(f"the store at {catalog.root} is empty; try `quantdesk data sample`")
+        out.print(f"the store at {escape(str(catalog.root))} is empty; try `quantdesk data sample`")
         return
     table = Table(title=f"bars in {catalog.root}")
     for col in ("symbol", "timeframe", "rows", "first", "last", "syn"):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from quantdesk.cli.common import app, out, progress
@@ -136,4 +137,4 @@ def demo() -> None:
         "synthetic in every report."
     )
     for path in reports:
-        out.print(f"HTML report: {path}")
+        out.print(f"HTML report: {escape(str(path))}")

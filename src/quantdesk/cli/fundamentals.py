@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from quantdesk.cli.common import app, open_catalog, out
@@ -50,8 +51,8 @@ def import_file(file: Annotated[Path, typer.Argument(help="a CSV or Parquet file
     from quantdesk.data.fundamentals.imports import import_statements
 
     report = import_statements(file, _store())
-    out.print(f"{file}: {report.received} figures for {report.symbols} companies; {report.added} new versions stored, "
-              f"{report.unchanged} already known")  # fmt: skip
+    out.print(f"{escape(str(file))}: {report.received} figures for {report.symbols} companies; "
+              f"{report.added} new versions stored, {report.unchanged} already known")  # fmt: skip
 
 
 @fundamentals_app.command("fetch-edgar")

@@ -211,6 +211,18 @@ class FactorExposure:
         }
 
 
+def _spans(asset_returns: Any, factors: pd.DataFrame) -> str:
+    """Where the returns and the factors lie in time, when both have dates (why they may not overlap)."""
+
+    def span(index: Any) -> str | None:
+        if not isinstance(index, pd.DatetimeIndex) or len(index) == 0:
+            return None
+        return f"{index.min():%Y-%m} to {index.max():%Y-%m}"
+
+    mine, theirs = span(getattr(asset_returns, "index", None)), span(factors.dropna(how="all").index)
+    return f" (the returns cover {mine}, the factors {theirs})" if mine and theirs else ""
+
+
 def _excess_frame(asset_returns: Any, factors: pd.DataFrame, risk_free: Any) -> pd.DataFrame:
     asset = _as_series(asset_returns, "__excess__")
     given: dict[str, Any] = {"asset_returns": asset_returns, "factors": factors}
@@ -271,7 +283,7 @@ def factor_exposure(
         raise DataError(
             "factor_exposure: too few observations after aligning and dropping missing values",
             expected=f"at least {needed}" + (f" (window {window})" if window else f" ({k} factors + 2)"),
-            found=str(len(frame)),
+            found=f"{len(frame)}{_spans(asset_returns, factors)}",
         )
     y = frame["__excess__"].to_numpy(np.float64)
     x_frame = frame[list(names)]

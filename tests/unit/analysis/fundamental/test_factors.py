@@ -156,3 +156,15 @@ def test_sp500_loads_on_the_real_fama_french_market_factor() -> None:
     assert exposure.loadings["Mkt-RF"] == pytest.approx(1.0, abs=0.05)
     assert exposure.loadings["SMB"] < 0  # large caps load negatively on small-minus-big
     assert exposure.r_squared > 0.97
+
+
+def test_returns_that_do_not_overlap_the_factors_say_where_each_lies() -> None:
+    factors = pd.DataFrame(
+        {"Mkt-RF": np.linspace(-0.02, 0.02, 24), "SMB": np.linspace(0.01, -0.01, 24)},
+        index=pd.date_range("2017-01-31", periods=24, freq="ME"),
+    )
+    returns = pd.Series(np.full(12, 0.01), index=pd.date_range("2024-01-31", periods=12, freq="ME"))
+    with pytest.raises(
+        DataError, match=r"found 0 \(the returns cover 2024-01 to 2024-12, the factors 2017-01 to 2018-12\)"
+    ):
+        factor_exposure(returns, factors)
