@@ -4,7 +4,7 @@ Every command is a thin layer over the Python API: it parses options, calls the 
 notebook would, and renders the result. Commands live by topic (``data``, ``backtest``,
 ``technical``) and register on the one ``app`` in ``common``. Exit codes: 0 success, 2 bad input (a
 ``ConfigError`` or ``DataError``, message printed), 1 an internal error (set ``QUANTDESK_DEBUG=1``
-for the traceback).
+for the traceback), 3 look-ahead found by ``strategy lookahead``.
 """
 
 from __future__ import annotations

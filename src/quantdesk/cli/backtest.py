@@ -79,6 +79,32 @@ def _symbols(
     return list(dict.fromkeys(chosen)), notes
 
 
+def run_inputs(strategy: Any, symbols: str | None, universe: str | None, benchmark: str | None, timeframe: str,
+               start: str | None, end: str | None
+               ) -> tuple[list[str], Timeframe, list[Any], Any, dict[str, Any], Any]:  # fmt: skip
+    """What a run of ``strategy`` with the options reads from the catalog: (symbols, timeframe, bars, benchmark
+    bars, instruments, evidence sources); a universe's instruments outside its asset_classes are left out
+    with a note."""
+    tf = Timeframe.parse(timeframe)
+    start_ns = to_utc_ns(start, what="--start") if start else None
+    end_ns = to_utc_ns(end, what="--end") if end else None
+    if start_ns is not None and end_ns is not None and start_ns > end_ns:
+        raise ConfigError(f"--start ({start}) is after --end ({end})")
+    catalog = open_catalog()
+    names, left_out = _symbols(
+        catalog, symbols, universe, tf.value, [str(a) for a in strategy.strategy_meta.asset_classes]
+    )
+    for line in left_out:
+        out.print(f"[yellow]note[/yellow] {escape(line)}", highlight=False)
+    bars = [catalog.read_bars(s, tf, start_ns, end_ns) for s in names]
+    for b in bars:
+        if len(b) == 0:
+            raise ConfigError(f"{b.symbol} {tf.value}: no bars between --start and --end")
+    bench = catalog.read_bars(check_symbol(benchmark, where="--benchmark"), tf, start_ns, end_ns) if benchmark else None
+    instruments = {s: i for s in names if (i := catalog.find_instrument(s)) is not None}
+    return names, tf, bars, bench, instruments, evidence_sources(catalog)
+
+
 @app.command("backtest")
 def backtest(
     strategy_file: Annotated[Path, typer.Argument(help="strategy JSON file")],
@@ -103,24 +129,8 @@ def backtest(
     strategy = load_strategy(strategy_file)
     if report_out is not None and report_out.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--report: expected a file ending in .html, found {str(report_out)!r}")
-    tf = Timeframe.parse(timeframe)
-    start_ns = to_utc_ns(start, what="--start") if start else None
-    end_ns = to_utc_ns(end, what="--end") if end else None
-    if start_ns is not None and end_ns is not None and start_ns > end_ns:
-        raise ConfigError(f"--start ({start}) is after --end ({end})")
-    catalog = open_catalog()
-    names, left_out = _symbols(
-        catalog, symbols, universe, tf.value, [str(a) for a in strategy.strategy_meta.asset_classes]
-    )
-    for line in left_out:
-        out.print(f"[yellow]note[/yellow] {escape(line)}", highlight=False)
-    bars = [catalog.read_bars(s, tf, start_ns, end_ns) for s in names]
-    for b in bars:
-        if len(b) == 0:
-            raise ConfigError(f"{b.symbol} {tf.value}: no bars between --start and --end")
-    bench = catalog.read_bars(check_symbol(benchmark, where="--benchmark"), tf, start_ns, end_ns) if benchmark else None
-    instruments = {s: i for s in names if (i := catalog.find_instrument(s)) is not None}
-    sources = evidence_sources(catalog)
+    names, tf, bars, bench, instruments, sources = run_inputs(strategy, symbols, universe, benchmark, timeframe,
+                                                              start, end)  # fmt: skip
     label = f"{strategy.strategy_meta.name} on {', '.join(names[:5])}{' ...' if len(names) > 5 else ''} {tf.value}"
     with progress(f"backtesting {label}", total=len(names) + 2) as advance:
         result = run_backtest(

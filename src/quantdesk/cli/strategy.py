@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -146,3 +146,112 @@ def strategy_explain(
         out.print_json(json.dumps(explanation))
     else:
         render_explanation(explanation, out)
+
+
+LOOKAHEAD_FOUND_EXIT = 3  # `strategy lookahead`: a difference before a cut (look-ahead); CI scripts test for it
+_SHOWN_DIFFERENCES = 50  # groups of the summary
+_SHOWN_DETAILS = 20
+
+
+@strategy_app.command("lookahead")
+def strategy_lookahead(
+    file: Annotated[Path, typer.Argument(help="strategy JSON file")],
+    symbols: Annotated[
+        str | None, typer.Option("--symbols", "--symbol", help="comma-separated symbols, one account")
+    ] = None,
+    universe: Annotated[
+        str | None, typer.Option("--universe", help="all, synthetic, real, sector:NAME, market:NAME or @FILE")
+    ] = None,
+    benchmark: Annotated[str | None, typer.Option("--benchmark", help="symbol to compare against")] = None,
+    timeframe: Annotated[str, typer.Option("--timeframe", help="base timeframe")] = "1d",
+    start: Annotated[str | None, typer.Option("--start", help="first bar (date or ISO time, UTC)")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="last bar (date or ISO time, UTC)")] = None,
+    capital: Annotated[float, typer.Option("--capital", help="initial cash")] = 100_000.0,
+    cuts: Annotated[int, typer.Option("--cuts", help="cut points, spread over the run after its warm-up")] = 5,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", help="also measure how results depend on the history before a window")
+    ] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the report as JSON here")] = None,
+) -> None:
+    """Look for look-ahead: run on the full data and cut at N points; every signal, order, fill or trade before
+    a cut that differs is listed. Exit 0: none found; 3: look-ahead found; 2: bad input."""
+    from quantdesk.backtest.lookahead import lookahead_analysis, warmup_sensitivity
+    from quantdesk.cli.backtest import run_inputs
+    from quantdesk.cli.common import progress
+    from quantdesk.strategy.load import load_strategy
+
+    strategy = load_strategy(file)
+    names, tf, bars, bench, instruments, sources = run_inputs(
+        strategy, symbols, universe, benchmark, timeframe, start, end
+    )
+    options = {"instruments": instruments, "sources": sources, "benchmark": bench, "initial_cash": capital}
+    label = f"{strategy.strategy_meta.name} on {', '.join(names[:5])}{' ...' if len(names) > 5 else ''} {tf.value}"
+    with progress(f"look-ahead analysis of {label}"):
+        report = lookahead_analysis(strategy, bars, cuts=cuts, **options)
+        warmup = warmup_sensitivity(strategy, bars, **options) if recursive else None
+    _print_lookahead(report)
+    if warmup is not None:
+        _print_warmup(warmup)
+    if json_out is not None:
+        doc = {"lookahead": report.to_dict(), "warmup_sensitivity": warmup.to_dict() if warmup else None}
+        _write(json_out, json.dumps(doc, indent=2) + "\n")
+        out.print(f"JSON report: {escape(str(json_out))}")
+    if not report.ok:
+        raise typer.Exit(LOOKAHEAD_FOUND_EXIT)
+
+
+def _print_lookahead(report: Any) -> None:
+    from quantdesk.core.timestamps import ns_to_iso
+
+    checked = ", ".join(f"{n:,} {what}" for what, n in report.checked.items())
+    cuts = ", ".join(ns_to_iso(c) for c in report.cut_ns)
+    out.print(
+        escape(f"{report.strategy_name} · {', '.join(report.symbols)} {report.timeframe}: {report.rows} rows, "
+               f"{len(report.cut_ns)} cuts ({cuts}); compared {checked or 'nothing'}"),
+        highlight=False,
+    )  # fmt: skip
+    for note in report.notes:
+        out.print(f"[yellow]note[/yellow] {escape(note)}", highlight=False)
+    if report.ok:
+        out.print("[green]no look-ahead found[/green]: everything decided before each cut is the same on cut data")
+        return
+    total = sum(g.count for g in report.groups)
+    summary = Table(title=f"look-ahead: {total} differences before a cut, by what differs")
+    for column in ("cut", "kind", "symbol", "what", "bars", "first bar", "last bar"):
+        summary.add_column(column, overflow="fold")
+    for g in report.summary()[:_SHOWN_DIFFERENCES]:
+        summary.add_row(
+            *(escape(str(g[k])) for k in ("cut", "kind", "symbol", "what", "count", "first_bar", "last_bar"))
+        )
+    out.print(summary)
+    table = Table(title="the first differences")
+    for column in ("cut", "kind", "symbol", "what", "bar", "full run", "cut run"):
+        table.add_column(column, overflow="fold")
+    for d in report.differences[:_SHOWN_DETAILS]:
+        row = d.to_dict()
+        table.add_row(*(escape(str(row[k])) for k in ("cut", "kind", "symbol", "what", "bar", "full", "cut_run")))
+    out.print(table)
+    if total > _SHOWN_DETAILS:
+        out.print(f"... and {total - _SHOWN_DETAILS} more (--json PATH lists them)")
+    out.print("[red]look-ahead found[/red]: the strategy decided differently when later bars were absent")
+
+
+def _print_warmup(report: Any) -> None:
+    from quantdesk.core.timestamps import ns_to_iso
+
+    table = Table(
+        title=escape(
+            f"warm-up sensitivity · window from {ns_to_iso(report.window_start_ns)}, declared warm-up "
+            f"{report.declared_warmup_bars} bars, histories {', '.join(map(str, report.histories))} bars"
+        )
+    )
+    columns = ("symbol", "kind", "series", "history", "compared", "differing", "missing", "max rel diff", "agrees from")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for r in report.rows:
+        d = r.to_dict()
+        history = f"{r.history_bars} (all)" if r.full_history else str(r.history_bars)
+        rel = "n/a" if d["max_rel_diff"] is None else f"{d['max_rel_diff']:.3g}"
+        table.add_row(escape(r.symbol), r.kind, escape(r.name), history, str(r.compared), str(r.differing),
+                      str(r.missing), rel, d["agrees_from"] or "never")  # fmt: skip
+    out.print(table)

@@ -72,6 +72,12 @@ class SignalWorkspace:
             self._outputs[key] = spec.compute(own, params)
         return own, self._outputs[key]
 
+    def computed(self) -> list[tuple[str, str, dict[str, ParamValue], Bars, Outputs]]:
+        """Every indicator computed so far: (name, timeframe, parameters, its own bars, its outputs)."""
+        return [
+            (name, tf, dict(params), self.bars(tf), outputs) for (name, tf, params), outputs in self._outputs.items()
+        ]
+
     def on_base(self, own: Bars, values: np.ndarray) -> np.ndarray:
         """``values`` of ``own``'s bars carried onto the base bars by known time (NaN before the first)."""
         if own is self.base:
