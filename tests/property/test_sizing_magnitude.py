@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from quantdesk.backtest.engine import EQUITY_HEADROOM, MAX_EXACT_STEPS, run_backtest
@@ -75,6 +75,9 @@ def _instrument(lot: float) -> Instrument:
     cash_exp=st.floats(min_value=2.0, max_value=12.0),
     scale_exp=st.floats(min_value=-2.0, max_value=3.0),
 )
+@example(lot_exp=-0.03125, cash_exp=2.359375, scale_exp=-0.03125)  # 0.91 of a 0.93 lot affordable: no trade
+@example(lot_exp=-8.0, cash_exp=12.0, scale_exp=-2.0)  # 1e12 in 1e-8 lots at 1.0: refused before the run
+@example(lot_exp=-5.0, cash_exp=9.0, scale_exp=0.0)  # 3.8e11 lots: exact
 def test_sizes_are_exact_whole_lots_or_refused_before_the_run(
     lot_exp: float, cash_exp: float, scale_exp: float
 ) -> None:
@@ -93,7 +96,7 @@ def test_sizes_are_exact_whole_lots_or_refused_before_the_run(
     trades = result.trades
     if trades.empty:
         # the only honest reason for no trade: not one lot is affordable, and the denial says so with real sizes
-        entry = float(CLOSE[4] * scale)  # the entry's fill open (SMA(2) crosses 105 at the close of bar 3)
+        entry = float(CLOSE[7] * scale)  # the entry's fill open (SMA(2) crosses 105 at the close of bar 6)
         assert FRACTION * cash / entry < lot * (1 + 1e-6)
         assert list(events["check"]) == ["zero_size"] and float(events["value"].iloc[0]) >= 0.0
         return
