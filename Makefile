@@ -47,6 +47,7 @@ bench: $(STAMP_RUN)
 	$(BIN)/python benchmarks/fundamentals.py
 	$(BIN)/python benchmarks/signals.py
 	$(BIN)/python benchmarks/plan_example.py
+	$(BIN)/python benchmarks/user_path.py
 
 bench-peers: $(STAMP_BENCH)
 	$(BIN)/python benchmarks/peers.py

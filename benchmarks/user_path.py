@@ -3,8 +3,9 @@
 Role: issue 15 item 2 asks that the whole path a user runs scale with the data: ``load_strategy`` of
 ``examples/strategies/sma_cross.json``, ``run_backtest`` over one-minute bars of a 24/7 instrument, then
 ``result.trades``, ``result.metrics``, ``result.to_json()`` and ``result.report(...)``. Each stage is timed at
-250,000 and 1,000,000 bars (the crossover trades about 28 times per 1,000 bars: about 28,000 trades at the full
-size) on a fresh result, the median of a few runs after one warm-up; the ratio of the two sizes is printed
+250,000 and 1,000,000 bars, in thousandths of a unit (with whole units the 5 bps a side ruins the account early
+and the rest are denials), on a fresh result, the median of a few runs after one warm-up; the ratio of the two
+sizes is printed
 per stage (4.0 is linear; a stage far above it grows faster than the data). It also times the regime rank
 kernel the trades' context uses, ``kernels.regime.trailing_rank`` (a Fenwick tree over each block's sorted
 values, O(n log w)), against the sort-every-window kernel it replaced (kept in ``tests/reference``), over
@@ -47,7 +48,7 @@ def _median(fn: Callable[[], Any], repeats: int) -> float:
 
 def stage_times(n: int, repeats: int, tmp: Path) -> tuple[dict[str, float], int]:
     data = peers.make_data(n)
-    bars, inst = peers.bench_bars(data), peers.bench_instrument(1.0)
+    bars, inst = peers.bench_bars(data), peers.bench_instrument(peers.FRACTIONAL_LOT)  # trades to the end
     strategy = load_strategy(peers.STRATEGY_FILE)
 
     def fresh() -> Any:
