@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         volume_profile,
     )
     from quantdesk.backtest.engine import run_backtest
+    from quantdesk.backtest.lookahead import lookahead_analysis, warmup_sensitivity
     from quantdesk.backtest.result import BacktestResult
     from quantdesk.core.errors import ConfigError, DataError, NotFoundError, QuantdeskError, StoreError
     from quantdesk.data.align import align_bars, align_series, asof_indices
@@ -86,6 +87,8 @@ _LAZY: dict[str, str] = {
     "technical_snapshot": "quantdesk.analysis.technical",
     "volume_profile": "quantdesk.analysis.technical",
     "run_backtest": "quantdesk.backtest.engine",
+    "lookahead_analysis": "quantdesk.backtest.lookahead",
+    "warmup_sensitivity": "quantdesk.backtest.lookahead",
     "BacktestResult": "quantdesk.backtest.result",
     "ConfigError": "quantdesk.core.errors",
     "DataError": "quantdesk.core.errors",
@@ -166,6 +169,7 @@ __all__ = [
     "list_templates",
     "load_strategy",
     "load_template",
+    "lookahead_analysis",
     "macro_score",
     "parse_strategy",
     "piotroski_fscore",
@@ -180,4 +184,5 @@ __all__ = [
     "technical_snapshot",
     "validate_data",
     "volume_profile",
+    "warmup_sensitivity",
 ]
