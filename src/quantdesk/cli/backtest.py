@@ -105,20 +105,30 @@ def run_inputs(strategy: Any, symbols: str | None, universe: str | None, benchma
     return names, tf, bars, bench, instruments, evidence_sources(catalog)
 
 
+# the options of every command that runs a strategy over stored bars (backtest, strategy lookahead)
+SymbolsOption = Annotated[
+    str | None, typer.Option("--symbols", "--symbol", help="comma-separated symbols, one account")
+]
+UniverseOption = Annotated[
+    str | None, typer.Option("--universe", help="all, synthetic, real, sector:NAME, market:NAME or @FILE")
+]
+BenchmarkOption = Annotated[str | None, typer.Option("--benchmark", help="symbol to compare against")]
+TimeframeOption = Annotated[str, typer.Option("--timeframe", help="base timeframe")]
+StartOption = Annotated[str | None, typer.Option("--start", help="first bar (date or ISO time, UTC)")]
+EndOption = Annotated[str | None, typer.Option("--end", help="last bar (date or ISO time, UTC)")]
+CapitalOption = Annotated[float, typer.Option("--capital", help="initial cash")]
+
+
 @app.command("backtest")
 def backtest(
     strategy_file: Annotated[Path, typer.Argument(help="strategy JSON file")],
-    symbols: Annotated[
-        str | None, typer.Option("--symbols", "--symbol", help="comma-separated symbols, one account")
-    ] = None,
-    universe: Annotated[
-        str | None, typer.Option("--universe", help="all, synthetic, real, sector:NAME, market:NAME or @FILE")
-    ] = None,
-    benchmark: Annotated[str | None, typer.Option("--benchmark", help="symbol to compare against")] = None,
-    timeframe: Annotated[str, typer.Option("--timeframe", help="base timeframe")] = "1d",
-    start: Annotated[str | None, typer.Option("--start", help="first bar (date or ISO time, UTC)")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="last bar (date or ISO time, UTC)")] = None,
-    capital: Annotated[float, typer.Option("--capital", help="initial cash")] = 100_000.0,
+    symbols: SymbolsOption = None,
+    universe: UniverseOption = None,
+    benchmark: BenchmarkOption = None,
+    timeframe: TimeframeOption = "1d",
+    start: StartOption = None,
+    end: EndOption = None,
+    capital: CapitalOption = 100_000.0,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the JSON result here")] = None,
     report_out: Annotated[Path | None, typer.Option("--report", help="write the HTML report here")] = None,
 ) -> None:

@@ -10,6 +10,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from quantdesk.cli.backtest import (
+    BenchmarkOption,
+    CapitalOption,
+    EndOption,
+    StartOption,
+    SymbolsOption,
+    TimeframeOption,
+    UniverseOption,
+)
 from quantdesk.cli.common import app, err, open_catalog, out
 from quantdesk.core.atomic import atomic_write
 from quantdesk.core.errors import ConfigError
@@ -156,17 +165,13 @@ _SHOWN_DETAILS = 20
 @strategy_app.command("lookahead")
 def strategy_lookahead(
     file: Annotated[Path, typer.Argument(help="strategy JSON file")],
-    symbols: Annotated[
-        str | None, typer.Option("--symbols", "--symbol", help="comma-separated symbols, one account")
-    ] = None,
-    universe: Annotated[
-        str | None, typer.Option("--universe", help="all, synthetic, real, sector:NAME, market:NAME or @FILE")
-    ] = None,
-    benchmark: Annotated[str | None, typer.Option("--benchmark", help="symbol to compare against")] = None,
-    timeframe: Annotated[str, typer.Option("--timeframe", help="base timeframe")] = "1d",
-    start: Annotated[str | None, typer.Option("--start", help="first bar (date or ISO time, UTC)")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="last bar (date or ISO time, UTC)")] = None,
-    capital: Annotated[float, typer.Option("--capital", help="initial cash")] = 100_000.0,
+    symbols: SymbolsOption = None,
+    universe: UniverseOption = None,
+    benchmark: BenchmarkOption = None,
+    timeframe: TimeframeOption = "1d",
+    start: StartOption = None,
+    end: EndOption = None,
+    capital: CapitalOption = 100_000.0,
     cuts: Annotated[int, typer.Option("--cuts", help="cut points, spread over the run after its warm-up")] = 5,
     recursive: Annotated[
         bool, typer.Option("--recursive", help="also measure how results depend on the history before a window")
