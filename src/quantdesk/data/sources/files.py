@@ -116,6 +116,17 @@ def read_table(path: Path) -> pd.DataFrame:
     raise ConfigError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
 
 
+def mapped_column(frame: pd.DataFrame, mapping: Mapping[str, str], key: str, source: str) -> str:
+    """The file's column ``--map`` names for ``key``; a DataError naming the file's columns when it has none."""
+    if mapping[key] not in frame.columns:
+        raise DataError(
+            f"mapped column {mapping[key]!r} for {key} is not in the file",
+            source=source,
+            expected=f"one of {', '.join(map(str, frame.columns))}",
+        )
+    return mapping[key]
+
+
 def _resolve_columns(frame: pd.DataFrame, mapping: Mapping[str, str], source: str) -> tuple[dict[str, str], list[str]]:
     notes: list[str] = []
     names = [str(c) for c in frame.columns]
@@ -136,13 +147,7 @@ def _resolve_columns(frame: pd.DataFrame, mapping: Mapping[str, str], source: st
     chosen: dict[str, str] = {}
     for key in CANONICAL:
         if key in mapping:
-            if mapping[key] not in frame.columns:
-                raise DataError(
-                    f"mapped column {mapping[key]!r} for {key} is not in the file",
-                    source=source,
-                    expected=f"one of {', '.join(map(str, frame.columns))}",
-                )
-            chosen[key] = mapping[key]
+            chosen[key] = mapped_column(frame, mapping, key, source)
             continue
         hit = next((present[c] for c in _CANDIDATES[key] if c in present), None)
         if hit is None:

@@ -35,7 +35,7 @@ import pandas as pd
 from quantdesk.core.errors import ConfigError, DataError, NotFoundError
 from quantdesk.core.timestamps import NS_PER_DAY, ns_to_iso
 from quantdesk.data.catalog import Catalog
-from quantdesk.data.sources.files import read_table
+from quantdesk.data.sources.files import mapped_column, read_table
 from quantdesk.domain.series import SERIES_FREQUENCIES, MacroSeries
 
 SERIES_FIELDS = ("ts", "value", "known_ts")
@@ -114,13 +114,7 @@ def _resolve(frame: pd.DataFrame, mapping: Mapping[str, str], name: str, source:
     chosen: dict[str, str] = {}
     for key in SERIES_FIELDS:
         if key in mapping:
-            if mapping[key] not in frame.columns:
-                raise DataError(
-                    f"mapped column {mapping[key]!r} for {key} is not in the file",
-                    source=source,
-                    expected=f"one of {', '.join(map(str, frame.columns))}",
-                )
-            chosen[key] = mapping[key]
+            chosen[key] = mapped_column(frame, mapping, key, source)
             continue
         candidates = _CANDIDATES[key] + ((name.lower(),) if key == "value" else ())
         hit = next((present[c][0] for c in candidates if c in present), None)
