@@ -56,3 +56,27 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# ---- the real Redis server -----------------------------------------------------------------------------
+# QUANTDESK_TEST_REDIS_URL names a server the tests may write to (default: the local one, database 0); each test
+# uses its own session keys and deletes them. Without a reachable server the tests skip, unless
+# QUANTDESK_REQUIRE_SERVICES=1 (as in CI), where they fail.
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The URL of a reachable Redis server."""
+    import os
+
+    import redis
+
+    url = os.environ.get("QUANTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_timeout=5.0).ping()
+    except redis.RedisError as exc:
+        message = f"Redis is not reachable at {url}"
+        if _services_required():
+            pytest.fail(f"{message}: {exc}")
+        pytest.skip(message)
+    return url
