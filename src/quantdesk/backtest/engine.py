@@ -26,6 +26,7 @@ from quantdesk.backtest.evidence import Evidence, arrival_bars, build_evidence
 from quantdesk.backtest.kernel_io import KernelInputs, KernelOutput, run_kernel
 from quantdesk.backtest.result import BacktestResult, Hedge, InstrumentRun
 from quantdesk.backtest.settings import kernel_params
+from quantdesk.backtest.window import first_trading_bar, tail
 from quantdesk.core.errors import ConfigError
 from quantdesk.core.timestamps import ns_to_index
 from quantdesk.domain.bars import Bars
@@ -178,12 +179,15 @@ def run_backtest(
     sources: EvidenceSources | None = None,
     benchmark: Bars | None = None,
     progress: Progress | None = None,
+    trade_from_ns: int | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``bars`` (one instrument's, or a list sharing one account).
 
     Decided at each bar's close, filled at a later bar (``DESIGN.md`` section 2). ``instrument`` /
     ``instruments`` give lot and tick sizes, margin and sector; ``benchmark`` is compared against;
-    ``progress`` is called with a short label as each step starts. Every rule of the run is in ``strategy``.
+    ``progress`` is called with a short label as each step starts; with ``trade_from_ns`` the bars before it
+    only warm the indicators and the run trades from the first bar stored at or after it (``backtest/window.py``).
+    Every rule of the run is in ``strategy``.
     """
     bar_list = [bars] if isinstance(bars, Bars) else list(bars)
     _check(strategy, bar_list, initial_cash)
@@ -194,11 +198,15 @@ def run_backtest(
     needs = _needs(params)
     signals: list[SignalArrays] = []
     evidence: list[Evidence] = []
-    for b in bar_list:
+    for k, b in enumerate(bar_list):
         step(f"signals {b.symbol}")
         s = compile_signals(strategy, b, sources)
+        e = build_evidence(strategy, b, s, needs)
+        if trade_from_ns is not None:  # the warm-up bars leave the run once everything is computed on them
+            first = first_trading_bar(b, trade_from_ns)
+            s, e, bar_list[k] = tail(s, first, len(b)), tail(e, first, len(b)), b[first:]
         signals.append(s)
-        evidence.append(build_evidence(strategy, b, s, needs))
+        evidence.append(e)
     step("kernel")
     grid = build_grid(bar_list)
     n, m = grid.n, len(bar_list)
