@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from quantdesk.cli.common import app, open_catalog, out, progress
+from quantdesk.cli.common import app, out, progress
 from quantdesk.core.errors import ConfigError
 from quantdesk.core.timestamps import to_utc_ns
 from quantdesk.domain.symbols import check_symbol
@@ -28,81 +28,44 @@ def summary_table(title: str, result: Any) -> Table:
     return table
 
 
-def evidence_sources(catalog: Any) -> Any:
-    """The catalog and the fundamentals store (SQLite by default, PostgreSQL by QUANTDESK_DATABASE_URL), opened
-    only when the strategy reads fundamentals."""
-    from quantdesk.strategy.compile import EvidenceSources
+def run_spec(strategy_file: Path, symbols: str | None, universe: str | None, benchmark: str | None,
+             timeframe: str, start: str | None, end: str | None, capital: float,
+             trade_from: str | None = None) -> Any:  # fmt: skip
+    """The ``RunSpec`` of a command's options; a bad option is a ConfigError in the option's own spelling."""
+    from quantdesk.runtime.spec import RunSpec
+    from quantdesk.strategy.load import load_strategy
 
-    def open_store() -> Any:
-        from quantdesk.data.fundamentals.store import FundamentalStore
-
-        return FundamentalStore()
-
-    return EvidenceSources(catalog=catalog, open_fundamentals=open_store)
-
-
-def _symbols(
-    catalog: Any, symbols: str | None, universe: str | None, timeframe: str, asset_classes: Sequence[str] = ()
-) -> tuple[list[str], list[str]]:
-    """The run's symbols, and notes on the universe members left out: those outside the strategy's
-    ``asset_classes`` (a synthetic FX pair in an equity strategy's ``--universe synthetic``)."""
-    from quantdesk.data.universe import resolve_universe
-
+    load_strategy(strategy_file)  # the file's own problems first, with its JSON paths
     if symbols is None and universe is None:
         raise ConfigError(
             "give the instruments to run on: --symbols A,B,C or --universe (all, sector:NAME, @FILE, ...)"
         )
-    chosen: list[str] = []
+    chosen: tuple[str, ...] = ()
     if symbols is not None:
-        chosen = [check_symbol(s.strip(), where="--symbols") for s in symbols.split(",") if s.strip()]
+        chosen = tuple(check_symbol(s.strip(), where="--symbols") for s in symbols.split(",") if s.strip())
         if not chosen:
             raise ConfigError(f"--symbols: expected comma-separated symbols such as SPX,IXIC, found {symbols!r}")
-    notes: list[str] = []
-    if universe is not None:
-        members = [s for s in resolve_universe(catalog, universe, timeframe) if s not in chosen]
-        if asset_classes:
-            outside = {}
-            for s in members:
-                inst = catalog.find_instrument(s)
-                if inst is not None and inst.asset_class not in asset_classes:
-                    outside[s] = str(inst.asset_class)
-            if outside and len(outside) == len(members) and not chosen:
-                raise ConfigError(
-                    f"--universe {universe}: none of its instruments is of the strategy's asset_classes "
-                    f"({', '.join(asset_classes)}); found {', '.join(sorted(set(outside.values())))}"
-                )
-            for s, kind in outside.items():
-                notes.append(f"{s} left out: a {kind} instrument, not one of the strategy's asset_classes "
-                             f"({', '.join(asset_classes)})")  # fmt: skip
-            members = [s for s in members if s not in outside]
-        chosen += members
-    return list(dict.fromkeys(chosen)), notes
+    if benchmark is not None:
+        check_symbol(benchmark, where="--benchmark")
+    Timeframe.parse(timeframe)
+    times = {"--start": start, "--trade-from": trade_from, "--end": end}
+    known = [(name, value, to_utc_ns(value, what=name)) for name, value in times.items() if value]
+    for (a, va, ta), (b, vb, tb) in itertools.pairwise(known):
+        if ta > tb:
+            raise ConfigError(f"{a} ({va}) is after {b} ({vb})")
+    return RunSpec.from_file(strategy_file, symbols=tuple(dict.fromkeys(chosen)), universe=universe,
+                             timeframe=timeframe, start=start, end=end, trade_from=trade_from, capital=capital,
+                             benchmark=benchmark)  # fmt: skip
 
 
-def run_inputs(strategy: Any, symbols: str | None, universe: str | None, benchmark: str | None, timeframe: str,
-               start: str | None, end: str | None
-               ) -> tuple[list[str], Timeframe, list[Any], Any, dict[str, Any], Any]:  # fmt: skip
-    """What a run of ``strategy`` with the options reads from the catalog: (symbols, timeframe, bars, benchmark
-    bars, instruments, evidence sources); a universe's instruments outside its asset_classes are left out
-    with a note."""
-    tf = Timeframe.parse(timeframe)
-    start_ns = to_utc_ns(start, what="--start") if start else None
-    end_ns = to_utc_ns(end, what="--end") if end else None
-    if start_ns is not None and end_ns is not None and start_ns > end_ns:
-        raise ConfigError(f"--start ({start}) is after --end ({end})")
-    catalog = open_catalog()
-    names, left_out = _symbols(
-        catalog, symbols, universe, tf.value, [str(a) for a in strategy.strategy_meta.asset_classes]
-    )
-    for line in left_out:
+def prepared(spec: Any) -> Any:
+    """The spec's data read by the service (``runtime.service.prepare``), its notes printed."""
+    from quantdesk.runtime.service import prepare
+
+    run = prepare(spec)
+    for line in run.notes:
         out.print(f"[yellow]note[/yellow] {escape(line)}", highlight=False)
-    bars = [catalog.read_bars(s, tf, start_ns, end_ns) for s in names]
-    for b in bars:
-        if len(b) == 0:
-            raise ConfigError(f"{b.symbol} {tf.value}: no bars between --start and --end")
-    bench = catalog.read_bars(check_symbol(benchmark, where="--benchmark"), tf, start_ns, end_ns) if benchmark else None
-    instruments = {s: i for s in names if (i := catalog.find_instrument(s)) is not None}
-    return names, tf, bars, bench, instruments, evidence_sources(catalog)
+    return run
 
 
 # the options of every command that runs a strategy over stored bars (backtest, strategy lookahead)
@@ -117,6 +80,9 @@ TimeframeOption = Annotated[str, typer.Option("--timeframe", help="base timefram
 StartOption = Annotated[str | None, typer.Option("--start", help="first bar (date or ISO time, UTC)")]
 EndOption = Annotated[str | None, typer.Option("--end", help="last bar (date or ISO time, UTC)")]
 CapitalOption = Annotated[float, typer.Option("--capital", help="initial cash")]
+TradeFromOption = Annotated[
+    str | None, typer.Option("--trade-from", help="trade from this time; the bars before it only warm up (UTC)")
+]
 
 
 @app.command("backtest")
@@ -129,24 +95,20 @@ def backtest(
     start: StartOption = None,
     end: EndOption = None,
     capital: CapitalOption = 100_000.0,
+    trade_from: TradeFromOption = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the JSON result here")] = None,
     report_out: Annotated[Path | None, typer.Option("--report", help="write the HTML report here")] = None,
 ) -> None:
     """Backtest a strategy file on stored bars: many instruments share one account."""
-    from quantdesk.backtest.engine import run_backtest
-    from quantdesk.strategy.load import load_strategy
+    from quantdesk.runtime.service import backtest as run_backtest_spec
 
-    strategy = load_strategy(strategy_file)
     if report_out is not None and report_out.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--report: expected a file ending in .html, found {str(report_out)!r}")
-    names, tf, bars, bench, instruments, sources = run_inputs(strategy, symbols, universe, benchmark, timeframe,
-                                                              start, end)  # fmt: skip
-    label = f"{strategy.strategy_meta.name} on {', '.join(names[:5])}{' ...' if len(names) > 5 else ''} {tf.value}"
-    with progress(f"backtesting {label}", total=len(names) + 2) as advance:
-        result = run_backtest(
-            strategy, bars, instruments=instruments, initial_cash=capital, sources=sources, benchmark=bench,
-            progress=lambda step: advance(description=f"{label}: {step}"),
-        )  # fmt: skip
+    spec = run_spec(strategy_file, symbols, universe, benchmark, timeframe, start, end, capital, trade_from)
+    run = prepared(spec)
+    strategy, names, tf = run.strategy, run.symbols, run.timeframe
+    with progress(f"backtesting {run.label}", total=len(names) + 2) as advance:
+        result = run_backtest_spec(run, progress=lambda step: advance(description=f"{run.label}: {step}")).result
         metrics = result.metrics
     out.print(summary_table(f"{strategy.strategy_meta.name} · {', '.join(names)} {tf.value}", result))
     events = result.risk_events

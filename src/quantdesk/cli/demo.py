@@ -28,6 +28,7 @@ FX_PAIRS = ("AUDUSD", "USDJPY")
 
 @dataclass(frozen=True, slots=True)
 class Workspace:
+    root: Path  # a data home: its catalog and its SQLite fundamentals
     catalog: Any
     store: Any
     synthetic: list[str]
@@ -62,7 +63,7 @@ def _workspace(root: Path, config: dict[str, Any], timeframe: Timeframe, *, fx: 
         symbols = stored()
         if fx:
             write_synthetic_fx(catalog, SyntheticFxConfig(seed=synthetic.seed, pairs=FX_PAIRS))
-    return Workspace(catalog, store, symbols)
+    return Workspace(root, catalog, store, symbols)
 
 
 def _runs() -> list[tuple[str, str, str]]:
@@ -87,10 +88,10 @@ def _num(value: float | None) -> str:
 @app.command("demo")
 def demo() -> None:
     """Run the plan's example strategy and every template over the sample and synthetic data; compare them."""
-    from quantdesk.backtest.engine import run_backtest
     from quantdesk.data.sources.sample import SAMPLE_SYMBOLS
-    from quantdesk.strategy.compile import EvidenceSources
-    from quantdesk.strategy.templates import RUN_HINTS, load_template
+    from quantdesk.runtime.service import backtest as run_backtest_spec
+    from quantdesk.runtime.spec import RunSpec
+    from quantdesk.strategy.templates import RUN_HINTS, template_text
 
     home = data_home()
     with progress("preparing the demo data (sample, synthetic equities and FX)"):
@@ -108,8 +109,6 @@ def demo() -> None:
         for key, space_name, universe in runs:
             space = spaces[space_name]
             advance(0, description=f"backtesting {key} on {universe}")
-            strategy = load_template(key)
-            timeframe = RUN_HINTS[key][0]
             symbols = (
                 list(SAMPLE_SYMBOLS)
                 if universe == "sample"
@@ -117,12 +116,10 @@ def demo() -> None:
                 if universe == "FX"
                 else space.synthetic
             )
-            catalog = space.catalog
-            bars = [catalog.read_bars(s, timeframe) for s in symbols]
-            result = run_backtest(
-                strategy, bars, instruments={s: i for s in symbols if (i := catalog.find_instrument(s))},
-                sources=EvidenceSources(catalog=catalog, fundamentals=space.store),
-            )  # fmt: skip
+            spec = RunSpec(strategy_text=template_text(key), symbols=tuple(symbols), timeframe=RUN_HINTS[key][0],
+                           data_home=str(space.root), fundamentals_in_home=True,
+                           strategy_source=f"template {key}")  # fmt: skip
+            result = run_backtest_spec(spec).result
             m, b = result.metrics, result.benchmark_metrics
             table.add_row(key, f"{universe} ({len(symbols)})", str(m.n_trades),
                           _pct(m.total_return), _pct(m.cagr), _num(m.sharpe), _pct(m.max_drawdown), _pct(m.win_rate),

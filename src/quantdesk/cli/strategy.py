@@ -181,16 +181,13 @@ def strategy_lookahead(
     """Look for look-ahead: run on the full data and cut at N points; every signal, order, fill or trade before
     a cut that differs is listed. Exit 0: none found; 3: look-ahead found; 2: bad input."""
     from quantdesk.backtest.lookahead import lookahead_analysis, warmup_sensitivity
-    from quantdesk.cli.backtest import run_inputs
+    from quantdesk.cli.backtest import prepared, run_spec
     from quantdesk.cli.common import progress
-    from quantdesk.strategy.load import load_strategy
 
-    strategy = load_strategy(file)
-    names, tf, bars, bench, instruments, sources = run_inputs(
-        strategy, symbols, universe, benchmark, timeframe, start, end
-    )
-    options = {"instruments": instruments, "sources": sources, "benchmark": bench, "initial_cash": capital}
-    label = f"{strategy.strategy_meta.name} on {', '.join(names[:5])}{' ...' if len(names) > 5 else ''} {tf.value}"
+    run = prepared(run_spec(file, symbols, universe, benchmark, timeframe, start, end, capital))
+    strategy, bars, label = run.strategy, list(run.bars), run.label
+    options = {"instruments": run.instruments, "sources": run.sources, "benchmark": run.benchmark,
+               "initial_cash": capital}  # fmt: skip
     with progress(f"look-ahead analysis of {label}"):
         report = lookahead_analysis(strategy, bars, cuts=cuts, **options)
         warmup = warmup_sensitivity(strategy, bars, **options) if recursive else None

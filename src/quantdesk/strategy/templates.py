@@ -17,7 +17,7 @@ from quantdesk.core.errors import ConfigError
 from quantdesk.strategy.load import parse_strategy
 from quantdesk.strategy.models import Strategy
 
-__all__ = ["RUN_HINTS", "TemplateInfo", "list_templates", "load_template", "new_from_template"]
+__all__ = ["RUN_HINTS", "TemplateInfo", "list_templates", "load_template", "new_from_template", "template_text"]
 
 # key -> (base timeframe, data to run it on)
 RUN_HINTS: dict[str, tuple[str, str]] = {
@@ -67,14 +67,19 @@ def template_keys() -> list[str]:
     return sorted(p.name.removesuffix(".json") for p in _library().iterdir() if p.name.endswith(".json"))
 
 
-def load_template(key: str) -> Strategy:
+def template_text(key: str) -> str:
+    """The template's strategy file as shipped (what a run spec of it carries)."""
     keys = template_keys()
     if key not in keys:
         close = difflib.get_close_matches(key, keys, n=2, cutoff=0.5)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ConfigError(f"--template: unknown template {key!r}{hint}; valid templates: {', '.join(keys)}")
-    text = _library().joinpath(f"{key}.json").read_text(encoding="utf-8")
-    return parse_strategy(text, f"template {key}")
+    text: str = _library().joinpath(f"{key}.json").read_text(encoding="utf-8")
+    return text
+
+
+def load_template(key: str) -> Strategy:
+    return parse_strategy(template_text(key), f"template {key}")
 
 
 def list_templates() -> list[TemplateInfo]:

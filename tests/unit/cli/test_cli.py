@@ -394,3 +394,18 @@ def test_a_crypto_import_with_a_fractional_lot_trades_fractions_around_the_clock
     again = run(home, "data", "import", str(csv), "--symbol", "BTCUSD", "--timeframe", "1m", "--lot-size", "1")
     assert again.returncode == 2
     assert "--lot-size: BTCUSD is stored with a lot size of 0.001, found 1" in again.stderr
+
+
+def test_backtest_trade_from_warms_up_on_the_bars_before_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run(home, "data", "synthetic", "--symbols", "2", "--days", "300").returncode == 0
+    strategy = str(Path(__file__).resolve().parents[3] / "examples/strategies/ema_cross.json")
+    out = tmp_path / "r.json"
+    ran = run(
+        home, "backtest", strategy, "--symbols", "SYN001,SYN002", "--trade-from", "2024-07-01", "--json", str(out)
+    )
+    assert ran.returncode == 0, ran.stderr
+    doc = json.loads(out.read_text())
+    assert doc["start"] >= "2024-07-01" and all(t["entry_time"] >= "2024-07-01" for t in doc["trades"])
+    bad = run(home, "backtest", strategy, "--symbols", "SYN001", "--start", "2024-08-01", "--trade-from", "2024-07-01")
+    assert bad.returncode == 2 and "--start (2024-08-01) is after --trade-from (2024-07-01)" in bad.stderr

@@ -1,0 +1,134 @@
+"""The service that carries out a ``RunSpec``: the one place a run's data is gathered and its backtest made.
+
+``prepare(spec)`` opens the catalog of the spec's data home, resolves the symbols (a universe's instruments
+outside the strategy's ``asset_classes`` are left out, each with a note), reads the bars (the window from
+``start``, so the warm-up before ``trade_from`` is there), the benchmark and the instruments, and builds the
+``EvidenceSources`` whose fundamentals store opens inside the worker, only when a strategy reads it.
+``backtest(spec)`` runs it and returns the result with the notes. The CLI's ``backtest``, ``strategy
+lookahead`` and ``demo`` call these; later the API and a process pool call the same with the same specs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from quantdesk.backtest.result import BacktestResult
+from quantdesk.core.errors import ConfigError
+from quantdesk.core.paths import data_home
+from quantdesk.domain.bars import Bars
+from quantdesk.domain.instrument import Instrument
+from quantdesk.domain.timeframe import Timeframe
+from quantdesk.runtime.spec import RunSpec
+from quantdesk.strategy.compile import EvidenceSources
+from quantdesk.strategy.models import Strategy
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRun:
+    """A spec's data, read: what ``run_backtest`` (or a look-ahead analysis) takes."""
+
+    spec: RunSpec
+    strategy: Strategy
+    symbols: tuple[str, ...]
+    timeframe: Timeframe
+    bars: tuple[Bars, ...]
+    benchmark: Bars | None
+    instruments: dict[str, Instrument]
+    sources: EvidenceSources
+    notes: tuple[str, ...]  # the universe's members left out, and why
+
+    @property
+    def label(self) -> str:
+        names = ", ".join(self.symbols[:5]) + (" ..." if len(self.symbols) > 5 else "")
+        return f"{self.strategy.strategy_meta.name} on {names} {self.timeframe.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    result: BacktestResult
+    notes: tuple[str, ...]
+
+
+def evidence_sources(home: Path | None, *, fundamentals_in_home: bool = False) -> EvidenceSources:
+    """The catalog of ``home`` (default: the data home) and its fundamentals store, opened on first use: the
+    database of ``QUANTDESK_DATABASE_URL`` if set (unless ``fundamentals_in_home``), else ``home``'s SQLite."""
+    from quantdesk.data.catalog import Catalog
+
+    root = home if home is not None else data_home()
+
+    def open_store() -> Any:
+
+        from quantdesk.data.fundamentals.store import FundamentalStore
+        from quantdesk.persistence.db import URL_ENV, open_database
+
+        url = os.environ.get(URL_ENV, "").strip()
+        if fundamentals_in_home or not url:
+            url = f"sqlite:///{root / 'quantdesk.db'}"
+        return FundamentalStore(open_database(url))
+
+    return EvidenceSources(catalog=Catalog(root / "catalog"), open_fundamentals=open_store)
+
+
+def resolve_symbols(catalog: Any, symbols: Sequence[str], universe: str | None, timeframe: str,
+                    asset_classes: Sequence[str] = ()) -> tuple[list[str], list[str]]:  # fmt: skip
+    """The run's symbols, and notes on the universe members left out: those outside the strategy's
+    ``asset_classes`` (a synthetic FX pair in an equity strategy's ``--universe synthetic``)."""
+    from quantdesk.data.universe import resolve_universe
+
+    chosen = list(dict.fromkeys(symbols))
+    notes: list[str] = []
+    if universe is not None:
+        members = [s for s in resolve_universe(catalog, universe, timeframe) if s not in chosen]
+        if asset_classes:
+            outside = {}
+            for s in members:
+                inst = catalog.find_instrument(s)
+                if inst is not None and inst.asset_class not in asset_classes:
+                    outside[s] = str(inst.asset_class)
+            if outside and len(outside) == len(members) and not chosen:
+                raise ConfigError(
+                    f"--universe {universe}: none of its instruments is of the strategy's asset_classes "
+                    f"({', '.join(asset_classes)}); found {', '.join(sorted(set(outside.values())))}"
+                )
+            for s, kind in outside.items():
+                notes.append(f"{s} left out: a {kind} instrument, not one of the strategy's asset_classes "
+                             f"({', '.join(asset_classes)})")  # fmt: skip
+            members = [s for s in members if s not in outside]
+        chosen += members
+    return chosen, notes
+
+
+def prepare(spec: RunSpec) -> PreparedRun:
+    strategy = spec.strategy()
+    tf = Timeframe.parse(spec.timeframe)
+    start_ns, end_ns = spec.ns("start"), spec.ns("end")
+    sources = evidence_sources(spec.home, fundamentals_in_home=spec.fundamentals_in_home)
+    catalog = sources.catalog
+    assert catalog is not None  # evidence_sources always opens one
+    names, notes = resolve_symbols(catalog, spec.symbols, spec.universe, tf.value,
+                                   [str(a) for a in strategy.strategy_meta.asset_classes])  # fmt: skip
+    bars = tuple(catalog.read_bars(s, tf, start_ns, end_ns) for s in names)
+    for b in bars:
+        if len(b) == 0:
+            raise ConfigError(f"{b.symbol} {tf.value}: no bars between --start and --end")
+    bench = catalog.read_bars(spec.benchmark, tf, start_ns, end_ns) if spec.benchmark else None
+    instruments = {s: i for s in names if (i := catalog.find_instrument(s)) is not None}
+    return PreparedRun(spec, strategy, tuple(names), tf, bars, bench, instruments, sources, tuple(notes))
+
+
+def backtest(spec: RunSpec | PreparedRun, progress: Progress | None = None) -> RunOutcome:
+    """Backtest a spec (or one already prepared): the result and the notes on what was left out."""
+    from quantdesk.backtest.engine import run_backtest
+
+    run = spec if isinstance(spec, PreparedRun) else prepare(spec)
+    result = run_backtest(
+        run.strategy, list(run.bars), instruments=run.instruments, initial_cash=float(run.spec.capital),
+        sources=run.sources, benchmark=run.benchmark, progress=progress, trade_from_ns=run.spec.ns("trade_from"),
+    )  # fmt: skip
+    return RunOutcome(result, run.notes)
