@@ -98,6 +98,9 @@ def backtest(
     trade_from: TradeFromOption = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the JSON result here")] = None,
     report_out: Annotated[Path | None, typer.Option("--report", help="write the HTML report here")] = None,
+    record: Annotated[
+        bool, typer.Option("--record", help="record the run in the database (quantdesk runs list shows it)")
+    ] = False,
 ) -> None:
     """Backtest a strategy file on stored bars: many instruments share one account."""
     from quantdesk.runtime.service import backtest as run_backtest_spec
@@ -126,3 +129,8 @@ def backtest(
     if report_out is not None:
         result.report(report_out)
         out.print(f"HTML report: {escape(str(report_out))}")
+    if record:
+        from quantdesk.persistence.runs import RunStore
+
+        instance = RunStore().record(result, spec=spec)
+        out.print(f"recorded as run {instance} (`quantdesk runs show {instance[:8]}`)", highlight=False)

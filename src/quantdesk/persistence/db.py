@@ -2,7 +2,9 @@
 engine, and bringing its schema to the newest Alembic revision on open.
 
 Opening runs ``alembic upgrade head`` programmatically, so a user never runs migrations by hand and an
-older database is upgraded in place. Errors of the driver (server down, bad URL, permissions) are
+older database is upgraded in place; a database already at the newest revision (``HEAD_REVISION``, the
+highest-numbered file in ``migrations/versions``) is opened without loading Alembic, which a command pays
+for on every run otherwise. Errors of the driver (server down, bad URL, permissions) are
 translated here: an unreachable server is ``SourceUnavailableError``, a bad URL ``ConfigError``, a
 database file that cannot be written ``StoreError``. The URL's password never appears in a message.
 """
@@ -16,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
 from quantdesk.core.errors import ConfigError, SourceUnavailableError, StoreError
@@ -25,6 +25,8 @@ from quantdesk.core.paths import data_home
 
 URL_ENV = "QUANTDESK_DATABASE_URL"
 _MIGRATIONS = Path(__file__).with_name("migrations")
+# revisions are named by their file's number (0001_fundamentals.py is revision "0001")
+HEAD_REVISION = max(p.name.split("_", 1)[0] for p in (_MIGRATIONS / "versions").glob("[0-9]*_*.py"))
 
 
 def database_url() -> str:
@@ -94,15 +96,27 @@ def open_database(url: str | None = None) -> Database:
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        with engine.begin() as conn:
-            cfg = Config()
-            cfg.set_main_option("script_location", str(_MIGRATIONS))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        if _revision(engine) != HEAD_REVISION:
+            from alembic import command
+            from alembic.config import Config
+
+            with engine.begin() as conn:
+                cfg = Config()
+                cfg.set_main_option("script_location", str(_MIGRATIONS))
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
     except sa.exc.OperationalError as exc:
         engine.dispose()
         raise _unavailable(shown, exc) from exc
     return Database(engine=engine, url=shown)
+
+
+def _revision(engine: Engine) -> str | None:
+    """The database's Alembic revision (None for a new database)."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

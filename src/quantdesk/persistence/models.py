@@ -86,3 +86,74 @@ rating_changes = sa.Table(
     sa.Column("price_target", sa.Float, nullable=True),
     sa.Column("source", sa.String(128), nullable=False, server_default=""),
 )
+
+# ---- runs: the plan's strategy config, strategy instance, risk parameters and trade log (section 6.1) ----------
+# A config is a strategy file's resolved content, keyed by its hash; an instance is one run of it (a backtest, a
+# paper or a live session) on its symbols and window; each instance's trade log rows carry the plan's
+# trade_log.json document, and ``run_records`` its orders, fills and risk events (a JSON array per kind).
+
+strategy_configs = sa.Table(
+    "strategy_configs",
+    metadata,
+    sa.Column("config_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("first_seen_ns", sa.BigInteger, nullable=False),
+)
+
+risk_parameters = sa.Table(
+    "risk_parameters",
+    metadata,
+    sa.Column("config_id", sa.String(64), sa.ForeignKey("strategy_configs.config_id"), primary_key=True),
+    sa.Column("document", sa.Text, nullable=False),
+)
+
+strategy_instances = sa.Table(
+    "strategy_instances",
+    metadata,
+    sa.Column("instance_id", sa.String(36), primary_key=True),
+    sa.Column("config_id", sa.String(64), sa.ForeignKey("strategy_configs.config_id"), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("spec_id", sa.String(16), nullable=True),
+    sa.Column("symbols", sa.Text, nullable=False),
+    sa.Column("timeframe", sa.String(8), nullable=False),
+    sa.Column("start_ns", sa.BigInteger, nullable=False),
+    sa.Column("end_ns", sa.BigInteger, nullable=False),
+    sa.Column("trade_from_ns", sa.BigInteger, nullable=True),
+    sa.Column("capital", sa.Float, nullable=False),
+    sa.Column("synthetic", sa.Boolean, nullable=False),
+    sa.Column("created_ns", sa.BigInteger, nullable=False),
+    sa.Column("n_trades", sa.Integer, nullable=False),
+    sa.Column("final_equity", sa.Float, nullable=False),
+    sa.Column("total_return", sa.Float, nullable=True),
+    sa.Column("metrics", sa.Text, nullable=False),
+)
+sa.Index("ix_strategy_instances_created", strategy_instances.c.created_ns)
+
+trade_log = sa.Table(
+    "trade_log",
+    metadata,
+    sa.Column("instance_id", sa.String(36), sa.ForeignKey("strategy_instances.instance_id"), nullable=False),
+    sa.Column("trade_id", sa.String(36), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),  # the run's own order of its trades
+    sa.Column("symbol", sa.String(32), nullable=False),
+    sa.Column("side", sa.String(8), nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("quantity", sa.Float, nullable=False),
+    sa.Column("entry_ns", sa.BigInteger, nullable=False),
+    sa.Column("exit_ns", sa.BigInteger, nullable=True),
+    sa.Column("exit_reason", sa.String(32), nullable=False),
+    sa.Column("r_multiple", sa.Float, nullable=True),
+    sa.Column("pnl", sa.Float, nullable=True),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("instance_id", "trade_id"),
+)
+
+run_records = sa.Table(
+    "run_records",
+    metadata,
+    sa.Column("instance_id", sa.String(36), sa.ForeignKey("strategy_instances.instance_id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("instance_id", "kind"),
+)
