@@ -2,30 +2,38 @@
 
 Plain-Python reference: ``tests/reference/portfolio_reference.py``; a hypothesis test holds the two
 equal. Arrays are ``(n_rows, n_instruments)`` on a shared time grid (NaN open: that instrument has
-no bar on that row). The rules, in the order the kernel applies them on each row ``t``
-(docs/backtest.md states them for users):
+no bar on that row). The kernel steps: its whole state between two rows is four arrays made by
+``init_state`` (per instrument ``fs`` and ``is_``, the account ``af`` and ``ai``; their columns are
+named in ``kernels/portfolio_layout.py``), so a caller can hold it between bars, and each row is three
+steps over that state, in this order (docs/backtest.md states the rules for users):
 
-1. **Fills**, per instrument with a bar: (a) a pending market exit that has arrived fills at the
-   open (up to the participation cap; the rest carries on at the next bar's open); (b) the position's
-   stop and target: a gap through the stop exits at the open, a gap through the target at the open;
-   otherwise a low at or below the stop exits at the stop, and only then a high through the target
-   exits at the target; the worse is assumed first; (c) a pending entry that has arrived: market at
-   the open; limit at the open when the open is at or better than the limit, else at the limit when
+1. ``step_fills``, at the open, per instrument with a bar: (a) a pending market exit that has arrived
+   fills at the open (up to the participation cap; the rest carries on at the next bar's open); (b) the
+   position's stop and target: a gap through the stop exits at the open, a gap through the target at
+   the open; otherwise a low at or below the stop exits at the stop, and only then a high through the
+   target exits at the target; the worse is assumed first; (c) a pending entry that has arrived: market
+   at the open; limit at the open when the open is at or better than the limit, else at the limit when
    the bar trades through it; stop when touched, at the stop or at the open when it gapped through;
    stop-limit as a stop whose fill is bounded by its limit. Time in force: GTC rests, DAY expires
    when the session day changes, IOC fills what it can on its arrival bar, FOK all or nothing. The
-   entry's size is set at its first fill attempt (see ``_entry_units``); its stop and target are set
+   entry's size is set at its first fill attempt (see ``_try_entry``); its stop and target are set
    from the first fill's price, and on that bar only the stop is checked.
-2. **Mark** equity at the close: cash plus every position at its latest close.
-3. **Decide** at the close, per instrument with a bar: update the stop (trailing once armed, the
+2. ``step_mark``, at the close: equity is cash plus every position at its latest close; the session
+   day's starting equity and the daily loss limit roll with the day.
+3. ``step_decide``, at the close, per instrument with a bar: update the stop (trailing once armed, the
    chandelier, time decay, widening in volatility expansion), then a time stop, a signal exit or a
    reversal becomes a market exit order; an entry signal becomes an entry order after the pre-trade
    checks (daily loss, max positions, correlation, sector exposure, sizing to a positive quantity);
    each refusal is a risk event. Orders arrive on ``arrival[t, j]`` (the next bar, or later with
    latency).
 
-Outputs are preallocated record buffers; when one is too small the kernel returns status 1 and the
-caller retries with larger buffers. Nothing raises for a business outcome.
+Every fill, whatever placed it (an entry, a market exit, a stop, a target, or a fill that arrives from
+outside, such as a broker's), is booked by one function, ``apply_fill``: cash, the position, the trade's
+entry and exit values and costs, the fill record, and the trade record when the position closes.
+``simulate_portfolio`` is ``init_state``, the three steps on every row, and ``end_of_data`` (positions
+still open are reported marked at their last close, resting orders as open). Outputs are preallocated
+record buffers; when one is too small the kernel returns status 1 and the caller retries with larger
+buffers. Nothing raises for a business outcome.
 """
 
 from __future__ import annotations
@@ -48,6 +56,21 @@ from quantdesk.kernels.fills import (
     target_price,
 )
 from quantdesk.kernels.portfolio_layout import (
+    A_CASH,
+    A_CLOSED,
+    A_DAY,
+    A_DAY_START_EQ,
+    A_EQUITY,
+    A_LOSS_HIT,
+    A_N_EVENTS,
+    A_N_FILLS,
+    A_N_ORDERS,
+    A_N_TRADES,
+    A_NEXT_TRADE_ID,
+    A_PEAK_EQ,
+    A_PREV_EQ,
+    A_STREAK,
+    A_WINS,
     ACTION_DENIED,
     ACTION_RESIZED,
     D_CORRELATION,
@@ -59,6 +82,56 @@ from quantdesk.kernels.portfolio_layout import (
     D_MAX_POSITIONS,
     D_SECTOR,
     D_ZERO_SIZE,
+    F_BASE_STOP,
+    F_BEST,
+    F_COMM,
+    F_E_FILLED,
+    F_E_LIMIT,
+    F_E_MULT,
+    F_E_QTY,
+    F_E_RISK_BUDGET,
+    F_E_STOP,
+    F_E_VALUE_BUDGET,
+    F_E_VOL_QTY,
+    F_ENTRY_QTY,
+    F_ENTRY_VALUE,
+    F_EXIT_QTY,
+    F_EXIT_VALUE,
+    F_FIRST_PRICE,
+    F_IMPACT,
+    F_INITIAL_STOP,
+    F_MAE,
+    F_MARK,
+    F_PEAK_EQ,
+    F_QTY,
+    F_SPREAD,
+    F_STOP,
+    F_TARGET,
+    I_ARMED,
+    I_DECIDED_ROW,
+    I_DIR,
+    I_E_ACTIVE,
+    I_E_ARRIVAL,
+    I_E_DAY,
+    I_E_DECIDED,
+    I_E_ORDER_ID,
+    I_E_SIDE,
+    I_E_SIZED,
+    I_E_TRIGGERED,
+    I_ENTRY_ROW,
+    I_HELD,
+    I_ORDER_TYPE,
+    I_PARTIAL,
+    I_STOP_KIND,
+    I_TRADE_ID,
+    I_X_ACTIVE,
+    I_X_ARRIVAL,
+    I_X_ORDER_ID,
+    I_X_REASON,
+    N_AF,
+    N_AI,
+    N_F,
+    N_I,
     ORDER_LIMIT,
     ORDER_MARKET,
     ORDER_STOP,
@@ -125,21 +198,6 @@ from quantdesk.kernels.portfolio_layout import (
     TIF_IOC,
 )
 
-# column indices of the per-instrument float state ``fs``
-(
-    F_QTY, F_MARK, F_ENTRY_QTY, F_ENTRY_VALUE, F_EXIT_QTY, F_EXIT_VALUE, F_COMM, F_SPREAD, F_IMPACT, F_STOP,
-    F_BASE_STOP, F_INITIAL_STOP, F_TARGET, F_BEST, F_FIRST_PRICE, F_MAE, F_PEAK_EQ,
-    F_E_LIMIT, F_E_STOP, F_E_QTY, F_E_FILLED, F_E_VALUE_BUDGET, F_E_RISK_BUDGET, F_E_VOL_QTY, F_E_MULT,
-    N_F,
-) = range(26)  # fmt: skip
-# column indices of the per-instrument int state ``is_``
-(
-    I_DIR, I_ENTRY_ROW, I_DECIDED_ROW, I_HELD, I_TRADE_ID, I_STOP_KIND, I_ARMED, I_ORDER_TYPE, I_PARTIAL,
-    I_E_ACTIVE, I_E_SIDE, I_E_ARRIVAL, I_E_DECIDED, I_E_DAY, I_E_ORDER_ID, I_E_TRIGGERED, I_E_SIZED,
-    I_X_ACTIVE, I_X_ARRIVAL, I_X_REASON, I_X_ORDER_ID,
-    N_I,
-) = range(22)  # fmt: skip
-
 
 @njit(cache=True, inline="always")
 def _at(a: np.ndarray, t: int, j: int) -> float:
@@ -161,8 +219,9 @@ def _day(day_id: np.ndarray, t: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def _add_event(events: np.ndarray, n_ev: int, row: int, inst: int, check: int, action: int, value: float,
-               limit: float) -> int:  # fmt: skip
+def _add_event(events: np.ndarray, ai: np.ndarray, row: int, inst: int, check: int, action: int, value: float,
+               limit: float) -> None:  # fmt: skip
+    n_ev = ai[A_N_EVENTS]
     if n_ev < events.shape[0]:
         e = events[n_ev]
         e["row"] = row
@@ -171,12 +230,14 @@ def _add_event(events: np.ndarray, n_ev: int, row: int, inst: int, check: int, a
         e["action"] = action
         e["value"] = value
         e["limit"] = limit
-    return n_ev + 1
+    ai[A_N_EVENTS] = n_ev + 1
 
 
 @njit(cache=True, inline="always")
-def _add_fill(fills: np.ndarray, n_f: int, row: int, inst: int, side: int, qty: float, price: float, ref: float,
-              comm: float, spread: float, impact: float, reason: int, trade_id: int, order_id: int) -> int:  # fmt: skip
+def _add_fill(fills: np.ndarray, ai: np.ndarray, row: int, inst: int, side: int, qty: float, price: float,
+              ref: float, comm: float, spread: float, impact: float, reason: int, trade_id: int,
+              order_id: int) -> None:  # fmt: skip
+    n_f = ai[A_N_FILLS]
     if n_f < fills.shape[0]:
         f = fills[n_f]
         f["row"] = row
@@ -191,12 +252,14 @@ def _add_fill(fills: np.ndarray, n_f: int, row: int, inst: int, side: int, qty: 
         f["reason"] = reason
         f["trade_id"] = trade_id
         f["order_id"] = order_id
-    return n_f + 1
+    ai[A_N_FILLS] = n_f + 1
 
 
 @njit(cache=True, inline="always")
-def _add_order(orders: np.ndarray, n_o: int, inst: int, decided: int, arrival: int, side: int, otype: int, tif: int,
-               reason: int, limit: float, stop: float) -> int:  # fmt: skip
+def _add_order(orders: np.ndarray, ai: np.ndarray, inst: int, decided: int, arrival: int, side: int, otype: int,
+               tif: int, reason: int, limit: float, stop: float) -> int:  # fmt: skip
+    """Write an open order record; its id (the next order number) is returned."""
+    n_o = ai[A_N_ORDERS]
     if n_o < orders.shape[0]:
         o = orders[n_o]
         o["order_id"] = n_o
@@ -213,7 +276,8 @@ def _add_order(orders: np.ndarray, n_o: int, inst: int, decided: int, arrival: i
         o["stop_price"] = stop
         o["status"] = OS_OPEN
         o["final_row"] = -1
-    return n_o + 1
+    ai[A_N_ORDERS] = n_o + 1
+    return n_o
 
 
 @njit(cache=True, inline="always")
@@ -309,6 +373,297 @@ def _largest_fit(most: float, lot: float, price: float, margin_rate: float, avai
 
 
 @njit(cache=True)
+def init_state(m: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The state before the first row for ``m`` instruments: ``(fs, is_, af, ai)``, every instrument flat, no
+    order pending, the account all cash (``p[P_INITIAL_CASH]``); columns as named in ``portfolio_layout``."""
+    fs = np.zeros((m, N_F))
+    is_ = np.zeros((m, N_I), dtype=np.int64)
+    for j in range(m):
+        fs[j, F_MARK] = np.nan
+        fs[j, F_STOP] = np.nan
+    af = np.zeros(N_AF)
+    cash = p[P_INITIAL_CASH]
+    af[A_CASH] = cash
+    af[A_EQUITY] = cash
+    af[A_PEAK_EQ] = cash
+    af[A_PREV_EQ] = cash
+    af[A_DAY_START_EQ] = cash
+    ai = np.zeros(N_AI, dtype=np.int64)
+    ai[A_DAY] = -1
+    return fs, is_, af, ai
+
+
+@njit(cache=True)
+def apply_fill(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j: int, t: int, side: int, q: float,
+               price: float, ref: float, comm: float, spread: float, impact: float, reason: int, order_id: int,
+               decided_row: int, order_type: int, trades: np.ndarray, fills: np.ndarray,
+               orders: np.ndarray) -> bool:  # fmt: skip
+    """Book one fill of ``q`` units (> 0) of instrument ``j`` on row ``t``: a buy (``side`` +1) or a sell (-1) at
+    ``price`` (costs of spread and impact included, ``spread`` and ``impact`` their money), ``comm`` commission,
+    ``ref`` the price before costs. Every fill site calls it: the entry, the market exit, the stop, the target, and
+    a fill that arrives from outside (a broker's: pass its own price and commission). Cash moves by the traded
+    value and the commission; a fill into a flat instrument opens a trade (its id, entry row, ``decided_row``,
+    ``order_type``); one on the position's side adds to it (the trade is then partial); one against it reduces it,
+    and must not cross zero (a caller splits a reversing fill into a closing and an opening one). The fill record
+    and the order's filled units (``order_id`` -1: a stop or target on the position, no order) are written; when the
+    position reaches zero the trade record is written with ``reason``, the win and loss counts move, and the
+    instrument's position columns are cleared (its pending orders are the caller's). Returns True then.
+    """
+    pos = fs[j, F_QTY]
+    af[A_CASH] += -side * q * price - comm
+    if pos == 0.0:  # a new trade
+        is_[j, I_DIR] = side
+        is_[j, I_ENTRY_ROW] = t
+        is_[j, I_DECIDED_ROW] = decided_row
+        is_[j, I_HELD] = 0
+        is_[j, I_TRADE_ID] = ai[A_NEXT_TRADE_ID]
+        ai[A_NEXT_TRADE_ID] += 1
+        is_[j, I_ORDER_TYPE] = order_type
+        is_[j, I_ARMED] = 0
+        is_[j, I_STOP_KIND] = R_STOP_LOSS
+        fs[j, F_FIRST_PRICE] = price
+        fs[j, F_BEST] = price
+        fs[j, F_PEAK_EQ] = af[A_PEAK_EQ]
+        fs[j, F_MAE] = 0.0
+    opening = pos == 0.0 or (pos > 0.0) == (side > 0)
+    if opening:
+        if pos != 0.0:
+            is_[j, I_PARTIAL] = 1
+        fs[j, F_ENTRY_QTY] += q
+        fs[j, F_ENTRY_VALUE] += q * price
+    else:
+        fs[j, F_EXIT_QTY] += q
+        fs[j, F_EXIT_VALUE] += q * price
+    fs[j, F_QTY] += side * q
+    fs[j, F_COMM] += comm
+    fs[j, F_SPREAD] += spread
+    fs[j, F_IMPACT] += impact
+    if 0 <= order_id < orders.shape[0]:
+        orders[order_id]["filled"] += q
+    _add_fill(fills, ai, t, j, side, q, price, ref, comm, spread, impact, reason, is_[j, I_TRADE_ID], order_id)
+    if opening or abs(fs[j, F_QTY]) >= 1e-12:
+        return False
+    fs[j, F_QTY] = 0.0
+    n_tr = ai[A_N_TRADES]
+    if n_tr < trades.shape[0]:
+        _write_trade(trades[n_tr], fs, is_, j, t, reason)
+    ai[A_N_TRADES] = n_tr + 1
+    _count_result(fs, is_, ai, j)
+    _flatten(fs, is_, j)
+    return True
+
+
+@njit(cache=True, inline="always")
+def step_fills(
+    fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, t: int,
+    open_: np.ndarray, high: np.ndarray, low: np.ndarray, volume: np.ndarray, atr_stop: np.ndarray,
+    expansion: np.ndarray, swing_low: np.ndarray, swing_high: np.ndarray, adv: np.ndarray, sigma_bar: np.ndarray,
+    sigma_daily: np.ndarray, day_id: np.ndarray, lot: np.ndarray, tick: np.ndarray, margin: np.ndarray,
+    p: np.ndarray, trades: np.ndarray, fills: np.ndarray, orders: np.ndarray, events: np.ndarray,
+) -> None:  # fmt: skip
+    """Row ``t``'s open: per instrument with a bar, a pending market exit, then the position's stop and target,
+    then a pending entry (rule 1 of the module docstring)."""
+    otype = int(p[P_ORDER_TYPE])
+    tif = int(p[P_TIF])
+    part = p[P_PARTICIPATION]
+    accept_partial = p[P_PARTIAL_ACCEPT] > 0.0
+    through = p[P_THROUGH_TICKS]
+    for j in range(fs.shape[0]):
+        o = open_[t, j]
+        if o != o:  # no bar for this instrument on this row
+            continue
+        h = high[t, j]
+        lo_ = low[t, j]
+        tk = tick[j]
+        vol = _at(volume, t, j)
+        cap = np.inf
+        if part > 0.0 and vol > 0.0:
+            cap = floor_lots(part * vol, lot[j])
+        d = is_[j, I_DIR]
+        # (a) a pending market exit
+        if is_[j, I_X_ACTIVE] == 1 and 0 <= is_[j, I_X_ARRIVAL] <= t and fs[j, F_QTY] != 0.0:
+            side = -d
+            q = min(abs(fs[j, F_QTY]), cap)
+            if q > 0.0:
+                price, spr, imp = marketable_price(
+                    side, o, q, _at(sigma_bar, t, j), _at(sigma_daily, t, j), _at(adv, t, j), tk, p
+                )
+                oid = is_[j, I_X_ORDER_ID]
+                if apply_fill(fs, is_, af, ai, j, t, side, q, price, o, commission(q, price, p), spr, imp,
+                              is_[j, I_X_REASON], oid, -1, ORDER_MARKET, trades, fills, orders):  # fmt: skip
+                    _close_order(orders, oid, OS_FILLED, t)
+                    is_[j, I_X_ACTIVE] = 0
+                    d = 0
+        # (b) the position's stop and target (the entry bar is handled after its fill)
+        if fs[j, F_QTY] != 0.0 and is_[j, I_ENTRY_ROW] < t:
+            reason, ref, as_market = _protective(d, o, h, lo_, fs[j, F_STOP], fs[j, F_TARGET], is_[j, I_STOP_KIND],
+                                                 tk, through)  # fmt: skip
+            if reason >= 0:
+                _exit_all(fs, is_, af, ai, j, t, reason, ref, as_market, _at(sigma_bar, t, j),
+                          _at(sigma_daily, t, j), _at(adv, t, j), tk, p, trades, fills, orders)  # fmt: skip
+                d = 0
+        # (c) a pending entry
+        if is_[j, I_E_ACTIVE] == 1:
+            arr = is_[j, I_E_ARRIVAL]
+            if arr < 0 or arr > t:
+                pass
+            elif is_[j, I_E_SIDE] != 0 and (d == 0 or d == is_[j, I_E_SIDE]) and is_[j, I_X_ACTIVE] == 0:
+                if tif == TIF_DAY and _day(day_id, t) != is_[j, I_E_DAY]:
+                    _close_order(orders, is_[j, I_E_ORDER_ID],
+                                 OS_PARTIAL if fs[j, F_E_FILLED] > 0 else OS_EXPIRED, t)  # fmt: skip
+                    is_[j, I_E_ACTIVE] = 0
+                else:
+                    dec = is_[j, I_E_DECIDED]
+                    _try_entry(
+                        fs, is_, af, ai, j, t, o, h, lo_, cap, tk, lot[j], margin, p, otype, tif, accept_partial,
+                        through, _at(atr_stop, dec, j), _at(expansion, dec, j), _at(swing_low, dec, j),
+                        _at(swing_high, dec, j), _at(adv, t, j), _at(adv, dec, j), _at(sigma_bar, t, j),
+                        _at(sigma_daily, t, j), trades, fills, orders, events,
+                    )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def step_mark(fs: np.ndarray, af: np.ndarray, ai: np.ndarray, t: int, close: np.ndarray, day_id: np.ndarray,
+              p: np.ndarray, equity_out: np.ndarray, cash_out: np.ndarray) -> None:  # fmt: skip
+    """Row ``t``'s close: every instrument with a bar marked at it, the equity (written to ``equity_out[t]``, and
+    the cash to ``cash_out[t]`` when paths are recorded), the session day's starting equity and the daily loss
+    limit; then the peak equity (rule 2)."""
+    for j in range(fs.shape[0]):
+        c_ = close[t, j]
+        if c_ == c_:
+            fs[j, F_MARK] = c_
+    eq = _equity_now(fs, af[A_CASH])
+    af[A_EQUITY] = eq
+    equity_out[t] = eq
+    if p[P_RECORD_PATHS] > 0.0:
+        cash_out[t] = af[A_CASH]
+    day = _day(day_id, t)
+    if day != ai[A_DAY]:
+        ai[A_DAY] = day
+        af[A_DAY_START_EQ] = af[A_PREV_EQ]
+        ai[A_LOSS_HIT] = 0
+    if p[P_DAILY_LOSS_FRAC] > 0.0 and eq <= af[A_DAY_START_EQ] * (1.0 - p[P_DAILY_LOSS_FRAC]):
+        ai[A_LOSS_HIT] = 1
+    if eq > af[A_PEAK_EQ]:
+        af[A_PEAK_EQ] = eq
+    af[A_PREV_EQ] = eq
+
+
+@njit(cache=True, inline="always")
+def step_decide(
+    fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, t: int,
+    high: np.ndarray, low: np.ndarray, close: np.ndarray,
+    long_entry: np.ndarray, long_exit: np.ndarray, short_entry: np.ndarray, short_exit: np.ndarray,
+    atr_stop: np.ndarray, atr_trail: np.ndarray, atr_chand: np.ndarray, vol_measure: np.ndarray,
+    expansion: np.ndarray, swing_low: np.ndarray, swing_high: np.ndarray, win_p: np.ndarray, ret: np.ndarray,
+    arrival: np.ndarray, day_id: np.ndarray, lot: np.ndarray, tick: np.ndarray, sector: np.ndarray,
+    p: np.ndarray, orders: np.ndarray, events: np.ndarray,
+) -> None:  # fmt: skip
+    """Row ``t``'s close, after the mark: per instrument with a bar, the stop's update, exit orders and entry
+    orders after the pre-trade checks (rule 3)."""
+    n = close.shape[0]
+    stop_type = int(p[P_STOP_TYPE])
+    for j in range(fs.shape[0]):
+        c_ = close[t, j]
+        if c_ != c_:
+            continue
+        d = is_[j, I_DIR]
+        exit_pending = is_[j, I_X_ACTIVE] == 1
+        if fs[j, F_QTY] != 0.0:
+            is_[j, I_HELD] += 1
+            _update_stop(fs, is_, j, d, high[t, j], low[t, j], c_, _at(atr_trail, t, j), _at(atr_chand, t, j),
+                         _at(expansion, t, j), tick[j], p, stop_type)  # fmt: skip
+            worst = low[t, j] if d > 0 else high[t, j]
+            adverse = d * (fs[j, F_ENTRY_VALUE] / fs[j, F_ENTRY_QTY] - worst) * abs(fs[j, F_QTY])
+            if adverse > fs[j, F_MAE]:
+                fs[j, F_MAE] = adverse
+            if not exit_pending:
+                reason = -1
+                if (d > 0 and short_entry[t, j]) or (d < 0 and long_entry[t, j]):
+                    reason = R_REVERSE
+                elif (d > 0 and long_exit[t, j]) or (d < 0 and short_exit[t, j]):
+                    reason = R_SIGNAL_EXIT
+                elif p[P_TIME_MAX_BARS] > 0.0 and is_[j, I_HELD] >= p[P_TIME_MAX_BARS]:
+                    avg = fs[j, F_ENTRY_VALUE] / fs[j, F_ENTRY_QTY]
+                    if p[P_TIME_IF_NOT_PROFITABLE] <= 0.0 or d * (c_ - avg) <= 0.0:
+                        reason = R_TIME_STOP
+                if reason >= 0:
+                    arr = _arrival(arrival, t, j, n)
+                    oid = _add_order(orders, ai, j, t, arr, -d, ORDER_MARKET, TIF_GTC, reason, np.nan, np.nan)
+                    is_[j, I_X_ACTIVE] = 1
+                    is_[j, I_X_ARRIVAL] = arr
+                    is_[j, I_X_REASON] = reason
+                    is_[j, I_X_ORDER_ID] = oid
+                    if oid < orders.shape[0]:
+                        orders[oid]["qty"] = abs(fs[j, F_QTY])
+                    exit_pending = True
+                    if is_[j, I_E_ACTIVE] == 1:  # the rest of a partly filled entry
+                        _close_order(orders, is_[j, I_E_ORDER_ID], OS_PARTIAL, t)
+                        is_[j, I_E_ACTIVE] = 0
+        # a pending entry is cancelled by an exit signal for its side or replaced by the other side
+        if is_[j, I_E_ACTIVE] == 1:
+            es = is_[j, I_E_SIDE]
+            if (es > 0 and (long_exit[t, j] or short_entry[t, j])) or (
+                es < 0 and (short_exit[t, j] or long_entry[t, j])
+            ):
+                _close_order(orders, is_[j, I_E_ORDER_ID],
+                             OS_PARTIAL if fs[j, F_E_FILLED] > 0 else OS_CANCELLED, t)  # fmt: skip
+                is_[j, I_E_ACTIVE] = 0
+        want = 0
+        flat_next = fs[j, F_QTY] == 0.0 or exit_pending
+        if flat_next and is_[j, I_E_ACTIVE] == 0:
+            if long_entry[t, j] and d <= 0:
+                want = 1
+            elif short_entry[t, j] and d >= 0:
+                want = -1
+        if want != 0:
+            arr = _arrival(arrival, t, j, n)
+            arr_day = _day(day_id, arr) if arr >= 0 else -1
+            _decide_entry(
+                fs, is_, af, ai, j, t, want, c_, _at(atr_stop, t, j), _at(vol_measure, t, j), _at(expansion, t, j),
+                _at(swing_low, t, j), _at(swing_high, t, j), _at(win_p, t, j), ret, arr, arr_day, lot, tick[j],
+                sector, p, orders, events,
+            )  # fmt: skip
+
+
+@njit(cache=True, inline="always")
+def record_paths(fs: np.ndarray, t: int, p: np.ndarray, qty_path: np.ndarray, stop_path: np.ndarray) -> None:
+    """After row ``t``'s decisions, when paths are recorded: each instrument's position and active stop."""
+    if p[P_RECORD_PATHS] > 0.0:
+        for j in range(fs.shape[0]):
+            qty_path[t, j] = fs[j, F_QTY]
+            stop_path[t, j] = fs[j, F_STOP]
+
+
+@njit(cache=True)
+def end_of_data(fs: np.ndarray, is_: np.ndarray, ai: np.ndarray, trades: np.ndarray, fills: np.ndarray,
+                orders: np.ndarray, events: np.ndarray, counts: np.ndarray) -> None:  # fmt: skip
+    """After the last row: each open position reported as a trade marked at its last close (exit row -1), each
+    resting order as open; ``counts`` receives (status, trades, fills, orders, events), status 1 when a record
+    buffer was too small."""
+    for j in range(fs.shape[0]):
+        if fs[j, F_QTY] != 0.0:
+            remaining = abs(fs[j, F_QTY])
+            fs[j, F_EXIT_QTY] += remaining
+            fs[j, F_EXIT_VALUE] += remaining * fs[j, F_MARK]
+            n_tr = ai[A_N_TRADES]
+            if n_tr < trades.shape[0]:
+                _write_trade(trades[n_tr], fs, is_, j, -1, R_END_OF_DATA)
+            ai[A_N_TRADES] = n_tr + 1
+        if is_[j, I_E_ACTIVE] == 1:
+            _close_order(orders, is_[j, I_E_ORDER_ID], OS_OPEN, -1)
+        if is_[j, I_X_ACTIVE] == 1:
+            _close_order(orders, is_[j, I_X_ORDER_ID], OS_OPEN, -1)
+    n_tr, n_f, n_o, n_ev = ai[A_N_TRADES], ai[A_N_FILLS], ai[A_N_ORDERS], ai[A_N_EVENTS]
+    over = n_tr > trades.shape[0] or n_f > fills.shape[0] or n_o > orders.shape[0] or n_ev > events.shape[0]
+    counts[0] = 1 if over else 0
+    counts[1] = n_tr
+    counts[2] = n_f
+    counts[3] = n_o
+    counts[4] = n_ev
+
+
+@njit(cache=True)
 def simulate_portfolio(
     open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
     long_entry: np.ndarray, long_exit: np.ndarray, short_entry: np.ndarray, short_exit: np.ndarray,
@@ -321,231 +676,57 @@ def simulate_portfolio(
     equity_out: np.ndarray, cash_out: np.ndarray, qty_path: np.ndarray, stop_path: np.ndarray,
     trades: np.ndarray, fills: np.ndarray, orders: np.ndarray, events: np.ndarray, counts: np.ndarray,
 ) -> None:  # fmt: skip
-    """Run the portfolio; ``counts`` receives (status, trades, fills, orders, events)."""
-    n, m = open_.shape
-    fs = np.zeros((m, N_F))
-    is_ = np.zeros((m, N_I), dtype=np.int64)
-    for j in range(m):
-        fs[j, F_MARK] = np.nan
-        fs[j, F_STOP] = np.nan
-    cash = p[P_INITIAL_CASH]
-    n_tr = 0
-    n_f = 0
-    n_o = 0
-    n_ev = 0
-    next_trade_id = 0
-    streak = 0
-    closed = 0
-    wins = 0
-    peak_eq = cash
-    prev_eq = cash
-    day_start_eq = cash
-    cur_day = -1
-    loss_hit = False
-    sizing = int(p[P_SIZING])
-    otype = int(p[P_ORDER_TYPE])
-    tif = int(p[P_TIF])
-    record = p[P_RECORD_PATHS] > 0.0
-    stop_type = int(p[P_STOP_TYPE])
-    tol = p[P_TOLERANCE]
-    part = p[P_PARTICIPATION]
-    accept_partial = p[P_PARTIAL_ACCEPT] > 0.0
-    through = p[P_THROUGH_TICKS]
+    """Run the portfolio over every row; ``counts`` receives (status, trades, fills, orders, events)."""
+    fs, is_, af, ai = init_state(open_.shape[1], p)
+    _run_rows(
+        fs, is_, af, ai, open_, high, low, close, volume, long_entry, long_exit, short_entry, short_exit, atr_stop,
+        atr_trail, atr_chand, vol_measure, expansion, swing_low, swing_high, adv, sigma_bar, sigma_daily, win_p, ret,
+        arrival, day_id, lot, tick, margin, sector, p, equity_out, cash_out, qty_path, stop_path, trades, fills,
+        orders, events,
+    )  # fmt: skip
+    end_of_data(fs, is_, ai, trades, fills, orders, events, counts)
 
-    for t in range(n):
-        # ---------------- 1. fills ----------------
-        for j in range(m):
-            o = open_[t, j]
-            if o != o:  # no bar for this instrument on this row
-                continue
-            h = high[t, j]
-            lo_ = low[t, j]
-            tk = tick[j]
-            vol = _at(volume, t, j)
-            cap = np.inf
-            if part > 0.0 and vol > 0.0:
-                cap = floor_lots(part * vol, lot[j])
-            d = is_[j, I_DIR]
-            # (a) a pending market exit
-            if is_[j, I_X_ACTIVE] == 1 and 0 <= is_[j, I_X_ARRIVAL] <= t and fs[j, F_QTY] != 0.0:
-                side = -d
-                q = min(abs(fs[j, F_QTY]), cap)
-                if q > 0.0:
-                    price, spr, imp = marketable_price(
-                        side, o, q, _at(sigma_bar, t, j), _at(sigma_daily, t, j), _at(adv, t, j), tk, p
-                    )
-                    c = commission(q, price, p)
-                    cash += -side * q * price - c
-                    fs[j, F_QTY] += side * q
-                    fs[j, F_EXIT_QTY] += q
-                    fs[j, F_EXIT_VALUE] += q * price
-                    fs[j, F_COMM] += c
-                    fs[j, F_SPREAD] += spr
-                    fs[j, F_IMPACT] += imp
-                    oid = is_[j, I_X_ORDER_ID]
-                    if 0 <= oid < orders.shape[0]:
-                        orders[oid]["filled"] += q
-                    n_f = _add_fill(fills, n_f, t, j, side, q, price, o, c, spr, imp, is_[j, I_X_REASON],
-                                    is_[j, I_TRADE_ID], oid)  # fmt: skip
-                    if abs(fs[j, F_QTY]) < 1e-12:
-                        fs[j, F_QTY] = 0.0
-                        _close_order(orders, oid, OS_FILLED, t)
-                        is_[j, I_X_ACTIVE] = 0
-                        if n_tr < trades.shape[0]:
-                            _write_trade(trades[n_tr], fs, is_, j, t, is_[j, I_X_REASON])
-                        n_tr += 1
-                        closed, wins, streak = _count_result(fs, is_, j, closed, wins, streak)
-                        _flatten(fs, is_, j)
-                        d = 0
-            # (b) the position's stop and target (the entry bar is handled after its fill)
-            if fs[j, F_QTY] != 0.0 and is_[j, I_ENTRY_ROW] < t:
-                reason, ref, as_market = _protective(d, o, h, lo_, fs[j, F_STOP], fs[j, F_TARGET], is_[j, I_STOP_KIND],
-                                                     tk, through)  # fmt: skip
-                if reason >= 0:
-                    cash, n_f, n_tr, closed, wins, streak = _exit_all(
-                        fs, is_, j, t, reason, ref, as_market, cash, _at(sigma_bar, t, j), _at(sigma_daily, t, j),
-                        _at(adv, t, j), tk, p, fills, n_f, trades, n_tr, orders, closed, wins, streak,
-                    )  # fmt: skip
-                    d = 0
-            # (c) a pending entry
-            if is_[j, I_E_ACTIVE] == 1:
-                arr = is_[j, I_E_ARRIVAL]
-                if arr < 0 or arr > t:
-                    pass
-                elif is_[j, I_E_SIDE] != 0 and (d == 0 or d == is_[j, I_E_SIDE]) and is_[j, I_X_ACTIVE] == 0:
-                    if tif == TIF_DAY and _day(day_id, t) != is_[j, I_E_DAY]:
-                        _close_order(orders, is_[j, I_E_ORDER_ID],
-                                     OS_PARTIAL if fs[j, F_E_FILLED] > 0 else OS_EXPIRED, t)  # fmt: skip
-                        is_[j, I_E_ACTIVE] = 0
-                    else:
-                        cash, n_f, n_tr, n_ev, closed, wins, streak, next_trade_id, peak_eq = _try_entry(
-                            fs, is_, j, t, o, h, lo_, cap, cash, tk, lot[j], margin, sector, p, otype, tif,
-                            accept_partial, through, stop_type, _at(atr_stop, is_[j, I_E_DECIDED], j),
-                            _at(expansion, is_[j, I_E_DECIDED], j), _at(swing_low, is_[j, I_E_DECIDED], j),
-                            _at(swing_high, is_[j, I_E_DECIDED], j), _at(adv, t, j), _at(adv, is_[j, I_E_DECIDED], j),
-                            _at(sigma_bar, t, j), _at(sigma_daily, t, j), fills, n_f, trades, n_tr, orders, events,
-                            n_ev, closed, wins, streak, next_trade_id, peak_eq,
-                        )  # fmt: skip
-        # ---------------- 2. mark ----------------
-        for j in range(m):
-            c_ = close[t, j]
-            if c_ == c_:
-                fs[j, F_MARK] = c_
-        eq = _equity_now(fs, cash)
-        equity_out[t] = eq
-        if record:
-            cash_out[t] = cash
-        if _day(day_id, t) != cur_day:
-            cur_day = _day(day_id, t)
-            day_start_eq = prev_eq
-            loss_hit = False
-        if p[P_DAILY_LOSS_FRAC] > 0.0 and eq <= day_start_eq * (1.0 - p[P_DAILY_LOSS_FRAC]):
-            loss_hit = True
-        # ---------------- 3. decide ----------------
-        for j in range(m):
-            c_ = close[t, j]
-            if c_ != c_:
-                if record:
-                    qty_path[t, j] = fs[j, F_QTY]
-                    stop_path[t, j] = fs[j, F_STOP]
-                continue
-            d = is_[j, I_DIR]
-            exit_pending = is_[j, I_X_ACTIVE] == 1
-            if fs[j, F_QTY] != 0.0:
-                is_[j, I_HELD] += 1
-                _update_stop(fs, is_, j, d, high[t, j], low[t, j], c_, _at(atr_trail, t, j), _at(atr_chand, t, j),
-                             _at(expansion, t, j), tick[j], p, stop_type)  # fmt: skip
-                worst = low[t, j] if d > 0 else high[t, j]
-                adverse = d * (fs[j, F_ENTRY_VALUE] / fs[j, F_ENTRY_QTY] - worst) * abs(fs[j, F_QTY])
-                if adverse > fs[j, F_MAE]:
-                    fs[j, F_MAE] = adverse
-                if not exit_pending:
-                    reason = -1
-                    if (d > 0 and short_entry[t, j]) or (d < 0 and long_entry[t, j]):
-                        reason = R_REVERSE
-                    elif (d > 0 and long_exit[t, j]) or (d < 0 and short_exit[t, j]):
-                        reason = R_SIGNAL_EXIT
-                    elif p[P_TIME_MAX_BARS] > 0.0 and is_[j, I_HELD] >= p[P_TIME_MAX_BARS]:
-                        avg = fs[j, F_ENTRY_VALUE] / fs[j, F_ENTRY_QTY]
-                        if p[P_TIME_IF_NOT_PROFITABLE] <= 0.0 or d * (c_ - avg) <= 0.0:
-                            reason = R_TIME_STOP
-                    if reason >= 0:
-                        is_[j, I_X_ACTIVE] = 1
-                        is_[j, I_X_ARRIVAL] = _arrival(arrival, t, j, n)
-                        is_[j, I_X_REASON] = reason
-                        is_[j, I_X_ORDER_ID] = n_o
-                        n_o = _add_order(orders, n_o, j, t, is_[j, I_X_ARRIVAL], -d, ORDER_MARKET, TIF_GTC,
-                                         reason, np.nan, np.nan)  # fmt: skip
-                        if n_o <= orders.shape[0]:
-                            orders[n_o - 1]["qty"] = abs(fs[j, F_QTY])
-                        exit_pending = True
-                        if is_[j, I_E_ACTIVE] == 1:  # the rest of a partly filled entry
-                            _close_order(orders, is_[j, I_E_ORDER_ID], OS_PARTIAL, t)
-                            is_[j, I_E_ACTIVE] = 0
-            # a pending entry is cancelled by an exit signal for its side or replaced by the other side
-            if is_[j, I_E_ACTIVE] == 1:
-                es = is_[j, I_E_SIDE]
-                if (es > 0 and (long_exit[t, j] or short_entry[t, j])) or (
-                    es < 0 and (short_exit[t, j] or long_entry[t, j])
-                ):
-                    _close_order(orders, is_[j, I_E_ORDER_ID],
-                                 OS_PARTIAL if fs[j, F_E_FILLED] > 0 else OS_CANCELLED, t)  # fmt: skip
-                    is_[j, I_E_ACTIVE] = 0
-            want = 0
-            flat_next = fs[j, F_QTY] == 0.0 or exit_pending
-            if flat_next and is_[j, I_E_ACTIVE] == 0:
-                if long_entry[t, j] and d <= 0:
-                    want = 1
-                elif short_entry[t, j] and d >= 0:
-                    want = -1
-            if want != 0:
-                arr = _arrival(arrival, t, j, n)
-                arr_day = _day(day_id, arr) if arr >= 0 else -1
-                n_ev, n_o = _decide_entry(
-                    fs, is_, j, t, want, c_, eq, day_start_eq, loss_hit, _at(atr_stop, t, j), _at(vol_measure, t, j),
-                    _at(expansion, t, j), _at(swing_low, t, j), _at(swing_high, t, j), _at(win_p, t, j), ret, arr,
-                    arr_day,
-                    lot, tick[j], sector, p, sizing, otype, tol, closed, wins, streak, events, n_ev, orders, n_o,
-                )  # fmt: skip
-            if record:
-                qty_path[t, j] = fs[j, F_QTY]
-                stop_path[t, j] = fs[j, F_STOP]
-        if eq > peak_eq:
-            peak_eq = eq
-        prev_eq = eq
 
-    # ---------------- end of data ----------------
-    for j in range(m):
-        if fs[j, F_QTY] != 0.0:
-            remaining = abs(fs[j, F_QTY])
-            fs[j, F_EXIT_QTY] += remaining
-            fs[j, F_EXIT_VALUE] += remaining * fs[j, F_MARK]
-            if n_tr < trades.shape[0]:
-                _write_trade(trades[n_tr], fs, is_, j, -1, R_END_OF_DATA)
-            n_tr += 1
-        if is_[j, I_E_ACTIVE] == 1:
-            _close_order(orders, is_[j, I_E_ORDER_ID], OS_OPEN, -1)
-        if is_[j, I_X_ACTIVE] == 1:
-            _close_order(orders, is_[j, I_X_ORDER_ID], OS_OPEN, -1)
-    over = n_tr > trades.shape[0] or n_f > fills.shape[0] or n_o > orders.shape[0] or n_ev > events.shape[0]
-    counts[0] = 1 if over else 0
-    counts[1] = n_tr
-    counts[2] = n_f
-    counts[3] = n_o
-    counts[4] = n_ev
+# Compiled without numba's reference counting (``_nrt=False``, the flag numba's own string kernels use): every array
+# here is borrowed from ``simulate_portfolio`` for the whole run, and with counting on, the steps inlined into the
+# loop take and drop a reference to most of their ~30 arrays on every row (two atomic calls each), which made the
+# row ten times slower. Nothing in the steps, or in what they call, allocates.
+@njit(cache=True, _nrt=False)  # type: ignore[call-overload]  # numba's stubs do not list its private flag
+def _run_rows(
+    fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray,
+    open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
+    long_entry: np.ndarray, long_exit: np.ndarray, short_entry: np.ndarray, short_exit: np.ndarray,
+    atr_stop: np.ndarray, atr_trail: np.ndarray, atr_chand: np.ndarray, vol_measure: np.ndarray,
+    expansion: np.ndarray, swing_low: np.ndarray, swing_high: np.ndarray, adv: np.ndarray,
+    sigma_bar: np.ndarray, sigma_daily: np.ndarray, win_p: np.ndarray, ret: np.ndarray,
+    arrival: np.ndarray, day_id: np.ndarray,
+    lot: np.ndarray, tick: np.ndarray, margin: np.ndarray, sector: np.ndarray,
+    p: np.ndarray,
+    equity_out: np.ndarray, cash_out: np.ndarray, qty_path: np.ndarray, stop_path: np.ndarray,
+    trades: np.ndarray, fills: np.ndarray, orders: np.ndarray, events: np.ndarray,
+) -> None:  # fmt: skip
+    """The three steps on every row, from the state ``init_state`` made."""
+    for t in range(open_.shape[0]):
+        step_fills(fs, is_, af, ai, t, open_, high, low, volume, atr_stop, expansion, swing_low, swing_high, adv,
+                   sigma_bar, sigma_daily, day_id, lot, tick, margin, p, trades, fills, orders, events)  # fmt: skip
+        step_mark(fs, af, ai, t, close, day_id, p, equity_out, cash_out)
+        step_decide(fs, is_, af, ai, t, high, low, close, long_entry, long_exit, short_entry, short_exit, atr_stop,
+                    atr_trail, atr_chand, vol_measure, expansion, swing_low, swing_high, win_p, ret, arrival, day_id,
+                    lot, tick, sector, p, orders, events)  # fmt: skip
+        record_paths(fs, t, p, qty_path, stop_path)
 
 
 @njit(cache=True, inline="always")
-def _count_result(fs: np.ndarray, is_: np.ndarray, j: int, closed: int, wins: int, streak: int) -> tuple[int, int, int]:
+def _count_result(fs: np.ndarray, is_: np.ndarray, ai: np.ndarray, j: int) -> None:
+    """A closed trade's result in the account's counts: trades closed, won, and losses in a row."""
     d = is_[j, I_DIR]
     pnl = d * (fs[j, F_EXIT_VALUE] - fs[j, F_ENTRY_VALUE]) - fs[j, F_COMM]
-    closed += 1
+    ai[A_CLOSED] += 1
     if pnl > 0.0:
-        wins += 1
-        streak = 0
+        ai[A_WINS] += 1
+        ai[A_STREAK] = 0
     elif pnl < 0.0:
-        streak += 1
-    return closed, wins, streak
+        ai[A_STREAK] += 1
 
 
 @njit(cache=True, inline="always")
@@ -616,40 +797,26 @@ def _protective(d: int, o: float, h: float, lo_: float, stop: float, target: flo
 
 
 @njit(cache=True)
-def _exit_all(fs: np.ndarray, is_: np.ndarray, j: int, t: int, reason: int, ref: float, as_market: bool, cash: float,
-              sig_bar: float, sig_day: float, adv_: float, tick: float, p: np.ndarray, fills: np.ndarray, n_f: int,
-              trades: np.ndarray, n_tr: int, orders: np.ndarray, closed: int, wins: int,
-              streak: int) -> tuple[float, int, int, int, int, int]:  # fmt: skip
-    """Close the whole position at ``ref`` (a stop: with market costs; a target: at the price)."""
-    d = is_[j, I_DIR]
-    side = -d
+def _exit_all(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j: int, t: int, reason: int,
+              ref: float, as_market: bool, sig_bar: float, sig_day: float, adv_: float, tick: float, p: np.ndarray,
+              trades: np.ndarray, fills: np.ndarray, orders: np.ndarray) -> None:  # fmt: skip
+    """Close the whole position at ``ref`` (a stop: with market costs; a target: at the price); the rest of a
+    partly filled entry and a pending market exit go with it."""
+    side = -is_[j, I_DIR]
     q = abs(fs[j, F_QTY])
     price = ref
     spr = 0.0
     imp = 0.0
     if as_market:
         price, spr, imp = marketable_price(side, ref, q, sig_bar, sig_day, adv_, tick, p)
-    c = commission(q, price, p)
-    cash += -side * q * price - c
-    fs[j, F_QTY] = 0.0
-    fs[j, F_EXIT_QTY] += q
-    fs[j, F_EXIT_VALUE] += q * price
-    fs[j, F_COMM] += c
-    fs[j, F_SPREAD] += spr
-    fs[j, F_IMPACT] += imp
-    n_f = _add_fill(fills, n_f, t, j, side, q, price, ref, c, spr, imp, reason, is_[j, I_TRADE_ID], -1)
-    if n_tr < trades.shape[0]:
-        _write_trade(trades[n_tr], fs, is_, j, t, reason)
-    n_tr += 1
-    closed, wins, streak = _count_result(fs, is_, j, closed, wins, streak)
-    if is_[j, I_E_ACTIVE] == 1:  # the rest of a partly filled entry goes with the position
+    apply_fill(fs, is_, af, ai, j, t, side, q, price, ref, commission(q, price, p), spr, imp, reason, -1, -1,
+               ORDER_MARKET, trades, fills, orders)  # fmt: skip
+    if is_[j, I_E_ACTIVE] == 1:
         _close_order(orders, is_[j, I_E_ORDER_ID], OS_PARTIAL, t)
         is_[j, I_E_ACTIVE] = 0
     if is_[j, I_X_ACTIVE] == 1:
         _close_order(orders, is_[j, I_X_ORDER_ID], OS_CANCELLED, t)
         is_[j, I_X_ACTIVE] = 0
-    _flatten(fs, is_, j)
-    return cash, n_f, n_tr, closed, wins, streak
 
 
 @njit(cache=True)
@@ -693,25 +860,28 @@ def _update_stop(fs: np.ndarray, is_: np.ndarray, j: int, d: int, h: float, lo_:
 
 
 @njit(cache=True)
-def _decide_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, want: int, c_: float, eq: float,
-                  day_start_eq: float, loss_hit: bool, atr_s: float, volm: float, expanded: float,
-                  sw_lo: float, sw_hi: float, win_p: float, ret: np.ndarray, arr: int, day: int, lot: np.ndarray,
-                  tick: float, sector: np.ndarray, p: np.ndarray, sizing: int, otype: int, tol: float, closed: int,
-                  wins: int, streak: int, events: np.ndarray, n_ev: int, orders: np.ndarray,
-                  n_o: int) -> tuple[int, int]:  # fmt: skip
+def _decide_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j: int, t: int, want: int,
+                  c_: float, atr_s: float, volm: float, expanded: float, sw_lo: float, sw_hi: float, win_p: float,
+                  ret: np.ndarray, arr: int, day: int, lot: np.ndarray, tick: float, sector: np.ndarray,
+                  p: np.ndarray, orders: np.ndarray, events: np.ndarray) -> None:  # fmt: skip
     """The pre-trade checks and the sizing budget of an entry decided at row ``t``; places the order or records
     why not."""
     m = fs.shape[0]
-    if loss_hit:
-        return _add_event(events, n_ev, t, j, D_DAILY_LOSS, ACTION_DENIED, eq / day_start_eq - 1.0,
-                          -p[P_DAILY_LOSS_FRAC]), n_o  # fmt: skip
+    eq = af[A_EQUITY]
+    sizing = int(p[P_SIZING])
+    otype = int(p[P_ORDER_TYPE])
+    tol = p[P_TOLERANCE]
+    if ai[A_LOSS_HIT] == 1:
+        _add_event(events, ai, t, j, D_DAILY_LOSS, ACTION_DENIED, eq / af[A_DAY_START_EQ] - 1.0, -p[P_DAILY_LOSS_FRAC])
+        return
     if p[P_MAX_POSITIONS] > 0.0:
         held = 0
         for k in range(m):
             if k != j and (fs[k, F_QTY] != 0.0 or is_[k, I_E_ACTIVE] == 1):
                 held += 1
         if held >= p[P_MAX_POSITIONS]:
-            return _add_event(events, n_ev, t, j, D_MAX_POSITIONS, ACTION_DENIED, held, p[P_MAX_POSITIONS]), n_o
+            _add_event(events, ai, t, j, D_MAX_POSITIONS, ACTION_DENIED, held, p[P_MAX_POSITIONS])
+            return
     if p[P_MAX_CORRELATED] > 0.0:
         count = 0
         for k in range(m):
@@ -720,7 +890,8 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, want: int, c_
                 if r == r and r > p[P_CORR_THRESHOLD]:
                     count += 1
         if count >= p[P_MAX_CORRELATED]:
-            return _add_event(events, n_ev, t, j, D_CORRELATION, ACTION_DENIED, count, p[P_MAX_CORRELATED]), n_o
+            _add_event(events, ai, t, j, D_CORRELATION, ACTION_DENIED, count, p[P_MAX_CORRELATED])
+            return
     # the sizing budget, at the decision close
     stop_est = initial_stop(want, c_, sw_lo, sw_hi, atr_s, expanded, tick, p)
     # budgets as shares of equity: applied to the equity at the decision here (an estimate for the checks), and to
@@ -731,23 +902,25 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, want: int, c_
         value_frac = p[P_FRACTION_CAP]
         risk_frac = p[P_TARGET_RISK]
     elif sizing == SIZING_KELLY:
-        prob = win_p if p[P_KELLY_SOURCE] <= 0.0 else (wins + 1.0) / (closed + 2.0)
+        prob = win_p if p[P_KELLY_SOURCE] <= 0.0 else (ai[A_WINS] + 1.0) / (ai[A_CLOSED] + 2.0)
         b = reward_to_risk(c_, stop_est, p)
         f = (prob * b - (1.0 - prob)) / b if (prob == prob and b == b and b > 0.0) else np.nan
         if not f > 0.0:
-            return _add_event(events, n_ev, t, j, D_KELLY_NO_EDGE, ACTION_DENIED, f, 0.0), n_o
+            _add_event(events, ai, t, j, D_KELLY_NO_EDGE, ACTION_DENIED, f, 0.0)
+            return
         value_frac = min(p[P_KELLY_SCALE] * f, p[P_FRACTION_CAP])
     vol_frac = np.nan
     if p[P_INVVOL_RISK] > 0.0 and volm == volm and volm > 0.0:
         vol_frac = p[P_INVVOL_RISK] / volm
     mult = 1.0
-    if p[P_LOSS_STREAK] > 0.0 and streak >= p[P_LOSS_STREAK]:
+    if p[P_LOSS_STREAK] > 0.0 and ai[A_STREAK] >= p[P_LOSS_STREAK]:
         mult *= p[P_LOSS_MULT]
     if expanded:
         mult *= p[P_EXPANSION_MULT]
     units = _units(eq * value_frac, eq * risk_frac, eq * vol_frac, mult, c_, stop_est, lot[j], p)
     if not units > 0.0:
-        return _add_event(events, n_ev, t, j, D_ZERO_SIZE, ACTION_DENIED, units, lot[j]), n_o
+        _add_event(events, ai, t, j, D_ZERO_SIZE, ACTION_DENIED, units, lot[j])
+        return
     if p[P_MAX_SECTOR_FRAC] > 0.0 and sector[j] >= 0:
         gross = units * c_
         for k in range(m):
@@ -755,7 +928,8 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, want: int, c_
                 gross += abs(fs[k, F_QTY] * fs[k, F_MARK])
         share = gross / eq
         if share > p[P_MAX_SECTOR_FRAC]:
-            return _add_event(events, n_ev, t, j, D_SECTOR, ACTION_DENIED, share, p[P_MAX_SECTOR_FRAC]), n_o
+            _add_event(events, ai, t, j, D_SECTOR, ACTION_DENIED, share, p[P_MAX_SECTOR_FRAC])
+            return
     limit_px = np.nan
     stop_px = np.nan
     tk = tick
@@ -770,7 +944,7 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, want: int, c_
     is_[j, I_E_ARRIVAL] = arr
     is_[j, I_E_DECIDED] = t
     is_[j, I_E_DAY] = day
-    is_[j, I_E_ORDER_ID] = n_o
+    is_[j, I_E_ORDER_ID] = _add_order(orders, ai, j, t, arr, want, otype, int(p[P_TIF]), R_ENTRY, limit_px, stop_px)
     is_[j, I_E_TRIGGERED] = 0
     is_[j, I_E_SIZED] = 0
     fs[j, F_E_LIMIT] = limit_px
@@ -781,18 +955,14 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, want: int, c_
     fs[j, F_E_RISK_BUDGET] = risk_frac
     fs[j, F_E_VOL_QTY] = vol_frac
     fs[j, F_E_MULT] = mult
-    n_o = _add_order(orders, n_o, j, t, arr, want, otype, int(p[P_TIF]), R_ENTRY, limit_px, stop_px)
-    return n_ev, n_o
 
 
 @njit(cache=True)
-def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: float, lo_: float, cap: float,
-               cash: float, tick: float, lot_j: float, margin: np.ndarray, sector: np.ndarray, p: np.ndarray,
-               otype: int, tif: int, accept_partial: bool, through: float, stop_type: int, atr_dec: float,
-               exp_dec: float, swlo_dec: float, swhi_dec: float, adv_now: float, adv_dec: float, sig_bar: float,
-               sig_day: float, fills: np.ndarray, n_f: int, trades: np.ndarray, n_tr: int, orders: np.ndarray,
-               events: np.ndarray, n_ev: int, closed: int, wins: int, streak: int, next_trade_id: int,
-               peak_eq: float) -> tuple[float, int, int, int, int, int, int, int, float]:  # fmt: skip
+def _try_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j: int, t: int, o: float, h: float,
+               lo_: float, cap: float, tick: float, lot_j: float, margin: np.ndarray, p: np.ndarray, otype: int,
+               tif: int, accept_partial: bool, through: float, atr_dec: float, exp_dec: float, swlo_dec: float,
+               swhi_dec: float, adv_now: float, adv_dec: float, sig_bar: float, sig_day: float, trades: np.ndarray,
+               fills: np.ndarray, orders: np.ndarray, events: np.ndarray) -> None:  # fmt: skip
     """Try to fill the pending entry on this bar; on the first fill set the stop and target and check the stop."""
     side = is_[j, I_E_SIDE]
     oid = is_[j, I_E_ORDER_ID]
@@ -836,7 +1006,7 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: flo
                 ref = np.nan
     done = False
     if ref == ref:
-        eq = _equity_now(fs, cash)
+        eq = _equity_now(fs, af[A_CASH])
         if is_[j, I_E_SIZED] == 0:
             stop_est = initial_stop(side, ref, swlo_dec, swhi_dec, atr_dec, exp_dec, tick, p)
             units = _units(eq * fs[j, F_E_VALUE_BUDGET], eq * fs[j, F_E_RISK_BUDGET], eq * fs[j, F_E_VOL_QTY],
@@ -845,27 +1015,27 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: flo
                 adv_cap = floor_lots(p[P_MAX_ADV_FRAC] * adv_dec, lot_j)
                 if units > adv_cap:
                     if not adv_cap > 0.0:  # not one lot fits: a refusal by the liquidity check itself
-                        n_ev = _add_event(events, n_ev, t, j, D_LIQUIDITY, ACTION_DENIED, units, adv_cap)
+                        _add_event(events, ai, t, j, D_LIQUIDITY, ACTION_DENIED, units, adv_cap)
                         if 0 <= oid < orders.shape[0]:
                             orders[oid]["qty"] = 0.0
                         _close_order(orders, oid, OS_CANCELLED, t)
                         is_[j, I_E_ACTIVE] = 0
-                        return cash, n_f, n_tr, n_ev, closed, wins, streak, next_trade_id, peak_eq
-                    n_ev = _add_event(events, n_ev, t, j, D_LIQUIDITY, ACTION_RESIZED, units, adv_cap)
+                        return
+                    _add_event(events, ai, t, j, D_LIQUIDITY, ACTION_RESIZED, units, adv_cap)
                     units = adv_cap
             fs[j, F_E_QTY] = units
             is_[j, I_E_SIZED] = 1
             if 0 <= oid < orders.shape[0]:
                 orders[oid]["qty"] = units
             if not units > 0.0:
-                n_ev = _add_event(events, n_ev, t, j, D_ZERO_SIZE, ACTION_DENIED, units, lot_j)
+                _add_event(events, ai, t, j, D_ZERO_SIZE, ACTION_DENIED, units, lot_j)
                 _close_order(orders, oid, OS_CANCELLED, t)
                 is_[j, I_E_ACTIVE] = 0
-                return cash, n_f, n_tr, n_ev, closed, wins, streak, next_trade_id, peak_eq
+                return
         remaining = fs[j, F_E_QTY] - fs[j, F_E_FILLED]
         q = min(remaining, cap)
         if tif == TIF_FOK and q < remaining:
-            n_ev = _add_event(events, n_ev, t, j, D_FOK_UNFILLABLE, ACTION_DENIED, remaining, cap)
+            _add_event(events, ai, t, j, D_FOK_UNFILLABLE, ACTION_DENIED, remaining, cap)
             q = 0.0
         elif not accept_partial and q < remaining:
             q = 0.0
@@ -889,8 +1059,7 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: flo
                 fit = _largest_fit(floor_lots(max(avail - p[P_COMM_FIXED], 0.0) / unit_cost, lot_j), lot_j,
                                    price, margin[j], avail, p)  # fmt: skip
                 fit = max(fit, 0.0)
-                n_ev = _add_event(events, n_ev, t, j, D_MARGIN, ACTION_DENIED if fit <= 0.0 else ACTION_RESIZED,
-                                  q, fit)  # fmt: skip
+                _add_event(events, ai, t, j, D_MARGIN, ACTION_DENIED if fit <= 0.0 else ACTION_RESIZED, q, fit)
                 if fit > 0.0:
                     q = fit
                     price, spr, imp = (ref, 0.0, 0.0)
@@ -905,41 +1074,18 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: flo
                     q = 0.0
                     _close_order(orders, oid, OS_PARTIAL if fs[j, F_E_FILLED] > 0 else OS_CANCELLED, t)
                     is_[j, I_E_ACTIVE] = 0
-                    return cash, n_f, n_tr, n_ev, closed, wins, streak, next_trade_id, peak_eq
+                    return
         if q > 0.0:
-            c = commission(q, price, p)
-            cash += -side * q * price - c
-            if fs[j, F_QTY] == 0.0:  # a new position
-                is_[j, I_DIR] = side
-                is_[j, I_ENTRY_ROW] = t
-                is_[j, I_DECIDED_ROW] = is_[j, I_E_DECIDED]
-                is_[j, I_HELD] = 0
-                is_[j, I_TRADE_ID] = next_trade_id
-                next_trade_id += 1
-                is_[j, I_ORDER_TYPE] = otype
-                is_[j, I_ARMED] = 0
-                is_[j, I_STOP_KIND] = R_STOP_LOSS
-                fs[j, F_FIRST_PRICE] = price
+            new_trade = fs[j, F_QTY] == 0.0
+            apply_fill(fs, is_, af, ai, j, t, side, q, price, ref, commission(q, price, p), spr, imp, R_ENTRY, oid,
+                       is_[j, I_E_DECIDED], otype, trades, fills, orders)  # fmt: skip
+            if new_trade:  # its stop and target, from the first fill's price and the decision bar's evidence
                 s0 = initial_stop(side, price, swlo_dec, swhi_dec, atr_dec, exp_dec, tick, p)
                 fs[j, F_INITIAL_STOP] = s0
                 fs[j, F_BASE_STOP] = s0
                 fs[j, F_STOP] = s0
                 fs[j, F_TARGET] = target_price(side, price, s0, tick, p)
-                fs[j, F_BEST] = price
-                fs[j, F_PEAK_EQ] = peak_eq
-                fs[j, F_MAE] = 0.0
-            else:
-                is_[j, I_PARTIAL] = 1
-            fs[j, F_QTY] += side * q
-            fs[j, F_ENTRY_QTY] += q
-            fs[j, F_ENTRY_VALUE] += q * price
-            fs[j, F_COMM] += c
-            fs[j, F_SPREAD] += spr
-            fs[j, F_IMPACT] += imp
             fs[j, F_E_FILLED] += q
-            if 0 <= oid < orders.shape[0]:
-                orders[oid]["filled"] = fs[j, F_E_FILLED]
-            n_f = _add_fill(fills, n_f, t, j, side, q, price, ref, c, spr, imp, R_ENTRY, is_[j, I_TRADE_ID], oid)
             if fs[j, F_E_FILLED] >= fs[j, F_E_QTY] - 1e-12:
                 done = True
                 _close_order(orders, oid, OS_FILLED, t)
@@ -949,15 +1095,12 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, j: int, t: int, o: float, h: flo
             if s0 == s0 and ((side > 0 and lo_ <= s0) or (side < 0 and h >= s0)):
                 if is_[j, I_E_ACTIVE] == 1:
                     is_[j, I_PARTIAL] = 1
-                cash, n_f, n_tr, closed, wins, streak = _exit_all(
-                    fs, is_, j, t, R_STOP_LOSS, s0, True, cash, sig_bar, sig_day, adv_now, tick, p, fills, n_f,
-                    trades, n_tr, orders, closed, wins, streak,
-                )  # fmt: skip
-                return cash, n_f, n_tr, n_ev, closed, wins, streak, next_trade_id, peak_eq
+                _exit_all(fs, is_, af, ai, j, t, R_STOP_LOSS, s0, True, sig_bar, sig_day, adv_now, tick, p, trades,
+                          fills, orders)  # fmt: skip
+                return
     if not done and is_[j, I_E_ACTIVE] == 1 and (tif in (TIF_IOC, TIF_FOK)):
         filled = fs[j, F_E_FILLED]
         if filled > 0.0:
             is_[j, I_PARTIAL] = 1
         _close_order(orders, oid, OS_PARTIAL if filled > 0 else OS_CANCELLED, t)
         is_[j, I_E_ACTIVE] = 0
-    return cash, n_f, n_tr, n_ev, closed, wins, streak, next_trade_id, peak_eq

@@ -1,10 +1,13 @@
-"""The portfolio kernel's data layout: the parameter vector's slots, the code tables and the record dtypes.
+"""The portfolio kernel's data layout: the parameter vector's slots, the state arrays' columns, the code tables
+and the record dtypes.
 
 The kernel (``kernels/portfolio.py``) takes its scalar settings as one float64 vector (``params``)
 so that a sweep can hand it a matrix of them, one row per parameter set. Each slot has a name here;
-``backtest/settings.py`` fills them from a strategy file. Every record the kernel writes (trades,
-fills, orders, risk events) is a structured dtype defined here, with its codes, so the Python side
-decodes them by name. This module imports only numpy.
+``backtest/settings.py`` fills them from a strategy file. The kernel's state between two rows is four
+arrays (``init_state``): per instrument a float and an int row (``F_*``, ``I_*`` columns), and for the
+account a float and an int vector (``A_*``), named here so that a caller holding the state between bars
+reads it by name. Every record the kernel writes (trades, fills, orders, risk events) is a structured
+dtype defined here, with its codes, so the Python side decodes them by name. This module imports only numpy.
 """
 
 from __future__ import annotations
@@ -63,6 +66,54 @@ import numpy as np
     P_RECORD_PATHS,  # 1: write position and stop paths
     N_PARAMS,
 ) = range(49)
+
+# ---- state columns -----------------------------------------------------------------------------
+# per instrument, float (``fs[j, F_*]``): the open position and its trade so far (F_QTY .. F_PEAK_EQ, cleared
+# when the position closes, except the mark), then the pending entry order (F_E_*)
+(
+    F_QTY,  # signed units held
+    F_MARK,  # the latest close (NaN before the instrument's first bar)
+    F_ENTRY_QTY, F_ENTRY_VALUE, F_EXIT_QTY, F_EXIT_VALUE,  # units and money of the trade's entry and exit fills
+    F_COMM, F_SPREAD, F_IMPACT,  # the trade's costs so far, money
+    F_STOP,  # the active stop (NaN without one)
+    F_BASE_STOP,  # the stop before trailing and the chandelier (time decay moves it)
+    F_INITIAL_STOP, F_TARGET, F_BEST,  # best: the highest high (long) or lowest low (short) since the entry
+    F_FIRST_PRICE, F_MAE, F_PEAK_EQ,
+    F_E_LIMIT, F_E_STOP, F_E_QTY, F_E_FILLED,  # the pending entry's prices, size (0 until sized) and filled units
+    F_E_VALUE_BUDGET, F_E_RISK_BUDGET, F_E_VOL_QTY, F_E_MULT,  # its sizing budget, shares of equity at the fill
+    N_F,
+) = range(26)  # fmt: skip
+# per instrument, int (``is_[j, I_*]``): the position (I_DIR .. I_PARTIAL, cleared when it closes), the pending
+# entry (I_E_*) and the pending market exit (I_X_*)
+(
+    I_DIR, I_ENTRY_ROW, I_DECIDED_ROW, I_HELD, I_TRADE_ID, I_STOP_KIND, I_ARMED, I_ORDER_TYPE, I_PARTIAL,
+    I_E_ACTIVE, I_E_SIDE, I_E_ARRIVAL, I_E_DECIDED, I_E_DAY, I_E_ORDER_ID, I_E_TRIGGERED, I_E_SIZED,
+    I_X_ACTIVE, I_X_ARRIVAL, I_X_REASON, I_X_ORDER_ID,
+    N_I,
+) = range(22)  # fmt: skip
+# the account, float (``af[A_*]``)
+(
+    A_CASH,
+    A_EQUITY,  # at the latest mark
+    A_PEAK_EQ,  # the highest equity marked so far
+    A_PREV_EQ,  # the equity at the previous mark
+    A_DAY_START_EQ,  # the equity the session day started from (the daily loss limit's base)
+    N_AF,
+) = range(6)
+# the account, int (``ai[A_*]``)
+(
+    A_N_TRADES,  # records written (or that would have been: a count past a buffer's end asks for a retry)
+    A_N_FILLS,
+    A_N_ORDERS,  # also the next order id
+    A_N_EVENTS,
+    A_NEXT_TRADE_ID,
+    A_CLOSED,  # trades closed, won, and losses in a row (Kelly's running win rate, the loss-streak cut)
+    A_WINS,
+    A_STREAK,
+    A_DAY,  # the session day of the latest mark; -1 before the first
+    A_LOSS_HIT,  # 1 once the daily loss limit is hit, until the day changes
+    N_AI,
+) = range(11)
 
 SIZING_FIXED_FRACTION, SIZING_VOLATILITY_TARGET, SIZING_KELLY = 0, 1, 2
 STOP_NONE, STOP_TECHNICAL, STOP_ATR, STOP_PERCENT = 0, 1, 2, 3
