@@ -7,7 +7,10 @@ session, its instrument, the close that decided it and its kind (``domain.ids``)
 log's ids. Times follow ``backtest.records``: a decision (``OrderSubmitted``, a decision's
 ``OrderDenied``) at the decision row's known time, a fill at the stored time of the bar it filled on, an
 order's arrival (``OrderAccepted``) at its instrument's first bar from its arrival row on, a cancel or
-expiry at the known time of the row it happened on. Two kinds of record need reading rather than copying:
+expiry at the known time of the row it happened on. Events at one time keep the kernel's order of steps
+(a row's decisions before the next row's fills, which share their time when bars are back to back; on one
+bar, instrument by instrument, each fill where the kernel made it). Two kinds of record need reading rather
+than copying:
 
 - A risk event does not name its order. The checks made at the fill attempt (liquidity, margin,
   fill-or-kill, and a size that rounds to zero there) refuse the entry order working on that row, and
@@ -111,6 +114,9 @@ class _Grid:
         return int(self.rows[j][k]) if k < len(self.rows[j]) else None
 
 
+_Key = tuple[int, int, int, int, int]  # the kernel's step: (row, phase: 0 fills 1 decisions, instrument, part, seq)
+
+
 def domain_records(
     out: KernelOutput,
     times: GridTimes,
@@ -123,34 +129,29 @@ def domain_records(
     grid = _Grid(times)
     symbols = [b.symbol for b in times.bars]
     ids = _Ids(session)
-    o, f, t, e = out.orders, out.fills, out.trades, out.events
+    o, f, t = out.orders, out.fills, out.trades
     # the trade log's ids (BacktestResult.trade_log)
-    trade_ids = {
-        int(r["trade_id"]): f"{strategy_instance_id}/{symbols[int(r['inst'])]}/{int(r['trade_id'])}" for r in t
-    }
-    trade_ids = {tid: derived_id(name) for tid, name in trade_ids.items()}
+    names = {int(r["trade_id"]): f"{strategy_instance_id}/{symbols[int(r['inst'])]}/{int(r['trade_id'])}" for r in t}
+    trade_ids = {tid: derived_id(name) for tid, name in names.items()}
+    trade_rec = {int(r["trade_id"]): r for r in t}
 
-    # ---- the kernel's orders: ids, arrival, and which entry order works on which row
+    # ---- the kernel's orders: their ids, and the row each reached the market on
     coids: list[ClientOrderId] = []
     arrived_row: list[int | None] = []
-    entries: dict[int, list[int]] = defaultdict(list)  # per instrument, entry orders by decision row
     for i in range(len(o)):
-        j, reason = int(o["inst"][i]), int(o["reason"][i])
-        kind = OrderKind.ENTRY if reason == L.R_ENTRY else OrderKind.EXIT
+        kind = OrderKind.ENTRY if int(o["reason"][i]) == L.R_ENTRY else OrderKind.EXIT
+        j = int(o["inst"][i])
         coids.append(ids.next(symbols[j], int(grid.known[o["decided_row"][i]]), kind))
         ar = grid.first_row_from(j, int(o["arrival_row"][i])) if o["arrival_row"][i] >= 0 else None
         final = int(o["final_row"][i])
         arrived_row.append(ar if ar is not None and (final < 0 or ar <= final) else None)
-        if kind is OrderKind.ENTRY:
-            entries[j].append(i)
 
     # ---- fills, and the protective orders the stop and target fills imply
-    fills_of: dict[int, list[Fill]] = defaultdict(list)  # kernel order number, or -1 - trade id
+    fills_of: dict[int, list[tuple[Fill, _Key]]] = defaultdict(list)  # kernel order number, or -1 - trade id
     fill_list: list[Fill] = []
     protective: dict[int, tuple[int, ClientOrderId, int]] = {}  # trade id -> (instrument, id, reason)
-    trade_rec = {int(r["trade_id"]): r for r in t}
     for k in range(len(f)):
-        j, oid, tid = int(f["inst"][k]), int(f["order_id"][k]), int(f["trade_id"][k])
+        j, oid, tid, row = int(f["inst"][k]), int(f["order_id"][k]), int(f["trade_id"][k]), int(f["row"][k])
         reason = int(f["reason"][k])
         if oid >= 0:
             coid, key = coids[oid], oid
@@ -164,7 +165,7 @@ def domain_records(
             fill_id=derived_id(f"{coid.value}/fill/{len(fills_of[key])}"),
             client_order_id=coid,
             symbol=symbols[j],
-            ts_ns=grid.bar_ns(j, int(f["row"][k])),
+            ts_ns=grid.bar_ns(j, row),
             side=_side(int(f["side"][k])),
             quantity_units=float(f["qty"][k]),
             price=float(f["price"][k]),
@@ -175,56 +176,27 @@ def domain_records(
             reason=L.REASON_NAMES[reason],
             trade_id=trade_ids.get(tid),
         )
-        fills_of[key].append(fill)
+        fills_of[key].append((fill, (row, 0, j, 1, 2 * k)))
         fill_list.append(fill)
+    first_entry_fill: dict[int, int] = {}  # trade id -> its first entry fill's record number
+    for number in np.flatnonzero(f["reason"] == L.R_ENTRY).tolist():
+        first_entry_fill.setdefault(int(f["trade_id"][number]), number)
 
-    # ---- risk events: the entry order refused at its fill attempt, or a decision that never left
-    denied_of: dict[int, list[OrderDenied]] = defaultdict(list)
-    decision_denials: list[OrderDenied] = []
-    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for k in range(len(e)):
-        groups[(int(e["row"][k]), int(e["inst"][k]))].append(k)
-    entry_rows = {j: [int(o["decided_row"][i]) for i in members] for j, members in entries.items()}
-    entry_row_sets = {j: set(rows) for j, rows in entry_rows.items()}
-    for (r, j), members in groups.items():
-        cand = _working_entry(entries[j], entry_rows.get(j, []), arrived_row, o["final_row"], r)
-        decided_here = r in entry_row_sets.get(j, ())
-        attached = False
-        for pos, k in enumerate(members):
-            check, denied = int(e["check"][k]), int(e["action"][k]) == L.ACTION_DENIED
-            fill_time = False
-            if cand is not None and check in _FILL_TIME_CHECKS:
-                fill_time = True
-            elif cand is not None and check == L.D_ZERO_SIZE and not attached and _unsized_cancel_at(o, cand, r):
-                signal = bool(entry_signals[j][grid.bar(j, r)])
-                fill_time = not (signal and not decided_here and pos == len(members) - 1)
-            if fill_time:
-                attached = True
-            if not denied:
-                continue
-            if fill_time and cand is not None:
-                at, coid = grid.bar_ns(j, r), coids[cand]
-            else:
-                at = int(grid.known[r])
-                coid = ids.next(symbols[j], at, OrderKind.ENTRY)
-            denial = OrderDenied(ts_ns=at, client_order_id=coid, symbol=symbols[j], reason=L.CHECK_NAMES[check],
-                                 value=float(e["value"][k]), limit=float(e["limit"][k]))  # fmt: skip
-            (denied_of[cand] if fill_time and cand is not None else decision_denials).append(denial)
+    denied_of, events = _denials(out, grid, symbols, coids, arrived_row, ids, entry_signals)
 
-    # ---- orders and their events
+    # ---- orders and their lives
     orders: list[Order] = []
-    lives: list[list[OrderEvent]] = []
     for i in range(len(o)):
-        j = int(o["inst"][i])
+        j, final = int(o["inst"][i]), int(o["final_row"][i])
         own = fills_of.get(i, [])
         status = _status(int(o["status"][i]), float(o["filled"][i]), arrived_row[i] is not None)
-        final = int(o["final_row"][i])
         closed_ns = None
         if status is OrderStatus.FILLED:
-            closed_ns = own[-1].ts_ns if own else int(grid.known[final])
+            closed_ns = own[-1][0].ts_ns if own else int(grid.known[final])
         elif final >= 0:
             closed_ns = int(grid.known[final])
         ar = arrived_row[i]
+        decided_row = int(o["decided_row"][i])
         order = Order(
             client_order_id=coids[i],
             symbol=symbols[j],
@@ -236,61 +208,116 @@ def domain_records(
             filled_units=float(o["filled"][i]),
             limit_price=float(o["limit_price"][i]),
             stop_price=float(o["stop_price"][i]),
-            average_price=_average(own),
+            average_price=_average([x for x, _ in own]),
             status=status,
             reason=L.REASON_NAMES[int(o["reason"][i])],
-            decided_ns=int(grid.known[o["decided_row"][i]]),
-            submitted_ns=int(grid.known[o["decided_row"][i]]),
+            decided_ns=int(grid.known[decided_row]),
+            submitted_ns=int(grid.known[decided_row]),
             accepted_ns=grid.bar_ns(j, ar) if ar is not None else None,
             closed_ns=closed_ns,
             order_number=int(o["order_id"][i]),
         )
         orders.append(order)
-        lives.append(_life(order, own, denied_of.get(i, [])))
+        opened = (decided_row, 1, j, 1, i)
+        accepted = (ar, 0, j, 0, i) if ar is not None else None
+        events.extend(_life(order, opened, accepted, own, denied_of.get(i, []), (max(final, 0), 1, j, 0, i)))
     for tid, (j, coid, reason) in protective.items():
         own = fills_of[-1 - tid]
-        opened = grid.bar_ns(j, int(trade_rec[tid]["entry_row"]))
-        filled = sum(x.quantity_units for x in own)
+        fills = [x for x, _ in own]
+        entry_row = int(trade_rec[tid]["entry_row"])
         kind = OrderKind.STOP if reason in _STOP_REASONS else OrderKind.TARGET
-        ref = own[0].reference_price
+        ref = fills[0].reference_price
         order = Order(
             client_order_id=coid,
             symbol=symbols[j],
             kind=kind,
-            side=own[0].side,
+            side=fills[0].side,
             order_type=OrderType.STOP if kind is OrderKind.STOP else OrderType.LIMIT,
             time_in_force=TimeInForce.GTC,
-            quantity_units=filled,
-            filled_units=filled,
+            quantity_units=sum(x.quantity_units for x in fills),
+            filled_units=sum(x.quantity_units for x in fills),
             limit_price=ref if kind is OrderKind.TARGET else float("nan"),
             stop_price=ref if kind is OrderKind.STOP else float("nan"),
-            average_price=_average(own),
+            average_price=_average(fills),
             status=OrderStatus.FILLED,
             reason=L.REASON_NAMES[reason],
             decided_ns=int(grid.known[trade_rec[tid]["decided_row"]]),
-            submitted_ns=opened,
-            accepted_ns=opened,
-            closed_ns=own[-1].ts_ns,
+            submitted_ns=grid.bar_ns(j, entry_row),
+            accepted_ns=grid.bar_ns(j, entry_row),
+            closed_ns=fills[-1].ts_ns,
         )
         orders.append(order)
-        lives.append(_life(order, own, []))
+        rests = (entry_row, 0, j, 1, 2 * first_entry_fill[tid] + 1)  # right after the trade's first entry fill
+        events.extend(_life(order, rests, rests, own, [], rests))
 
-    events: list[OrderEvent] = [ev for life in lives for ev in life]
-    events.extend(decision_denials)
-    events.sort(key=lambda ev: ev.ts_ns)  # stable: each order's own events keep their order
+    # in time, and at one time in the kernel's own order of steps (each order's life is in both orders)
+    events.sort(key=lambda pair: (pair[0].ts_ns, pair[1]))
 
     by_trade: dict[str | None, list[Fill]] = defaultdict(list)
     for x in fill_list:
         by_trade[x.trade_id].append(x)
     trades = tuple(_trade(r, trade_ids, symbols, grid, by_trade) for r in t)
-    positions = tuple(_position(tr, by_trade[tr.trade_id], int(grid.known[-1])) for tr in trades if tr.is_open)
+    positions = (_position(tr, by_trade[tr.trade_id], int(grid.known[-1])) for tr in trades if tr.is_open)
     return DomainRecords(
         orders=tuple(sorted(orders, key=lambda x: x.decided_ns)),  # stable: the kernel's numbers, then stops
         fills=tuple(fill_list),
         trades=trades,
         positions=tuple(p for p in positions if p is not None),
-        events=tuple(events),
+        events=tuple(ev for ev, _ in events),
     )
+
+
+def _denials(
+    out: KernelOutput,
+    grid: _Grid,
+    symbols: list[str],
+    coids: list[ClientOrderId],
+    arrived_row: list[int | None],
+    ids: _Ids,
+    entry_signals: Sequence[np.ndarray],
+) -> tuple[dict[int, list[tuple[OrderDenied, _Key]]], list[tuple[OrderEvent, _Key]]]:
+    """The risk events' refusals: per kernel order those at its fill attempts, and the decisions that never left.
+
+    A zero size is the only check made both at a fill attempt and at a decision. On a row where the working
+    entry was cancelled unsized, it is the decision's when the instrument had an entry signal there that
+    placed no order and nothing followed it on that row; else the fill attempt's (which leaves the
+    instrument flat, so an entry signal would have been decided after it, into an order or another event).
+    """
+    o, e = out.orders, out.events
+    entries: dict[int, list[int]] = defaultdict(list)  # per instrument, its entry orders in decision order
+    for i in range(len(o)):
+        if int(o["reason"][i]) == L.R_ENTRY:
+            entries[int(o["inst"][i])].append(i)
+    decided_rows = {j: [int(o["decided_row"][i]) for i in members] for j, members in entries.items()}
+    decided_sets = {j: set(rows) for j, rows in decided_rows.items()}
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for k in range(len(e)):
+        groups[(int(e["row"][k]), int(e["inst"][k]))].append(k)
+    denied_of: dict[int, list[tuple[OrderDenied, _Key]]] = defaultdict(list)
+    decisions: list[tuple[OrderEvent, _Key]] = []
+    for (r, j), members in groups.items():
+        cand = _working_entry(entries[j], decided_rows.get(j, []), arrived_row, o["final_row"], r)
+        attached = False
+        for pos, k in enumerate(members):
+            check = int(e["check"][k])
+            fill_time = cand is not None and check in _FILL_TIME_CHECKS
+            if cand is not None and check == L.D_ZERO_SIZE and not attached and _unsized_cancel_at(o, cand, r):
+                signal = bool(entry_signals[j][grid.bar(j, r)])
+                fill_time = not (signal and r not in decided_sets.get(j, ()) and pos == len(members) - 1)
+            attached = attached or fill_time
+            if int(e["action"][k]) != L.ACTION_DENIED:
+                continue
+            reason, value, limit = L.CHECK_NAMES[check], float(e["value"][k]), float(e["limit"][k])
+            if fill_time and cand is not None:
+                denial = OrderDenied(ts_ns=grid.bar_ns(j, r), client_order_id=coids[cand], symbol=symbols[j],
+                                     reason=reason, value=value, limit=limit)  # fmt: skip
+                denied_of[cand].append((denial, (r, 0, j, 2, 0)))  # after the bar's fills
+            else:
+                at = int(grid.known[r])
+                denial = OrderDenied(ts_ns=at, client_order_id=ids.next(symbols[j], at, OrderKind.ENTRY),
+                                     symbol=symbols[j], reason=reason, value=value, limit=limit)  # fmt: skip
+                decisions.append((denial, (r, 1, j, 1, -1)))
+    return denied_of, decisions
 
 
 def _working_entry(
@@ -333,29 +360,35 @@ def _average(fills: Sequence[Fill]) -> float:
     return sum(x.quantity_units * x.price for x in fills) / units if units > 0 else float("nan")
 
 
-def _life(order: Order, fills: Sequence[Fill], denials: Sequence[OrderDenied]) -> list[OrderEvent]:
-    """One order's events in the order they happened: submitted, accepted, denials and fills, its end."""
+def _life(
+    order: Order,
+    submitted: _Key,
+    accepted: _Key | None,
+    fills: Sequence[tuple[Fill, _Key]],
+    denials: Sequence[tuple[OrderDenied, _Key]],
+    ended: _Key,
+) -> list[tuple[OrderEvent, _Key]]:
+    """One order's events, each with the kernel step it happened in: submitted, accepted, fills and refusals, end."""
     coid, symbol = order.client_order_id, order.symbol
-    life: list[OrderEvent] = [
+    life: list[tuple[OrderEvent, _Key]] = [(
         OrderSubmitted(
             ts_ns=order.submitted_ns, kind=order.kind, side=order.side, order_type=order.order_type,
             time_in_force=order.time_in_force, quantity_units=order.quantity_units, limit_price=order.limit_price,
             stop_price=order.stop_price, reason=order.reason, client_order_id=coid, symbol=symbol,
-        )
-    ]  # fmt: skip
-    if order.accepted_ns is not None:
-        life.append(OrderAccepted(ts_ns=order.accepted_ns, client_order_id=coid, symbol=symbol))
-    middle: list[OrderEvent] = [*denials, *(OrderFilled.from_fill(x) for x in fills)]
-    middle.sort(key=lambda ev: ev.ts_ns)  # stable: a check at a fill attempt comes before that bar's fill
-    life.extend(middle)
+        ),
+        submitted,
+    )]  # fmt: skip
+    if order.accepted_ns is not None and accepted is not None:
+        life.append((OrderAccepted(ts_ns=order.accepted_ns, client_order_id=coid, symbol=symbol), accepted))
+    life.extend((OrderFilled.from_fill(x), key) for x, key in fills)
+    life.extend(denials)
     if order.closed_ns is not None and order.status is OrderStatus.CANCELLED:
-        life.append(
-            OrderCancelled(ts_ns=order.closed_ns, client_order_id=coid, symbol=symbol, filled_units=order.filled_units)
-        )
+        end: OrderEvent = OrderCancelled(ts_ns=order.closed_ns, client_order_id=coid, symbol=symbol,
+                                         filled_units=order.filled_units)  # fmt: skip
+        life.append((end, ended))
     elif order.closed_ns is not None and order.status is OrderStatus.EXPIRED:
-        life.append(
-            OrderExpired(ts_ns=order.closed_ns, client_order_id=coid, symbol=symbol, filled_units=order.filled_units)
-        )
+        end = OrderExpired(ts_ns=order.closed_ns, client_order_id=coid, symbol=symbol, filled_units=order.filled_units)
+        life.append((end, ended))
     return life
 
 

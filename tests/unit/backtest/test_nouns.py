@@ -48,6 +48,7 @@ SESSION = session_id(SID, ["AAA", "BBB"], "1d", 0)
 ROW_DAYS = pd.bdate_range("2024-01-01", periods=12, tz="UTC")
 STORED = ROW_DAYS.as_unit("ns").asi8  # a bar's stored time (its date)
 KNOWN_AT = STORED + 21 * 3_600_000_000_000  # the row's known time (its close)
+FIVE_MIN = STORED[0] + 14 * 3_600_000_000_000 + np.arange(13) * 300_000_000_000
 
 BASE = {
     "open": [100.0, 100.00, 101.00, 102.00, 103.00],
@@ -61,9 +62,9 @@ FIFTY = {"open": [50.0] * 5, "high": [50.5] * 5, "low": [49.5] * 5, "close": [50
 
 def convert(params: dict[int, float], prices: list[dict[str, list[float]]], entries: list[list[int]],
             exits: list[list[int]] | None = None, shorts: list[list[int]] | None = None,
-            **evidence: Any) -> tuple[KernelOutput, DomainRecords]:  # fmt: skip
+            back_to_back: bool = False, **evidence: Any) -> tuple[KernelOutput, DomainRecords]:  # fmt: skip
     """Run the kernel on ``len(prices)`` instruments (long entry signals on the rows in ``entries[j]``, short ones
-    on ``shorts[j]``) and convert."""
+    on ``shorts[j]``) and convert. ``back_to_back``: 5-minute rows, a bar stored at its open, the last bar's close."""
     n, m = len(prices[0]["open"]), len(prices)
     grid = {
         k: np.c_[tuple(np.asarray(b[k], dtype=np.float64) for b in prices)] for k in ("open", "high", "low", "close")
@@ -76,12 +77,13 @@ def convert(params: dict[int, float], prices: list[dict[str, list[float]]], entr
     for slot, value in params.items():
         p[slot] = value
     out = run_kernel(KernelInputs(**grid, long_entry=entry, long_exit=exit_, short_entry=short, **evidence), p)
+    stored, known = (FIVE_MIN[:n], FIVE_MIN[1 : n + 1]) if back_to_back else (STORED[:n], KNOWN_AT[:n])
     bar_list = tuple(
-        Bars.from_arrays(sym, Timeframe.D1, {"ts": STORED[:n], "volume": np.full(n, 1e6),
+        Bars.from_arrays(sym, Timeframe.D1, {"ts": stored, "volume": np.full(n, 1e6),
                                              **{k: np.asarray(b[k], dtype=np.float64) for k in grid}})
         for sym, b in zip(("AAA", "BBB"), prices, strict=False)
     )  # fmt: skip
-    times = GridTimes(KNOWN_AT[:n], tuple(np.arange(n) for _ in range(m)), bar_list)
+    times = GridTimes(known, tuple(np.arange(n) for _ in range(m)), bar_list)
     nouns = domain_records(out, times, session=SESSION, strategy_instance_id=SID,
                            entry_signals=[entry[:, j] | short[:, j] for j in range(m)])  # fmt: skip
     check_invariants(out, nouns)
@@ -349,6 +351,38 @@ def test_a_zero_size_decision_on_the_row_a_resting_order_is_replaced_is_the_new_
     assert (long.status, long.quantity_units, long.closed_ns) == (OrderStatus.CANCELLED, 0.0, KNOWN_AT[1])
     assert names(lives(nouns)[long.client_order_id]) == ["OrderSubmitted", "OrderAccepted", "OrderCancelled"]
     assert names(lives(nouns)[coid("AAA", 1, OrderKind.ENTRY)]) == ["OrderDenied"]
+
+
+def test_events_at_one_time_follow_the_kernels_steps_a_decision_before_the_next_bars_fills() -> None:
+    # 5-minute bars: row 2's open is row 1's close. AAA's limit (100.10) decided at row 0 rests through row 1
+    # (low 100.90) and fills on row 2; BBB's decided at row 1's close is submitted before that fill, at its time
+    aaa = BASE | {"open": [100.0, 101.0, 101.0, 102.0, 103.0], "low": [99.5, 100.9, 100.0, 101.5, 102.5]}
+    params = {L.P_FRACTION: 0.4, L.P_ORDER_TYPE: L.ORDER_LIMIT, L.P_TOLERANCE: 0.001}
+    _, nouns = convert(params, [aaa, FLAT], [[0], [1]], back_to_back=True)
+    assert [(type(e).__name__, e.symbol, int(e.ts_ns)) for e in nouns.events] == [
+        ("OrderSubmitted", "AAA", FIVE_MIN[1]),
+        ("OrderAccepted", "AAA", FIVE_MIN[1]),
+        ("OrderSubmitted", "BBB", FIVE_MIN[2]),
+        ("OrderFilled", "AAA", FIVE_MIN[2]),
+        ("OrderAccepted", "BBB", FIVE_MIN[2]),
+        ("OrderFilled", "BBB", FIVE_MIN[2]),
+    ]
+
+
+def test_a_stop_on_the_entry_bar_rests_after_the_entry_fill_and_fills_after_it() -> None:
+    # bought at row 1's open of 100.00 with a 2 % stop at 98.00; row 1's low of 97.50 takes it on the same bar
+    prices = BASE | {"low": [99.5, 97.5, 100.5, 101.5, 102.5]}
+    _, nouns = convert({L.P_STOP_TYPE: L.STOP_PERCENT, L.P_MAX_RISK_FRAC: 0.02}, [prices], [[0]], back_to_back=True)
+    entry, stop = nouns.orders
+    assert [(type(e).__name__, e.client_order_id) for e in nouns.events] == [
+        ("OrderSubmitted", entry.client_order_id),
+        ("OrderAccepted", entry.client_order_id),
+        ("OrderFilled", entry.client_order_id),
+        ("OrderSubmitted", stop.client_order_id),
+        ("OrderAccepted", stop.client_order_id),
+        ("OrderFilled", stop.client_order_id),
+    ]
+    assert {e.ts_ns for e in nouns.events[1:]} == {FIVE_MIN[1]} and stop.average_price == 98.0
 
 
 def test_latency_accepts_the_order_on_its_arrival_row() -> None:
