@@ -77,6 +77,15 @@ class DomainRecords:
     events: tuple[OrderEvent, ...]
 
 
+def _kind(reason: int) -> OrderKind:
+    """An order's kind from the reason it was sent (a stop or target reason on a kernel order is protective too)."""
+    if reason == L.R_ENTRY:
+        return OrderKind.ENTRY
+    if reason in _STOP_REASONS:
+        return OrderKind.STOP
+    return OrderKind.TARGET if reason == L.R_TAKE_PROFIT else OrderKind.EXIT
+
+
 def _side(sign: int) -> OrderSide:
     return OrderSide.BUY if sign > 0 else OrderSide.SELL
 
@@ -139,7 +148,7 @@ def domain_records(
     coids: list[ClientOrderId] = []
     arrived_row: list[int | None] = []
     for i in range(len(o)):
-        kind = OrderKind.ENTRY if int(o["reason"][i]) == L.R_ENTRY else OrderKind.EXIT
+        kind = _kind(int(o["reason"][i]))
         j = int(o["inst"][i])
         coids.append(ids.next(symbols[j], int(grid.known[o["decided_row"][i]]), kind))
         ar = grid.first_row_from(j, int(o["arrival_row"][i])) if o["arrival_row"][i] >= 0 else None
@@ -157,7 +166,7 @@ def domain_records(
             coid, key = coids[oid], oid
         else:
             if tid not in protective:
-                kind = OrderKind.STOP if reason in _STOP_REASONS else OrderKind.TARGET
+                kind = _kind(reason)
                 decided = int(grid.known[trade_rec[tid]["decided_row"]])
                 protective[tid] = (j, ids.next(symbols[j], decided, kind), reason)
             coid, key = protective[tid][1], -1 - tid
@@ -200,7 +209,7 @@ def domain_records(
         order = Order(
             client_order_id=coids[i],
             symbol=symbols[j],
-            kind=OrderKind.ENTRY if int(o["reason"][i]) == L.R_ENTRY else OrderKind.EXIT,
+            kind=_kind(int(o["reason"][i])),
             side=_side(int(o["side"][i])),
             order_type=_ORDER_TYPES[int(o["order_type"][i])],
             time_in_force=_TIFS[int(o["tif"][i])],
@@ -225,7 +234,7 @@ def domain_records(
         own = fills_of[-1 - tid]
         fills = [x for x, _ in own]
         entry_row = int(trade_rec[tid]["entry_row"])
-        kind = OrderKind.STOP if reason in _STOP_REASONS else OrderKind.TARGET
+        kind = _kind(reason)
         ref = fills[0].reference_price
         order = Order(
             client_order_id=coid,
