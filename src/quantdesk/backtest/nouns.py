@@ -32,6 +32,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -138,7 +139,8 @@ def domain_records(
     grid = _Grid(times)
     symbols = [b.symbol for b in times.bars]
     ids = _Ids(session)
-    o, f, t = out.orders, out.fills, out.trades
+    t = out.trades
+    o, f = _columns(out.orders), _columns(out.fills)  # Python values: a record's fields are read one by one
     # the trade log's ids (BacktestResult.trade_log)
     names = {int(r["trade_id"]): f"{strategy_instance_id}/{symbols[int(r['inst'])]}/{int(r['trade_id'])}" for r in t}
     trade_ids = {tid: derived_id(name) for tid, name in names.items()}
@@ -147,7 +149,7 @@ def domain_records(
     # ---- the kernel's orders: their ids, and the row each reached the market on
     coids: list[ClientOrderId] = []
     arrived_row: list[int | None] = []
-    for i in range(len(o)):
+    for i in range(len(out.orders)):
         kind = _kind(int(o["reason"][i]))
         j = int(o["inst"][i])
         coids.append(ids.next(symbols[j], int(grid.known[o["decided_row"][i]]), kind))
@@ -159,7 +161,7 @@ def domain_records(
     fills_of: dict[int, list[tuple[Fill, _Key]]] = defaultdict(list)  # kernel order number, or -1 - trade id
     fill_list: list[Fill] = []
     protective: dict[int, tuple[int, ClientOrderId, int]] = {}  # trade id -> (instrument, id, reason)
-    for k in range(len(f)):
+    for k in range(len(out.fills)):
         j, oid, tid, row = int(f["inst"][k]), int(f["order_id"][k]), int(f["trade_id"][k]), int(f["row"][k])
         reason = int(f["reason"][k])
         if oid >= 0:
@@ -188,14 +190,14 @@ def domain_records(
         fills_of[key].append((fill, (row, 0, j, 1, 2 * k)))
         fill_list.append(fill)
     first_entry_fill: dict[int, int] = {}  # trade id -> its first entry fill's record number
-    for number in np.flatnonzero(f["reason"] == L.R_ENTRY).tolist():
+    for number in np.flatnonzero(out.fills["reason"] == L.R_ENTRY).tolist():
         first_entry_fill.setdefault(int(f["trade_id"][number]), number)
 
     denied_of, events = _denials(out, grid, symbols, coids, arrived_row, ids, entry_signals)
 
     # ---- orders and their lives
     orders: list[Order] = []
-    for i in range(len(o)):
+    for i in range(len(out.orders)):
         j, final = int(o["inst"][i]), int(o["final_row"][i])
         own = fills_of.get(i, [])
         status = _status(int(o["status"][i]), float(o["filled"][i]), arrived_row[i] is not None)
@@ -292,15 +294,15 @@ def _denials(
     placed no order and nothing followed it on that row; else the fill attempt's (which leaves the
     instrument flat, so an entry signal would have been decided after it, into an order or another event).
     """
-    o, e = out.orders, out.events
+    o, e = _columns(out.orders), _columns(out.events)
     entries: dict[int, list[int]] = defaultdict(list)  # per instrument, its entry orders in decision order
-    for i in range(len(o)):
+    for i in range(len(out.orders)):
         if int(o["reason"][i]) == L.R_ENTRY:
             entries[int(o["inst"][i])].append(i)
     decided_rows = {j: [int(o["decided_row"][i]) for i in members] for j, members in entries.items()}
     decided_sets = {j: set(rows) for j, rows in decided_rows.items()}
     groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for k in range(len(e)):
+    for k in range(len(out.events)):
         groups[(int(e["row"][k]), int(e["inst"][k]))].append(k)
     denied_of: dict[int, list[tuple[OrderDenied, _Key]]] = defaultdict(list)
     decisions: list[tuple[OrderEvent, _Key]] = []
@@ -330,7 +332,7 @@ def _denials(
 
 
 def _working_entry(
-    entries: list[int], decided: list[int], arrived_row: list[int | None], final_row: np.ndarray, r: int
+    entries: list[int], decided: list[int], arrived_row: list[int | None], final_row: list[int], r: int
 ) -> int | None:
     """The entry order that an instrument's fill step worked on row ``r`` (at most one works at a time)."""
     k = bisect_left(decided, r) - 1  # the last one decided before row r
@@ -343,7 +345,11 @@ def _working_entry(
     return i
 
 
-def _unsized_cancel_at(o: np.ndarray, i: int, r: int) -> bool:
+def _columns(records: np.ndarray) -> dict[str, list[Any]]:
+    return {name: records[name].tolist() for name in records.dtype.names or ()}
+
+
+def _unsized_cancel_at(o: dict[str, list[Any]], i: int, r: int) -> bool:
     return (
         int(o["final_row"][i]) == r
         and int(o["status"][i]) == L.OS_CANCELLED
