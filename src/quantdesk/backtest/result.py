@@ -9,13 +9,14 @@ check), ``metrics`` and ``benchmark_metrics`` (``analytics.performance``), ``tra
 plan's ``trade_log.json`` shape) and ``report(path)`` (``analytics.report_html``). ``to_json`` is
 the report's content (with ``strategy_file``, the resolved strategy file the run used: every default
 written out) plus the trade log, orders, fills and risk events; the same run writes byte-identical JSON.
-Trade, strategy and instrument ids in the trade log are UUIDs derived from their names (uuid5), so they
-are the same on every run.
+Trade, strategy and instrument ids in the trade log are UUIDs derived from their names (uuid5,
+``domain.ids``), so they are the same on every run. ``domain_orders()``, ``domain_fills()``,
+``domain_trades()``, ``domain_positions()`` and ``order_events()`` are the same records as the domain's
+nouns and events (``backtest.nouns``), each order under a deterministic ``ClientOrderId``.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -29,18 +30,20 @@ from quantdesk.analytics.inputs import PerformanceInputs
 from quantdesk.analytics.jsonable import column_values, dumps, frame_records
 from quantdesk.analytics.performance import PerformanceMetrics, benchmark_metrics, performance_metrics
 from quantdesk.analytics.report_html import METRIC_ROWS, format_metric, report_json, write_report
-from quantdesk.backtest import records
+from quantdesk.backtest import nouns, records
 from quantdesk.backtest.kernel_io import KernelOutput
 from quantdesk.core.errors import ConfigError
 from quantdesk.core.timestamps import ns_to_index, ns_to_iso
 from quantdesk.domain.bars import Bars
+from quantdesk.domain.ids import derived_id, session_id
 from quantdesk.domain.instrument import Instrument
+from quantdesk.domain.order_events import OrderEvent
+from quantdesk.domain.orders import Fill, Order, Position, Trade
 from quantdesk.risk.hedge import HedgeResult
 from quantdesk.strategy.compile import SignalArrays
 from quantdesk.strategy.models import Strategy
 
 RESULT_SCHEMA_VERSION = "3"  # 3: the resolved strategy file ("strategy_file")
-_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/quantdesk/quantdesk/trade-log")
 # the trade log's context: what was known when each trade was decided
 _CONTEXT_KEYS = ("fundamental_score", "technical_confluence", "market_regime", "posterior", "composite_score")
 
@@ -224,6 +227,37 @@ class BacktestResult:
             "fundamental_score": _rounded(level3, bars) if level3 is not None else nothing,
         }
 
+    # ---- the kernel's records as domain objects (backtest.nouns) ----------------------------
+
+    @cached_property
+    def session_id(self) -> str:
+        """This run's session (``domain.ids.session_id``): the strategy, its symbols, timeframe and first bar."""
+        return session_id(self.strategy_instance_id, self.symbols, self.timeframe, int(self.start.value))
+
+    @cached_property
+    def _nouns(self) -> nouns.DomainRecords:
+        signals = tuple(np.asarray(r.signals.long_entry) | np.asarray(r.signals.short_entry) for r in self.runs)
+        return nouns.domain_records(self.output, self.times, session=self.session_id,
+                                    strategy_instance_id=self.strategy_instance_id, entry_signals=signals)  # fmt: skip
+
+    def domain_orders(self) -> tuple[Order, ...]:
+        """Every order that left (the kernel's, and the stops and targets that filled), by decision time."""
+        return self._nouns.orders
+
+    def domain_fills(self) -> tuple[Fill, ...]:
+        return self._nouns.fills
+
+    def domain_trades(self) -> tuple[Trade, ...]:
+        return self._nouns.trades
+
+    def domain_positions(self) -> tuple[Position, ...]:
+        """The positions held at the end of the data, marked at the last close."""
+        return self._nouns.positions
+
+    def order_events(self) -> tuple[OrderEvent, ...]:
+        """Every order event in time order: submitted, accepted, denied, filled, cancelled, expired."""
+        return self._nouns.events
+
     # ---- analytics ----------------------------------------------------------------------------
 
     def performance_inputs(self, *, with_prices: bool = False) -> PerformanceInputs:
@@ -274,7 +308,7 @@ class BacktestResult:
         inst = self.runs[j].instrument
         if inst is not None and inst.instrument_id:
             return inst.instrument_id
-        return str(uuid.uuid5(_NAMESPACE, f"instrument/{self.runs[j].symbol}"))
+        return derived_id(f"instrument/{self.runs[j].symbol}")
 
     @cached_property
     def strategy_file(self) -> dict[str, Any]:
@@ -283,7 +317,7 @@ class BacktestResult:
 
     @cached_property
     def strategy_instance_id(self) -> str:
-        return str(uuid.uuid5(_NAMESPACE, "strategy/" + self.strategy.model_dump_json()))
+        return derived_id("strategy/" + self.strategy.model_dump_json())
 
     def trade_log(self) -> list[dict[str, Any]]:
         """Every trade in the plan's ``trade_log.json`` shape, plus its symbol, status, PnL, costs and bars held."""
@@ -297,7 +331,7 @@ class BacktestResult:
             symbol = col["symbol"][i]
             out.append(
                 {
-                    "trade_id": str(uuid.uuid5(_NAMESPACE, f"{prefix}{symbol}/{col['trade_id'][i]}")),
+                    "trade_id": derived_id(f"{prefix}{symbol}/{col['trade_id'][i]}"),
                     "strategy_instance_id": self.strategy_instance_id,
                     "instrument_id": instrument_ids[symbol],
                     "symbol": symbol,
