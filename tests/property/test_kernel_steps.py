@@ -41,7 +41,7 @@ def _stepped(pause_at: int) -> Any:
             step_mark(fs, af, ai, t, close, day_id, p, equity_out, cash_out)
             step_decide(fs, is_, af, ai, t, high, low, close, long_entry, long_exit, short_entry, short_exit,
                         atr_stop, atr_trail, atr_chand, vol_measure, expansion, swing_low, swing_high, win_p, ret,
-                        arrival, day_id, lot, tick, sector, p, orders, events)  # fmt: skip
+                        arrival, day_id, lot, tick, sector, adv, p, orders, events)  # fmt: skip
             record_paths(fs, t, p, qty_path, stop_path)
         end_of_data(fs, is_, ai, trades, fills, orders, events, counts)
 

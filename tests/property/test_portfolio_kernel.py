@@ -116,6 +116,7 @@ def portfolio_case(draw: st.DrawFn) -> tuple[dict[str, np.ndarray], np.ndarray]:
     p[L.P_MAX_SECTOR_FRAC] = draw(st.sampled_from([0.0, 0.3, 0.8]))
     p[L.P_DAILY_LOSS_FRAC] = draw(st.sampled_from([0.0, 0.01]))
     p[L.P_MAX_ADV_FRAC] = draw(st.sampled_from([0.0, 0.01]))
+    p[L.P_SIZE_AT_DECISION] = draw(st.sampled_from([0.0, 1.0]))
     p[L.P_RECORD_PATHS] = 1.0
     return g, p
 

@@ -550,6 +550,16 @@ def decide_entry(book: Book, g: dict[str, np.ndarray], p: np.ndarray, j: int, t:
         if gross / eq > p[L.P_MAX_SECTOR_FRAC]:
             book.event(t, j, L.D_SECTOR, L.ACTION_DENIED, gross / eq, p[L.P_MAX_SECTOR_FRAC])
             return
+    at_decision = p[L.P_SIZE_AT_DECISION] > 0
+    adv_dec = g["adv"][t, j]
+    if at_decision and p[L.P_MAX_ADV_FRAC] > 0 and adv_dec > 0:
+        adv_cap = floor_lots(p[L.P_MAX_ADV_FRAC] * adv_dec, lot)
+        if units > adv_cap:
+            if not adv_cap > 0:
+                book.event(t, j, L.D_LIQUIDITY, L.ACTION_DENIED, units, adv_cap)
+                return
+            book.event(t, j, L.D_LIQUIDITY, L.ACTION_RESIZED, units, adv_cap)
+            units = adv_cap
     if otype == L.ORDER_LIMIT:
         order.limit = floor_tick(c_ * (1 + tol), tick) if want > 0 else ceil_tick(c_ * (1 - tol), tick)
     elif otype in (L.ORDER_STOP, L.ORDER_STOP_LIMIT):
@@ -559,6 +569,9 @@ def decide_entry(book: Book, g: dict[str, np.ndarray], p: np.ndarray, j: int, t:
             order.limit = floor_tick(s * (1 + tol), tick) if want > 0 else ceil_tick(s * (1 - tol), tick)
     order.day = int(g["day_id"][order.arrival_row]) if order.arrival_row >= 0 else -1
     order.order_id = book.new_order(j, t, order.arrival_row, want, otype, tif, L.R_ENTRY, order.limit, order.stop)
+    if at_decision:  # sized at this close (paper and live always are)
+        order.qty, order.sized = units, True
+        book.orders[order.order_id]["qty"] = units
     book.entries[j] = order
 
 

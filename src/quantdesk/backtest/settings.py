@@ -83,6 +83,7 @@ def kernel_params(strategy: Strategy, *, initial_cash: float) -> np.ndarray:
     p[L.P_TOLERANCE] = rules_x.slippage_tolerance
     p[L.P_PARTIAL_ACCEPT] = 1.0 if rules_x.partial_fills == "accept" else 0.0
     p[L.P_TIF] = _TIF[rules_x.time_in_force]
+    p[L.P_SIZE_AT_DECISION] = 1.0 if rules_x.size_orders_at == "decision" else 0.0
     fm = FILL_MODELS[rules_x.mock_trading.fill_model]
     p[L.P_HALF_SPREAD] = fm.half_spread_bps / 10_000.0
     p[L.P_SLIP_COEF] = fm.slippage_vol_coef

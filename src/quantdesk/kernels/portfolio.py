@@ -166,6 +166,7 @@ from quantdesk.kernels.portfolio_layout import (
     P_PARTIAL_ACCEPT,
     P_PARTICIPATION,
     P_RECORD_PATHS,
+    P_SIZE_AT_DECISION,
     P_SIZING,
     P_STOP_TYPE,
     P_TARGET_RISK,
@@ -556,7 +557,7 @@ def step_decide(
     long_entry: np.ndarray, long_exit: np.ndarray, short_entry: np.ndarray, short_exit: np.ndarray,
     atr_stop: np.ndarray, atr_trail: np.ndarray, atr_chand: np.ndarray, vol_measure: np.ndarray,
     expansion: np.ndarray, swing_low: np.ndarray, swing_high: np.ndarray, win_p: np.ndarray, ret: np.ndarray,
-    arrival: np.ndarray, day_id: np.ndarray, lot: np.ndarray, tick: np.ndarray, sector: np.ndarray,
+    arrival: np.ndarray, day_id: np.ndarray, lot: np.ndarray, tick: np.ndarray, sector: np.ndarray, adv: np.ndarray,
     p: np.ndarray, orders: np.ndarray, events: np.ndarray,
 ) -> None:  # fmt: skip
     """Row ``t``'s close, after the mark: per instrument with a bar, the stop's update, exit orders and entry
@@ -622,7 +623,7 @@ def step_decide(
             _decide_entry(
                 fs, is_, af, ai, j, t, want, c_, _at(atr_stop, t, j), _at(vol_measure, t, j), _at(expansion, t, j),
                 _at(swing_low, t, j), _at(swing_high, t, j), _at(win_p, t, j), ret, arr, arr_day, lot, tick[j],
-                sector, p, orders, events,
+                sector, _at(adv, t, j), p, orders, events,
             )  # fmt: skip
 
 
@@ -712,7 +713,7 @@ def _run_rows(
         step_mark(fs, af, ai, t, close, day_id, p, equity_out, cash_out)
         step_decide(fs, is_, af, ai, t, high, low, close, long_entry, long_exit, short_entry, short_exit, atr_stop,
                     atr_trail, atr_chand, vol_measure, expansion, swing_low, swing_high, win_p, ret, arrival, day_id,
-                    lot, tick, sector, p, orders, events)  # fmt: skip
+                    lot, tick, sector, adv, p, orders, events)  # fmt: skip
         record_paths(fs, t, p, qty_path, stop_path)
 
 
@@ -863,7 +864,7 @@ def _update_stop(fs: np.ndarray, is_: np.ndarray, j: int, d: int, h: float, lo_:
 def _decide_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j: int, t: int, want: int,
                   c_: float, atr_s: float, volm: float, expanded: float, sw_lo: float, sw_hi: float, win_p: float,
                   ret: np.ndarray, arr: int, day: int, lot: np.ndarray, tick: float, sector: np.ndarray,
-                  p: np.ndarray, orders: np.ndarray, events: np.ndarray) -> None:  # fmt: skip
+                  adv_dec: float, p: np.ndarray, orders: np.ndarray, events: np.ndarray) -> None:  # fmt: skip
     """The pre-trade checks and the sizing budget of an entry decided at row ``t``; places the order or records
     why not."""
     m = fs.shape[0]
@@ -930,6 +931,15 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarra
         if share > p[P_MAX_SECTOR_FRAC]:
             _add_event(events, ai, t, j, D_SECTOR, ACTION_DENIED, share, p[P_MAX_SECTOR_FRAC])
             return
+    at_decision = p[P_SIZE_AT_DECISION] > 0.0
+    if at_decision and p[P_MAX_ADV_FRAC] > 0.0 and adv_dec > 0.0:  # the liquidity check, here rather than at the fill
+        adv_cap = floor_lots(p[P_MAX_ADV_FRAC] * adv_dec, lot[j])
+        if units > adv_cap:
+            if not adv_cap > 0.0:
+                _add_event(events, ai, t, j, D_LIQUIDITY, ACTION_DENIED, units, adv_cap)
+                return
+            _add_event(events, ai, t, j, D_LIQUIDITY, ACTION_RESIZED, units, adv_cap)
+            units = adv_cap
     limit_px = np.nan
     stop_px = np.nan
     tk = tick
@@ -946,10 +956,12 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarra
     is_[j, I_E_DAY] = day
     is_[j, I_E_ORDER_ID] = _add_order(orders, ai, j, t, arr, want, otype, int(p[P_TIF]), R_ENTRY, limit_px, stop_px)
     is_[j, I_E_TRIGGERED] = 0
-    is_[j, I_E_SIZED] = 0
+    is_[j, I_E_SIZED] = 1 if at_decision else 0
     fs[j, F_E_LIMIT] = limit_px
     fs[j, F_E_STOP] = stop_px
-    fs[j, F_E_QTY] = 0.0
+    fs[j, F_E_QTY] = units if at_decision else 0.0
+    if at_decision and 0 <= is_[j, I_E_ORDER_ID] < orders.shape[0]:
+        orders[is_[j, I_E_ORDER_ID]]["qty"] = units
     fs[j, F_E_FILLED] = 0.0
     fs[j, F_E_VALUE_BUDGET] = value_frac
     fs[j, F_E_RISK_BUDGET] = risk_frac

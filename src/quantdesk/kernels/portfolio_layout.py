@@ -64,8 +64,9 @@ import numpy as np
     P_DAILY_LOSS_FRAC,  # 0 none
     P_MAX_ADV_FRAC,  # liquidity: the position stays under this share of ADV; 0 none
     P_RECORD_PATHS,  # 1: write position and stop paths
+    P_SIZE_AT_DECISION,  # 1: an entry's quantity is set at the close that decided it (paper and live); 0 at its fill
     N_PARAMS,
-) = range(49)
+) = range(50)
 
 # ---- state columns -----------------------------------------------------------------------------
 # per instrument, float (``fs[j, F_*]``): the open position and its trade so far (F_QTY .. F_PEAK_EQ, cleared

@@ -55,5 +55,10 @@ class ExecutionRules(StrictModel):
     slippage_tolerance: float = Field(default=0.001, ge=0, le=0.1, description="limit price offset, a fraction")
     partial_fills: Literal["accept", "reject"] = "accept"
     time_in_force: Literal["GTC", "DAY", "IOC", "FOK"] = "GTC"
+    size_orders_at: Literal["fill", "decision"] = Field(
+        default="fill",
+        description="addition: an entry's quantity from the equity and price at its fill (a backtest's default) or "
+        "at the close that decided it (what paper and live trading send to a broker)",
+    )
     mock_trading: MockTrading = MockTrading()
     commission: Commission = Commission()
