@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.backtest.test_engine import A_CLOSE, A_DAYS, B_CLOSE, B_DAYS, bars, strategy
 from tests.unit.strategy.test_format import SPEC, plan
 
+from quantdesk.backtest.engine import run_backtest
 from quantdesk.core.errors import ConfigError
 from quantdesk.domain.ids import ClientOrderId, OrderKind
 from quantdesk.domain.orders import Order, OrderSide, OrderStatus, OrderType, TimeInForce
@@ -404,3 +406,17 @@ def test_live_limits_are_frozen() -> None:
     limits = LiveLimits(max_orders_per_minute=5)
     with pytest.raises(Exception, match="frozen"):
         limits.max_orders_per_minute = 6  # type: ignore[misc]
+
+
+def test_a_backtest_ignores_the_live_limits() -> None:
+    data = [bars("AAA", A_DAYS, A_CLOSE), bars("BBB", B_DAYS, B_CLOSE)]
+    tight = {"max_order_notional": 1.0, "max_orders_per_minute": 1, "max_modifies_per_minute": 1}
+    limited = strategy(execution_rules={"mock_trading": {"fill_model": "optimistic"}, "live_limits": tight})
+    free = run_backtest(strategy(), data, initial_cash=10_000.0)
+    ran = run_backtest(limited, data, initial_cash=10_000.0)
+    # both instruments trade, each order worth thousands: a live gate would deny every one of them
+    assert len(free.trades) == 2 and (free.trades["quantity"] * free.trades["entry_price"]).min() > 1_000.0
+    assert ran.trades.drop(columns=["trade_id"], errors="ignore").equals(
+        free.trades.drop(columns=["trade_id"], errors="ignore")
+    )
+    assert ran.equity.equals(free.equity)
