@@ -6,6 +6,7 @@ of the strategy format (parse, resolve, bad values named by their JSON path)."""
 from __future__ import annotations
 
 import math
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from quantdesk.core.errors import ConfigError
 from quantdesk.domain.ids import ClientOrderId, OrderKind
 from quantdesk.domain.orders import Order, OrderSide, OrderStatus, OrderType, TimeInForce
 from quantdesk.domain.trading_state import TradingState
-from quantdesk.persistence.live_state import SqliteLiveState
+from quantdesk.persistence.live_state import RedisLiveState, SqliteLiveState
 from quantdesk.risk.live_limits import THROTTLE_WINDOW_NS, LiveRiskGate
 from quantdesk.strategy.execution_models import LiveLimits
 from quantdesk.strategy.load import parse_strategy, validate_data
@@ -324,6 +325,21 @@ def test_the_trading_state_survives_reopening_a_sqlite_live_state_store(tmp_path
     assert LiveRiskGate.restore(limits, again).state is TradingState.ACTIVE
     assert SqliteLiveState("session-2", path).snapshot().trading_state is TradingState.ACTIVE  # per session
     again.close()
+
+
+def test_the_trading_state_survives_reopening_a_redis_live_state_store(redis_url: str) -> None:
+    session = f"t-gate-{uuid.uuid4().hex[:12]}"
+    store = RedisLiveState(session, redis_url)
+    try:
+        LiveRiskGate.restore(LiveLimits(), store).reduce(now_ns=T0)
+        store.close()
+        store = RedisLiveState(session, redis_url)
+        back = LiveRiskGate.restore(LiveLimits(), store)
+        assert back.state is TradingState.REDUCING
+        assert not back.check(order(BUY, 10.0), position_qty=0.0, price=50.0, now_ns=T0 + 1).allowed
+    finally:
+        store.clear()
+        store.close()
 
 
 def test_a_store_that_fails_leaves_the_state_unchanged() -> None:
