@@ -4,6 +4,12 @@ As the plan writes them, plus ``commission`` (an addition): ``percent_of_value``
 traded value), ``per_share`` (with a minimum and a maximum per order), ``fixed_per_order``, and
 ``us_retail`` (a documented preset). ``mock_trading.latency_simulation`` is written ``"50ms"`` and held
 in milliseconds.
+
+``live_limits`` (an addition; the plan asks for "live trading execution ... with safety limits" and names
+none) holds the safety limits of a paper or live session, which ``risk.live_limits.LiveRiskGate`` applies
+before an order or a modify leaves for a broker: the largest value of one order in the account's currency
+and how many orders and modifies may go out in any 60 seconds. Each is off when null (the default), so a
+file that names none sends what its rules decide; a backtest ignores them all (it has no broker to protect).
 """
 
 from __future__ import annotations
@@ -50,6 +56,24 @@ class MockTrading(StrictModel):
     latency_simulation: LatencyMs = 0.0
 
 
+class LiveLimits(StrictModel):
+    """Addition: a paper or live session's safety limits (null: off); backtests ignore them."""
+
+    max_order_notional: float | None = Field(
+        default=None,
+        gt=0,
+        le=1e15,
+        strict=True,
+        description="largest value of one order (units x price), in the account's currency",
+    )
+    max_orders_per_minute: int | None = Field(
+        default=None, ge=1, le=100_000, strict=True, description="orders sent in any 60 seconds"
+    )
+    max_modifies_per_minute: int | None = Field(
+        default=None, ge=1, le=100_000, strict=True, description="modifies (amends) sent in any 60 seconds"
+    )
+
+
 class ExecutionRules(StrictModel):
     order_type: Literal["market", "limit", "stop", "stop_limit"] = "market"
     slippage_tolerance: float = Field(default=0.001, ge=0, le=0.1, description="limit price offset, a fraction")
@@ -62,3 +86,4 @@ class ExecutionRules(StrictModel):
     )
     mock_trading: MockTrading = MockTrading()
     commission: Commission = Commission()
+    live_limits: LiveLimits = LiveLimits()

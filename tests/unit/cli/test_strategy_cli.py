@@ -51,6 +51,10 @@ def test_resolve_prints_every_default_and_the_rules_the_file_leaves_off(tmp_path
     }  # fmt: skip
     assert doc["exit_conditions"]["stop_loss"]["swing_lookback_bars"] == 20
     assert doc["execution_rules"]["commission"]["type"] == "percent_of_value"
+    # the live limits of paper and live sessions: named by no file here, so every one is off (null)
+    assert doc["execution_rules"]["live_limits"] == {
+        "max_order_notional": None, "max_orders_per_minute": None, "max_modifies_per_minute": None,
+    }  # fmt: skip
     # the resolved file is a strategy file, and resolves to itself
     resolved = tmp_path / "resolved.json"
     written = run(tmp_path, "strategy", "resolve", str(SPEC), "--out", str(resolved))
