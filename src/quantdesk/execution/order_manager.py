@@ -59,10 +59,9 @@ class OrderManager:
             raise OrderStateError(f"order {coid}: submit expects a new order, found one {order.status.value}")
         if coid in self._orders:
             return False
-        if self.live_state is not None and not self.live_state.claim_send(coid.value):
-            # claimed by an earlier run of this session: send only if it never got as far as the broker
-            if self.broker.known(coid):
-                return False
+        claimed_before = self.live_state is not None and not self.live_state.claim_send(coid.value)
+        if claimed_before and self.broker.known(coid):
+            return False  # claimed by an earlier run of this session and sent: it is sent only if it never got there
         event = OrderSubmitted(
             ts_ns=order.submitted_ns, client_order_id=coid, symbol=order.symbol, kind=order.kind, side=order.side,
             order_type=order.order_type, time_in_force=order.time_in_force, quantity_units=order.quantity_units,

@@ -175,9 +175,12 @@ class SimulatedBroker:
             return
         self._seq += 1
         self._working[coid] = _Working(
-            order=replace(order, status=OrderStatus.SUBMITTED), after_bar=self._bars.get(order.symbol, 0), ready_ns=order.submitted_ns + self.latency_ns,
-            day=self._last_day.get(order.symbol), seq=self._seq,
-        )  # fmt: skip
+            order=replace(order, status=OrderStatus.SUBMITTED),
+            after_bar=self._bars.get(order.symbol, 0),
+            ready_ns=order.submitted_ns + self.latency_ns,
+            day=self._last_day.get(order.symbol),
+            seq=self._seq,
+        )
 
     def cancel(self, client_order_id: ClientOrderId) -> bool:
         w = self._working.get(client_order_id)
@@ -288,9 +291,8 @@ class SimulatedBroker:
         if not math.isnan(ref):
             remaining = o.quantity_units - o.filled_units
             q = remaining if o.kind in _PROTECTIVE else min(remaining, cap)
-            if tif is TimeInForce.FOK and q < remaining:
-                q = 0.0
-            elif o.kind is OrderKind.ENTRY and not self.partial_fills and q < remaining:
+            all_or_wait = tif is TimeInForce.FOK or (o.kind is OrderKind.ENTRY and not self.partial_fills)
+            if all_or_wait and q < remaining:
                 q = 0.0
             if q > 0.0:
                 self._fill(w, bar, q, ref, at_open, tick)
@@ -302,8 +304,8 @@ class SimulatedBroker:
         side = o.side.sign
         p = self._p
         price, spread, impact = ref, 0.0, 0.0
-        marketable = at_open or o.order_type is OrderType.STOP or (
-            o.order_type is OrderType.STOP_LIMIT and ref == o.stop_price
+        marketable = (
+            at_open or o.order_type is OrderType.STOP or (o.order_type is OrderType.STOP_LIMIT and ref == o.stop_price)
         )
         if o.kind is OrderKind.TARGET and at_open:
             marketable = False  # the kernel books a target gapped through at the open, without spread
@@ -327,7 +329,9 @@ class SimulatedBroker:
         if self.flat_cancels and o.kind in _REDUCING and self.positions[o.symbol] == 0.0:
             for other in sorted(self._working.values(), key=lambda x: x.seq):
                 oo = other.order
-                if oo.symbol == o.symbol and (oo.kind in _REDUCING or (oo.kind is OrderKind.ENTRY and oo.filled_units > 0)):
+                if oo.symbol == o.symbol and (
+                    oo.kind in _REDUCING or (oo.kind is OrderKind.ENTRY and oo.filled_units > 0)
+                ):
                     self._close(other, OrderCancelled, bar.ts_ns)
 
     def _apply(self, w: _Working, event: OrderEvent) -> None:
@@ -336,7 +340,9 @@ class SimulatedBroker:
 
     def _close(self, w: _Working, kind: type[OrderCancelled] | type[OrderExpired], ts_ns: int) -> None:
         o = w.order
-        self._apply(w, kind(ts_ns=ts_ns, client_order_id=o.client_order_id, symbol=o.symbol, filled_units=o.filled_units))
+        self._apply(
+            w, kind(ts_ns=ts_ns, client_order_id=o.client_order_id, symbol=o.symbol, filled_units=o.filled_units)
+        )
         del self._working[o.client_order_id]
 
 

@@ -88,12 +88,16 @@ def transition(order: Order, event: OrderEvent) -> Order:
         return _filled(order, event)
     if isinstance(event, OrderCancelled | OrderExpired):
         if abs(event.filled_units - order.filled_units) > _tolerance(order.quantity_units):
-            raise _illegal(order, event, f"it reports {event.filled_units} filled, the fills add up to {order.filled_units}")
+            raise _illegal(
+                order, event, f"it reports {event.filled_units} filled, the fills add up to {order.filled_units}"
+            )
         status = S.CANCELLED if isinstance(event, OrderCancelled) else S.EXPIRED
         return replace(order, status=status, closed_ns=ts)
     if isinstance(event, OrderAmended):
         if not event.quantity_units > order.filled_units:
-            raise _illegal(order, event, f"the new quantity {event.quantity_units} is not above the {order.filled_units} filled")
+            raise _illegal(
+                order, event, f"the new quantity {event.quantity_units} is not above the {order.filled_units} filled"
+            )
         return replace(
             order, quantity_units=event.quantity_units, limit_price=event.limit_price, stop_price=event.stop_price
         )
@@ -113,7 +117,11 @@ def _filled(order: Order, event: OrderFilled) -> Order:
         raise _illegal(
             order, event, f"{q} units would fill {total} of an order for {order.quantity_units} (beyond its quantity)"
         )
-    average = event.price if order.filled_units == 0.0 else (order.average_price * order.filled_units + event.price * q) / total
+    average = (
+        event.price
+        if order.filled_units == 0.0
+        else (order.average_price * order.filled_units + event.price * q) / total
+    )
     done = total >= order.quantity_units - _tolerance(order.quantity_units)
     return replace(
         order,

@@ -18,17 +18,38 @@ def coid(n: int, kind: OrderKind = OrderKind.ENTRY, symbol: str = "AAA") -> Clie
 
 
 def new_order(
-    n: int = 0, *, symbol: str = "AAA", kind: OrderKind = OrderKind.ENTRY, side: OrderSide = OrderSide.BUY,
-    order_type: OrderType = OrderType.MARKET, tif: TimeInForce = TimeInForce.GTC, qty: float = 100.0,
-    limit: float = math.nan, stop: float = math.nan, submitted_ns: int | None = None,
-) -> Order:  # fmt: skip
+    n: int = 0,
+    *,
+    symbol: str = "AAA",
+    kind: OrderKind = OrderKind.ENTRY,
+    side: OrderSide = OrderSide.BUY,
+    order_type: OrderType = OrderType.MARKET,
+    tif: TimeInForce = TimeInForce.GTC,
+    qty: float = 100.0,
+    limit: float = math.nan,
+    stop: float = math.nan,
+    submitted_ns: int | None = None,
+) -> Order:
     at = T0 + n * NS_PER_HOUR if submitted_ns is None else submitted_ns
     return Order(
-        client_order_id=coid(n, kind, symbol), symbol=symbol, kind=kind, side=side, order_type=order_type,
-        time_in_force=tif, quantity_units=qty, filled_units=0.0, limit_price=limit, stop_price=stop,
-        average_price=math.nan, status=OrderStatus.NEW, reason=kind.value, decided_ns=at, submitted_ns=at,
-        accepted_ns=None, closed_ns=None,
-    )  # fmt: skip
+        client_order_id=coid(n, kind, symbol),
+        symbol=symbol,
+        kind=kind,
+        side=side,
+        order_type=order_type,
+        time_in_force=tif,
+        quantity_units=qty,
+        filled_units=0.0,
+        limit_price=limit,
+        stop_price=stop,
+        average_price=math.nan,
+        status=OrderStatus.NEW,
+        reason=kind.value,
+        decided_ns=at,
+        submitted_ns=at,
+        accepted_ns=None,
+        closed_ns=None,
+    )
 
 
 def hour_bar(k: int, o: float, h: float, lo: float, c: float, volume: float = 1e6, **extra: float) -> SimBar:

@@ -28,15 +28,35 @@ from .kit import T0, coid, new_order
 
 def submitted(n: int, qty: float = 100.0, limit: float = math.nan) -> OrderSubmitted:
     o = new_order(n, qty=qty, limit=limit)
-    return OrderSubmitted(ts_ns=o.submitted_ns, client_order_id=o.client_order_id, symbol="AAA", kind=o.kind,
-                          side=o.side, order_type=o.order_type, time_in_force=o.time_in_force, quantity_units=qty,
-                          limit_price=limit, stop_price=math.nan, reason="entry")  # fmt: skip
+    return OrderSubmitted(
+        ts_ns=o.submitted_ns,
+        client_order_id=o.client_order_id,
+        symbol="AAA",
+        kind=o.kind,
+        side=o.side,
+        order_type=o.order_type,
+        time_in_force=o.time_in_force,
+        quantity_units=qty,
+        limit_price=limit,
+        stop_price=math.nan,
+        reason="entry",
+    )
 
 
 def filled(n: int, qty: float, price: float, ts: int) -> OrderFilled:
-    return OrderFilled(ts_ns=ts, client_order_id=coid(n), symbol="AAA", fill_id=f"{coid(n)}/{ts}", side=OrderSide.BUY,
-                       quantity_units=qty, price=price, commission=0.5, spread_slippage=0.25, impact=0.0,
-                       trade_id=None)  # fmt: skip
+    return OrderFilled(
+        ts_ns=ts,
+        client_order_id=coid(n),
+        symbol="AAA",
+        fill_id=f"{coid(n)}/{ts}",
+        side=OrderSide.BUY,
+        quantity_units=qty,
+        price=price,
+        commission=0.5,
+        spread_slippage=0.25,
+        impact=0.0,
+        trade_id=None,
+    )
 
 
 def every_type() -> list[OrderEvent]:
@@ -44,8 +64,14 @@ def every_type() -> list[OrderEvent]:
         submitted(0, limit=101.5),
         OrderAccepted(ts_ns=T0 + 1, client_order_id=coid(0), symbol="AAA"),
         filled(0, 40.0, 101.25, T0 + 2),
-        OrderAmended(ts_ns=T0 + 3, client_order_id=coid(0), symbol="AAA", quantity_units=80.0, limit_price=101.0,
-                     stop_price=math.nan),  # fmt: skip
+        OrderAmended(
+            ts_ns=T0 + 3,
+            client_order_id=coid(0),
+            symbol="AAA",
+            quantity_units=80.0,
+            limit_price=101.0,
+            stop_price=math.nan,
+        ),
         OrderCancelled(ts_ns=T0 + 4, client_order_id=coid(0), symbol="AAA", filled_units=40.0),
         submitted(1),
         OrderRejected(ts_ns=T0 + 5, client_order_id=coid(1), symbol="AAA", reason="no such instrument"),
@@ -110,7 +136,12 @@ def test_replay_rebuilds_each_order_from_its_events() -> None:
     assert list(orders) == [coid(0), coid(1), coid(3)]  # the denied one never left: no order to rebuild
     first = orders[coid(0)]
     assert (first.status, first.filled_units, first.average_price, first.quantity_units, first.limit_price) == (
-        OrderStatus.CANCELLED, 40.0, 101.25, 80.0, 101.0)  # fmt: skip
+        OrderStatus.CANCELLED,
+        40.0,
+        101.25,
+        80.0,
+        101.0,
+    )
     assert (first.accepted_ns, first.closed_ns) == (T0 + 1, T0 + 4)
     assert orders[coid(1)].status is OrderStatus.REJECTED
     assert orders[coid(3)].status is OrderStatus.EXPIRED

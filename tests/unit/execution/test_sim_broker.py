@@ -61,8 +61,12 @@ def test_a_market_order_fills_at_the_next_bars_open_with_the_realistic_costs_the
     p = kernel_params(strategy, initial_cash=1e6)
     p[L.P_COMM_RATE], p[L.P_COMM_PER_SHARE], p[L.P_COMM_MIN], p[L.P_COMM_MAX_FRAC] = 0.0, 0.005, 1.0, 0.01
     price, spread, impact = marketable_price(1, 100.0, 20_000.0, 0.01, 0.02, 1_000_000.0, 0.01, p)
-    assert (f.price, f.spread_slippage, f.impact, f.commission) == (price, spread, impact,
-                                                                    commission(20_000.0, price, p))  # fmt: skip
+    assert (f.price, f.spread_slippage, f.impact, f.commission) == (
+        price,
+        spread,
+        impact,
+        commission(20_000.0, price, p),
+    )
 
 
 def test_the_broker_for_a_strategy_reads_the_cost_slots_the_backtest_reads() -> None:
@@ -70,8 +74,19 @@ def test_the_broker_for_a_strategy_reads_the_cost_slots_the_backtest_reads() -> 
     broker = SimulatedBroker.for_strategy(strategy)
     kernel = kernel_params(strategy, initial_cash=1e6)
     mine = cost_params(broker.fill_model, broker.commission_schedule)
-    slots = [L.P_HALF_SPREAD, L.P_SLIP_COEF, L.P_IMPACT_COEF, L.P_IMPACT_THRESHOLD, L.P_PARTICIPATION,
-             L.P_THROUGH_TICKS, L.P_COMM_RATE, L.P_COMM_PER_SHARE, L.P_COMM_FIXED, L.P_COMM_MIN, L.P_COMM_MAX_FRAC]  # fmt: skip
+    slots = [
+        L.P_HALF_SPREAD,
+        L.P_SLIP_COEF,
+        L.P_IMPACT_COEF,
+        L.P_IMPACT_THRESHOLD,
+        L.P_PARTICIPATION,
+        L.P_THROUGH_TICKS,
+        L.P_COMM_RATE,
+        L.P_COMM_PER_SHARE,
+        L.P_COMM_FIXED,
+        L.P_COMM_MIN,
+        L.P_COMM_MAX_FRAC,
+    ]
     np.testing.assert_array_equal(mine[slots], kernel[slots])
     assert broker.partial_fills is (strategy.execution_rules.partial_fills == "accept")
 
@@ -109,8 +124,9 @@ def test_a_pessimistic_resting_limit_needs_one_tick_through() -> None:
 def test_a_stop_fills_at_the_stop_when_touched_and_at_the_open_when_gapped() -> None:
     broker = SimulatedBroker("optimistic")
     broker.submit(new_order(0, side=SELL, kind=OrderKind.EXIT, order_type=OrderType.STOP, stop=95.0, qty=10.0))
-    broker.submit(new_order(1, side=SELL, kind=OrderKind.EXIT, order_type=OrderType.STOP, stop=97.0, qty=10.0,
-                            submitted_ns=T0))  # fmt: skip
+    broker.submit(
+        new_order(1, side=SELL, kind=OrderKind.EXIT, order_type=OrderType.STOP, stop=97.0, qty=10.0, submitted_ns=T0)
+    )
     broker.on_bar("AAA", hour_bar(1, 96.0, 96.5, 94.5, 95.5))  # 95 touched; 97 gapped through at the open
     by_id = {f.client_order_id: f.price for f in fills(broker.poll())}
     assert by_id == {coid(0, OrderKind.EXIT): 95.0, coid(1, OrderKind.EXIT): 96.0}

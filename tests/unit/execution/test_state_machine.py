@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 
 import pytest
@@ -34,16 +35,35 @@ def at(status: OrderStatus, filled: float = 0.0, average: float = math.nan) -> O
 
 
 def fill(qty: float, price: float, ts: int = T0 + 1, side: OrderSide = OrderSide.BUY) -> OrderFilled:
-    return OrderFilled(ts_ns=ts, client_order_id=ID, symbol="AAA", fill_id=f"f{ts}", side=side, quantity_units=qty,
-                       price=price, commission=1.0, spread_slippage=0.0, impact=0.0, trade_id=None)  # fmt: skip
+    return OrderFilled(
+        ts_ns=ts,
+        client_order_id=ID,
+        symbol="AAA",
+        fill_id=f"f{ts}",
+        side=side,
+        quantity_units=qty,
+        price=price,
+        commission=1.0,
+        spread_slippage=0.0,
+        impact=0.0,
+        trade_id=None,
+    )
 
 
 def event_of(kind: type[OrderEvent], filled: float = 0.0) -> OrderEvent:
     base = {"ts_ns": T0 + 5, "client_order_id": ID, "symbol": "AAA"}
     if kind is OrderSubmitted:
-        return OrderSubmitted(**base, kind=ORDER.kind, side=ORDER.side, order_type=ORDER.order_type,
-                              time_in_force=ORDER.time_in_force, quantity_units=100.0, limit_price=math.nan,
-                              stop_price=math.nan, reason="entry")  # fmt: skip
+        return OrderSubmitted(
+            **base,
+            kind=ORDER.kind,
+            side=ORDER.side,
+            order_type=ORDER.order_type,
+            time_in_force=ORDER.time_in_force,
+            quantity_units=100.0,
+            limit_price=math.nan,
+            stop_price=math.nan,
+            reason="entry",
+        )
     if kind is OrderDenied:
         return OrderDenied(**base, reason="max_positions", value=3.0, limit=3.0)
     if kind is OrderRejected:
@@ -74,8 +94,11 @@ def test_the_table_is_the_documented_one() -> None:
     assert not any(s in FINAL_STATUSES for s, _ in TRANSITIONS)
 
 
-@pytest.mark.parametrize(("status", "kind"), sorted(TRANSITIONS, key=lambda k: (k[0].value, k[1].__name__)),
-                         ids=lambda x: getattr(x, "value", getattr(x, "__name__", "")))  # fmt: skip
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    sorted(TRANSITIONS, key=lambda k: (k[0].value, k[1].__name__)),
+    ids=lambda x: getattr(x, "value", getattr(x, "__name__", "")),
+)
 def test_every_legal_transition_lands_in_its_table_row(status: OrderStatus, kind: type[OrderEvent]) -> None:
     filled = 30.0 if status is S.PARTIALLY_FILLED else 0.0
     order = at(status, filled, 50.0 if filled else math.nan)
@@ -106,7 +129,9 @@ def test_every_legal_transition_lands_in_its_table_row(status: OrderStatus, kind
     ],
     ids=lambda x: getattr(x, "value", getattr(x, "__name__", "")),
 )
-def test_an_illegal_transition_raises_naming_the_order_status_and_event(status: OrderStatus, kind: type[OrderEvent]) -> None:
+def test_an_illegal_transition_raises_naming_the_order_status_and_event(
+    status: OrderStatus, kind: type[OrderEvent]
+) -> None:
     with pytest.raises(OrderStateError) as err:
         transition(at(status), event_of(kind))
     assert str(ID) in str(err.value)
@@ -117,8 +142,12 @@ def test_an_illegal_transition_raises_naming_the_order_status_and_event(status: 
 def test_partial_fills_accumulate_quantity_and_the_volume_weighted_price() -> None:
     order = transition(at(S.SUBMITTED), OrderAccepted(ts_ns=T0, client_order_id=ID, symbol="AAA"))
     order = transition(order, fill(40.0, 10.0, T0 + 1))
-    assert (order.status, order.filled_units, order.average_price, order.closed_ns) == (S.PARTIALLY_FILLED, 40.0,
-                                                                                        10.0, None)  # fmt: skip
+    assert (order.status, order.filled_units, order.average_price, order.closed_ns) == (
+        S.PARTIALLY_FILLED,
+        40.0,
+        10.0,
+        None,
+    )
     assert order.leaves_units == 60.0
     order = transition(order, fill(60.0, 11.0, T0 + 2))
     assert order.status is S.FILLED
@@ -130,7 +159,7 @@ def test_partial_fills_accumulate_quantity_and_the_volume_weighted_price() -> No
 
 def test_a_fill_beyond_the_quantity_is_illegal() -> None:
     order = transition(at(S.ACCEPTED), fill(40.0, 10.0))
-    with pytest.raises(OrderStateError, match="would fill 110.0 of an order for 100.0"):
+    with pytest.raises(OrderStateError, match=re.escape("would fill 110.0 of an order for 100.0")):
         transition(order, fill(70.0, 10.0))
 
 
@@ -149,7 +178,7 @@ def test_a_fill_on_the_wrong_side_or_instrument_is_illegal() -> None:
 
 def test_a_cancel_reporting_other_fills_than_seen_is_illegal() -> None:
     order = transition(at(S.ACCEPTED), fill(40.0, 10.0))
-    with pytest.raises(OrderStateError, match="reports 0.0 filled, the fills add up to 40.0"):
+    with pytest.raises(OrderStateError, match=re.escape("reports 0.0 filled, the fills add up to 40.0")):
         transition(order, OrderCancelled(ts_ns=T0 + 3, client_order_id=ID, symbol="AAA", filled_units=0.0))
     done = transition(order, OrderCancelled(ts_ns=T0 + 3, client_order_id=ID, symbol="AAA", filled_units=40.0))
     assert (done.status, done.filled_units, done.closed_ns) == (S.CANCELLED, 40.0, T0 + 3)
@@ -157,9 +186,22 @@ def test_a_cancel_reporting_other_fills_than_seen_is_illegal() -> None:
 
 def test_an_amend_to_no_more_than_the_filled_quantity_is_illegal() -> None:
     order = transition(at(S.ACCEPTED), fill(40.0, 10.0))
-    with pytest.raises(OrderStateError, match="new quantity 40.0 is not above the 40.0 filled"):
-        transition(order, OrderAmended(ts_ns=T0, client_order_id=ID, symbol="AAA", quantity_units=40.0,
-                                       limit_price=math.nan, stop_price=math.nan))  # fmt: skip
-    moved = transition(order, OrderAmended(ts_ns=T0, client_order_id=ID, symbol="AAA", quantity_units=80.0,
-                                           limit_price=math.nan, stop_price=9.5))  # fmt: skip
+    with pytest.raises(OrderStateError, match=re.escape("new quantity 40.0 is not above the 40.0 filled")):
+        transition(
+            order,
+            OrderAmended(
+                ts_ns=T0,
+                client_order_id=ID,
+                symbol="AAA",
+                quantity_units=40.0,
+                limit_price=math.nan,
+                stop_price=math.nan,
+            ),
+        )
+    moved = transition(
+        order,
+        OrderAmended(
+            ts_ns=T0, client_order_id=ID, symbol="AAA", quantity_units=80.0, limit_price=math.nan, stop_price=9.5
+        ),
+    )
     assert (moved.status, moved.quantity_units, moved.stop_price) == (S.PARTIALLY_FILLED, 80.0, 9.5)
