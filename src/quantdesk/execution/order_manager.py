@@ -8,7 +8,8 @@ the event log, and only then the order goes to the broker. A SIGKILL can therefo
 after the claim, before the log: the restarted session re-derives the same decision and id, ``submit``
 finds the id claimed but neither held nor known to the broker, and sends it; (b) after the log, before the
 broker call: ``reconcile()`` finds the id claimed, in the log and unknown to the broker, and sends it again,
-once; (c) after the broker call: the broker knows the id and nothing is sent again. ``process()`` drains
+once; (c) after the broker call: the broker knows the id and nothing is sent again. A manager made on an event log
+that already holds events starts from the orders they replay to. ``process()`` drains
 the broker's events into the orders (an illegal one raises ``OrderStateError``: the broker and the manager
 disagree, which needs a person) and the log; events for ids the manager never sent (orders placed by hand
 at the broker) are kept apart in ``foreign_events``. ``deny`` records a pre-trade refusal (``OrderDenied``)
@@ -32,11 +33,14 @@ from quantdesk.persistence.live_state import LiveStateStore
 @dataclass(frozen=True, slots=True)
 class ReconcileReport:
     """What ``reconcile`` found: ids re-sent (claimed, logged, unknown to the broker), ids the broker already
-    had, and ids claimed without a logged order (the session sends them when it re-derives the decision)."""
+    had, ids claimed without a logged order (the session sends them when it re-derives the decision), ids open
+    in the log that the broker holds no longer (their closing events never reached the log: ask the broker for
+    their fills), and the event log's torn last line, if any."""
 
     resent: tuple[ClientOrderId, ...] = ()
     known_to_broker: tuple[ClientOrderId, ...] = ()
     claimed_not_logged: tuple[str, ...] = ()
+    not_open_at_broker: tuple[ClientOrderId, ...] = ()
     torn_line: str | None = field(default=None)
 
 
@@ -47,7 +51,7 @@ class OrderManager:
         self.broker = broker
         self.event_log = event_log
         self.live_state = live_state
-        self._orders: dict[ClientOrderId, Order] = {}
+        self._orders: dict[ClientOrderId, Order] = replay(event_log.events())
         self.foreign_events: list[OrderEvent] = []
 
     # ---- sending ------------------------------------------------------------------------------------------
@@ -128,9 +132,10 @@ class OrderManager:
         return applied
 
     def reconcile(self) -> ReconcileReport:
-        """After a restart: rebuild the orders from the log, then send once each id claimed and logged that the
-        broker never saw (see the module docstring)."""
-        self._orders = replay(self.event_log.events())
+        """After a restart (the orders are rebuilt from the log when the manager is made): apply what the broker
+        reported meanwhile, send once each id claimed and logged that the broker never saw, and report the
+        orders open here that the broker knows but no longer holds open (see the module docstring)."""
+        self.process()
         claimed = self.live_state.claimed() if self.live_state is not None else {c.value for c in self._orders}
         resent: list[ClientOrderId] = []
         known: list[ClientOrderId] = []
@@ -143,10 +148,12 @@ class OrderManager:
                 self.broker.submit(order)
                 resent.append(coid)
         logged = {c.value for c in self._orders}
+        at_broker = {o.client_order_id for o in self.broker.open_orders()}
         return ReconcileReport(
             resent=tuple(resent),
             known_to_broker=tuple(known),
             claimed_not_logged=tuple(sorted(claimed - logged)),
+            not_open_at_broker=tuple(c for c in known if self._orders[c].status.is_open and c not in at_broker),
             torn_line=getattr(self.event_log, "torn_line", None),
         )
 

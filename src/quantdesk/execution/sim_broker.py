@@ -8,7 +8,7 @@ and targets, then entries; within a kind, oldest first), each by the rules of do
 the kernel applies": market at the open; a limit at the open when the open is at or better than it, else at
 the limit when the bar trades through it (by ``through_ticks`` of the fill model); a stop when touched, at the
 stop or at the open when it gapped through, after which it is a market order (a stop-limit a limit);
-GTC rests, DAY expires when the session day differs from the day it was sent on, IOC fills what it can on
+GTC rests, DAY expires when the session day differs from the day it arrived on, IOC fills what it can on
 its arrival bar and the rest is cancelled, FOK fills all there or is cancelled. A marketable fill pays the
 fill model's half spread, slippage and square-root impact and the commission through the kernel's own
 functions (``kernels.fills.marketable_price``, ``bounded_by_limit``, ``commission``), on the parameters the
@@ -76,7 +76,7 @@ class _Working:
     order: Order
     after_bar: int  # the instrument's bar count when it was sent: it arrives on a later bar
     ready_ns: int
-    day: int | None
+    day: int | None  # the session day it arrived on
     seq: int
     triggered: bool = False
 
@@ -130,7 +130,6 @@ class SimulatedBroker:
         self._known: set[ClientOrderId] = set()
         self._events: list[OrderEvent] = []
         self._bars: dict[str, int] = {}
-        self._last_day: dict[str, int] = {}
         self._last_ts: dict[str, int] = {}
         self._fills: dict[ClientOrderId, int] = {}
         self._seq = 0
@@ -178,7 +177,7 @@ class SimulatedBroker:
             order=replace(order, status=OrderStatus.SUBMITTED),
             after_bar=self._bars.get(order.symbol, 0),
             ready_ns=order.submitted_ns + self.latency_ns,
-            day=self._last_day.get(order.symbol),
+            day=None,
             seq=self._seq,
         )
 
@@ -240,8 +239,7 @@ class SimulatedBroker:
         for w in arrived:  # every order that reaches the market on this bar is accepted before any fills
             if w.order.accepted_ns is None:
                 self._apply(w, OrderAccepted(ts_ns=bar.ts_ns, client_order_id=w.order.client_order_id, symbol=symbol))
-                if w.day is None:
-                    w.day = day
+                w.day = day  # a DAY order works through the session day it reaches the market on
         for w in sorted(arrived, key=lambda w: (_PRIORITY[w.order.kind], w.seq)):
             if w.order.client_order_id not in self._working:
                 continue  # cancelled by an earlier fill on this bar
@@ -249,7 +247,6 @@ class SimulatedBroker:
                 self._close(w, OrderExpired, bar.ts_ns)
                 continue
             self._try_fill(w, bar, cap)
-        self._last_day[symbol] = day
 
     def _try_fill(self, w: _Working, bar: SimBar, cap: float) -> None:
         o = w.order

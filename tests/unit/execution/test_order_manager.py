@@ -177,3 +177,28 @@ def test_events_for_orders_this_session_never_sent_are_kept_apart() -> None:
     assert manager.process() == []
     assert [type(e).__name__ for e in manager.foreign_events] == ["OrderAccepted", "OrderFilled"]
     assert manager.event_log.events() == []
+
+
+def test_a_restarted_manager_starts_from_its_log_and_reports_orders_whose_closing_events_were_lost(
+    tmp_path: Path,
+) -> None:
+    market = SimulatedBroker("optimistic")
+    log_path = tmp_path / "events.jsonl"
+    first = OrderManager(market, JsonlEventLog(log_path), SqliteLiveState(SESSION, tmp_path / "live.db"))
+    first.submit(new_order(0, qty=10.0))
+    first.submit(new_order(1, order_type=OrderType.LIMIT, limit=90.0, qty=5.0, submitted_ns=new_order(0).submitted_ns))
+    market.on_bar("AAA", hour_bar(1, 100.0, 100.5, 99.5, 100.0))
+    market.poll()  # polled by the first process, which died before it logged them
+    market.on_bar("AAA", hour_bar(2, 100.0, 100.5, 89.0, 100.0))  # the limit fills while no session runs
+
+    restarted = OrderManager(market, JsonlEventLog(log_path), SqliteLiveState(SESSION, tmp_path / "live.db"))
+    assert [o.status for o in restarted.open_orders()] == [OrderStatus.SUBMITTED, OrderStatus.SUBMITTED]
+    with pytest.raises(OrderStateError, match="submit expects a new order"):
+        restarted.submit(restarted.open_orders()[0])
+    assert restarted.submit(new_order(0, qty=10.0)) is False  # held from the log, before any reconcile
+    report = restarted.reconcile()
+    assert report.known_to_broker == (coid(0), coid(1))
+    assert report.resent == ()
+    assert report.not_open_at_broker == (coid(0),)  # its accept and fill were lost; the limit's fill was not
+    assert restarted.order(coid(1)).status is OrderStatus.FILLED
+    assert market.submissions == [coid(0), coid(1)]
