@@ -3,8 +3,8 @@
 ``SimulatedBroker`` implements ``execution.broker.Broker``. An order arrives at the market on the first bar of
 its instrument after the bar it was sent on whose open time is at or after ``submitted_ns + latency_ns`` (the
 kernel's ``arrival_bars`` with the strategy's ``latency_simulation``), and is accepted there. On each bar
-(``on_bar``) the working orders of that instrument are tried in the kernel's order (market exits, then stops
-and targets, then entries; within a kind, oldest first), each by the rules of docs/backtest.md, "The rules
+(``on_bar``) the working orders of that instrument are tried in the kernel's order (market exits, then stops,
+then targets, then entries; within a kind, oldest first), each by the rules of docs/backtest.md, "The rules
 the kernel applies": market at the open; a limit at the open when the open is at or better than it, else at
 the limit when the bar trades through it (by ``through_ticks`` of the fill model); a stop when touched, at the
 stop or at the open when it gapped through, after which it is a market order (a stop-limit a limit);
@@ -48,7 +48,8 @@ from quantdesk.kernels import portfolio_layout as L
 from quantdesk.kernels.fills import bounded_by_limit, commission, floor_lots, marketable_price
 from quantdesk.strategy.models import Strategy
 
-_PRIORITY = {OrderKind.EXIT: 0, OrderKind.STOP: 1, OrderKind.TARGET: 1, OrderKind.ENTRY: 2}
+# the order a bar tries them in: the stop before the target, as the kernel assumes when a bar reaches both
+_PRIORITY = {OrderKind.EXIT: 0, OrderKind.STOP: 1, OrderKind.TARGET: 2, OrderKind.ENTRY: 3}
 _REDUCING = frozenset({OrderKind.EXIT, OrderKind.STOP, OrderKind.TARGET})
 _PROTECTIVE = frozenset({OrderKind.STOP, OrderKind.TARGET})
 

@@ -224,6 +224,17 @@ def test_a_stop_that_flattens_the_position_cancels_its_target() -> None:
     assert broker.open_orders() == []
 
 
+def test_a_stop_is_tried_before_a_target_sent_earlier() -> None:
+    broker = SimulatedBroker("optimistic")
+    broker.submit(new_order(0, qty=10.0))
+    broker.on_bar("AAA", hour_bar(1, 100.0, 100.5, 99.5, 100.0))
+    broker.submit(new_order(1, kind=OrderKind.TARGET, side=SELL, order_type=OrderType.LIMIT, limit=103.0, qty=10.0))
+    broker.submit(new_order(1, kind=OrderKind.STOP, side=SELL, order_type=OrderType.STOP, stop=98.0, qty=10.0))
+    broker.on_bar("AAA", hour_bar(2, 99.0, 104.0, 97.0, 100.0))
+    (_, exit_fill) = fills(broker.poll())
+    assert (exit_fill.client_order_id, exit_fill.price) == (coid(1, OrderKind.STOP), 98.0)
+
+
 def test_a_target_gapped_through_fills_at_the_open_without_spread_as_in_the_kernel() -> None:
     broker = SimulatedBroker("realistic")
     broker.submit(new_order(0, kind=OrderKind.TARGET, side=SELL, order_type=OrderType.LIMIT, limit=103.0, qty=10.0))

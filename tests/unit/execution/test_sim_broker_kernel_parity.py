@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import event, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from quantdesk.backtest.costs import FILL_MODELS, CommissionSchedule
@@ -18,6 +18,7 @@ from quantdesk.domain.order_events import OrderFilled
 from quantdesk.domain.orders import OrderSide, OrderType, TimeInForce
 from quantdesk.execution.sim_broker import SimBar, SimulatedBroker, cost_params
 from quantdesk.kernels import portfolio_layout as L
+from quantdesk.kernels.fills import target_price
 
 from .kit import T0, new_order
 
@@ -156,3 +157,111 @@ def test_the_sim_broker_fills_an_entry_exactly_as_the_kernel(s: dict) -> None:
     event(f"{len(expected)} fills")
     assert got == expected
     assert sum(f[1] for f in got) == float(order["filled"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenarios(), st.sampled_from([0.005, 0.01, 0.02]), st.sampled_from([0.005, 0.015, 0.03]))
+def test_a_stop_and_a_target_resting_at_the_broker_exit_exactly_as_the_kernels(
+    s: dict, stop_frac: float, target_frac: float
+) -> None:
+    p = cost_params(FILL_MODELS[s["model"]], COMMISSION)
+    p[L.P_INITIAL_CASH] = 10_000_000.0
+    p[L.P_FRACTION] = p[L.P_FRACTION_CAP] = 0.001  # about 100 units: one bar's participation
+    p[L.P_STOP_TYPE], p[L.P_MAX_RISK_FRAC] = L.STOP_PERCENT, stop_frac
+    p[L.P_TP_TYPE], p[L.P_TP_VALUE] = L.TP_PERCENT, target_frac
+    signal = np.arange(N) == 0
+    none = np.zeros(N, dtype=bool)
+    out = run_kernel(
+        KernelInputs(
+            open=s["open"],
+            high=s["high"],
+            low=s["low"],
+            close=s["close"],
+            volume=s["volume"],
+            long_entry=none if s["short"] else signal,
+            long_exit=none,
+            short_entry=signal if s["short"] else none,
+            short_exit=none,
+            sigma_bar=s["sigma_bar"],
+            sigma_daily=s["sigma_daily"],
+            adv=s["adv"],
+        ),
+        p,
+    )
+    entry = [f for f in out.fills if f["order_id"] == 0]
+    assume(len(entry) == 1 and len(out.trades) == 1)
+    trade = out.trades[0]
+    entry_row = int(entry[0]["row"])
+    exits = [f for f in out.fills if f["order_id"] < 0]
+    assume(not exits or int(exits[0]["row"]) > entry_row)  # a stop hit on the entry bar is the session's to book
+    direction = int(trade["direction"])
+    stop = float(trade["initial_stop"])
+    target = float(target_price(direction, float(entry[0]["price"]), stop, 0.01, p))
+
+    broker = SimulatedBroker(FILL_MODELS[s["model"]], commission_schedule=COMMISSION)
+    bars = [
+        SimBar(
+            ts_ns=T0 + k * NS_PER_HOUR,
+            open=s["open"][k],
+            high=s["high"][k],
+            low=s["low"][k],
+            close=s["close"][k],
+            volume=s["volume"][k],
+            sigma_bar=s["sigma_bar"][k],
+            sigma_daily=s["sigma_daily"][k],
+            adv=s["adv"][k],
+        )
+        for k in range(N)
+    ]
+    qty = float(entry[0]["qty"])
+    in_side, out_side = (OrderSide.BUY, OrderSide.SELL) if direction > 0 else (OrderSide.SELL, OrderSide.BUY)
+    broker.on_bar("AAA", bars[0])
+    broker.submit(new_order(1, side=in_side, qty=qty))
+    for k in range(1, entry_row + 1):
+        broker.on_bar("AAA", bars[k])
+    assert broker.positions == {"AAA": direction * qty}
+    sent_at = T0 + (entry_row + 1) * NS_PER_HOUR  # the entry bar's close
+    broker.submit(
+        new_order(
+            entry_row + 1,
+            kind=OrderKind.STOP,
+            side=out_side,
+            order_type=OrderType.STOP,
+            stop=stop,
+            qty=qty,
+            submitted_ns=sent_at,
+        )
+    )
+    broker.submit(
+        new_order(
+            entry_row + 1,
+            kind=OrderKind.TARGET,
+            side=out_side,
+            order_type=OrderType.LIMIT,
+            limit=target,
+            qty=qty,
+            submitted_ns=sent_at,
+        )
+    )
+    for bar in bars[entry_row + 1 :]:
+        broker.on_bar("AAA", bar)
+    events = broker.poll()
+    got = [
+        (int((e.ts_ns - T0) // NS_PER_HOUR), e.quantity_units, e.price, e.commission, e.spread_slippage, e.impact)
+        for e in events
+        if isinstance(e, OrderFilled)
+    ]
+    expected = [
+        (
+            int(f["row"]),
+            float(f["qty"]),
+            float(f["price"]),
+            float(f["commission"]),
+            float(f["spread_slippage"]),
+            float(f["impact"]),
+        )
+        for f in exits
+    ]
+    event(f"exit by {'none' if not exits else int(exits[0]['reason'])}")
+    assert got[1:] == expected  # after the entry's own fill
+    assert len(broker.open_orders()) == (0 if exits else 2)  # the other of the pair is cancelled with the exit
