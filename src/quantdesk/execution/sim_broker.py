@@ -128,6 +128,7 @@ class SimulatedBroker:
         self._lot = lot_size
         self._p = cost_params(fill_model, self.commission_schedule)
         self._working: dict[ClientOrderId, _Working] = {}
+        self._by_symbol: dict[str, dict[ClientOrderId, _Working]] = {}  # each in the order sent
         self._known: set[ClientOrderId] = set()
         self._events: list[OrderEvent] = []
         self._bars: dict[str, int] = {}
@@ -174,7 +175,7 @@ class SimulatedBroker:
                                               reason=problem))  # fmt: skip
             return
         self._seq += 1
-        self._working[coid] = _Working(
+        self._working[coid] = self._by_symbol.setdefault(order.symbol, {})[coid] = _Working(
             order=replace(order, status=OrderStatus.SUBMITTED),
             after_bar=self._bars.get(order.symbol, 0),
             ready_ns=order.submitted_ns + self.latency_ns,
@@ -232,24 +233,25 @@ class SimulatedBroker:
         self._bars[symbol] = count
         day = bar.day if bar.day is not None else bar.ts_ns // NS_PER_DAY
         self._last_ts[symbol] = bar.ts_ns
-        lot = self._size(self._lot, symbol, 1.0)
-        part = self.fill_model.participation
-        cap = floor_lots(part * bar.volume, lot) if part > 0.0 and bar.volume > 0.0 else math.inf
-        arrived = [w for w in sorted(self._working.values(), key=lambda w: w.seq)
-                   if w.order.symbol == symbol and count > w.after_bar and bar.ts_ns >= w.ready_ns]  # fmt: skip
+        mine = self._by_symbol.get(symbol)
+        if not mine:
+            return
+        arrived = [w for w in mine.values() if count > w.after_bar and bar.ts_ns >= w.ready_ns]
         for w in arrived:  # every order that reaches the market on this bar is accepted before any fills
             if w.order.accepted_ns is None:
                 self._apply(w, OrderAccepted(ts_ns=bar.ts_ns, client_order_id=w.order.client_order_id, symbol=symbol))
                 w.day = day  # a DAY order works through the session day it reaches the market on
-        for w in sorted(arrived, key=lambda w: (_PRIORITY[w.order.kind], w.seq)):
+        if len(arrived) > 1:
+            arrived.sort(key=lambda w: (_PRIORITY[w.order.kind], w.seq))
+        for w in arrived:
             if w.order.client_order_id not in self._working:
                 continue  # cancelled by an earlier fill on this bar
             if w.order.time_in_force is TimeInForce.DAY and day != w.day:
                 self._close(w, OrderExpired, bar.ts_ns)
                 continue
-            self._try_fill(w, bar, cap)
+            self._try_fill(w, bar)
 
-    def _try_fill(self, w: _Working, bar: SimBar, cap: float) -> None:
+    def _try_fill(self, w: _Working, bar: SimBar) -> None:
         o = w.order
         side = o.side.sign
         tif = o.time_in_force
@@ -259,9 +261,7 @@ class SimulatedBroker:
         limit, stp = o.limit_price, o.stop_price
         op, hi, lo = bar.open, bar.high, bar.low
 
-        def traded_through(level: float) -> bool:
-            return (side > 0 and lo < level - through) or (side < 0 and hi > level + through)
-
+        # the reference price this bar fills it at (NaN: none), and whether that is the open
         ref = math.nan
         at_open = True
         if o.order_type is OrderType.MARKET:
@@ -269,7 +269,7 @@ class SimulatedBroker:
         elif o.order_type is OrderType.LIMIT:
             if side * (limit - op) >= 0.0:
                 ref = op
-            elif not immediate and traded_through(limit):
+            elif not immediate and _through(side, limit, hi, lo, through):
                 ref, at_open = limit, False
         else:
             triggered = w.triggered
@@ -282,13 +282,13 @@ class SimulatedBroker:
                 ref = op
             w.triggered = triggered
             if triggered and o.order_type is OrderType.STOP_LIMIT and side * (limit - ref) < 0.0:
-                if traded_through(limit):
+                if _through(side, limit, hi, lo, through):
                     ref, at_open = limit, False
                 else:
                     ref = math.nan
         if not math.isnan(ref):
             remaining = o.quantity_units - o.filled_units
-            q = remaining if o.kind in _PROTECTIVE else min(remaining, cap)
+            q = remaining if o.kind in _PROTECTIVE else min(remaining, self._cap(o.symbol, bar))
             all_or_wait = tif is TimeInForce.FOK or (o.kind is OrderKind.ENTRY and not self.partial_fills)
             if all_or_wait and q < remaining:
                 q = 0.0
@@ -296,6 +296,13 @@ class SimulatedBroker:
                 self._fill(w, bar, q, ref, at_open, tick)
         if immediate and o.client_order_id in self._working:
             self._close(w, OrderCancelled, bar.ts_ns)
+
+    def _cap(self, symbol: str, bar: SimBar) -> float:
+        """The most one order takes of this bar: the fill model's share of its volume in whole lots."""
+        part = self.fill_model.participation
+        if part > 0.0 and bar.volume > 0.0:
+            return float(floor_lots(part * bar.volume, self._size(self._lot, symbol, 1.0)))
+        return math.inf
 
     def _fill(self, w: _Working, bar: SimBar, q: float, ref: float, at_open: bool, tick: float) -> None:
         o = w.order
@@ -323,9 +330,9 @@ class SimulatedBroker:
         after = before + side * q
         self.positions[o.symbol] = 0.0 if abs(after) < 1e-9 * max(1.0, abs(before)) else after
         if not w.order.status.is_open:
-            del self._working[o.client_order_id]
+            self._remove(o.client_order_id)
         if self.flat_cancels and o.kind in _REDUCING and self.positions[o.symbol] == 0.0:
-            for other in sorted(self._working.values(), key=lambda x: x.seq):
+            for other in list(self._by_symbol.get(o.symbol, {}).values()):
                 oo = other.order
                 if oo.symbol == o.symbol and (
                     oo.kind in _REDUCING or (oo.kind is OrderKind.ENTRY and oo.filled_units > 0)
@@ -341,7 +348,16 @@ class SimulatedBroker:
         self._apply(
             w, kind(ts_ns=ts_ns, client_order_id=o.client_order_id, symbol=o.symbol, filled_units=o.filled_units)
         )
-        del self._working[o.client_order_id]
+        self._remove(o.client_order_id)
+
+    def _remove(self, coid: ClientOrderId) -> None:
+        w = self._working.pop(coid)
+        del self._by_symbol[w.order.symbol][coid]
+
+
+def _through(side: int, level: float, high: float, low: float, by: float) -> bool:
+    """Whether the bar traded through ``level`` by more than ``by`` on the side that fills a resting order."""
+    return (side > 0 and low < level - by) or (side < 0 and high > level + by)
 
 
 def _invalid(order: Order) -> str:
