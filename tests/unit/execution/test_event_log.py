@@ -115,6 +115,21 @@ def test_a_torn_last_line_is_cut_off_and_reported_and_the_log_goes_on(tmp_path: 
     assert [type(e).__name__ for e in third.events()][-1] == "OrderAmended"
 
 
+def test_a_last_line_cut_short_before_its_newline_reached_the_disk_is_also_a_torn_write(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    log = JsonlEventLog(path)
+    for e in every_type()[:2]:
+        log.append(e)
+    log.close()
+    whole = path.read_bytes()
+    with path.open("ab") as f:
+        f.write(b'{"event": "OrderFilled", "ts_ns": 17\n')
+    again = JsonlEventLog(path)
+    assert again.torn_line == '{"event": "OrderFilled", "ts_ns": 17'
+    assert len(again.events()) == 2
+    assert path.read_bytes() == whole
+
+
 def test_a_bad_line_before_the_last_is_damage_not_a_torn_write(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     log = JsonlEventLog(path)
