@@ -8,12 +8,11 @@ the event log, and only then the order goes to the broker. A SIGKILL can therefo
 after the claim, before the log: the restarted session re-derives the same decision and id, ``submit``
 finds the id claimed but neither held nor known to the broker, and sends it; (b) after the log, before the
 broker call: ``reconcile()`` finds the id claimed, in the log and unknown to the broker, and sends it again,
-once; (c) after the broker call: the broker knows the id and nothing is sent again. A manager made on an event log
-that already holds events starts from the orders they replay to. ``process()`` drains
-the broker's events into the orders (an illegal one raises ``OrderStateError``: the broker and the manager
-disagree, which needs a person) and the log; events for ids the manager never sent (orders placed by hand
-at the broker) are kept apart in ``foreign_events``. ``deny`` records a pre-trade refusal (``OrderDenied``)
-of an order that never leaves.
+once; (c) after the broker call: the broker knows the id and nothing is sent again. A manager made on an
+event log that already holds events starts from the orders they replay to. ``process()`` drains the broker's
+events into the orders (an illegal one raises ``OrderStateError``: the broker and the manager disagree, which
+needs a person) and the log; events for ids the manager never sent (orders placed by hand at the broker) are
+kept apart in ``foreign_events``. ``deny`` records a pre-trade refusal (``OrderDenied``) of an order that never leaves.
 """
 
 from __future__ import annotations
