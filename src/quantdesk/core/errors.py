@@ -8,8 +8,11 @@
     ├── DataError                  fix the input: a data file or a data set (names file, row, column)
     │   └── NotFoundError          the data asked for is not in the store (import or fetch it)
     ├── StoreError                 the store on disk is damaged or unwritable (check the data directory)
-    └── SourceUnavailableError     an outside source (EDGAR, a database server) cannot be reached: check the
-                                   network or the server, then retry
+    ├── SourceUnavailableError     an outside source (EDGAR, a database server) cannot be reached: check the
+    │                              network or the server, then retry
+    └── OrderStateError            an order event that its order's state does not allow (a fill after a cancel,
+                                   an accept after a reject, a fill beyond the quantity): a broker or a log
+                                   out of step with quantdesk; stop and reconcile
 
 Business outcomes (a denied order, a strategy that never trades) are results, not exceptions.
 Third-party errors (pyarrow, pydantic, pandas) are translated into this tree where quantdesk calls
@@ -86,3 +89,8 @@ class StoreError(QuantdeskError):
 
 class SourceUnavailableError(QuantdeskError):
     """An outside data source or server could not be reached (no network, refused, timed out)."""
+
+
+class OrderStateError(QuantdeskError):
+    """An order event its order's state does not allow (``execution.state_machine``): names the order, its
+    status, the event and why."""

@@ -1,1 +1,8 @@
-"""Risk overlays computed after the portfolio backtest: hedges that change its posture, not its trades."""
+"""Risk: the beta-neutral hedge computed over a backtest (``hedge``), and the live limits and trading states a
+paper or live session holds every order to before it leaves (``live_limits``: max notional per order, order and
+modify throttles, ACTIVE / REDUCING / HALTED and the kill switch). The kernel's own pre-trade checks live in
+``kernels/portfolio.py`` until issue 16 item 4 makes them a gate that sessions call too."""
+
+from quantdesk.risk.hedge import HedgeResult, beta_neutral_hedge
+
+__all__ = ["HedgeResult", "beta_neutral_hedge"]

@@ -1,0 +1,150 @@
+"""The append-only order event log, in memory or in a JSON-lines file, and its replay into orders.
+
+Every event the order manager applies is appended, never rewritten, so an order's state can always be
+rebuilt from its events (``replay``). ``InMemoryEventLog`` is for backtests and tests. ``JsonlEventLog``
+writes one event a line (``OrderEvent.to_dict()``: ``"event"`` names its type) and flushes and fsyncs each
+append before returning, so an event the manager has acted on survives a SIGKILL. A process killed in the
+middle of a write leaves a torn last line: on opening, a last line that does not parse is cut off, left
+out of ``events()`` and reported in ``torn_line`` (its text); a bad line anywhere else is damage, not a
+torn write, and raises ``StoreError`` naming the file and line. ``replay`` builds each order from its
+``OrderSubmitted`` (whose time stands for the decision time, which the event does not carry) and applies
+the rest through the state machine; an event of an order never submitted (an ``OrderDenied``) is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Protocol
+
+from quantdesk.core.errors import StoreError
+from quantdesk.domain.ids import ClientOrderId, OrderKind
+from quantdesk.domain.order_events import ORDER_EVENT_TYPES, OrderEvent, OrderSubmitted
+from quantdesk.domain.orders import Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from quantdesk.execution.state_machine import transition
+
+_BY_NAME = {t.__name__: t for t in ORDER_EVENT_TYPES}
+_ENUMS: dict[str, Any] = {"kind": OrderKind, "side": OrderSide, "order_type": OrderType, "time_in_force": TimeInForce}
+
+
+class EventLog(Protocol):
+    def append(self, event: OrderEvent) -> None: ...
+    def events(self) -> list[OrderEvent]: ...
+
+
+def event_from_dict(data: Mapping[str, Any]) -> OrderEvent:
+    """The event ``OrderEvent.to_dict()`` wrote (``ValueError``/``KeyError``/``TypeError`` when it is not one)."""
+    cls = _BY_NAME[data["event"]]
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        raw = data[f.name]
+        if f.name == "client_order_id":
+            values[f.name] = ClientOrderId(raw)
+        elif f.name in _ENUMS:
+            values[f.name] = _ENUMS[f.name](raw)
+        elif "float" in str(f.type):
+            values[f.name] = math.nan if raw is None else float(raw)
+        elif f.name == "ts_ns":
+            values[f.name] = int(raw)
+        else:
+            values[f.name] = raw
+    return cls(**values)
+
+
+class InMemoryEventLog:
+    """The log as a list in this process."""
+
+    def __init__(self) -> None:
+        self._events: list[OrderEvent] = []
+
+    def append(self, event: OrderEvent) -> None:
+        self._events.append(event)
+
+    def events(self) -> list[OrderEvent]:
+        return list(self._events)
+
+
+class JsonlEventLog:
+    """The log in a JSON-lines file, fsynced per append; a torn last line is cut off on opening (``torn_line``)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.torn_line: str | None = None
+        self._events: list[OrderEvent] = []
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._load()
+            self._file = self.path.open("ab")
+        except OSError as exc:
+            raise StoreError(f"event log: cannot open {self.path}: {exc}") from exc
+
+    def _load(self) -> None:
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        complete = lines[:-1]  # what follows the last newline is a line whose write never finished (or nothing)
+        tail = lines[-1]
+        good_bytes = len(data) - len(tail)
+        for number, line in enumerate(complete, start=1):
+            try:
+                self._events.append(event_from_dict(json.loads(line)))
+            except (ValueError, KeyError, TypeError) as exc:
+                if number == len(complete) and not tail:
+                    # the last line, newline written but text cut (a torn write the filesystem reordered)
+                    tail = line
+                    good_bytes -= len(line) + 1
+                    break
+                raise StoreError(
+                    f"event log {self.path}, line {number}: expected an order event as JSON, found {line[:80]!r} "
+                    f"({exc}); the log is damaged before its last line"
+                ) from exc
+        if tail:
+            self.torn_line = tail.decode("utf-8", errors="replace")
+            with self.path.open("r+b") as f:
+                f.truncate(good_bytes)
+                f.flush()
+                os.fsync(f.fileno())
+
+    def append(self, event: OrderEvent) -> None:
+        line = json.dumps(event.to_dict(), sort_keys=True, allow_nan=False).encode() + b"\n"
+        try:
+            self._file.write(line)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise StoreError(f"event log: cannot append to {self.path}: {exc}") from exc
+        self._events.append(event)
+
+    def events(self) -> list[OrderEvent]:
+        return list(self._events)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def order_from_submitted(event: OrderSubmitted) -> Order:
+    """The order an ``OrderSubmitted`` describes, as it stands once sent."""
+    return Order(
+        client_order_id=event.client_order_id, symbol=event.symbol, kind=event.kind, side=event.side,
+        order_type=event.order_type, time_in_force=event.time_in_force, quantity_units=event.quantity_units,
+        filled_units=0.0, limit_price=event.limit_price, stop_price=event.stop_price, average_price=math.nan,
+        status=OrderStatus.SUBMITTED, reason=event.reason, decided_ns=event.ts_ns, submitted_ns=event.ts_ns,
+        accepted_ns=None, closed_ns=None,
+    )  # fmt: skip
+
+
+def replay(events: Iterable[OrderEvent]) -> dict[ClientOrderId, Order]:
+    """Every submitted order as its events leave it, in the order first submitted."""
+    orders: dict[ClientOrderId, Order] = {}
+    for event in events:
+        coid = event.client_order_id
+        if isinstance(event, OrderSubmitted) and coid not in orders:
+            orders[coid] = order_from_submitted(event)
+        elif coid in orders:
+            orders[coid] = transition(orders[coid], event)
+    return orders
