@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from tests.unit.cli.runner import run_cli
 
 REPO = Path(__file__).resolve().parents[3]
 STRATEGY = REPO / "examples" / "strategies" / "ema_cross.json"
@@ -25,15 +24,7 @@ GOOD_CSV = """Date,Open,High,Low,Close,Volume
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QUANTDESK_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "quantdesk.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return run_cli(home, *args)
 
 
 def store_digest(home: Path) -> dict[str, str]:

@@ -4,12 +4,11 @@ what was expected and what was found, and the store is left as it was."""
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.unit.cli.runner import run_cli
 
 STRATEGY = Path(__file__).resolve().parents[3] / "examples" / "strategies" / "ema_cross.json"
 DAILY = "Date,Open,High,Low,Close,Volume\n" + "".join(
@@ -18,15 +17,7 @@ DAILY = "Date,Open,High,Low,Close,Volume\n" + "".join(
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QUANTDESK_HOME": str(home), "COLUMNS": "400", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "quantdesk.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return run_cli(home, *args, columns=400)
 
 
 def store_digest(home: Path) -> dict[str, str]:

@@ -4,28 +4,19 @@ CLI (no Python touches the rates), and bad files exit 2 naming file, row and col
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from tests.unit.cli.runner import run_cli
 
 DAYS = 400
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QUANTDESK_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "quantdesk.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return run_cli(home, *args)
 
 
 def series_files(home: Path) -> dict[str, bytes]:
