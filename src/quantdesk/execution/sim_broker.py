@@ -242,7 +242,7 @@ class SimulatedBroker:
                 self._apply(w, OrderAccepted(ts_ns=bar.ts_ns, client_order_id=w.order.client_order_id, symbol=symbol))
                 w.day = day  # a DAY order works through the session day it reaches the market on
         if len(arrived) > 1:
-            arrived.sort(key=lambda w: (_PRIORITY[w.order.kind], w.seq))
+            arrived.sort(key=lambda w: self._turn(w, bar))
         for w in arrived:
             if w.order.client_order_id not in self._working:
                 continue  # cancelled by an earlier fill on this bar
@@ -250,6 +250,17 @@ class SimulatedBroker:
                 self._close(w, OrderExpired, bar.ts_ns)
                 continue
             self._try_fill(w, bar)
+
+    @staticmethod
+    def _turn(w: _Working, bar: SimBar) -> tuple[int, int, int]:
+        """The kernel's order on a bar: a market exit; then a stop or a target the open gapped through (the stop
+        first), then a stop the bar reaches, then a target; then the entry (in sending order within each)."""
+        o = w.order
+        if o.kind not in _PROTECTIVE:
+            return (_PRIORITY[o.kind], 0, w.seq)
+        level = o.stop_price if o.kind is OrderKind.STOP else o.limit_price
+        gapped = o.side.sign * ((bar.open - level) if o.kind is OrderKind.STOP else (level - bar.open)) >= 0.0
+        return (_PRIORITY[OrderKind.STOP], (0 if gapped else 1) * 2 + _PRIORITY[o.kind], w.seq)
 
     def _try_fill(self, w: _Working, bar: SimBar) -> None:
         o = w.order

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from hypothesis import assume, event, given, settings
+from hypothesis import assume, event, example, given, settings
 from hypothesis import strategies as st
 
 from quantdesk.backtest.costs import FILL_MODELS, CommissionSchedule
@@ -63,6 +63,17 @@ def scenarios(draw: st.DrawFn) -> dict[str, object]:
     }
 
 
+def _inputs(s: dict, signal: np.ndarray, **timing: np.ndarray) -> KernelInputs:
+    """The kernel's inputs of one generated case: its bars, one entry signal on its side, its cost evidence."""
+    none = np.zeros(N, dtype=bool)
+    return KernelInputs(
+        open=s["open"], high=s["high"], low=s["low"], close=s["close"], volume=s["volume"],
+        long_entry=none if s["short"] else signal, long_exit=none,
+        short_entry=signal if s["short"] else none, short_exit=none,
+        sigma_bar=s["sigma_bar"], sigma_daily=s["sigma_daily"], adv=s["adv"], **timing,
+    )  # fmt: skip
+
+
 def kernel_entry(s: dict) -> tuple[np.void, list[tuple[int, float, float, float, float, float]]]:
     p = cost_params(FILL_MODELS[s["model"]], COMMISSION)
     p[L.P_INITIAL_CASH] = 10_000_000.0
@@ -74,24 +85,8 @@ def kernel_entry(s: dict) -> tuple[np.void, list[tuple[int, float, float, float,
     ts = T0 + np.arange(N) * NS_PER_HOUR
     first = np.maximum(np.searchsorted(ts, ts + NS_PER_HOUR + s["latency_ns"], side="left"), np.arange(1, N + 1))
     arrival = np.where(first < N, first, -1)
-    none = np.zeros(N, dtype=bool)
     out = run_kernel(
-        KernelInputs(
-            open=s["open"],
-            high=s["high"],
-            low=s["low"],
-            close=s["close"],
-            volume=s["volume"],
-            long_entry=none if s["short"] else signal,
-            long_exit=none,
-            short_entry=signal if s["short"] else none,
-            short_exit=none,
-            sigma_bar=s["sigma_bar"],
-            sigma_daily=s["sigma_daily"],
-            adv=s["adv"],
-            day_id=s["day"],
-            arrival=arrival,
-        ),
+        _inputs(s, signal, day_id=s["day"], arrival=arrival),
         p,
     )
     order = out.orders[0]
@@ -159,8 +154,20 @@ def test_the_sim_broker_fills_an_entry_exactly_as_the_kernel(s: dict) -> None:
     assert sum(f[1] for f in got) == float(order["filled"])
 
 
+GAP_TO_THE_TARGET = {  # the open reaches the target exactly while the low reaches the stop: the target, at the open
+    "open": np.array([100.0, 100.0, 100.5, 100.5, 100.5, 100.5, 100.5]),
+    "high": np.array([100.0, 100.0, 100.5, 100.5, 100.5, 100.5, 100.5]),
+    "low": np.array([100.0, 100.0, 99.5, 100.5, 100.5, 100.5, 100.5]),
+    "close": np.array([100.0, 100.0, 100.5, 100.5, 100.5, 100.5, 100.5]),
+    "volume": np.full(7, 2000.0), "sigma_bar": np.full(7, np.nan), "sigma_daily": np.full(7, 0.015),
+    "adv": np.full(7, 50000.0), "day": np.zeros(7, dtype=np.int64), "otype": 0, "tif": 0, "model": "optimistic",
+    "tol": 0.0, "partial": False, "short": False, "latency_ns": 0,
+}  # fmt: skip
+
+
 @settings(max_examples=200, deadline=None)
 @given(scenarios(), st.sampled_from([0.005, 0.01, 0.02]), st.sampled_from([0.005, 0.015, 0.03]))
+@example(GAP_TO_THE_TARGET, 0.005, 0.005)
 def test_a_stop_and_a_target_resting_at_the_broker_exit_exactly_as_the_kernels(
     s: dict, stop_frac: float, target_frac: float
 ) -> None:
@@ -170,22 +177,8 @@ def test_a_stop_and_a_target_resting_at_the_broker_exit_exactly_as_the_kernels(
     p[L.P_STOP_TYPE], p[L.P_MAX_RISK_FRAC] = L.STOP_PERCENT, stop_frac
     p[L.P_TP_TYPE], p[L.P_TP_VALUE] = L.TP_PERCENT, target_frac
     signal = np.arange(N) == 0
-    none = np.zeros(N, dtype=bool)
     out = run_kernel(
-        KernelInputs(
-            open=s["open"],
-            high=s["high"],
-            low=s["low"],
-            close=s["close"],
-            volume=s["volume"],
-            long_entry=none if s["short"] else signal,
-            long_exit=none,
-            short_entry=signal if s["short"] else none,
-            short_exit=none,
-            sigma_bar=s["sigma_bar"],
-            sigma_daily=s["sigma_daily"],
-            adv=s["adv"],
-        ),
+        _inputs(s, signal),
         p,
     )
     entry = [f for f in out.fills if f["order_id"] == 0]
