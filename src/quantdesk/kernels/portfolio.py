@@ -861,28 +861,40 @@ def _update_stop(fs: np.ndarray, is_: np.ndarray, j: int, d: int, h: float, lo_:
 
 
 @njit(cache=True)
-def _decide_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j: int, t: int, want: int,
-                  c_: float, atr_s: float, volm: float, expanded: float, sw_lo: float, sw_hi: float, win_p: float,
-                  ret: np.ndarray, arr: int, day: int, lot: np.ndarray, tick: float, sector: np.ndarray,
-                  adv_dec: float, p: np.ndarray, orders: np.ndarray, events: np.ndarray) -> None:  # fmt: skip
-    """The pre-trade checks and the sizing budget of an entry decided at row ``t``; places the order or records
-    why not."""
+def entry_checks(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j: int, t: int, want: int,
+                 c_: float, atr_s: float, volm: float, expanded: float, sw_lo: float, sw_hi: float, win_p: float,
+                 ret: np.ndarray, lot: np.ndarray, tick: float, sector: np.ndarray, adv_dec: float,
+                 p: np.ndarray) -> tuple[int, int, float, float, float, float, float, float, float]:  # fmt: skip
+    """The decision-time pre-trade checks of an entry on instrument ``j`` in direction ``want`` at row ``t``'s
+    close, in the kernel's order (daily loss, max positions, correlation, Kelly edge, zero size, sector exposure,
+    and the liquidity check when orders are sized at the decision); reads the state, changes nothing. Returns
+    ``(code, action, value, limit, units, value_frac, risk_frac, vol_frac, mult)``: ``code`` -1 when the entry
+    passes, else the first failing check's ``D_*`` code with the value that met the limit and the limit;
+    ``action`` ``ACTION_RESIZED`` (liquidity only) means it passes with ``units`` cut to the limit. ``units``
+    is the size at the decision close; the budgets are the order's, for sizing at the fill."""
     m = fs.shape[0]
     eq = af[A_EQUITY]
     sizing = int(p[P_SIZING])
-    otype = int(p[P_ORDER_TYPE])
-    tol = p[P_TOLERANCE]
+    nan = np.nan
     if ai[A_LOSS_HIT] == 1:
-        _add_event(events, ai, t, j, D_DAILY_LOSS, ACTION_DENIED, eq / af[A_DAY_START_EQ] - 1.0, -p[P_DAILY_LOSS_FRAC])
-        return
+        return (
+            D_DAILY_LOSS,
+            ACTION_DENIED,
+            eq / af[A_DAY_START_EQ] - 1.0,
+            -p[P_DAILY_LOSS_FRAC],
+            nan,
+            nan,
+            nan,
+            nan,
+            nan,
+        )
     if p[P_MAX_POSITIONS] > 0.0:
         held = 0
         for k in range(m):
             if k != j and (fs[k, F_QTY] != 0.0 or is_[k, I_E_ACTIVE] == 1):
                 held += 1
         if held >= p[P_MAX_POSITIONS]:
-            _add_event(events, ai, t, j, D_MAX_POSITIONS, ACTION_DENIED, held, p[P_MAX_POSITIONS])
-            return
+            return D_MAX_POSITIONS, ACTION_DENIED, float(held), p[P_MAX_POSITIONS], nan, nan, nan, nan, nan
     if p[P_MAX_CORRELATED] > 0.0:
         count = 0
         for k in range(m):
@@ -891,26 +903,24 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarra
                 if r == r and r > p[P_CORR_THRESHOLD]:
                     count += 1
         if count >= p[P_MAX_CORRELATED]:
-            _add_event(events, ai, t, j, D_CORRELATION, ACTION_DENIED, count, p[P_MAX_CORRELATED])
-            return
+            return D_CORRELATION, ACTION_DENIED, float(count), p[P_MAX_CORRELATED], nan, nan, nan, nan, nan
     # the sizing budget, at the decision close
     stop_est = initial_stop(want, c_, sw_lo, sw_hi, atr_s, expanded, tick, p)
     # budgets as shares of equity: applied to the equity at the decision here (an estimate for the checks), and to
     # the equity at the fill when the order is sized
     value_frac = p[P_FRACTION]
-    risk_frac = np.nan
+    risk_frac = nan
     if sizing == SIZING_VOLATILITY_TARGET:
         value_frac = p[P_FRACTION_CAP]
         risk_frac = p[P_TARGET_RISK]
     elif sizing == SIZING_KELLY:
         prob = win_p if p[P_KELLY_SOURCE] <= 0.0 else (ai[A_WINS] + 1.0) / (ai[A_CLOSED] + 2.0)
         b = reward_to_risk(c_, stop_est, p)
-        f = (prob * b - (1.0 - prob)) / b if (prob == prob and b == b and b > 0.0) else np.nan
+        f = (prob * b - (1.0 - prob)) / b if (prob == prob and b == b and b > 0.0) else nan
         if not f > 0.0:
-            _add_event(events, ai, t, j, D_KELLY_NO_EDGE, ACTION_DENIED, f, 0.0)
-            return
+            return D_KELLY_NO_EDGE, ACTION_DENIED, f, 0.0, nan, nan, nan, nan, nan
         value_frac = min(p[P_KELLY_SCALE] * f, p[P_FRACTION_CAP])
-    vol_frac = np.nan
+    vol_frac = nan
     if p[P_INVVOL_RISK] > 0.0 and volm == volm and volm > 0.0:
         vol_frac = p[P_INVVOL_RISK] / volm
     mult = 1.0
@@ -920,8 +930,7 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarra
         mult *= p[P_EXPANSION_MULT]
     units = _units(eq * value_frac, eq * risk_frac, eq * vol_frac, mult, c_, stop_est, lot[j], p)
     if not units > 0.0:
-        _add_event(events, ai, t, j, D_ZERO_SIZE, ACTION_DENIED, units, lot[j])
-        return
+        return D_ZERO_SIZE, ACTION_DENIED, units, lot[j], units, value_frac, risk_frac, vol_frac, mult
     if p[P_MAX_SECTOR_FRAC] > 0.0 and sector[j] >= 0:
         gross = units * c_
         for k in range(m):
@@ -929,17 +938,34 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarra
                 gross += abs(fs[k, F_QTY] * fs[k, F_MARK])
         share = gross / eq
         if share > p[P_MAX_SECTOR_FRAC]:
-            _add_event(events, ai, t, j, D_SECTOR, ACTION_DENIED, share, p[P_MAX_SECTOR_FRAC])
-            return
-    at_decision = p[P_SIZE_AT_DECISION] > 0.0
-    if at_decision and p[P_MAX_ADV_FRAC] > 0.0 and adv_dec > 0.0:  # the liquidity check, here rather than at the fill
+            return D_SECTOR, ACTION_DENIED, share, p[P_MAX_SECTOR_FRAC], units, value_frac, risk_frac, vol_frac, mult
+    if p[P_SIZE_AT_DECISION] > 0.0 and p[P_MAX_ADV_FRAC] > 0.0 and adv_dec > 0.0:
+        # the liquidity check, here rather than at the fill
         adv_cap = floor_lots(p[P_MAX_ADV_FRAC] * adv_dec, lot[j])
         if units > adv_cap:
-            if not adv_cap > 0.0:
-                _add_event(events, ai, t, j, D_LIQUIDITY, ACTION_DENIED, units, adv_cap)
-                return
-            _add_event(events, ai, t, j, D_LIQUIDITY, ACTION_RESIZED, units, adv_cap)
-            units = adv_cap
+            action = ACTION_DENIED if not adv_cap > 0.0 else ACTION_RESIZED
+            return D_LIQUIDITY, action, units, adv_cap, adv_cap, value_frac, risk_frac, vol_frac, mult
+    return -1, ACTION_DENIED, nan, nan, units, value_frac, risk_frac, vol_frac, mult
+
+
+@njit(cache=True)
+def _decide_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j: int, t: int, want: int,
+                  c_: float, atr_s: float, volm: float, expanded: float, sw_lo: float, sw_hi: float, win_p: float,
+                  ret: np.ndarray, arr: int, day: int, lot: np.ndarray, tick: float, sector: np.ndarray,
+                  adv_dec: float, p: np.ndarray, orders: np.ndarray, events: np.ndarray) -> None:  # fmt: skip
+    """An entry decided at row ``t``: ``entry_checks``, then the refusal's risk event, or the order placed
+    (after a liquidity resize's event)."""
+    otype = int(p[P_ORDER_TYPE])
+    tol = p[P_TOLERANCE]
+    code, action, value, limit, units, value_frac, risk_frac, vol_frac, mult = entry_checks(
+        fs, is_, af, ai, j, t, want, c_, atr_s, volm, expanded, sw_lo, sw_hi, win_p, ret, lot, tick, sector,
+        adv_dec, p,
+    )  # fmt: skip
+    if code >= 0:
+        _add_event(events, ai, t, j, code, action, value, limit)
+        if action == ACTION_DENIED:
+            return
+    at_decision = p[P_SIZE_AT_DECISION] > 0.0
     limit_px = np.nan
     stop_px = np.nan
     tk = tick
