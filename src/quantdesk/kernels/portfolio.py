@@ -25,7 +25,8 @@ steps over that state, in this order (docs/backtest.md states the rules for user
    reversal becomes a market exit order; an entry signal becomes an entry order after the pre-trade
    checks (daily loss, max positions, correlation, sector exposure, sizing to a positive quantity);
    each refusal is a risk event. Orders arrive on ``arrival[t, j]`` (the next bar, or later with
-   latency).
+   latency). The checks are ``entry_checks``, which reads the state and changes nothing, so a paper or
+   live session asks the same ones (``risk/pretrade.py``'s ``PreTradeGate``) before an order leaves.
 
 Every fill, whatever placed it (an entry, a market exit, a stop, a target, or a fill that arrives from
 outside, such as a broker's), is booked by one function, ``apply_fill``: cash, the position, the trade's
