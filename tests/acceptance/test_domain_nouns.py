@@ -18,8 +18,8 @@ from quantdesk.backtest.records import fills_frame
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.fundamentals.store import FundamentalStore
 from quantdesk.data.sources.sample import load_sample
-from quantdesk.data.sources.synthetic import SyntheticConfig, generate_market, write_synthetic_market
-from quantdesk.data.sources.synthetic_fundamentals import generate_fundamentals
+from quantdesk.data.sources.synthetic import SyntheticConfig
+from quantdesk.data.sources.synthetic_fundamentals import write_synthetic_companies
 from quantdesk.data.sources.synthetic_fx import SyntheticFxConfig, write_synthetic_fx
 from quantdesk.domain.timeframe import Timeframe
 from quantdesk.persistence.db import open_database
@@ -31,12 +31,7 @@ def _equities(root: Path, config: SyntheticConfig) -> tuple[Catalog, Fundamental
     catalog = Catalog(root / "catalog")
     store = FundamentalStore(open_database(f"sqlite:///{root / 'quantdesk.db'}"))
     load_sample(catalog)
-    market = generate_market(config)
-    write_synthetic_market(catalog, config, market=market)
-    data = generate_fundamentals(market, config)
-    symbols = [inst.symbol for inst in market.instruments]
-    store.put_company_data(symbols, facts=data.facts, earnings=data.earnings, insiders=data.insiders,
-                           ratings=data.ratings, source_name=config.source)  # fmt: skip
+    symbols = write_synthetic_companies(catalog, store, config)
     return catalog, store, symbols
 
 

@@ -16,8 +16,8 @@ from quantdesk.core.errors import DataError
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.fundamentals.store import FundamentalStore
 from quantdesk.data.sources.sample import load_sample
-from quantdesk.data.sources.synthetic import SyntheticConfig, generate_market, write_synthetic_market
-from quantdesk.data.sources.synthetic_fundamentals import generate_fundamentals
+from quantdesk.data.sources.synthetic import SyntheticConfig
+from quantdesk.data.sources.synthetic_fundamentals import write_synthetic_companies
 from quantdesk.data.sources.synthetic_fx import SyntheticFxConfig, write_synthetic_fx
 from quantdesk.domain.timeframe import Timeframe
 from quantdesk.kernels.portfolio_layout import REASON_NAMES
@@ -30,12 +30,7 @@ PLAN_ARCHETYPES = {"momentum_breakout", "mean_reversion", "trend_following", "ea
 
 
 def _write_equities(catalog: Catalog, store: FundamentalStore, config: SyntheticConfig) -> list[str]:
-    market = generate_market(config)
-    write_synthetic_market(catalog, config, market=market)
-    data = generate_fundamentals(market, config)
-    symbols = [inst.symbol for inst in market.instruments]
-    store.put_company_data(symbols, facts=data.facts, earnings=data.earnings, insiders=data.insiders,
-                           ratings=data.ratings, source_name=config.source)  # fmt: skip
+    symbols = write_synthetic_companies(catalog, store, config)
     return symbols
 
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.fundamentals.store import FundamentalStore
 from quantdesk.data.sources.sample import load_sample
-from quantdesk.data.sources.synthetic import SyntheticConfig, generate_market, write_synthetic_market
-from quantdesk.data.sources.synthetic_fundamentals import generate_fundamentals
+from quantdesk.data.sources.synthetic import SyntheticConfig
+from quantdesk.data.sources.synthetic_fundamentals import write_synthetic_companies
 from quantdesk.persistence.db import open_database
 from quantdesk.strategy.compile import EvidenceSources, SignalArrays, compile_signals
 from quantdesk.strategy.load import parse_strategy
@@ -78,11 +78,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Catalog, Fundamenta
     store = FundamentalStore(open_database(f"sqlite:///{root / 'q.db'}"))
     load_sample(catalog)
     config = SyntheticConfig(n_symbols=12, days=700, seed=3, start="2014-01-02")  # SYN001 and SYN012 share a sector
-    market = generate_market(config)
-    write_synthetic_market(catalog, config, market=market)
-    data = generate_fundamentals(market, config)
-    store.put_company_data([i.symbol for i in market.instruments], facts=data.facts, earnings=data.earnings,
-                           insiders=data.insiders, ratings=data.ratings, source_name=config.source)  # fmt: skip
+    write_synthetic_companies(catalog, store, config)
     return catalog, store
 
 

@@ -82,18 +82,10 @@ def data_synthetic(
         reports = write_synthetic_market(catalog, config, progress=lambda done, total: advance(), market=market)
     if fundamentals:
         from quantdesk.data.fundamentals.store import FundamentalStore
-        from quantdesk.data.sources.synthetic_fundamentals import generate_fundamentals
+        from quantdesk.data.sources.synthetic_fundamentals import store_fundamentals
 
-        data = generate_fundamentals(market, config)
         store = FundamentalStore()
-        report = store.put_company_data(
-            [inst.symbol for inst in market.instruments],
-            facts=data.facts,
-            earnings=data.earnings,
-            insiders=data.insiders,
-            ratings=data.ratings,
-            source_name=config.source,
-        )
+        report, data = store_fundamentals(store, market, config)
         out.print(
             f"fundamentals: {report.received} statement figures ({report.added} new versions), "
             f"{len(data.earnings)} earnings, {len(data.insiders)} insider trades, {len(data.ratings)} rating changes "

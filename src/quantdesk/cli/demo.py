@@ -38,8 +38,8 @@ def _workspace(root: Path, config: dict[str, Any], timeframe: Timeframe, *, fx: 
     from quantdesk.data.catalog import Catalog
     from quantdesk.data.fundamentals.store import FundamentalStore
     from quantdesk.data.sources.sample import load_sample
-    from quantdesk.data.sources.synthetic import SyntheticConfig, generate_market, write_synthetic_market
-    from quantdesk.data.sources.synthetic_fundamentals import generate_fundamentals
+    from quantdesk.data.sources.synthetic import SyntheticConfig
+    from quantdesk.data.sources.synthetic_fundamentals import write_synthetic_companies
     from quantdesk.data.sources.synthetic_fx import SyntheticFxConfig, write_synthetic_fx
     from quantdesk.persistence.db import open_database
 
@@ -55,11 +55,7 @@ def _workspace(root: Path, config: dict[str, Any], timeframe: Timeframe, *, fx: 
     symbols = stored()
     if len(symbols) < synthetic.n_symbols:
         load_sample(catalog)
-        market = generate_market(synthetic)
-        write_synthetic_market(catalog, synthetic, market=market)
-        data = generate_fundamentals(market, synthetic)
-        store.put_company_data([i.symbol for i in market.instruments], facts=data.facts, earnings=data.earnings,
-                               insiders=data.insiders, ratings=data.ratings, source_name=synthetic.source)  # fmt: skip
+        write_synthetic_companies(catalog, store, synthetic)
         symbols = stored()
         if fx:
             write_synthetic_fx(catalog, SyntheticFxConfig(seed=synthetic.seed, pairs=FX_PAIRS))

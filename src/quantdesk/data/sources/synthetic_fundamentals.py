@@ -40,12 +40,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from quantdesk.core.timestamps import NS_PER_DAY
-from quantdesk.data.sources.synthetic import SECTORS, SyntheticConfig, SyntheticMarket, _rng, _Stream
+from quantdesk.data.sources.synthetic import (
+    SECTORS,
+    SyntheticConfig,
+    SyntheticMarket,
+    _rng,
+    _Stream,
+    generate_market,
+    write_synthetic_market,
+)
 from quantdesk.domain.fundamentals import (
     ITEMS,
     EarningsEvent,
@@ -54,6 +63,10 @@ from quantdesk.domain.fundamentals import (
     RatingChange,
     StatementFact,
 )
+
+if TYPE_CHECKING:  # the store is the caller's; importing it loads SQLAlchemy
+    from quantdesk.data.catalog import Catalog
+    from quantdesk.data.fundamentals.store import FactWriteReport, FundamentalStore
 
 __all__ = ["SyntheticFundamentals", "generate_fundamentals"]
 
@@ -356,6 +369,26 @@ def generate_fundamentals(market: SyntheticMarket, config: SyntheticConfig) -> S
     insiders = [t for i, s in enumerate(symbols) for t in _insiders(config.seed, i, s, cal, prices, shares, source)]
     ratings = [r for i, s in enumerate(symbols) for r in _ratings(config.seed, i, s, cal, prices, source)]
     return SyntheticFundamentals(facts=facts, earnings=earnings, insiders=insiders, ratings=ratings)
+
+
+def store_fundamentals(
+    store: FundamentalStore, market: SyntheticMarket, config: SyntheticConfig
+) -> tuple[FactWriteReport, SyntheticFundamentals]:
+    """Generate ``market``'s companies' fundamentals and write them to ``store``, labelled with the config's
+    source; the store's report and what was generated."""
+    data = generate_fundamentals(market, config)
+    report = store.put_company_data([inst.symbol for inst in market.instruments], facts=data.facts,
+                                    earnings=data.earnings, insiders=data.insiders, ratings=data.ratings,
+                                    source_name=config.source)  # fmt: skip
+    return report, data
+
+
+def write_synthetic_companies(catalog: Catalog, store: FundamentalStore, config: SyntheticConfig) -> list[str]:
+    """A synthetic market's bars in ``catalog`` and its companies' fundamentals in ``store``; its symbols."""
+    market = generate_market(config)
+    write_synthetic_market(catalog, config, market=market)
+    store_fundamentals(store, market, config)
+    return [inst.symbol for inst in market.instruments]
 
 
 # ---- calendar, draws and prices ------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from quantdesk.analysis.fundamental.metrics import company_metrics
 from quantdesk.analysis.fundamental.statements import FinancialHistory
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.fundamentals.store import FundamentalStore
-from quantdesk.data.sources.synthetic import SyntheticConfig, generate_market, write_synthetic_market
-from quantdesk.data.sources.synthetic_fundamentals import generate_fundamentals
+from quantdesk.data.sources.synthetic import SyntheticConfig
+from quantdesk.data.sources.synthetic_fundamentals import write_synthetic_companies
 from quantdesk.persistence.db import open_database
 
 
@@ -21,13 +21,9 @@ from quantdesk.persistence.db import open_database
 def universe(tmp_path_factory: pytest.TempPathFactory) -> tuple[FundamentalStore, Catalog]:
     root: Path = tmp_path_factory.mktemp("gate")
     config = SyntheticConfig(n_symbols=12, days=420, seed=5, start="2023-01-02")
-    market = generate_market(config)
     catalog = Catalog(root / "catalog")
-    write_synthetic_market(catalog, config, market=market)
-    data = generate_fundamentals(market, config)
     store = FundamentalStore(open_database(f"sqlite:///{root / 'f.db'}"))
-    store.put_company_data([i.symbol for i in market.instruments], facts=data.facts, earnings=data.earnings,
-                           insiders=data.insiders, ratings=data.ratings)  # fmt: skip
+    write_synthetic_companies(catalog, store, config)
     return store, catalog
 
 

@@ -15,8 +15,8 @@ from quantdesk.analysis.fundamental.statements import FinancialHistory
 from quantdesk.analysis.fundamental.universe import default_as_of_ns, fundamental_table, last_closes
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.fundamentals.store import FundamentalStore
-from quantdesk.data.sources.synthetic import SyntheticConfig, generate_market, write_synthetic_market
-from quantdesk.data.sources.synthetic_fundamentals import generate_fundamentals
+from quantdesk.data.sources.synthetic import SyntheticConfig
+from quantdesk.data.sources.synthetic_fundamentals import write_synthetic_companies
 from quantdesk.persistence.db import open_database
 
 NS_PER_DAY = 86_400 * 10**9
@@ -28,13 +28,9 @@ METRICS = ("price", "market_cap", "pe", "pb", "ps", "ev_ebitda", "roe", "debt_eq
 def universe(tmp_path_factory: pytest.TempPathFactory) -> tuple[FundamentalStore, Catalog]:
     root: Path = tmp_path_factory.mktemp("universe")
     config = SyntheticConfig(n_symbols=8, days=420, seed=5, start="2023-01-02")
-    market = generate_market(config)
     catalog = Catalog(root / "catalog")
-    write_synthetic_market(catalog, config, market=market)
-    data = generate_fundamentals(market, config)
     store = FundamentalStore(open_database(f"sqlite:///{root / 'f.db'}"))
-    store.put_company_data([i.symbol for i in market.instruments], facts=data.facts, earnings=data.earnings,
-                           insiders=data.insiders, ratings=data.ratings)  # fmt: skip
+    write_synthetic_companies(catalog, store, config)
     return store, catalog
 
 
