@@ -129,30 +129,42 @@ def check_inputs(inputs: KernelInputs, params: np.ndarray) -> None:
         raise ConfigError("day_id: expected session days that never decrease along the rows")
 
 
+def kernel_arrays(inputs: KernelInputs) -> tuple[np.ndarray, ...]:
+    """The grids as the kernel reads them, in ``simulate_portfolio``'s argument order from ``open_`` to ``sector``
+    (contiguous, typed, absent evidence as the broadcast sentinels); a paper session steps the same arrays."""
+    n, m = inputs.shape
+    never = np.zeros((n, m), dtype=np.bool_)
+    arrival = _NO_ARRIVAL if inputs.arrival is None else np.ascontiguousarray(inputs.arrival, dtype=np.int64)
+    if arrival.ndim == 1:
+        arrival = arrival.reshape(-1, 1)
+    return (
+        _grid(inputs.open), _grid(inputs.high), _grid(inputs.low), _grid(inputs.close), _grid(inputs.volume),
+        _grid(inputs.long_entry, np.bool_), _grid(inputs.long_exit, np.bool_),
+        never if inputs.short_entry is None else _grid(inputs.short_entry, np.bool_),
+        never if inputs.short_exit is None else _grid(inputs.short_exit, np.bool_),
+        _grid(inputs.atr_stop), _grid(inputs.atr_trail), _grid(inputs.atr_chandelier), _grid(inputs.vol_measure),
+        _grid(inputs.expansion, np.bool_), _grid(inputs.swing_low), _grid(inputs.swing_high), _grid(inputs.adv),
+        _grid(inputs.sigma_bar), _grid(inputs.sigma_daily), _grid(inputs.win_probability), _grid(inputs.returns),
+        arrival,
+        _NO_DAYS if inputs.day_id is None else np.ascontiguousarray(inputs.day_id, dtype=np.int64),
+        np.ones(m) if inputs.lot is None else np.ascontiguousarray(inputs.lot, dtype=np.float64),
+        np.full(m, 0.01) if inputs.tick is None else np.ascontiguousarray(inputs.tick, dtype=np.float64),
+        np.ones(m) if inputs.margin is None else np.ascontiguousarray(inputs.margin, dtype=np.float64),
+        np.full(m, -1, dtype=np.int64) if inputs.sector is None
+        else np.ascontiguousarray(inputs.sector, dtype=np.int64),
+    )  # fmt: skip
+
+
 def run_kernel(inputs: KernelInputs, params: np.ndarray) -> KernelOutput:
     """Run the portfolio kernel once with the parameter vector ``params`` (shapes checked first)."""
     check_inputs(inputs, params)
     n, m = inputs.shape
     record = params[P_RECORD_PATHS] > 0
-    open_, high, low, close = (_grid(a) for a in (inputs.open, inputs.high, inputs.low, inputs.close))
-    long_entry = _grid(inputs.long_entry, np.bool_)
-    long_exit = _grid(inputs.long_exit, np.bool_)
-    never = np.zeros((n, m), dtype=np.bool_)
-    short_entry = never if inputs.short_entry is None else _grid(inputs.short_entry, np.bool_)
-    short_exit = never if inputs.short_exit is None else _grid(inputs.short_exit, np.bool_)
+    arrays = kernel_arrays(inputs)
+    long_entry, short_entry = arrays[5], arrays[7]
     entries = int(np.count_nonzero(long_entry)) + int(np.count_nonzero(short_entry))
     cap = entries + m + 8
     fill_cap = 2 * cap + 16
-    static = (
-        np.ones(m) if inputs.lot is None else np.asarray(inputs.lot, dtype=np.float64),
-        np.full(m, 0.01) if inputs.tick is None else np.asarray(inputs.tick, dtype=np.float64),
-        np.ones(m) if inputs.margin is None else np.asarray(inputs.margin, dtype=np.float64),
-        np.full(m, -1, dtype=np.int64) if inputs.sector is None else np.asarray(inputs.sector, dtype=np.int64),
-    )
-    arrival = _NO_ARRIVAL if inputs.arrival is None else np.ascontiguousarray(inputs.arrival, dtype=np.int64)
-    if arrival.ndim == 1:
-        arrival = arrival.reshape(-1, 1)
-    day_id = _NO_DAYS if inputs.day_id is None else np.ascontiguousarray(inputs.day_id, dtype=np.int64)
     p = np.ascontiguousarray(params, dtype=np.float64)
     while True:
         equity = np.empty(n)
@@ -164,14 +176,9 @@ def run_kernel(inputs: KernelInputs, params: np.ndarray) -> KernelOutput:
         orders = np.empty(2 * cap, dtype=ORDER_RECORD)
         events = np.empty(3 * cap, dtype=RISK_EVENT_RECORD)
         counts = np.zeros(5, dtype=np.int64)
-        simulate_portfolio(
-            open_, high, low, close, _grid(inputs.volume), long_entry, long_exit, short_entry, short_exit,
-            _grid(inputs.atr_stop), _grid(inputs.atr_trail), _grid(inputs.atr_chandelier), _grid(inputs.vol_measure),
-            _grid(inputs.expansion, np.bool_), _grid(inputs.swing_low), _grid(inputs.swing_high), _grid(inputs.adv),
-            _grid(inputs.sigma_bar), _grid(inputs.sigma_daily), _grid(inputs.win_probability), _grid(inputs.returns),
-            arrival, day_id, *static, p,
-            equity, cash, qty, stop, trades, fills, orders, events, counts,
-        )  # fmt: skip
+        simulate_portfolio(  # type: ignore[call-arg]  # mypy cannot count a tuple of grids spread into the call
+            *arrays, p, equity, cash, qty, stop, trades, fills, orders, events, counts
+        )
         if counts[0] == 0:
             break
         fill_cap = max(fill_cap * 4, int(counts[2]) + 16)

@@ -10,6 +10,7 @@ same reason; ``to_dict()`` is JSON-ready and names the event (``"event": "OrderF
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,7 @@ class OrderFilled(OrderEvent):
     spread_slippage: float
     impact: float
     trade_id: str | None
+    reference_price: float = math.nan  # the open, limit or stop price before spread, slippage and impact
 
     @classmethod
     def from_fill(cls, fill: Fill) -> OrderFilled:
@@ -81,14 +83,18 @@ class OrderFilled(OrderEvent):
             ts_ns=fill.ts_ns, client_order_id=fill.client_order_id, symbol=fill.symbol, fill_id=fill.fill_id,
             side=fill.side, quantity_units=fill.quantity_units, price=fill.price, commission=fill.commission,
             spread_slippage=fill.spread_slippage, impact=fill.impact, trade_id=fill.trade_id,
+            reference_price=fill.reference_price,
         )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderCancelled(OrderEvent):
-    """The order stopped working before it filled in full; ``filled_units`` of it had filled."""
+    """The order stopped working before it filled in full; ``filled_units`` of it had filled. ``reason`` says why
+    when the broker cancelled it itself ('' when asked to): ``fill_or_kill`` (not all of a FOK order could
+    fill), ``margin`` (the account could not carry one lot of it)."""
 
     filled_units: float
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

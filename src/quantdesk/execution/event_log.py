@@ -17,7 +17,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +41,8 @@ def event_from_dict(data: Mapping[str, Any]) -> OrderEvent:
     cls = _BY_NAME[data["event"]]
     values: dict[str, Any] = {}
     for f in fields(cls):
+        if f.name not in data and f.default is not MISSING:
+            continue  # a field added since the line was written: its default
         raw = data[f.name]
         if f.name == "client_order_id":
             values[f.name] = ClientOrderId(raw)

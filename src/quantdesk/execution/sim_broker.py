@@ -17,14 +17,24 @@ kernel reads (``FillModel`` and ``CommissionSchedule`` of ``backtest.costs``). A
 fill in full, other orders up to the participation cap a bar (entries then wait for a bar that takes the
 rest when ``partial_fills`` is False); and when a stop, target or exit leaves the position flat
 (``flat_cancels``), the instrument's other stops, targets and exits are cancelled, and a partly filled entry.
+With ``position_rules`` (a paper session's broker, ``for_kernel_params``) the broker also keeps the kernel's
+rules about the position: an exit, stop or target fills at most the position it reduces, and an entry waits
+while an exit of its instrument works or a position on the other side is held (a reversal's entry fills once
+the exit has closed the position). An order sent while its instrument's bar trades (``SimBar.end_ns`` given;
+the session places a new position's stop on the entry's fill) works on the rest of that bar: a stop fills at
+its price if the bar reached it (the open was before it: no gap), as the kernel checks a new position's stop
+on its entry bar; a target so sent waits for the next bar. ``account`` (``BrokerAccount``) is asked how much
+of each entry fill the account can carry: the order shrinks to that (an ``OrderAmended``) or is cancelled
+(reason ``margin``) when not one lot fits. ``on_event`` sees each event as it happens, before ``poll``.
 Every outcome is an event, drained by ``poll``; nothing raises for a business outcome.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -70,6 +80,15 @@ class SimBar:
     sigma_bar: float = math.nan
     sigma_daily: float = math.nan
     adv: float = math.nan
+    end_ns: int | None = None  # when the bar is complete (its close is known); None: not given
+
+
+class BrokerAccount(Protocol):
+    """The account behind a simulated broker: how much of an entry fill it can carry (buying power)."""
+
+    def entry_fit(self, order: Order, units: float, price: float) -> float:
+        """``units`` when an entry fill of ``units`` at ``price`` fits, else the most that does (0: none)."""
+        ...
 
 
 @dataclass(slots=True)
@@ -112,6 +131,10 @@ class SimulatedBroker:
         lot_size: float | Mapping[str, float] = 1.0,
         partial_fills: bool = True,
         flat_cancels: bool = True,
+        position_rules: bool = False,
+        account: BrokerAccount | None = None,
+        arrival_ns: Callable[[Order], int] | None = None,
+        on_event: Callable[[OrderEvent], None] | None = None,
     ) -> None:
         if isinstance(fill_model, str):
             if fill_model not in FILL_MODELS:
@@ -127,6 +150,11 @@ class SimulatedBroker:
         self._tick = tick_size
         self._lot = lot_size
         self._p = cost_params(fill_model, self.commission_schedule)
+        self.position_rules = position_rules
+        self.account = account
+        self._arrival_ns = arrival_ns
+        self._on_event = on_event
+        self._bar: dict[str, SimBar] = {}
         self._working: dict[ClientOrderId, _Working] = {}
         self._by_symbol: dict[str, dict[ClientOrderId, _Working]] = {}  # each in the order sent
         self._known: set[ClientOrderId] = set()
@@ -158,6 +186,32 @@ class SimulatedBroker:
             partial_fills=rules.partial_fills == "accept",
         )
 
+    @classmethod
+    def for_kernel_params(
+        cls,
+        p: np.ndarray,
+        *,
+        tick_size: float | Mapping[str, float],
+        lot_size: float | Mapping[str, float],
+        account: BrokerAccount | None = None,
+        arrival_ns: Callable[[Order], int] | None = None,
+        on_event: Callable[[OrderEvent], None] | None = None,
+    ) -> SimulatedBroker:
+        """The broker that fills with a run's own kernel parameter vector (``kernels/portfolio_layout.py``): the
+        same cost slots, participation, through ticks and partial-fill rule, so a paper replay prices every fill
+        with the numbers the backtest used. ``arrival_ns`` gives each order's arrival time (the backtest's
+        latency grid) in place of a fixed latency."""
+        model = FillModel(
+            "kernel", float(p[L.P_HALF_SPREAD]) * 10_000.0, float(p[L.P_SLIP_COEF]), float(p[L.P_IMPACT_COEF]),
+            float(p[L.P_IMPACT_THRESHOLD]), float(p[L.P_PARTICIPATION]), int(p[L.P_THROUGH_TICKS]),
+        )  # fmt: skip
+        broker = cls(
+            model, tick_size=tick_size, lot_size=lot_size, partial_fills=p[L.P_PARTIAL_ACCEPT] > 0.0,
+            position_rules=True, account=account, arrival_ns=arrival_ns, on_event=on_event,
+        )  # fmt: skip
+        broker._p = np.array(p, dtype=np.float64)
+        return broker
+
     def _size(self, table: float | Mapping[str, float], symbol: str, default: float) -> float:
         return float(table) if isinstance(table, int | float) else float(table.get(symbol, default))
 
@@ -171,17 +225,27 @@ class SimulatedBroker:
         self._known.add(coid)
         problem = _invalid(order)
         if problem:
-            self._events.append(OrderRejected(ts_ns=order.submitted_ns, client_order_id=coid, symbol=order.symbol,
-                                              reason=problem))  # fmt: skip
+            self._emit(OrderRejected(ts_ns=order.submitted_ns, client_order_id=coid, symbol=order.symbol,
+                                     reason=problem))  # fmt: skip
             return
         self._seq += 1
-        self._working[coid] = self._by_symbol.setdefault(order.symbol, {})[coid] = _Working(
+        bar = self._bar.get(order.symbol)
+        in_bar = (
+            bar is not None and bar.end_ns is not None and bar.ts_ns <= order.submitted_ns < bar.end_ns
+        )  # sent while the instrument's current bar trades (a stop placed on an entry's fill)
+        count = self._bars.get(order.symbol, 0)
+        ready = self._arrival_ns(order) if self._arrival_ns is not None else order.submitted_ns + self.latency_ns
+        w = self._working[coid] = self._by_symbol.setdefault(order.symbol, {})[coid] = _Working(
             order=replace(order, status=OrderStatus.SUBMITTED),
-            after_bar=self._bars.get(order.symbol, 0),
-            ready_ns=order.submitted_ns + self.latency_ns,
+            after_bar=count - 1 if in_bar else count,
+            ready_ns=order.submitted_ns if in_bar else ready,
             day=None,
             seq=self._seq,
         )
+        if in_bar and bar is not None:
+            self._apply(w, OrderAccepted(ts_ns=order.submitted_ns, client_order_id=coid, symbol=order.symbol))
+            w.day = bar.day if bar.day is not None else bar.ts_ns // NS_PER_DAY
+            self._try_in_bar(w, bar)
 
     def cancel(self, client_order_id: ClientOrderId) -> bool:
         w = self._working.get(client_order_id)
@@ -212,7 +276,7 @@ class SimulatedBroker:
                                                                          stop_price=event.stop_price)):  # fmt: skip
             return False
         w.order = transition(o, event)
-        self._events.append(event)
+        self._emit(event)
         return True
 
     def open_orders(self) -> list[Order]:
@@ -233,6 +297,7 @@ class SimulatedBroker:
         self._bars[symbol] = count
         day = bar.day if bar.day is not None else bar.ts_ns // NS_PER_DAY
         self._last_ts[symbol] = bar.ts_ns
+        self._bar[symbol] = bar
         mine = self._by_symbol.get(symbol)
         if not mine:
             return
@@ -246,10 +311,31 @@ class SimulatedBroker:
         for w in arrived:
             if w.order.client_order_id not in self._working:
                 continue  # cancelled by an earlier fill on this bar
+            if self.position_rules and w.order.kind is OrderKind.ENTRY and self._entry_waits(symbol, w.order):
+                continue
             if w.order.time_in_force is TimeInForce.DAY and day != w.day:
                 self._close(w, OrderExpired, bar.ts_ns)
                 continue
             self._try_fill(w, bar)
+
+    def quiet_bar(self, symbol: str, ts_ns: int, high: float, low: float) -> bool:
+        """When a bar of ``symbol`` from ``low`` to ``high`` can do nothing to its working orders (each is an
+        accepted GTC stop or target the range does not reach), count it as seen and say True: the caller may
+        skip ``on_bar``, which would do nothing. False (and nothing counted) otherwise."""
+        for w in self._by_symbol.get(symbol, {}).values():
+            o = w.order
+            if o.accepted_ns is None or o.kind not in _PROTECTIVE or o.time_in_force is not TimeInForce.GTC:
+                return False
+            sell = o.side.sign < 0
+            if o.kind is OrderKind.STOP:
+                touched = low <= o.stop_price if sell else high >= o.stop_price
+            else:
+                touched = high >= o.limit_price if sell else low <= o.limit_price
+            if touched or o.order_type not in (OrderType.STOP, OrderType.LIMIT):
+                return False
+        self._bars[symbol] = self._bars.get(symbol, 0) + 1
+        self._last_ts[symbol] = ts_ns
+        return True
 
     @staticmethod
     def _turn(w: _Working, bar: SimBar) -> tuple[int, int, int]:
@@ -261,6 +347,36 @@ class SimulatedBroker:
         level = o.stop_price if o.kind is OrderKind.STOP else o.limit_price
         gapped = o.side.sign * ((bar.open - level) if o.kind is OrderKind.STOP else (level - bar.open)) >= 0.0
         return (_PRIORITY[OrderKind.STOP], (0 if gapped else 1) * 2 + _PRIORITY[o.kind], w.seq)
+
+    def _entry_waits(self, symbol: str, order: Order) -> bool:
+        """An entry waits while the instrument's exit order works or a position on the other side is held (a
+        reversal's entry fills once the exit has closed the position), as the kernel's entries do."""
+        held = self.positions.get(symbol, 0.0)
+        if held != 0.0 and (held > 0.0) != (order.side.sign > 0):
+            return True
+        return any(o.order.kind is OrderKind.EXIT for o in self._by_symbol.get(symbol, {}).values())
+
+    def _try_in_bar(self, w: _Working, bar: SimBar) -> None:
+        """A stop sent while ``bar`` trades (on an entry's fill) works for the rest of it: the open was before it,
+        so it cannot have gapped; it fills at its stop when the bar reached it (the worse case, as the kernel
+        checks a new position's stop on its entry bar). A target sent so waits for the next bar."""
+        o = w.order
+        if o.kind is not OrderKind.STOP or o.order_type is not OrderType.STOP:
+            return
+        if (o.side.sign < 0 and bar.low <= o.stop_price) or (o.side.sign > 0 and bar.high >= o.stop_price):
+            q = self._reducible(o, o.quantity_units - o.filled_units)
+            if q > 0.0:
+                w.triggered = True
+                self._fill(w, bar, q, o.stop_price, False, self._size(self._tick, o.symbol, 0.01))
+
+    def _reducible(self, o: Order, q: float) -> float:
+        """A reducing order fills at most the position it reduces (none when flat or on its own side)."""
+        if not self.position_rules or o.kind not in _REDUCING:
+            return q
+        held = self.positions.get(o.symbol, 0.0)
+        if held == 0.0 or (held > 0.0) == (o.side.sign > 0):
+            return 0.0
+        return min(q, abs(held))
 
     def _try_fill(self, w: _Working, bar: SimBar) -> None:
         o = w.order
@@ -300,8 +416,12 @@ class SimulatedBroker:
         if not math.isnan(ref):
             remaining = o.quantity_units - o.filled_units
             q = remaining if o.kind in _PROTECTIVE else min(remaining, self._cap(o.symbol, bar))
+            q = self._reducible(o, q)
             all_or_wait = tif is TimeInForce.FOK or (o.kind is OrderKind.ENTRY and not self.partial_fills)
             if all_or_wait and q < remaining:
+                if tif is TimeInForce.FOK:
+                    self._close(w, OrderCancelled, bar.ts_ns, reason="fill_or_kill")
+                    return
                 q = 0.0
             if q > 0.0:
                 self._fill(w, bar, q, ref, at_open, tick)
@@ -325,16 +445,27 @@ class SimulatedBroker:
         )
         if o.kind is OrderKind.TARGET and at_open:
             marketable = False  # the kernel books a target gapped through at the open, without spread
-        if marketable:
-            price, spread, impact = marketable_price(side, ref, q, bar.sigma_bar, bar.sigma_daily, bar.adv, tick, p)
-            if not math.isnan(o.limit_price):
-                price, spread, impact = bounded_by_limit(side, ref, price, spread, impact, q, o.limit_price)
+        price, spread, impact = self._price(o, q, ref, marketable, bar, tick)
+        if o.kind is OrderKind.ENTRY and self.account is not None:
+            fit = self.account.entry_fit(o, q, price)
+            if fit < q:
+                if not fit > 0.0:
+                    self._close(w, OrderCancelled, bar.ts_ns, reason="margin")
+                    return
+                # the order shrinks to what the account can carry, and that fills
+                self._apply(w, OrderAmended(
+                    ts_ns=bar.ts_ns, client_order_id=o.client_order_id, symbol=o.symbol,
+                    quantity_units=o.filled_units + fit, limit_price=o.limit_price, stop_price=o.stop_price,
+                ))  # fmt: skip
+                o = w.order
+                q = fit
+                price, spread, impact = self._price(o, q, ref, marketable, bar, tick)
         n = self._fills.get(o.client_order_id, 0) + 1
         self._fills[o.client_order_id] = n
         event = OrderFilled(
             ts_ns=bar.ts_ns, client_order_id=o.client_order_id, symbol=o.symbol, fill_id=f"{o.client_order_id}/{n}",
             side=o.side, quantity_units=q, price=float(price), commission=float(commission(q, price, p)),
-            spread_slippage=float(spread), impact=float(impact), trade_id=None,
+            spread_slippage=float(spread), impact=float(impact), trade_id=None, reference_price=float(ref),
         )  # fmt: skip
         self._apply(w, event)
         before = self.positions.get(o.symbol, 0.0)
@@ -350,15 +481,36 @@ class SimulatedBroker:
                 ):
                     self._close(other, OrderCancelled, bar.ts_ns)
 
+    def _price(self, o: Order, q: float, ref: float, marketable: bool, bar: SimBar,
+               tick: float) -> tuple[float, float, float]:  # fmt: skip
+        """(price, spread money, impact money) of ``q`` units at ``ref``: with the market's costs when marketable."""
+        if not marketable:
+            return ref, 0.0, 0.0
+        side = o.side.sign
+        price, spread, impact = marketable_price(side, ref, q, bar.sigma_bar, bar.sigma_daily, bar.adv, tick, self._p)
+        if not math.isnan(o.limit_price):
+            price, spread, impact = bounded_by_limit(side, ref, price, spread, impact, q, o.limit_price)
+        return price, spread, impact
+
+    def _emit(self, event: OrderEvent) -> None:
+        self._events.append(event)
+        if self._on_event is not None:
+            self._on_event(event)
+
     def _apply(self, w: _Working, event: OrderEvent) -> None:
         w.order = transition(w.order, event)
-        self._events.append(event)
+        self._emit(event)
 
-    def _close(self, w: _Working, kind: type[OrderCancelled] | type[OrderExpired], ts_ns: int) -> None:
+    def _close(self, w: _Working, kind: type[OrderCancelled] | type[OrderExpired], ts_ns: int,
+               reason: str = "") -> None:  # fmt: skip
         o = w.order
-        self._apply(
-            w, kind(ts_ns=ts_ns, client_order_id=o.client_order_id, symbol=o.symbol, filled_units=o.filled_units)
-        )
+        closing: OrderEvent
+        if kind is OrderCancelled:
+            closing = OrderCancelled(ts_ns=ts_ns, client_order_id=o.client_order_id, symbol=o.symbol,
+                                     filled_units=o.filled_units, reason=reason)  # fmt: skip
+        else:
+            closing = kind(ts_ns=ts_ns, client_order_id=o.client_order_id, symbol=o.symbol, filled_units=o.filled_units)
+        self._apply(w, closing)
         self._remove(o.client_order_id)
 
     def _remove(self, coid: ClientOrderId) -> None:

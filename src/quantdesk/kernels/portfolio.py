@@ -490,11 +490,8 @@ def step_fills(
                 price, spr, imp = marketable_price(
                     side, o, q, _at(sigma_bar, t, j), _at(sigma_daily, t, j), _at(adv, t, j), tk, p
                 )
-                oid = is_[j, I_X_ORDER_ID]
-                if apply_fill(fs, is_, af, ai, j, t, side, q, price, o, commission(q, price, p), spr, imp,
-                              is_[j, I_X_REASON], oid, -1, ORDER_MARKET, trades, fills, orders):  # fmt: skip
-                    _close_order(orders, oid, OS_FILLED, t)
-                    is_[j, I_X_ACTIVE] = 0
+                if book_exit_fill(fs, is_, af, ai, j, t, q, price, o, commission(q, price, p), spr, imp, trades,
+                                  fills, orders):  # fmt: skip
                     d = 0
         # (b) the position's stop and target (the entry bar is handled after its fill)
         if fs[j, F_QTY] != 0.0 and is_[j, I_ENTRY_ROW] < t:
@@ -635,6 +632,27 @@ def record_paths(fs: np.ndarray, t: int, p: np.ndarray, qty_path: np.ndarray, st
         for j in range(fs.shape[0]):
             qty_path[t, j] = fs[j, F_QTY]
             stop_path[t, j] = fs[j, F_STOP]
+
+
+@njit(cache=True)
+def step_close(
+    fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, t: int,
+    high: np.ndarray, low: np.ndarray, close: np.ndarray,
+    long_entry: np.ndarray, long_exit: np.ndarray, short_entry: np.ndarray, short_exit: np.ndarray,
+    atr_stop: np.ndarray, atr_trail: np.ndarray, atr_chand: np.ndarray, vol_measure: np.ndarray,
+    expansion: np.ndarray, swing_low: np.ndarray, swing_high: np.ndarray, adv: np.ndarray,
+    sigma_bar: np.ndarray, sigma_daily: np.ndarray, win_p: np.ndarray, ret: np.ndarray,
+    arrival: np.ndarray, day_id: np.ndarray, lot: np.ndarray, tick: np.ndarray, sector: np.ndarray,
+    p: np.ndarray, equity_out: np.ndarray, cash_out: np.ndarray, qty_path: np.ndarray, stop_path: np.ndarray,
+    orders: np.ndarray, events: np.ndarray,
+) -> None:  # fmt: skip
+    """Row ``t``'s close in one call, for a caller stepping from Python (a paper session): ``step_mark``,
+    ``step_decide`` and ``record_paths``. The grids are in ``simulate_portfolio``'s order."""
+    step_mark(fs, af, ai, t, close, day_id, p, equity_out, cash_out)
+    step_decide(fs, is_, af, ai, t, high, low, close, long_entry, long_exit, short_entry, short_exit, atr_stop,
+                atr_trail, atr_chand, vol_measure, expansion, swing_low, swing_high, win_p, ret, arrival, day_id, lot,
+                tick, sector, adv, p, orders, events)  # fmt: skip
+    record_paths(fs, t, p, qty_path, stop_path)
 
 
 @njit(cache=True)
@@ -811,7 +829,34 @@ def _exit_all(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j
     imp = 0.0
     if as_market:
         price, spr, imp = marketable_price(side, ref, q, sig_bar, sig_day, adv_, tick, p)
-    apply_fill(fs, is_, af, ai, j, t, side, q, price, ref, commission(q, price, p), spr, imp, reason, -1, -1,
+    book_close_out(fs, is_, af, ai, j, t, reason, price, ref, commission(q, price, p), spr, imp, trades, fills,
+                   orders)  # fmt: skip
+
+
+@njit(cache=True)
+def book_exit_fill(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j: int, t: int, q: float,
+                   price: float, ref: float, comm: float, spr: float, imp: float, trades: np.ndarray,
+                   fills: np.ndarray, orders: np.ndarray) -> bool:  # fmt: skip
+    """A fill of ``q`` units of instrument ``j``'s pending market exit (the kernel's own at the open, or a broker's):
+    booked against the position with the exit's reason and order id; when it leaves the position flat the
+    exit order is closed as filled. Returns True then."""
+    oid = is_[j, I_X_ORDER_ID]
+    if apply_fill(fs, is_, af, ai, j, t, -is_[j, I_DIR], q, price, ref, comm, spr, imp, is_[j, I_X_REASON], oid, -1,
+                  ORDER_MARKET, trades, fills, orders):  # fmt: skip
+        _close_order(orders, oid, OS_FILLED, t)
+        is_[j, I_X_ACTIVE] = 0
+        return True
+    return False
+
+
+@njit(cache=True)
+def book_close_out(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j: int, t: int, reason: int,
+                   price: float, ref: float, comm: float, spr: float, imp: float, trades: np.ndarray,
+                   fills: np.ndarray, orders: np.ndarray) -> None:  # fmt: skip
+    """The whole position of instrument ``j`` closed by its stop or target (``reason``) at ``price`` (the kernel's
+    own fill, or a broker's of the resting order): booked; the rest of a partly filled entry and a pending
+    market exit go with it."""
+    apply_fill(fs, is_, af, ai, j, t, -is_[j, I_DIR], abs(fs[j, F_QTY]), price, ref, comm, spr, imp, reason, -1, -1,
                ORDER_MARKET, trades, fills, orders)  # fmt: skip
     if is_[j, I_E_ACTIVE] == 1:
         _close_order(orders, is_[j, I_E_ORDER_ID], OS_PARTIAL, t)
@@ -997,6 +1042,55 @@ def _decide_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarra
 
 
 @njit(cache=True)
+def book_entry_fill(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j: int, t: int, q: float,
+                    price: float, ref: float, comm: float, spr: float, imp: float, atr_dec: float, exp_dec: float,
+                    swlo_dec: float, swhi_dec: float, tick: float, p: np.ndarray, trades: np.ndarray,
+                    fills: np.ndarray, orders: np.ndarray) -> bool:  # fmt: skip
+    """A fill of ``q`` units of instrument ``j``'s pending entry (the kernel's own, or a broker's): booked; the
+    trade it opens gets its stop and target from this first fill's price and the decision bar's evidence
+    (``*_dec``); when the order has all its units it closes as filled. Returns True then."""
+    side = is_[j, I_E_SIDE]
+    oid = is_[j, I_E_ORDER_ID]
+    new_trade = fs[j, F_QTY] == 0.0
+    apply_fill(fs, is_, af, ai, j, t, side, q, price, ref, comm, spr, imp, R_ENTRY, oid, is_[j, I_E_DECIDED],
+               int(p[P_ORDER_TYPE]), trades, fills, orders)  # fmt: skip
+    if new_trade:
+        s0 = initial_stop(side, price, swlo_dec, swhi_dec, atr_dec, exp_dec, tick, p)
+        fs[j, F_INITIAL_STOP] = s0
+        fs[j, F_BASE_STOP] = s0
+        fs[j, F_STOP] = s0
+        fs[j, F_TARGET] = target_price(side, price, s0, tick, p)
+    fs[j, F_E_FILLED] += q
+    if fs[j, F_E_FILLED] >= fs[j, F_E_QTY] - 1e-12:
+        _close_order(orders, oid, OS_FILLED, t)
+        is_[j, I_E_ACTIVE] = 0
+        return True
+    return False
+
+
+@njit(cache=True)
+def margin_fit(fs: np.ndarray, af: np.ndarray, j: int, q: float, price: float, margin: np.ndarray, lot_j: float,
+               p: np.ndarray) -> float:  # fmt: skip
+    """Buying power at a fill: ``q`` when an entry fill of ``q`` units of instrument ``j`` at ``price`` fits (gross
+    exposure times margin, with the commission, within equity), else the largest whole-lot quantity that
+    does (0 when none)."""
+    eq = _equity_now(fs, af[A_CASH])
+    other = 0.0
+    for k in range(fs.shape[0]):
+        if k != j and fs[k, F_QTY] != 0.0:
+            other += abs(fs[k, F_QTY] * fs[k, F_MARK]) * margin[k]
+    own = abs(fs[j, F_QTY]) * price * margin[j]
+    avail = eq - other - own
+    need = q * price * margin[j] + commission(q, price, p)
+    if need <= avail:
+        return q
+    unit_cost = price * margin[j] + price * p[P_COMM_RATE] + p[P_COMM_PER_SHARE]
+    fit = _largest_fit(floor_lots(max(avail - p[P_COMM_FIXED], 0.0) / unit_cost, lot_j), lot_j, price, margin[j],
+                       avail, p)  # fmt: skip
+    return max(fit, 0.0)
+
+
+@njit(cache=True)
 def _try_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, j: int, t: int, o: float, h: float,
                lo_: float, cap: float, tick: float, lot_j: float, margin: np.ndarray, p: np.ndarray, otype: int,
                tif: int, accept_partial: bool, through: float, atr_dec: float, exp_dec: float, swlo_dec: float,
@@ -1085,19 +1179,8 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, 
                 price, spr, imp = marketable_price(side, ref, q, sig_bar, sig_day, adv_now, tick, p)
                 if limit == limit:
                     price, spr, imp = bounded_by_limit(side, ref, price, spr, imp, q, limit)
-            # buying power: gross exposure times margin may not exceed equity
-            other = 0.0
-            for k in range(fs.shape[0]):
-                if k != j and fs[k, F_QTY] != 0.0:
-                    other += abs(fs[k, F_QTY] * fs[k, F_MARK]) * margin[k]
-            own = abs(fs[j, F_QTY]) * price * margin[j]
-            avail = eq - other - own
-            need = q * price * margin[j] + commission(q, price, p)
-            if need > avail:
-                unit_cost = price * margin[j] + price * p[P_COMM_RATE] + p[P_COMM_PER_SHARE]
-                fit = _largest_fit(floor_lots(max(avail - p[P_COMM_FIXED], 0.0) / unit_cost, lot_j), lot_j,
-                                   price, margin[j], avail, p)  # fmt: skip
-                fit = max(fit, 0.0)
+            fit = margin_fit(fs, af, j, q, price, margin, lot_j, p)
+            if fit < q:
                 _add_event(events, ai, t, j, D_MARGIN, ACTION_DENIED if fit <= 0.0 else ACTION_RESIZED, q, fit)
                 if fit > 0.0:
                     q = fit
@@ -1115,20 +1198,8 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, 
                     is_[j, I_E_ACTIVE] = 0
                     return
         if q > 0.0:
-            new_trade = fs[j, F_QTY] == 0.0
-            apply_fill(fs, is_, af, ai, j, t, side, q, price, ref, commission(q, price, p), spr, imp, R_ENTRY, oid,
-                       is_[j, I_E_DECIDED], otype, trades, fills, orders)  # fmt: skip
-            if new_trade:  # its stop and target, from the first fill's price and the decision bar's evidence
-                s0 = initial_stop(side, price, swlo_dec, swhi_dec, atr_dec, exp_dec, tick, p)
-                fs[j, F_INITIAL_STOP] = s0
-                fs[j, F_BASE_STOP] = s0
-                fs[j, F_STOP] = s0
-                fs[j, F_TARGET] = target_price(side, price, s0, tick, p)
-            fs[j, F_E_FILLED] += q
-            if fs[j, F_E_FILLED] >= fs[j, F_E_QTY] - 1e-12:
-                done = True
-                _close_order(orders, oid, OS_FILLED, t)
-                is_[j, I_E_ACTIVE] = 0
+            done = book_entry_fill(fs, is_, af, ai, j, t, q, price, ref, commission(q, price, p), spr, imp, atr_dec,
+                                   exp_dec, swlo_dec, swhi_dec, tick, p, trades, fills, orders)  # fmt: skip
             # the entry bar: only the stop is checked (the order of the bar's high and low after the fill is unknown)
             s0 = fs[j, F_STOP]
             if s0 == s0 and ((side > 0 and lo_ <= s0) or (side < 0 and h >= s0)):

@@ -158,6 +158,11 @@ class LiveRiskGate:
     def state(self) -> TradingState:
         return self._state
 
+    @property
+    def last_ns(self) -> int | None:
+        """The latest time the gate was given (None before the first)."""
+        return self._last_ns
+
     # ---- time -----------------------------------------------------------------------------------------------
 
     def _advance(self, now_ns: int) -> int:

@@ -1,0 +1,466 @@
+"""The paper session: the backtest's kernel stepped bar by bar, its orders sent through the live limits and the
+order manager to a broker, and the broker's fills booked back into the kernel's state.
+
+``PaperSession`` holds the kernel state (``kernels.portfolio.init_state``) and the kernel's record buffers,
+and on each row of the run's grid does what ``simulate_portfolio`` does, with the market's part handed to a
+broker (``execution.sim_broker.SimulatedBroker``, made with the run's own parameter vector):
+
+1. The open: each instrument's bar goes to the broker (``on_bar``; a bar that can touch none of the working
+   orders is passed over, ``SimulatedBroker.quiet_bar``). Every event it reports is booked as it happens by the
+   kernel's own functions: an entry fill by ``book_entry_fill`` (a new trade's stop and target from its first
+   fill's price), an exit fill by ``book_exit_fill``, a stop or target fill by ``book_close_out``; the broker asks
+   the account (``entry_fit``, the kernel's ``margin_fit``) how much of an entry fill it can carry; a FOK order the
+   bar cannot fill whole, an IOC remainder and a DAY order that expires close the kernel's order as the kernel
+   closes it. Then the instrument's protective orders follow the position: a new position's stop is sent at
+   its fill and works on the rest of the bar (the kernel checks a new position's stop on its entry bar), its
+   target from the next bar; an entry that fills in pieces amends their size.
+2. The close: ``step_mark`` and ``step_decide``, the kernel's own steps. Every order the kernel placed becomes
+   a domain ``Order`` with a deterministic ``ClientOrderId`` and goes out through ``LiveRiskGate`` (the
+   strategy's ``execution_rules.live_limits`` and the trading state) and ``OrderManager.submit``; an order
+   the kernel closed (an entry cancelled by an exit signal) is cancelled at the broker; a stop that moved
+   (trailing, the chandelier, time decay) is amended (a modify).
+3. ``finish`` is the kernel's ``end_of_data``: what is still open is reported marked at its last close.
+
+Orders are sized at the decision (``execution_rules.size_orders_at`` "decision"; the session refuses a
+parameter vector that sizes at the fill, which no broker can hold). With the live limits off, the session's
+records are the backtest's to the cent (``tests/property/test_paper_parity.py``): the same kernel code
+computes every decision and books every fill, and the broker prices fills with the kernel's fill functions.
+A live limit or a halt is where paper and backtest part: a denied order closes the kernel's order and
+stays in the event log as ``OrderDenied``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from quantdesk.backtest.kernel_io import KernelOutput
+from quantdesk.core.errors import ConfigError
+from quantdesk.domain.ids import ClientOrderId, OrderKind
+from quantdesk.domain.order_events import (
+    OrderAmended,
+    OrderCancelled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+)
+from quantdesk.domain.orders import Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from quantdesk.execution.event_log import EventLog, InMemoryEventLog
+from quantdesk.execution.order_manager import OrderManager
+from quantdesk.execution.sim_broker import SimBar, SimulatedBroker
+from quantdesk.kernels import portfolio_layout as L
+from quantdesk.kernels.fills import floor_lots
+from quantdesk.kernels.portfolio import (
+    book_close_out,
+    book_entry_fill,
+    book_exit_fill,
+    end_of_data,
+    init_state,
+    margin_fit,
+    step_close,
+)
+from quantdesk.persistence.live_state import LiveStateStore
+from quantdesk.risk.live_limits import LiveRiskGate
+from quantdesk.strategy.execution_models import LiveLimits
+
+__all__ = ["PaperSession", "SessionClock"]
+
+_NEVER_NS = 2**62
+_TIF = (TimeInForce.GTC, TimeInForce.DAY, TimeInForce.IOC, TimeInForce.FOK)
+_OTYPE = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT)
+_HEADROOM_PER_INST = 8  # records one row can add per instrument (fills, orders, events), with room to spare
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClock:
+    """The times of the grid a session steps: each row's known time (its close, UTC ns) and each instrument's
+    bar open time on each row (``open_ns[t, j]``; anything where it has no bar)."""
+
+    known_ns: np.ndarray
+    open_ns: np.ndarray
+
+
+@dataclass(slots=True)
+class _Tracked:
+    kind: OrderKind
+    inst: int
+    oid: int  # the kernel's order id (-1: a stop or target, which the kernel holds as state)
+    leaves: float
+    price: float = math.nan  # a stop's or target's working price
+
+
+@dataclass(slots=True)
+class _Protect:
+    stop: ClientOrderId | None = None
+    target: ClientOrderId | None = None
+    extra: list[ClientOrderId] = field(default_factory=list)
+
+
+class PaperSession:
+    """One paper session over the kernel's grids (see the module docstring)."""
+
+    def __init__(
+        self,
+        arrays: Sequence[np.ndarray],
+        params: np.ndarray,
+        *,
+        symbols: Sequence[str],
+        clock: SessionClock,
+        session_id: str,
+        event_log: EventLog | None = None,
+        live_state: LiveStateStore | None = None,
+        live_limits: LiveLimits | None = None,
+        on_row: Callable[[PaperSession, int], None] | None = None,
+    ) -> None:
+        p = np.ascontiguousarray(params, dtype=np.float64)
+        if p[L.P_SIZE_AT_DECISION] <= 0.0:
+            raise ConfigError(
+                'paper session: orders must be sized at the decision (execution_rules.size_orders_at "decision"); '
+                "a broker holds an order's quantity from the moment it is sent"
+            )
+        (self.open, self.high, self.low, self.close, self.volume, self.long_entry, self.long_exit, self.short_entry,
+         self.short_exit, self.atr_stop, self.atr_trail, self.atr_chand, self.vol_measure, self.expansion,
+         self.swing_low, self.swing_high, self.adv, self.sigma_bar, self.sigma_daily, self.win_p, self.ret,
+         self.arrival, self.day_id, self.lot, self.tick, self.margin, self.sector) = arrays  # fmt: skip
+        self.arrays = tuple(arrays)
+        self.p = p
+        n, m = self.open.shape
+        if len(symbols) != m:
+            raise ConfigError(f"paper session: expected {m} symbols for the grid's columns, found {len(symbols)}")
+        self.n, self.m = n, m
+        self.symbols = tuple(symbols)
+        self._index = {s: j for j, s in enumerate(self.symbols)}
+        self.clock = clock
+        self.session_id = session_id
+        self.fs, self.is_, self.af, self.ai = init_state(m, p)
+        record = p[L.P_RECORD_PATHS] > 0.0
+        self.equity = np.full(n, np.nan)
+        self.cash = np.empty(n if record else 0)
+        self.qty_path = np.zeros((n, m) if record else (1, 1))
+        self.stop_path = np.full((n, m) if record else (1, 1), np.nan)
+        cap = 16 * m + 64
+        self.trades = np.empty(cap, dtype=L.TRADE_RECORD)
+        self.fills = np.empty(2 * cap, dtype=L.FILL_RECORD)
+        self.orders = np.empty(2 * cap, dtype=L.ORDER_RECORD)
+        self.events = np.empty(2 * cap, dtype=L.RISK_EVENT_RECORD)
+        self.broker = SimulatedBroker.for_kernel_params(
+            p, tick_size=dict(zip(self.symbols, self.tick.tolist(), strict=True)),
+            lot_size=dict(zip(self.symbols, self.lot.tolist(), strict=True)), account=self,
+            arrival_ns=self._arrival_ns, on_event=self._on_event,
+        )  # fmt: skip
+        self.manager = OrderManager(self.broker, event_log or InMemoryEventLog(), live_state)
+        limits = live_limits or LiveLimits()
+        self.gate = LiveRiskGate.restore(limits, live_state) if live_state is not None else LiveRiskGate(limits)
+        self.on_row = on_row
+        self._tracked: dict[ClientOrderId, _Tracked] = {}
+        self._coid_of_oid: dict[int, ClientOrderId] = {}
+        self._working: list[dict[ClientOrderId, _Tracked]] = [{} for _ in range(m)]
+        self._protect = [_Protect() for _ in range(m)]
+        self._t = -1
+        self.next_row = 0
+        self.denied: list[Order] = []
+        self._volume_grid = self.volume.shape[0] > 1
+        self._day_grid = self.day_id.shape[0] > 1
+
+    # ---- stepping -----------------------------------------------------------------------------------------
+
+    def run(self, rows: range | None = None) -> None:
+        """Step every row of ``rows`` (default: from the next unstepped row to the end)."""
+        for t in rows if rows is not None else range(self.next_row, self.n):
+            self.step(t)
+
+    def step(self, t: int) -> None:
+        """Row ``t``: the open through the broker, then the kernel's close and the orders it decided."""
+        if t != self.next_row:
+            raise ConfigError(f"paper session: expected row {self.next_row} next, found {t}")
+        self._ensure_room()
+        self._t = t
+        open_row = self.open[t]
+        for j in range(self.m):
+            if self._working[j] and open_row[j] == open_row[j]:
+                self._open_bar(t, j)
+        n_orders = int(self.ai[L.A_N_ORDERS])
+        step_close(  # type: ignore[call-arg]  # mypy cannot count the grids spread into the call
+            self.fs, self.is_, self.af, self.ai, t, *self.arrays[1:4], *self.arrays[5:23], self.lot, self.tick,
+            self.sector, self.p, self.equity, self.cash, self.qty_path, self.stop_path, self.orders, self.events,
+        )  # fmt: skip
+        known = int(self.clock.known_ns[t])
+        close_row = self.close[t]
+        for j in range(self.m):
+            if close_row[j] == close_row[j]:
+                self._cancel_closed(j)
+                self._follow_position(j, known)
+        for oid in range(n_orders, int(self.ai[L.A_N_ORDERS])):
+            self._send_kernel_order(oid, t, known)
+        self.manager.process()
+        self.next_row = t + 1
+        if self.on_row is not None:
+            self.on_row(self, t)
+
+    def _open_bar(self, t: int, j: int) -> None:
+        sym = self.symbols[j]
+        h, lo = float(self.high[t, j]), float(self.low[t, j])
+        ts = int(self.clock.open_ns[t, j])
+        if self.broker.quiet_bar(sym, ts, h, lo):
+            return
+        self.broker.on_bar(sym, SimBar(
+            ts_ns=ts, open=float(self.open[t, j]), high=h, low=lo, close=float(self.close[t, j]),
+            volume=float(self.volume[t, j]) if self._volume_grid else math.nan,
+            day=int(self.day_id[t]) if self._day_grid else 0,
+            sigma_bar=_at(self.sigma_bar, t, j), sigma_daily=_at(self.sigma_daily, t, j), adv=_at(self.adv, t, j),
+            end_ns=int(self.clock.known_ns[t]),
+        ))  # fmt: skip
+        self._cancel_closed(j)
+        self._follow_position(j, ts)
+
+    def finish(self) -> KernelOutput:
+        """The end of the data: open positions reported at their last close (the kernel's ``end_of_data``); the
+        session's records as the kernel's output. Resting orders stay with the broker."""
+        self.manager.process()
+        counts = np.zeros(5, dtype=np.int64)
+        end_of_data(self.fs, self.is_, self.ai, self.trades, self.fills, self.orders, self.events, counts)
+        if counts[0] != 0:
+            raise AssertionError("paper session: a record buffer overflowed despite the headroom kept per row")
+        record = self.p[L.P_RECORD_PATHS] > 0.0
+        return KernelOutput(
+            equity=self.equity.copy(), cash=self.cash.copy(),
+            qty=self.qty_path.copy() if record else np.empty((0, self.m)),
+            stop=self.stop_path.copy() if record else np.empty((0, self.m)),
+            trades=self.trades[: counts[1]].copy(), fills=self.fills[: counts[2]].copy(),
+            orders=self.orders[: counts[3]].copy(), events=self.events[: counts[4]].copy(),
+        )  # fmt: skip
+
+    def _ensure_room(self) -> None:
+        need = _HEADROOM_PER_INST * self.m + 8
+        for name, count in (("trades", L.A_N_TRADES), ("fills", L.A_N_FILLS), ("orders", L.A_N_ORDERS),
+                            ("events", L.A_N_EVENTS)):  # fmt: skip
+            buf = getattr(self, name)
+            if int(self.ai[count]) + need > buf.shape[0]:
+                grown = np.empty(2 * buf.shape[0] + need, dtype=buf.dtype)
+                grown[: buf.shape[0]] = buf
+                setattr(self, name, grown)
+
+    # ---- orders out ---------------------------------------------------------------------------------------
+
+    def _send_kernel_order(self, oid: int, t: int, known: int) -> None:
+        rec = self.orders[oid]
+        j = int(rec["inst"])
+        entry = int(rec["reason"]) == L.R_ENTRY
+        kind = OrderKind.ENTRY if entry else OrderKind.EXIT
+        sym = self.symbols[j]
+        order = Order(
+            client_order_id=ClientOrderId.derive(self.session_id, sym, known, kind),
+            symbol=sym, kind=kind, side=OrderSide.BUY if rec["side"] > 0 else OrderSide.SELL,
+            order_type=_OTYPE[int(rec["order_type"])], time_in_force=_TIF[int(rec["tif"])],
+            quantity_units=float(rec["qty"]), filled_units=0.0, limit_price=float(rec["limit_price"]),
+            stop_price=float(rec["stop_price"]), average_price=math.nan, status=OrderStatus.NEW,
+            reason=L.REASON_NAMES[int(rec["reason"])], decided_ns=known, submitted_ns=known, accepted_ns=None,
+            closed_ns=None,
+        )  # fmt: skip
+        price = order.limit_price if not math.isnan(order.limit_price) else order.stop_price
+        if math.isnan(price):
+            price = float(self.close[t, j])
+        decision = self.gate.check(order, position_qty=float(self.fs[j, L.F_QTY]), price=price, now_ns=known)
+        if not decision.allowed:
+            self.denied.append(self.manager.deny(order, reason=decision.reason, value=decision.value,
+                                                 limit=decision.limit, ts_ns=known))  # fmt: skip
+            self._kernel_cancel(j, oid, entry, t)
+            return
+        if decision.quantity_units != order.quantity_units:
+            from dataclasses import replace
+
+            order = replace(order, quantity_units=decision.quantity_units)
+        tracked = _Tracked(kind=kind, inst=j, oid=oid, leaves=order.quantity_units)
+        self._track(order.client_order_id, tracked)
+        self._coid_of_oid[oid] = order.client_order_id
+        self.gate.record_submit(known)
+        self.manager.submit(order)
+
+    def _kernel_cancel(self, j: int, oid: int, entry: bool, t: int) -> None:
+        """A refused order leaves the kernel as cancelled, so the kernel decides again on a later bar."""
+        self.orders[oid]["status"] = L.OS_CANCELLED
+        self.orders[oid]["final_row"] = t
+        flag = L.I_E_ACTIVE if entry else L.I_X_ACTIVE
+        if self.is_[j, L.I_E_ORDER_ID if entry else L.I_X_ORDER_ID] == oid:
+            self.is_[j, flag] = 0
+
+    def _track(self, coid: ClientOrderId, tracked: _Tracked) -> None:
+        self._tracked[coid] = tracked
+        self._working[tracked.inst][coid] = tracked
+
+    def _untrack(self, coid: ClientOrderId) -> _Tracked | None:
+        tracked = self._tracked.pop(coid, None)
+        if tracked is not None:
+            self._working[tracked.inst].pop(coid, None)
+            prot = self._protect[tracked.inst]
+            if prot.stop == coid:
+                prot.stop = None
+            if prot.target == coid:
+                prot.target = None
+        return tracked
+
+    def _cancel_closed(self, j: int) -> None:
+        """Entries and exits the kernel has closed (cancelled by a signal, or with the position) leave the broker."""
+        for coid, tr in list(self._working[j].items()):
+            if tr.oid >= 0 and int(self.orders[tr.oid]["status"]) != L.OS_OPEN:
+                self.manager.cancel(coid)
+                self._untrack(coid)
+
+    def _follow_position(self, j: int, ts: int) -> None:
+        """The instrument's stop and target orders follow the kernel's position and its stop (sent, amended or
+        cancelled); ``ts`` is when (a fill's time: the order works on the rest of that bar)."""
+        qty = float(self.fs[j, L.F_QTY])
+        prot = self._protect[j]
+        if qty == 0.0:
+            for coid in (prot.stop, prot.target):
+                if coid is not None:
+                    self.manager.cancel(coid)
+                    self._untrack(coid)
+            return
+        direction = int(self.is_[j, L.I_DIR])
+        units = abs(qty)
+        stop = float(self.fs[j, L.F_STOP])
+        target = float(self.fs[j, L.F_TARGET])
+        prot.stop = self._protective(j, prot.stop, OrderKind.STOP, direction, units, stop, ts)
+        prot.target = self._protective(j, prot.target, OrderKind.TARGET, direction, units, target, ts)
+
+    def _protective(self, j: int, coid: ClientOrderId | None, kind: OrderKind, direction: int, units: float,
+                    price: float, ts: int) -> ClientOrderId | None:  # fmt: skip
+        wanted = price == price and price > 0.0
+        if coid is not None:
+            tr = self._tracked[coid]
+            if not wanted:
+                self.manager.cancel(coid)
+                self._untrack(coid)
+                return None
+            if tr.price != price or abs(tr.leaves - units) > 1e-12:
+                change = {"stop_price": price} if kind is OrderKind.STOP else {"limit_price": price}
+                self.gate.record_modify(max(ts, self._gate_now()))
+                self.manager.modify(coid, quantity_units=units, **change)
+            return coid
+        if not wanted:
+            return None
+        sym = self.symbols[j]
+        order = Order(
+            client_order_id=ClientOrderId.derive(self.session_id, sym, ts, kind, int(self.is_[j, L.I_TRADE_ID])),
+            symbol=sym, kind=kind, side=OrderSide.SELL if direction > 0 else OrderSide.BUY,
+            order_type=OrderType.STOP if kind is OrderKind.STOP else OrderType.LIMIT,
+            time_in_force=TimeInForce.GTC, quantity_units=units, filled_units=0.0,
+            limit_price=price if kind is OrderKind.TARGET else math.nan,
+            stop_price=price if kind is OrderKind.STOP else math.nan, average_price=math.nan,
+            status=OrderStatus.NEW, reason=kind.value, decided_ns=ts, submitted_ns=ts, accepted_ns=None,
+            closed_ns=None,
+        )  # fmt: skip
+        self._track(order.client_order_id, _Tracked(kind=kind, inst=j, oid=-1, leaves=units, price=price))
+        self.gate.record_submit(max(ts, self._gate_now()))
+        self.manager.submit(order)
+        return order.client_order_id if order.client_order_id in self._tracked else None
+
+    def _gate_now(self) -> int:
+        """The gate's clock, which never goes back (an instrument's fill time may be before another's)."""
+        last = self.gate.last_ns
+        return last if last is not None else 0
+
+    # ---- what the broker reports ----------------------------------------------------------------------------
+
+    def _arrival_ns(self, order: Order) -> int:
+        """When an order reaches the market: the kernel's arrival row for its orders (latency), else the next bar."""
+        tr = self._tracked.get(order.client_order_id)
+        if tr is None or tr.oid < 0 or self.arrival.shape[0] <= 1:
+            return order.submitted_ns
+        row = int(self.orders[tr.oid]["arrival_row"])
+        return int(self.clock.open_ns[row, tr.inst]) if row >= 0 else _NEVER_NS
+
+    def entry_fit(self, order: Order, units: float, price: float) -> float:
+        """The broker's question at an entry fill: the kernel's buying-power check, its event and resize."""
+        j = self._index[order.symbol]
+        fit = float(margin_fit(self.fs, self.af, j, units, price, self.margin, float(self.lot[j]), self.p))
+        if fit < units:
+            t = self._t
+            self._add_event(t, j, L.D_MARGIN, L.ACTION_DENIED if fit <= 0.0 else L.ACTION_RESIZED, units, fit)
+            oid = int(self.is_[j, L.I_E_ORDER_ID])
+            filled = float(self.fs[j, L.F_E_FILLED])
+            if fit > 0.0:
+                self.fs[j, L.F_E_QTY] = filled + fit
+                self.orders[oid]["qty"] = filled + fit
+            else:
+                self.orders[oid]["status"] = L.OS_PARTIAL if filled > 0 else L.OS_CANCELLED
+                self.orders[oid]["final_row"] = t
+                self.is_[j, L.I_E_ACTIVE] = 0
+        return fit
+
+    def _add_event(self, t: int, j: int, check: int, action: int, value: float, limit: float) -> None:
+        n_ev = int(self.ai[L.A_N_EVENTS])
+        e = self.events[n_ev]
+        e["row"], e["inst"], e["check"], e["action"], e["value"], e["limit"] = t, j, check, action, value, limit
+        self.ai[L.A_N_EVENTS] = n_ev + 1
+
+    def _on_event(self, event: OrderEvent) -> None:
+        tr = self._tracked.get(event.client_order_id)
+        if tr is None:
+            return
+        if isinstance(event, OrderFilled):
+            self._book_fill(tr, event)
+            tr.leaves -= event.quantity_units
+            if tr.leaves <= 1e-12:
+                self._untrack(event.client_order_id)
+        elif isinstance(event, OrderAmended):
+            tr.leaves = event.quantity_units - (self._filled(event.client_order_id, tr))
+            tr.price = event.stop_price if tr.kind is OrderKind.STOP else event.limit_price
+        elif isinstance(event, OrderCancelled | OrderExpired | OrderRejected):
+            self._untrack(event.client_order_id)
+            if tr.kind is OrderKind.ENTRY and int(self.orders[tr.oid]["status"]) == L.OS_OPEN:
+                self._entry_closed_by_broker(tr, event)
+
+    def _filled(self, coid: ClientOrderId, tr: _Tracked) -> float:
+        """Units of a working order filled so far (a stop or target fills whole, so none while it works)."""
+        return float(self.orders[tr.oid]["filled"]) if tr.oid >= 0 else 0.0
+
+    def _entry_closed_by_broker(self, tr: _Tracked, event: OrderEvent) -> None:
+        """The broker closed an entry on its own: the kernel's order closes as the kernel closes it."""
+        j, oid, t = tr.inst, tr.oid, self._t
+        filled = float(self.fs[j, L.F_E_FILLED])
+        if isinstance(event, OrderExpired):
+            status = L.OS_PARTIAL if filled > 0 else L.OS_EXPIRED
+        else:
+            if isinstance(event, OrderCancelled) and event.reason == "fill_or_kill":
+                remaining = float(self.fs[j, L.F_E_QTY]) - filled
+                part = self.p[L.P_PARTICIPATION]
+                vol = float(self.volume[t, j]) if self._volume_grid else math.nan
+                cap = float(floor_lots(part * vol, float(self.lot[j]))) if part > 0.0 and vol > 0.0 else math.inf
+                self._add_event(t, j, L.D_FOK_UNFILLABLE, L.ACTION_DENIED, remaining, cap)
+            if filled > 0.0:
+                self.is_[j, L.I_PARTIAL] = 1
+            status = L.OS_PARTIAL if filled > 0 else L.OS_CANCELLED
+        self.orders[oid]["status"] = status
+        self.orders[oid]["final_row"] = t
+        self.is_[j, L.I_E_ACTIVE] = 0
+
+    def _book_fill(self, tr: _Tracked, f: OrderFilled) -> None:
+        j, t = tr.inst, self._t
+        args = (f.quantity_units, f.price, f.reference_price, f.commission, f.spread_slippage, f.impact)
+        if tr.kind is OrderKind.ENTRY:
+            dec = int(self.is_[j, L.I_E_DECIDED])
+            book_entry_fill(self.fs, self.is_, self.af, self.ai, j, t, *args, _at(self.atr_stop, dec, j),
+                            _at(self.expansion, dec, j), _at(self.swing_low, dec, j), _at(self.swing_high, dec, j),
+                            float(self.tick[j]), self.p, self.trades, self.fills, self.orders)  # fmt: skip
+        elif tr.kind is OrderKind.EXIT:
+            book_exit_fill(self.fs, self.is_, self.af, self.ai, j, t, *args, self.trades, self.fills, self.orders)
+        else:
+            if tr.kind is OrderKind.STOP:
+                reason = int(self.is_[j, L.I_STOP_KIND])
+                if int(self.is_[j, L.I_ENTRY_ROW]) == t and self.is_[j, L.I_E_ACTIVE] == 1:
+                    self.is_[j, L.I_PARTIAL] = 1  # stopped on its entry bar while the entry still filled
+            else:
+                reason = L.R_TAKE_PROFIT
+            book_close_out(self.fs, self.is_, self.af, self.ai, j, t, reason, *args[1:], self.trades, self.fills,
+                           self.orders)  # fmt: skip
+
+
+def _at(a: np.ndarray, t: int, j: int) -> float:
+    """``a[t, j]`` with the kernel's broadcasting of ``(1, m)``, ``(n, 1)`` and ``(1, 1)`` arrays."""
+    return float(a[t if a.shape[0] > 1 else 0, j if a.shape[1] > 1 else 0])
