@@ -43,6 +43,8 @@ MIN_BARS = 2
 MAX_EXACT_STEPS = float(2**53)
 EQUITY_HEADROOM = 1_000.0
 Progress = Callable[[str], None]
+# what steps the kernel over a run's grids: (inputs, parameter vector, the grid, each instrument's bars) -> output
+KernelRunner = Callable[[KernelInputs, np.ndarray, "Grid", Sequence[Bars]], KernelOutput]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +182,7 @@ def run_backtest(
     benchmark: Bars | None = None,
     progress: Progress | None = None,
     trade_from_ns: int | None = None,
+    kernel_runner: KernelRunner | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``bars`` (one instrument's, or a list sharing one account).
 
@@ -187,7 +190,9 @@ def run_backtest(
     ``instruments`` give lot and tick sizes, margin and sector; ``benchmark`` is compared against;
     ``progress`` is called with a short label as each step starts; with ``trade_from_ns`` the bars before it
     only warm the indicators and the run trades from the first bar stored at or after it (``backtest/window.py``).
-    Every rule of the run is in ``strategy``.
+    ``kernel_runner`` steps the kernel over the grids (default ``run_kernel``; a paper replay passes its session,
+    ``runtime.paper``, so both share everything before and after the kernel). Every rule of the run is in
+    ``strategy``.
     """
     bar_list = [bars] if isinstance(bars, Bars) else list(bars)
     _check(strategy, bar_list, initial_cash)
@@ -244,7 +249,7 @@ def run_backtest(
         margin=np.array([_margin_rate(i) for i in inst_list]),
         sector=sector_codes,
     )  # fmt: skip
-    output = run_kernel(inputs, params)
+    output = run_kernel(inputs, params) if kernel_runner is None else kernel_runner(inputs, params, grid, bar_list)
     hedge = _hedge(strategy, output, grid, np.asarray(inputs.close).reshape(n, m), bar_list, benchmark)
     step("metrics")
     runs = tuple(
