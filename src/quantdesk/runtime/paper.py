@@ -91,8 +91,8 @@ def paper_replay(
         session = PaperSession(
             kernel_arrays(inputs), params, symbols=symbols,
             clock=SessionClock(known_ns=np.asarray(grid.known_ns, dtype=np.int64), open_ns=_open_times(grid, bar_list)),
-            session_id=sid, event_log=event_log, live_state=live_state, live_limits=strategy.execution_rules.live_limits,
-            on_row=on_row,
+            session_id=sid, event_log=event_log, live_state=live_state,
+            live_limits=strategy.execution_rules.live_limits, on_row=on_row,
         )  # fmt: skip
         made.append(session)
         if session_for is not None:
