@@ -34,6 +34,7 @@ _ENUMS: dict[str, Any] = {"kind": OrderKind, "side": OrderSide, "order_type": Or
 class EventLog(Protocol):
     def append(self, event: OrderEvent) -> None: ...
     def events(self) -> list[OrderEvent]: ...
+    def sync(self) -> None: ...
 
 
 def event_from_dict(data: Mapping[str, Any]) -> OrderEvent:
@@ -69,11 +70,18 @@ class InMemoryEventLog:
     def events(self) -> list[OrderEvent]:
         return list(self._events)
 
+    def sync(self) -> None:
+        """Nothing to make durable."""
+
 
 class JsonlEventLog:
-    """The log in a JSON-lines file, fsynced per append; a torn last line is cut off on opening (``torn_line``)."""
+    """The log in a JSON-lines file; a torn last line is cut off on opening (``torn_line``). Each append is
+    fsynced (``sync_each``, for a broker outside the process, where an order must be on disk before it leaves);
+    with ``sync_each=False`` appends are written and made durable together by ``sync()`` (a group commit, for the
+    simulated broker, which lives and dies with the session's process)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, sync_each: bool = True) -> None:
+        self.sync_each = sync_each
         self.path = Path(path)
         self.torn_line: str | None = None
         self._events: list[OrderEvent] = []
@@ -116,11 +124,20 @@ class JsonlEventLog:
         line = json.dumps(event.to_dict(), sort_keys=True, allow_nan=False).encode() + b"\n"
         try:
             self._file.write(line)
-            self._file.flush()
-            os.fsync(self._file.fileno())
+            if self.sync_each:
+                self._file.flush()
+                os.fsync(self._file.fileno())
         except OSError as exc:
             raise StoreError(f"event log: cannot append to {self.path}: {exc}") from exc
         self._events.append(event)
+
+    def sync(self) -> None:
+        """Everything appended so far written and on disk."""
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise StoreError(f"event log: cannot sync {self.path}: {exc}") from exc
 
     def events(self) -> list[OrderEvent]:
         return list(self._events)
@@ -150,3 +167,42 @@ def replay(events: Iterable[OrderEvent]) -> dict[ClientOrderId, Order]:
         elif coid in orders:
             orders[coid] = transition(orders[coid], event)
     return orders
+
+
+class ResumedEventLog:
+    """A restarted session's view of its log: the session re-derives its run from the first bar, and each event
+    it makes is checked against the one the log already holds at that place (as JSON: NaN equals NaN) instead
+    of being written again; past the stored events, appends go to the log. ``events()`` is what this run has
+    made so far, so an order manager built on it starts empty and rebuilds its orders as they are re-derived.
+    A re-derived event that differs from the stored one means the log belongs to another run (another
+    strategy file, other bars): ``StoreError``, before anything is written."""
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self.stored = log.events()
+        self.checked = 0
+        self._made: list[OrderEvent] = []
+        self.torn_line = getattr(log, "torn_line", None)
+
+    @property
+    def caught_up(self) -> bool:
+        return self.checked >= len(self.stored)
+
+    def append(self, event: OrderEvent) -> None:
+        if self.checked < len(self.stored):
+            want = self.stored[self.checked]
+            if want.to_dict() != event.to_dict():
+                raise StoreError(
+                    f"event log: the restarted session's event {self.checked + 1} is {event.to_dict()}, the log holds "
+                    f"{want.to_dict()}; the log was written by another run (a different strategy file or bars)"
+                )
+            self.checked += 1
+        else:
+            self.log.append(event)
+        self._made.append(event)
+
+    def events(self) -> list[OrderEvent]:
+        return list(self._made)
+
+    def sync(self) -> None:
+        self.log.sync()

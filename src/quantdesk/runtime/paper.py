@@ -77,10 +77,16 @@ def paper_replay(
     live_state: LiveStateStore | None = None,
     on_row: Callable[[PaperSession, int], None] | None = None,
     session_for: Callable[[PaperSession], None] | None = None,
+    commit_every_s: float = 0.05,
 ) -> PaperOutcome:
     """Replay ``bars`` through a paper session of ``strategy`` (see the module docstring). ``event_log`` and
     ``live_state`` make the session durable (default: in memory); ``on_row`` is called after each row;
-    ``session_for`` receives the session before its first row (a caller that resumes it, or watches it)."""
+    ``session_for`` receives the session before its first row (a caller that resumes it, or watches it);
+    ``commit_every_s`` is how often (wall time) the live state is committed, with the log synced first.
+
+    Given an event log that already holds events (a session that was killed), the session resumes: it re-derives
+    its run from the first bar, each event checked against the stored one and not written again, so it ends
+    as one run without interruption would have, with every order in the log once."""
     strategy = paper_strategy(strategy)
     made: list[PaperSession] = []
 
@@ -92,7 +98,7 @@ def paper_replay(
             kernel_arrays(inputs), params, symbols=symbols,
             clock=SessionClock(known_ns=np.asarray(grid.known_ns, dtype=np.int64), open_ns=_open_times(grid, bar_list)),
             session_id=sid, event_log=event_log, live_state=live_state,
-            live_limits=strategy.execution_rules.live_limits, on_row=on_row,
+            live_limits=strategy.execution_rules.live_limits, on_row=on_row, commit_every_s=commit_every_s,
         )  # fmt: skip
         made.append(session)
         if session_for is not None:

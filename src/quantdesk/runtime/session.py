@@ -32,6 +32,7 @@ stays in the event log as ``OrderDenied``.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -49,7 +50,8 @@ from quantdesk.domain.order_events import (
     OrderRejected,
 )
 from quantdesk.domain.orders import Order, OrderSide, OrderStatus, OrderType, TimeInForce
-from quantdesk.execution.event_log import EventLog, InMemoryEventLog
+from quantdesk.domain.trading_state import TradingState
+from quantdesk.execution.event_log import EventLog, InMemoryEventLog, ResumedEventLog
 from quantdesk.execution.order_manager import OrderManager
 from quantdesk.execution.sim_broker import SimBar, SimulatedBroker
 from quantdesk.kernels import portfolio_layout as L
@@ -63,8 +65,8 @@ from quantdesk.kernels.portfolio import (
     margin_fit,
     step_close,
 )
-from quantdesk.persistence.live_state import LiveStateStore
-from quantdesk.risk.live_limits import LiveRiskGate
+from quantdesk.persistence.live_state import LiveStateStore, StateStep
+from quantdesk.risk.live_limits import LiveRiskGate, TradingStateChanged
 from quantdesk.strategy.execution_models import LiveLimits
 
 __all__ = ["PaperSession", "SessionClock"]
@@ -115,6 +117,7 @@ class PaperSession:
         live_state: LiveStateStore | None = None,
         live_limits: LiveLimits | None = None,
         on_row: Callable[[PaperSession, int], None] | None = None,
+        commit_every_s: float = 0.05,
     ) -> None:
         p = np.ascontiguousarray(params, dtype=np.float64)
         if p[L.P_SIZE_AT_DECISION] <= 0.0:
@@ -152,9 +155,20 @@ class PaperSession:
             lot_size=dict(zip(self.symbols, self.lot.tolist(), strict=True)), account=self,
             arrival_ns=self._arrival_ns, on_event=self._on_event,
         )  # fmt: skip
-        self.manager = OrderManager(self.broker, event_log or InMemoryEventLog(), live_state)
-        limits = live_limits or LiveLimits()
-        self.gate = LiveRiskGate.restore(limits, live_state) if live_state is not None else LiveRiskGate(limits)
+        log: EventLog = event_log if event_log is not None else InMemoryEventLog()
+        self.event_log: EventLog = ResumedEventLog(log) if log.events() else log
+        # the simulated broker lives in this process: a restart rebuilds it with the session, so ids are not
+        # claimed one by one (that is for a broker outside the process, which a restart must not send to twice)
+        self.manager = OrderManager(self.broker, self.event_log, None)
+        self.live_state = live_state
+        self.commit_every_s = float(commit_every_s)
+        snapshot = live_state.snapshot() if live_state is not None else None
+        self._stored_last_ns = max(snapshot.last_bar_ns.values(), default=-1) if snapshot is not None else -1
+        self._restore_state = snapshot.trading_state if snapshot is not None else TradingState.ACTIVE
+        self.gate = LiveRiskGate(live_limits or LiveLimits(), store=live_state)
+        self._last_bar_ns = np.full(m, -1, dtype=np.int64)
+        self._last_commit_s = -math.inf
+        self.stop_requested = False
         self.on_row = on_row
         self._tracked: dict[ClientOrderId, _Tracked] = {}
         self._coid_of_oid: dict[int, ClientOrderId] = {}
@@ -169,9 +183,70 @@ class PaperSession:
     # ---- stepping -----------------------------------------------------------------------------------------
 
     def run(self, rows: range | None = None) -> None:
-        """Step every row of ``rows`` (default: from the next unstepped row to the end)."""
+        """Step every row of ``rows`` (default: from the next unstepped row to the end), or until a stop is
+        asked (``request_stop``, after the row it is asked in)."""
         for t in rows if rows is not None else range(self.next_row, self.n):
             self.step(t)
+            if self.stop_requested:
+                break
+        self.commit()
+
+    def request_stop(self) -> None:
+        """End ``run`` after the current row (its state committed)."""
+        self.stop_requested = True
+
+    @property
+    def resuming(self) -> bool:
+        """True while a restarted session re-derives the events its log already holds."""
+        log = self.event_log
+        return isinstance(log, ResumedEventLog) and not log.caught_up
+
+    def halt(self, reason: str = "kill switch") -> TradingStateChanged:
+        """The kill switch: the trading state becomes HALTED (written to the live state first), every resting
+        order is cancelled at the broker, and from now on only orders that reduce a position go out (no new
+        entry, no new stop or target: the position is left to the person who halted it)."""
+        now = max(int(self.clock.known_ns[max(self.next_row - 1, 0)]), self._gate_now())
+        change = self.gate.halt(now_ns=now, open_orders=self.manager.open_orders(), reason=reason)
+        self._cancel_all(change.cancel_client_order_ids)
+        self.commit()
+        return change
+
+    def _cancel_all(self, coids: Sequence[ClientOrderId]) -> None:
+        t = max(self.next_row - 1, 0)
+        for coid in coids:
+            tr = self._tracked.get(coid)
+            if tr is None:
+                continue
+            if tr.oid >= 0 and int(self.orders[tr.oid]["status"]) == L.OS_OPEN:
+                self._kernel_cancel(tr.inst, tr.oid, tr.kind is OrderKind.ENTRY, t)
+            self.manager.cancel(coid)
+            self._untrack(coid)
+        self.manager.process()
+
+    def state_step(self) -> StateStep:
+        """What the session holds after its last row: positions, the orders open at the broker, each
+        instrument's last bar (its known time)."""
+        positions: dict[str, dict[str, float]] = {}
+        for j, sym in enumerate(self.symbols):
+            qty = float(self.fs[j, L.F_QTY])
+            if qty != 0.0:
+                avg = float(self.fs[j, L.F_ENTRY_VALUE] / self.fs[j, L.F_ENTRY_QTY])
+                positions[sym] = {"units": qty, "average_price": avg, "mark": float(self.fs[j, L.F_MARK])}
+        orders = {o.client_order_id.value: o.to_dict() for o in self.manager.open_orders()}
+        bars = {sym: int(ns) for sym, ns in zip(self.symbols, self._last_bar_ns.tolist(), strict=True) if ns >= 0}
+        return StateStep(positions=positions, open_orders=orders, bar_ns=bars)
+
+    def commit(self) -> None:
+        """Make the session durable now: the event log synced, then the live state committed (a resumed session
+        commits nothing until it has passed the bars its store already holds)."""
+        if self.live_state is None:
+            self.event_log.sync()
+            return
+        if self.next_row == 0 or int(self.clock.known_ns[self.next_row - 1]) <= self._stored_last_ns:
+            return
+        self.event_log.sync()
+        self.live_state.commit(self.state_step())
+        self._last_commit_s = time.monotonic()
 
     def step(self, t: int) -> None:
         """Row ``t``: the open through the broker, then the kernel's close and the orders it decided."""
@@ -179,25 +254,34 @@ class PaperSession:
             raise ConfigError(f"paper session: expected row {self.next_row} next, found {t}")
         self._ensure_room()
         self._t = t
+        known = int(self.clock.known_ns[t])
+        if self._restore_state is not TradingState.ACTIVE and known > self._stored_last_ns:
+            state, self._restore_state = self._restore_state, TradingState.ACTIVE
+            if state is TradingState.HALTED:
+                self.halt("restarted halted")
+            else:
+                self.gate.reduce(now_ns=max(known, self._gate_now()), reason="restarted reducing")
         open_row = self.open[t]
         for j in range(self.m):
             if self._working[j] and open_row[j] == open_row[j]:
                 self._open_bar(t, j)
-        n_orders = int(self.ai[L.A_N_ORDERS])
+        n_orders = int(self.ai[L.A_N_ORDERS])  # the orders the close decides are those numbered from here
         step_close(  # type: ignore[call-arg]  # mypy cannot count the grids spread into the call
             self.fs, self.is_, self.af, self.ai, t, *self.arrays[1:4], *self.arrays[5:23], self.lot, self.tick,
             self.sector, self.p, self.equity, self.cash, self.qty_path, self.stop_path, self.orders, self.events,
         )  # fmt: skip
-        known = int(self.clock.known_ns[t])
         close_row = self.close[t]
         for j in range(self.m):
             if close_row[j] == close_row[j]:
+                self._last_bar_ns[j] = known
                 self._cancel_closed(j)
                 self._follow_position(j, known)
         for oid in range(n_orders, int(self.ai[L.A_N_ORDERS])):
             self._send_kernel_order(oid, t, known)
         self.manager.process()
         self.next_row = t + 1
+        if self.live_state is not None and time.monotonic() - self._last_commit_s >= self.commit_every_s:
+            self.commit()
         if self.on_row is not None:
             self.on_row(self, t)
 
@@ -342,7 +426,7 @@ class PaperSession:
                 self.gate.record_modify(max(ts, self._gate_now()))
                 self.manager.modify(coid, quantity_units=units, **change)
             return coid
-        if not wanted:
+        if not wanted or self.gate.state is TradingState.HALTED:
             return None
         sym = self.symbols[j]
         order = Order(
@@ -459,6 +543,8 @@ class PaperSession:
                 reason = L.R_TAKE_PROFIT
             book_close_out(self.fs, self.is_, self.af, self.ai, j, t, reason, *args[1:], self.trades, self.fills,
                            self.orders)  # fmt: skip
+            # the close-out takes a pending entry with it (a reversal's too): it leaves the broker before its turn
+            self._cancel_closed(j)
 
 
 def _at(a: np.ndarray, t: int, j: int) -> float:
