@@ -51,6 +51,8 @@ class OrderManager:
         self.event_log = event_log
         self.live_state = live_state
         self._orders: dict[ClientOrderId, Order] = replay(event_log.events())
+        # the ids of the open orders, in sending order: read at every commit of a session's live state
+        self._open: dict[ClientOrderId, None] = dict.fromkeys(c for c, o in self._orders.items() if o.status.is_open)
         self.foreign_events: list[OrderEvent] = []
 
     # ---- sending ------------------------------------------------------------------------------------------
@@ -73,6 +75,7 @@ class OrderManager:
         sent = transition(order, event)
         self.event_log.append(event)
         self._orders[coid] = sent
+        self._open[coid] = None
         self.broker.submit(sent)
         return True
 
@@ -125,7 +128,10 @@ class OrderManager:
             if order is None:
                 self.foreign_events.append(event)
                 continue
-            self._orders[coid] = transition(order, event)
+            after = transition(order, event)
+            self._orders[coid] = after
+            if not after.status.is_open:
+                self._open.pop(coid, None)
             self.event_log.append(event)
             applied.append(event)
         return applied
@@ -162,7 +168,7 @@ class OrderManager:
         return self._orders.get(client_order_id)
 
     def open_orders(self) -> list[Order]:
-        return [o for o in self._orders.values() if o.status.is_open]
+        return [self._orders[c] for c in self._open]
 
     def closed_orders(self) -> list[Order]:
         return [o for o in self._orders.values() if not o.status.is_open]

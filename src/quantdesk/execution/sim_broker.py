@@ -32,8 +32,8 @@ Every outcome is an event, drained by ``poll``; nothing raises for a business ou
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -236,7 +236,7 @@ class SimulatedBroker:
         count = self._bars.get(order.symbol, 0)
         ready = self._arrival_ns(order) if self._arrival_ns is not None else order.submitted_ns + self.latency_ns
         w = self._working[coid] = self._by_symbol.setdefault(order.symbol, {})[coid] = _Working(
-            order=replace(order, status=OrderStatus.SUBMITTED),
+            order=order.evolve(status=OrderStatus.SUBMITTED),
             after_bar=count - 1 if in_bar else count,
             ready_ns=order.submitted_ns if in_bar else ready,
             day=None,
@@ -272,7 +272,7 @@ class SimulatedBroker:
             limit_price=o.limit_price if limit_price is None else float(limit_price),
             stop_price=o.stop_price if stop_price is None else float(stop_price),
         )  # fmt: skip
-        if not event.quantity_units > o.filled_units or _invalid(replace(o, limit_price=event.limit_price,
+        if not event.quantity_units > o.filled_units or _invalid(o.evolve(limit_price=event.limit_price,
                                                                          stop_price=event.stop_price)):  # fmt: skip
             return False
         w.order = transition(o, event)
@@ -336,6 +336,14 @@ class SimulatedBroker:
         self._bars[symbol] = self._bars.get(symbol, 0) + 1
         self._last_ts[symbol] = ts_ns
         return True
+
+    def pass_bars(self, symbols: Sequence[str], ts_ns: Sequence[int]) -> None:
+        """Count a bar of each of ``symbols`` (at the matching ``ts_ns``) as seen without looking at its orders:
+        for a caller that has itself found the bar quiet (see ``quiet_bar``), many instruments at once."""
+        bars, last = self._bars, self._last_ts
+        for symbol, ts in zip(symbols, ts_ns, strict=True):
+            bars[symbol] = bars.get(symbol, 0) + 1
+            last[symbol] = ts
 
     @staticmethod
     def _turn(w: _Working, bar: SimBar) -> tuple[int, int, int]:

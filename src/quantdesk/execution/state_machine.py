@@ -15,7 +15,6 @@ illegal, and so is a cancel or expiry whose ``filled_units`` disagrees with the 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 from quantdesk.core.errors import OrderStateError
 from quantdesk.domain.order_events import (
@@ -73,17 +72,17 @@ def transition(order: Order, event: OrderEvent) -> Order:
         raise _illegal(order, event, f"no transition from {order.status.value}{final} on {type(event).__name__}")
     ts = event.ts_ns
     if isinstance(event, OrderSubmitted):
-        return replace(
-            order, status=S.SUBMITTED, submitted_ns=ts, kind=event.kind, side=event.side, order_type=event.order_type,
+        return order.evolve(
+            status=S.SUBMITTED, submitted_ns=ts, kind=event.kind, side=event.side, order_type=event.order_type,
             time_in_force=event.time_in_force, quantity_units=event.quantity_units, limit_price=event.limit_price,
             stop_price=event.stop_price, reason=event.reason,
         )  # fmt: skip
     if isinstance(event, OrderDenied):
-        return replace(order, status=S.DENIED, closed_ns=ts)
+        return order.evolve(status=S.DENIED, closed_ns=ts)
     if isinstance(event, OrderAccepted):
-        return replace(order, status=S.ACCEPTED, accepted_ns=ts)
+        return order.evolve(status=S.ACCEPTED, accepted_ns=ts)
     if isinstance(event, OrderRejected):
-        return replace(order, status=S.REJECTED, closed_ns=ts)
+        return order.evolve(status=S.REJECTED, closed_ns=ts)
     if isinstance(event, OrderFilled):
         return _filled(order, event)
     if isinstance(event, OrderCancelled | OrderExpired):
@@ -92,14 +91,14 @@ def transition(order: Order, event: OrderEvent) -> Order:
                 order, event, f"it reports {event.filled_units} filled, the fills add up to {order.filled_units}"
             )
         status = S.CANCELLED if isinstance(event, OrderCancelled) else S.EXPIRED
-        return replace(order, status=status, closed_ns=ts)
+        return order.evolve(status=status, closed_ns=ts)
     if isinstance(event, OrderAmended):
         if not event.quantity_units > order.filled_units:
             raise _illegal(
                 order, event, f"the new quantity {event.quantity_units} is not above the {order.filled_units} filled"
             )
-        return replace(
-            order, quantity_units=event.quantity_units, limit_price=event.limit_price, stop_price=event.stop_price
+        return order.evolve(
+            quantity_units=event.quantity_units, limit_price=event.limit_price, stop_price=event.stop_price
         )
     raise _illegal(order, event, "an event type the state machine does not know")  # pragma: no cover
 
@@ -123,8 +122,7 @@ def _filled(order: Order, event: OrderFilled) -> Order:
         else (order.average_price * order.filled_units + event.price * q) / total
     )
     done = total >= order.quantity_units - _tolerance(order.quantity_units)
-    return replace(
-        order,
+    return order.evolve(
         filled_units=order.quantity_units if done else total,
         average_price=average,
         status=S.FILLED if done else S.PARTIALLY_FILLED,

@@ -6,7 +6,8 @@ and on each row of the run's grid does what ``simulate_portfolio`` does, with th
 broker (``execution.sim_broker.SimulatedBroker``, made with the run's own parameter vector):
 
 1. The open: each instrument's bar goes to the broker (``on_bar``; a bar that can touch none of the working
-   orders is passed over, ``SimulatedBroker.quiet_bar``). Every event it reports is booked as it happens by the
+   orders is passed over: the session's own test when the instrument's only orders are its accepted stop and
+   target, ``SimulatedBroker.quiet_bar`` otherwise). Every event it reports is booked as it happens by the
    kernel's own functions: an entry fill by ``book_entry_fill`` (a new trade's stop and target from its first
    fill's price), an exit fill by ``book_exit_fill``, a stop or target fill by ``book_close_out``; the broker asks
    the account (``entry_fit``, the kernel's ``margin_fit``) how much of an entry fill it can carry; a FOK order the
@@ -42,6 +43,7 @@ from quantdesk.backtest.kernel_io import KernelOutput
 from quantdesk.core.errors import ConfigError
 from quantdesk.domain.ids import ClientOrderId, OrderKind
 from quantdesk.domain.order_events import (
+    OrderAccepted,
     OrderAmended,
     OrderCancelled,
     OrderEvent,
@@ -64,6 +66,14 @@ from quantdesk.kernels.portfolio import (
     init_state,
     margin_fit,
     step_close,
+)
+from quantdesk.kernels.session_rows import (
+    FOLLOWED_COLUMNS,
+    OPEN_LEVELS,
+    OPEN_QUIET,
+    OPEN_VISIT,
+    close_visits,
+    open_visits,
 )
 from quantdesk.persistence.live_state import LiveStateStore, StateStep
 from quantdesk.risk.live_limits import LiveRiskGate, TradingStateChanged
@@ -93,6 +103,8 @@ class _Tracked:
     oid: int  # the kernel's order id (-1: a stop or target, which the kernel holds as state)
     leaves: float
     price: float = math.nan  # a stop's or target's working price
+    sell: bool = False  # a stop or target that sells (it protects a long position)
+    accepted: bool = False  # the broker has it working in the market
 
 
 @dataclass(slots=True)
@@ -173,6 +185,23 @@ class PaperSession:
         self._tracked: dict[ClientOrderId, _Tracked] = {}
         self._coid_of_oid: dict[int, ClientOrderId] = {}
         self._working: list[dict[ClientOrderId, _Tracked]] = [{} for _ in range(m)]
+        # which instruments a row must visit in Python: at the open, those with orders working at the broker
+        # (``_busy``); at the close, those with a kernel entry or exit working (the kernel may have closed it),
+        # those whose orders the broker changed (``_stale``) and those whose position, stop or target moved from
+        # what their stop and target orders were last made to follow (``_seen``); the others have nothing to do
+        self._busy = np.zeros(m, dtype=np.bool_)
+        self._kernel_working = np.zeros(m, dtype=np.int64)  # of those, the kernel's entries and exits
+        self._stale = np.zeros(m, dtype=np.bool_)
+        self._seen = np.full((m, 3), np.nan)
+        self._seen[:, 0] = 0.0
+        # the range a bar must stay inside to leave an instrument's accepted stop and target alone (``_quiet_ok``:
+        # those are all it has working); worked out again when its orders change (``_levels_stale``)
+        self._quiet_lo = np.full(m, -np.inf)
+        self._quiet_hi = np.full(m, np.inf)
+        self._quiet_ok = np.zeros(m, dtype=np.bool_)
+        self._levels_stale = np.zeros(m, dtype=np.bool_)
+        self._visit_idx = np.zeros(m, dtype=np.int64)
+        self._visit_code = np.zeros(m, dtype=np.int8)
         self._protect = [_Protect() for _ in range(m)]
         self._t = -1
         self.next_row = 0
@@ -261,21 +290,32 @@ class PaperSession:
                 self.halt("restarted halted")
             else:
                 self.gate.reduce(now_ns=max(known, self._gate_now()), reason="restarted reducing")
-        open_row = self.open[t]
-        for j in range(self.m):
-            if self._working[j] and open_row[j] == open_row[j]:
-                self._open_bar(t, j)
+        idx, code = self._visit_idx, self._visit_code
+        n_visit = open_visits(t, self.open, self.low, self.high, self._busy, self._levels_stale, self._quiet_ok,
+                              self._quiet_lo, self._quiet_hi, idx, code)  # fmt: skip
+        if n_visit:
+            quiet: list[int] = []
+            for j, c in zip(idx[:n_visit].tolist(), code[:n_visit].tolist(), strict=True):
+                if c == OPEN_LEVELS:
+                    self._quiet_levels(j)
+                    quiet_now = self._quiet_ok[j] and self._quiet_lo[j] < self.low[t, j]
+                    c = OPEN_QUIET if quiet_now and self.high[t, j] < self._quiet_hi[j] else OPEN_VISIT
+                if c == OPEN_QUIET:
+                    quiet.append(j)
+                else:
+                    self._open_bar(t, j)
+            if quiet:
+                self.broker.pass_bars([self.symbols[j] for j in quiet], self.clock.open_ns[t, quiet].tolist())
         n_orders = int(self.ai[L.A_N_ORDERS])  # the orders the close decides are those numbered from here
         step_close(  # type: ignore[call-arg]  # mypy cannot count the grids spread into the call
             self.fs, self.is_, self.af, self.ai, t, *self.arrays[1:4], *self.arrays[5:23], self.lot, self.tick,
             self.sector, self.p, self.equity, self.cash, self.qty_path, self.stop_path, self.orders, self.events,
         )  # fmt: skip
-        close_row = self.close[t]
-        for j in range(self.m):
-            if close_row[j] == close_row[j]:
-                self._last_bar_ns[j] = known
-                self._cancel_closed(j)
-                self._follow_position(j, known)
+        n_visit = close_visits(t, self.close, known, self._last_bar_ns, self.fs, self._seen, self._kernel_working,
+                               self._stale, idx)  # fmt: skip
+        for j in idx[:n_visit].tolist():
+            self._cancel_closed(j)
+            self._follow_position(j, known)
         for oid in range(n_orders, int(self.ai[L.A_N_ORDERS])):
             self._send_kernel_order(oid, t, known)
         self.manager.process()
@@ -355,9 +395,7 @@ class PaperSession:
             self._kernel_cancel(j, oid, entry, t)
             return
         if decision.quantity_units != order.quantity_units:
-            from dataclasses import replace
-
-            order = replace(order, quantity_units=decision.quantity_units)
+            order = order.evolve(quantity_units=decision.quantity_units)
         tracked = _Tracked(kind=kind, inst=j, oid=oid, leaves=order.quantity_units)
         self._track(order.client_order_id, tracked)
         self._coid_of_oid[oid] = order.client_order_id
@@ -375,17 +413,45 @@ class PaperSession:
     def _track(self, coid: ClientOrderId, tracked: _Tracked) -> None:
         self._tracked[coid] = tracked
         self._working[tracked.inst][coid] = tracked
+        self._busy[tracked.inst] = True
+        self._stale[tracked.inst] = True
+        self._levels_stale[tracked.inst] = True
+        if tracked.oid >= 0:
+            self._kernel_working[tracked.inst] += 1
 
     def _untrack(self, coid: ClientOrderId) -> _Tracked | None:
         tracked = self._tracked.pop(coid, None)
         if tracked is not None:
             self._working[tracked.inst].pop(coid, None)
+            self._busy[tracked.inst] = bool(self._working[tracked.inst])
+            self._stale[tracked.inst] = True
+            self._levels_stale[tracked.inst] = True
+            if tracked.oid >= 0:
+                self._kernel_working[tracked.inst] -= 1
             prot = self._protect[tracked.inst]
             if prot.stop == coid:
                 prot.stop = None
             if prot.target == coid:
                 prot.target = None
         return tracked
+
+    def _quiet_levels(self, j: int) -> None:
+        """The range inside which a bar leaves instrument ``j``'s orders alone, when they are only its accepted
+        stop and target (a sell stop or a buy target below, a sell target or a buy stop above): the broker's
+        ``quiet_bar`` test, kept as two numbers so a row tests every instrument at once."""
+        self._levels_stale[j] = False
+        lo, hi, ok = -math.inf, math.inf, True
+        for tr in self._working[j].values():
+            if tr.oid >= 0 or not tr.accepted or math.isnan(tr.price):
+                ok = False
+                break
+            if (tr.kind is OrderKind.STOP) == tr.sell:
+                lo = max(lo, tr.price)
+            else:
+                hi = min(hi, tr.price)
+        self._quiet_ok[j] = ok
+        self._quiet_lo[j] = lo
+        self._quiet_hi[j] = hi
 
     def _cancel_closed(self, j: int) -> None:
         """Entries and exits the kernel has closed (cancelled by a signal, or with the position) leave the broker."""
@@ -397,6 +463,8 @@ class PaperSession:
     def _follow_position(self, j: int, ts: int) -> None:
         """The instrument's stop and target orders follow the kernel's position and its stop (sent, amended or
         cancelled); ``ts`` is when (a fill's time: the order works on the rest of that bar)."""
+        self._stale[j] = False
+        self._seen[j] = self.fs[j, FOLLOWED_COLUMNS]
         qty = float(self.fs[j, L.F_QTY])
         prot = self._protect[j]
         if qty == 0.0:
@@ -439,7 +507,8 @@ class PaperSession:
             status=OrderStatus.NEW, reason=kind.value, decided_ns=ts, submitted_ns=ts, accepted_ns=None,
             closed_ns=None,
         )  # fmt: skip
-        self._track(order.client_order_id, _Tracked(kind=kind, inst=j, oid=-1, leaves=units, price=price))
+        self._track(order.client_order_id, _Tracked(kind=kind, inst=j, oid=-1, leaves=units, price=price,
+                                                    sell=direction > 0))  # fmt: skip
         self.gate.record_submit(max(ts, self._gate_now()))
         self.manager.submit(order)
         return order.client_order_id if order.client_order_id in self._tracked else None
@@ -487,7 +556,11 @@ class PaperSession:
         tr = self._tracked.get(event.client_order_id)
         if tr is None:
             return
-        if isinstance(event, OrderFilled):
+        self._stale[tr.inst] = True
+        self._levels_stale[tr.inst] = True
+        if isinstance(event, OrderAccepted):
+            tr.accepted = True
+        elif isinstance(event, OrderFilled):
             self._book_fill(tr, event)
             tr.leaves -= event.quantity_units
             if tr.leaves <= 1e-12:

@@ -8,6 +8,8 @@ import math
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from quantdesk.core.errors import DataError
 from quantdesk.domain import (
@@ -42,6 +44,11 @@ def test_the_namespace_is_the_trade_logs_so_existing_ids_do_not_change() -> None
     trade_log_namespace = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/quantdesk/quantdesk/trade-log")
     assert trade_log_namespace == ID_NAMESPACE
     assert derived_id("instrument/AAA") == str(uuid.uuid5(trade_log_namespace, "instrument/AAA"))
+
+
+@given(st.text())
+def test_derived_id_is_the_standard_uuid5_of_the_name(name: str) -> None:
+    assert derived_id(name) == str(uuid.uuid5(ID_NAMESPACE, name))
 
 
 def test_client_order_id_is_the_same_for_the_same_inputs_and_differs_for_any_other() -> None:
@@ -104,6 +111,26 @@ def test_leaves_units_is_what_a_working_order_still_wants() -> None:
     assert {s for s in OrderStatus if s.is_open} == {
         OrderStatus.NEW, OrderStatus.SUBMITTED, OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED,
     }  # fmt: skip
+
+
+def test_evolve_is_dataclasses_replace_for_every_field() -> None:
+    order = _order()
+    other = _order(status=OrderStatus.CANCELLED, closed_ns=T0 + 7)
+    changes = {
+        "client_order_id": ClientOrderId.derive(SESSION, "BBB", T0, OrderKind.EXIT), "symbol": "BBB",
+        "kind": OrderKind.EXIT, "side": OrderSide.SELL, "order_type": OrderType.STOP, "time_in_force": TimeInForce.GTC,
+        "quantity_units": 7.0, "filled_units": 3.0, "limit_price": 1.5, "stop_price": 2.5, "average_price": 3.5,
+        "status": OrderStatus.FILLED, "reason": "stop_loss", "decided_ns": 1, "submitted_ns": 2, "accepted_ns": 3,
+        "closed_ns": 4, "order_number": 9,
+    }  # fmt: skip
+    assert set(changes) == {f.name for f in dataclasses.fields(Order)}
+    for name, value in changes.items():
+        evolved = order.evolve(**{name: value})
+        assert evolved == dataclasses.replace(order, **{name: value}) and getattr(evolved, name) == value
+    assert order.evolve(**changes) == dataclasses.replace(order, **changes)
+    assert other.evolve() == other and other.evolve() is not other
+    with pytest.raises(TypeError, match=r"Order\.evolve: no field colour"):
+        order.evolve(colour="red")
 
 
 def test_nouns_and_events_are_frozen() -> None:

@@ -3,6 +3,7 @@ reported, damage before it refused, and replay into orders."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from quantdesk.domain.order_events import (
     OrderSubmitted,
 )
 from quantdesk.domain.orders import OrderSide, OrderStatus
-from quantdesk.execution.event_log import InMemoryEventLog, JsonlEventLog, replay
+from quantdesk.execution.event_log import InMemoryEventLog, JsonlEventLog, event_line, replay
 
 from .kit import T0, coid, new_order
 
@@ -93,6 +94,15 @@ def test_a_jsonl_log_reads_back_every_event_type_as_written(tmp_path: Path) -> N
     assert [e.to_dict() for e in again.events()] == [e.to_dict() for e in every_type()]
     assert math.isnan(again.events()[3].stop_price)  # NaN written as null comes back NaN
     assert len(path.read_text().splitlines()) == 10
+
+
+@pytest.mark.parametrize("event", [
+    *every_type(),
+    filled(4, 1e-7, float("inf"), T0 + 123_456),  # a tiny quantity in exponent form, an infinite price as null
+    OrderRejected(ts_ns=T0 + 1_000, client_order_id=coid(5), symbol='Ä"\\x', reason="tab\there, é ✓"),
+])  # fmt: skip
+def test_each_line_is_the_events_dict_as_json_dumps_writes_it(event: OrderEvent) -> None:
+    assert event_line(event) == json.dumps(event.to_dict(), sort_keys=True, allow_nan=False)
 
 
 def test_a_torn_last_line_is_cut_off_and_reported_and_the_log_goes_on(tmp_path: Path) -> None:
