@@ -1,0 +1,117 @@
+"""A paper session's controls: the kill switch (no resting order after it, only reducing orders from then on)
+and a stop asked mid-run (the run ends after that row, the rest can follow)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from quantdesk.domain.bars import Bars
+from quantdesk.domain.ids import OrderKind
+from quantdesk.domain.instrument import Instrument
+from quantdesk.domain.order_events import OrderDenied, OrderSubmitted
+from quantdesk.domain.orders import OrderSide
+from quantdesk.domain.timeframe import Timeframe
+from quantdesk.execution.event_log import InMemoryEventLog
+from quantdesk.risk.live_limits import TradingState
+from quantdesk.runtime.paper import paper_replay
+from quantdesk.runtime.session import PaperSession
+from quantdesk.strategy.load import parse_strategy
+from quantdesk.strategy.templates import template_text
+
+
+Market = tuple[list[Bars], dict[str, Instrument]]
+
+
+@pytest.fixture(scope="module")
+def market() -> Market:
+    """Four equities' one-minute bars over three sessions (a random walk, seeded)."""
+    rng = np.random.default_rng(7)
+    days = pd.bdate_range("2025-01-02", periods=3, tz="UTC").as_unit("ns").asi8 + 870 * 60_000_000_000
+    ts = (days[:, None] + np.arange(390)[None, :] * 60_000_000_000).ravel()
+    bars, inst = [], {}
+    for k in range(4):
+        close = np.round(50.0 * np.exp(np.cumsum(rng.normal(0.0, 0.001, len(ts)))), 2)
+        open_ = np.concatenate([[close[0]], close[:-1]])
+        high = np.round(np.maximum(open_, close) * 1.0005, 2)
+        low = np.round(np.minimum(open_, close) * 0.9995, 2)
+        cols = {"ts": ts, "open": open_, "high": high, "low": low, "close": close, "volume": np.full(len(ts), 5e4)}
+        bars.append(Bars.from_arrays(f"EQ{k}", Timeframe.M1, cols))
+        inst[f"EQ{k}"] = Instrument(symbol=f"EQ{k}", asset_class="equity", market="US", currency="USD",
+                                    tick_size=0.01, lot_size=1.0)  # fmt: skip
+    return bars, inst
+
+
+def _strategy() -> object:
+    doc = json.loads(template_text("ema_cross"))
+    doc["risk_management"]["portfolio_limits"]["max_positions"] = 4
+    for block in (doc["entry_conditions"], doc["exit_conditions"]["signal_exit"]):
+        block["technical_signals"][0]["params"] = {"fast": 9, "slow": 21}
+    return parse_strategy(json.dumps(doc))
+
+
+def test_the_kill_switch_leaves_no_resting_order_and_only_reducing_orders_go_out(
+    market: Market,
+) -> None:
+    bars, inst = market
+    seen: dict[str, int] = {}
+
+    def halt_with_stops_resting(session: PaperSession, t: int) -> None:
+        resting = [o for o in session.manager.open_orders() if o.kind is OrderKind.STOP]
+        if "row" not in seen and t > 100 and len(resting) >= 2:
+            change = session.halt("test")
+            seen["row"], seen["events"], seen["cancelled"] = (
+                t,
+                len(session.manager.event_log.events()),
+                len(change.cancel_client_order_ids),
+            )
+            assert session.manager.open_orders() == [] and session.broker.open_orders() == []
+
+    outcome = paper_replay(_strategy(), bars, instruments=inst, on_row=halt_with_stops_resting)
+    session = outcome.session
+    assert "row" in seen and seen["cancelled"] >= 2
+    assert session.gate.state is TradingState.HALTED
+    after = [e for e in session.manager.event_log.events()[seen["events"] :] if isinstance(e, OrderSubmitted)]
+    # after the halt: no entry, no new stop or target; exits only, each against the position it closes
+    assert after, "the positions held at the halt were closed by their exit signals"
+    assert {e.kind for e in after} == {OrderKind.EXIT}
+    held = {s: 0.0 for s in session.symbols}
+    for e in session.manager.event_log.events()[: seen["events"]]:
+        if e.__class__.__name__ == "OrderFilled":
+            held[e.symbol] += e.quantity_units * e.side.sign
+    for e in after:
+        assert held[e.symbol] != 0.0 and (e.side is OrderSide.SELL) == (held[e.symbol] > 0)
+    # nothing rests at the broker at the end but what the halt allowed (no stop was sent again)
+    assert all(o.kind is OrderKind.EXIT for o in session.broker.open_orders())
+    # the kernel goes on deciding; each entry it decides is denied at the gate and closes unfilled
+    orders = outcome.result.output.orders
+    late_entries = orders[(orders["decided_row"] > seen["row"]) & (orders["reason"] == 0)]
+    assert len(late_entries) > 0
+    assert (late_entries["status"] == 2).all() and (late_entries["filled"] == 0.0).all()
+    denied = [e for e in session.manager.event_log.events()[seen["events"] :] if isinstance(e, OrderDenied)]
+    assert len(denied) == len(late_entries)
+    assert all(e.reason.startswith("HALTED allows only orders that reduce a position") for e in denied)
+
+
+def test_a_stop_ends_the_run_after_its_row_and_a_restart_resumes_it_to_the_same_end(
+    market: Market,
+) -> None:
+    bars, inst = market
+    whole = paper_replay(_strategy(), bars, instruments=inst)
+
+    def stop_at_500(session: PaperSession, t: int) -> None:
+        if t == 500:
+            session.request_stop()
+
+    log = InMemoryEventLog()
+    first = paper_replay(_strategy(), bars, instruments=inst, event_log=log, on_row=stop_at_500)
+    assert first.session.next_row == 501 and first.session.stop_requested
+    stopped_at = len(log.events())
+    again = paper_replay(_strategy(), bars, instruments=inst, event_log=log)
+    for name in ("equity", "trades", "fills", "orders", "events"):
+        assert getattr(again.result.output, name).tobytes() == getattr(whole.result.output, name).tobytes(), name
+    assert [e.to_dict() for e in log.events()] == [e.to_dict() for e in whole.session.manager.event_log.events()]
+    assert 0 < stopped_at < len(log.events())
