@@ -22,7 +22,6 @@ from quantdesk.runtime.session import PaperSession
 from quantdesk.strategy.load import parse_strategy
 from quantdesk.strategy.templates import template_text
 
-
 Market = tuple[list[Bars], dict[str, Instrument]]
 
 
