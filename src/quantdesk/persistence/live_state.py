@@ -65,6 +65,8 @@ class LiveSnapshot:
     open_orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_bar_ns: dict[str, int] = field(default_factory=dict)
     trading_state: TradingState = TradingState.ACTIVE
+    # the session's time when the trading state last changed (None: never, or a store written before it was kept)
+    trading_state_ns: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +74,7 @@ class LiveSnapshot:
             "open_orders": self.open_orders,
             "last_bar_ns": self.last_bar_ns,
             "trading_state": str(self.trading_state),
+            "trading_state_ns": self.trading_state_ns,
         }
 
 
@@ -82,7 +85,7 @@ class LiveStateStore(Protocol):
     def claim_send(self, client_order_id: str) -> bool: ...
     def claimed(self) -> set[str]: ...
     def snapshot(self) -> LiveSnapshot: ...
-    def set_trading_state(self, state: TradingState) -> None: ...
+    def set_trading_state(self, state: TradingState, since_ns: int | None = None) -> None: ...
     def clear(self) -> None: ...
 
 
@@ -186,13 +189,14 @@ class SqliteLiveState:
             raise StoreError(f"live state: {self.path}: {exc}") from exc
         return _snapshot(items)
 
-    def set_trading_state(self, state: TradingState) -> None:
+    def set_trading_state(self, state: TradingState, since_ns: int | None = None) -> None:
         state = TradingState(state)
         with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO live_item (session, kind, item, value) VALUES (?, 'meta', 'trading_state', ?)",
-                (self.session_id, str(state)),
-            )
+            db.executemany(
+                "INSERT OR REPLACE INTO live_item (session, kind, item, value) VALUES (?, 'meta', ?, ?)",
+                [(self.session_id, "trading_state", str(state)),
+                 (self.session_id, "trading_state_ns", "" if since_ns is None else str(int(since_ns)))],
+            )  # fmt: skip
 
     def clear(self) -> None:
         with self._transaction() as db:
@@ -204,12 +208,15 @@ class SqliteLiveState:
 
 
 def _snapshot(items: Mapping[str, Mapping[str, str]]) -> LiveSnapshot:
-    state = items.get("meta", {}).get("trading_state", str(TradingState.ACTIVE))
+    meta = items.get("meta", {})
+    state = meta.get("trading_state", str(TradingState.ACTIVE))
+    since = meta.get("trading_state_ns", "")
     return LiveSnapshot(
         positions={k: json.loads(v) for k, v in items.get("position", {}).items()},
         open_orders={k: json.loads(v) for k, v in items.get("order", {}).items()},
         last_bar_ns={k: int(v) for k, v in items.get("last_bar", {}).items()},
         trading_state=TradingState(state),
+        trading_state_ns=int(since) if since else None,
     )
 
 
@@ -285,9 +292,11 @@ class RedisLiveState:
             found = pipe.execute()
         return _snapshot(dict(zip(_KINDS, found, strict=True)))
 
-    def set_trading_state(self, state: TradingState) -> None:
+    def set_trading_state(self, state: TradingState, since_ns: int | None = None) -> None:
+        since = "" if since_ns is None else str(int(since_ns))
         with self._translated():
-            self._r.hset(self._key("meta"), "trading_state", str(TradingState(state)))
+            meta = {"trading_state": str(TradingState(state)), "trading_state_ns": since}
+            self._r.hset(self._key("meta"), mapping=meta)  # type: ignore[arg-type]
 
     def clear(self) -> None:
         with self._translated():

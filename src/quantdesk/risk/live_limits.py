@@ -315,7 +315,7 @@ class LiveRiskGate:
             ts_ns=now_ns, previous=self._state, state=state, reason=reason, cancel_client_order_ids=cancels
         )
         if self._store is not None:
-            self._store.set_trading_state(state)  # first: a crash from here on restarts in the new state
+            self._store.set_trading_state(state, now_ns)  # first: a crash from here on restarts in the new state
         self._state = state
         return record
 

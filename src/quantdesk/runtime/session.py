@@ -177,6 +177,10 @@ class PaperSession:
         snapshot = live_state.snapshot() if live_state is not None else None
         self._stored_last_ns = max(snapshot.last_bar_ns.values(), default=-1) if snapshot is not None else -1
         self._restore_state = snapshot.trading_state if snapshot is not None else TradingState.ACTIVE
+        # a stored halt or reduce is made again where the session made it: before the first row known after it
+        # (a store without the time: after the stored last bar)
+        since = snapshot.trading_state_ns if snapshot is not None else None
+        self._restore_since_ns = since if since is not None else self._stored_last_ns
         self.gate = LiveRiskGate(live_limits or LiveLimits(), store=live_state)
         self._last_bar_ns = np.full(m, -1, dtype=np.int64)
         self._last_commit_s = -math.inf
@@ -230,11 +234,16 @@ class PaperSession:
         log = self.event_log
         return isinstance(log, ResumedEventLog) and not log.caught_up
 
-    def halt(self, reason: str = "kill switch") -> TradingStateChanged:
+    def halt(self, reason: str = "kill switch", *, now_ns: int | None = None) -> TradingStateChanged:
         """The kill switch: the trading state becomes HALTED (written to the live state first), every resting
         order is cancelled at the broker, and from now on only orders that reduce a position go out (no new
-        entry, no new stop or target: the position is left to the person who halted it)."""
-        now = max(int(self.clock.known_ns[max(self.next_row - 1, 0)]), self._gate_now())
+        entry, no new stop or target: the position is left to the person who halted it). ``now_ns``: when (default:
+        the last row's known time, or just before the first row's); a restarted session halts again at the time
+        the live state kept, so its re-derived run cancels what the first run cancelled."""
+        if now_ns is None:
+            last = int(self.clock.known_ns[self.next_row - 1]) if self.next_row > 0 else int(self.clock.known_ns[0]) - 1
+            now_ns = max(last, self._gate_now())
+        now = now_ns
         change = self.gate.halt(now_ns=now, open_orders=self.manager.open_orders(), reason=reason)
         self._cancel_all(change.cancel_client_order_ids)
         self.commit()
@@ -284,12 +293,13 @@ class PaperSession:
         self._ensure_room()
         self._t = t
         known = int(self.clock.known_ns[t])
-        if self._restore_state is not TradingState.ACTIVE and known > self._stored_last_ns:
+        if self._restore_state is not TradingState.ACTIVE and known > self._restore_since_ns:
             state, self._restore_state = self._restore_state, TradingState.ACTIVE
+            at = max(self._restore_since_ns, self._gate_now())
             if state is TradingState.HALTED:
-                self.halt("restarted halted")
+                self.halt("restarted halted", now_ns=at)
             else:
-                self.gate.reduce(now_ns=max(known, self._gate_now()), reason="restarted reducing")
+                self.gate.reduce(now_ns=at, reason="restarted reducing")
         idx, code = self._visit_idx, self._visit_code
         n_visit = open_visits(t, self.open, self.low, self.high, self._busy, self._levels_stale, self._quiet_ok,
                               self._quiet_lo, self._quiet_hi, idx, code)  # fmt: skip

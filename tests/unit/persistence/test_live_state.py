@@ -83,7 +83,11 @@ def test_a_client_order_id_is_claimed_once(store: SqliteLiveState | RedisLiveSta
 def test_the_trading_state_is_kept(store: SqliteLiveState | RedisLiveState) -> None:
     store.set_trading_state(TradingState.HALTED)
     store.commit(StateStep({}, {}, {"AAA": 1}))
-    assert store.snapshot().trading_state is TradingState.HALTED
+    assert store.snapshot().trading_state is TradingState.HALTED and store.snapshot().trading_state_ns is None
+    store.set_trading_state(TradingState.REDUCING, 1_735_828_200_000_000_000)
+    snap = store.snapshot()
+    assert (snap.trading_state, snap.trading_state_ns) == (TradingState.REDUCING, 1_735_828_200_000_000_000)
+    assert snap.to_dict()["trading_state_ns"] == 1_735_828_200_000_000_000
     with pytest.raises(ValueError):
         store.set_trading_state("PAUSED")  # type: ignore[arg-type]
 

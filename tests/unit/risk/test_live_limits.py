@@ -346,7 +346,7 @@ def test_a_store_that_fails_leaves_the_state_unchanged() -> None:
     class Broken:
         session_id = "s"
 
-        def set_trading_state(self, state: TradingState) -> None:
+        def set_trading_state(self, state: TradingState, since_ns: int | None = None) -> None:
             raise ConfigError("store down")
 
     g = LiveRiskGate(LiveLimits(), store=Broken())  # type: ignore[arg-type]
