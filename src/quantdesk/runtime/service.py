@@ -185,7 +185,12 @@ def paper(
     state = live_state if live_state is not None else open_session_state(folder.session_id, run.spec.home)
     try:
         if fresh:
-            before = folder.read_status()
+            from quantdesk.core.errors import StoreError
+
+            try:
+                before = folder.read_status()
+            except StoreError:
+                before = None  # a damaged status is what --fresh is for
             if before is not None and before.running and before.pid != os.getpid():
                 raise ConfigError(f"--fresh: paper session {folder.session_id} is running (pid {before.pid}); "
                                   "`quantdesk paper stop` it first")  # fmt: skip

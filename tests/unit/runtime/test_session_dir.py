@@ -27,6 +27,7 @@ from quantdesk.runtime.service import PreparedRun, paper, prepare, session_folde
 from quantdesk.runtime.session import PaperSession
 from quantdesk.runtime.session_dir import (
     KILLED,
+    ActedCommand,
     SessionDir,
     SessionStatus,
     find_session,
@@ -99,6 +100,31 @@ def test_a_status_is_written_whole_and_read_back_field_for_field(tmp_path: Path)
     folder.status_path.write_text("{not json")
     with pytest.raises(StoreError, match=r"status\.json is not JSON"):
         folder.read_status()
+
+
+def test_the_commands_journal_reads_back_in_order_without_a_line_torn_by_a_kill(tmp_path: Path) -> None:
+    folder = SessionDir("s-j", tmp_path)
+    halt = ActedCommand(row=61, command="halt", reason="desk", issued="t0", acted="t1")
+    stop = ActedCommand(row=90, command="stop", reason=None, issued="t2", acted="t3")
+    folder.journal(halt)
+    folder.journal(stop)
+    assert folder.journaled() == [halt, stop]
+    with folder.commands_path.open("ab") as f:
+        f.write(b'{"row": 95, "comm')  # a kill in the middle of the append
+    assert folder.journaled() == [halt, stop]
+    folder.commands_path.write_bytes(b'{"row": 1}\n' + folder.commands_path.read_bytes())
+    with pytest.raises(StoreError, match=r"commands\.jsonl, line 1: not a command"):
+        folder.journaled()
+
+
+def test_fresh_starts_over_a_session_whose_status_is_damaged(home: Path) -> None:
+    run = prepared(home)
+    folder = session_folder(run)
+    folder.path.mkdir(parents=True)
+    folder.status_path.write_text("{torn")
+    with pytest.raises(StoreError, match=r"status\.json is not JSON.*--fresh"):
+        paper(run)
+    assert paper(run, fresh=True).status.state == "finished"
 
 
 def test_a_running_status_whose_process_is_gone_reads_as_killed(tmp_path: Path, dead_pid: int) -> None:
