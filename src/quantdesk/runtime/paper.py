@@ -78,11 +78,14 @@ def paper_replay(
     on_row: Callable[[PaperSession, int], None] | None = None,
     session_for: Callable[[PaperSession], None] | None = None,
     commit_every_s: float = 0.05,
+    session_id: str | None = None,
 ) -> PaperOutcome:
     """Replay ``bars`` through a paper session of ``strategy`` (see the module docstring). ``event_log`` and
     ``live_state`` make the session durable (default: in memory); ``on_row`` is called after each row;
     ``session_for`` receives the session before its first row (a caller that resumes it, or watches it);
-    ``commit_every_s`` is how often (wall time) the live state is committed, with the log synced first.
+    ``commit_every_s`` is how often (wall time) the live state is committed, with the log synced first;
+    ``session_id`` replaces the replay's derived id (``replay_session_id``) where a caller keys the session by more
+    than the strategy, symbols and first bar (the CLI's sessions also by capital, trading window and last bar).
 
     Given an event log that already holds events (a session that was killed), the session resumes: it re-derives
     its run from the first bar, each event checked against the stored one and not written again, so it ends
@@ -93,7 +96,7 @@ def paper_replay(
     def runner(inputs: KernelInputs, params: np.ndarray, grid: Grid, bar_list: Sequence[Bars]) -> KernelOutput:
         check_inputs(inputs, params)
         symbols = [b.symbol for b in bar_list]
-        sid = replay_session_id(strategy, symbols, bar_list[0].timeframe.value, int(grid.known_ns[0]))
+        sid = session_id or replay_session_id(strategy, symbols, bar_list[0].timeframe.value, int(grid.known_ns[0]))
         session = PaperSession(
             kernel_arrays(inputs), params, symbols=symbols,
             clock=SessionClock(known_ns=np.asarray(grid.known_ns, dtype=np.int64), open_ns=_open_times(grid, bar_list)),

@@ -4,8 +4,10 @@
 outside the strategy's ``asset_classes`` are left out, each with a note), reads the bars (the window from
 ``start``, so the warm-up before ``trade_from`` is there), the benchmark and the instruments, and builds the
 ``EvidenceSources`` whose fundamentals store opens inside the worker, only when a strategy reads it.
-``backtest(spec)`` runs it and returns the result with the notes. The CLI's ``backtest``, ``strategy
-lookahead`` and ``demo`` call these; later the API and a process pool call the same with the same specs.
+``backtest(spec)`` runs it and returns the result with the notes; ``paper(spec)`` runs it as a durable paper
+session in its folder under ``<data home>/sessions/`` (``runtime.paper_driver``), resuming one that was stopped
+or killed. The CLI's ``backtest``, ``paper``, ``strategy lookahead`` and ``demo`` call these; later the API and
+a process pool call the same with the same specs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quantdesk.backtest.result import BacktestResult
 from quantdesk.core.errors import ConfigError
@@ -25,6 +27,12 @@ from quantdesk.domain.timeframe import Timeframe
 from quantdesk.runtime.spec import RunSpec
 from quantdesk.strategy.compile import EvidenceSources
 from quantdesk.strategy.models import Strategy
+
+if TYPE_CHECKING:
+    from quantdesk.persistence.live_state import LiveStateStore
+    from quantdesk.runtime.paper_driver import PaperRunOutcome
+    from quantdesk.runtime.session import PaperSession
+    from quantdesk.runtime.session_dir import SessionDir
 
 Progress = Callable[[str], None]
 
@@ -132,3 +140,67 @@ def backtest(spec: RunSpec | PreparedRun, progress: Progress | None = None) -> R
         sources=run.sources, benchmark=run.benchmark, progress=progress, trade_from_ns=run.spec.ns("trade_from"),
     )  # fmt: skip
     return RunOutcome(result, run.notes)
+
+
+def open_session_state(session_id: str, home: Path | None = None) -> LiveStateStore:
+    """A paper session's live state: Redis when ``QUANTDESK_REDIS_URL`` is set, else ``<home>/live_state.db``."""
+    from quantdesk.persistence.live_state import REDIS_URL_ENV, SqliteLiveState, open_live_state
+
+    if os.environ.get(REDIS_URL_ENV, "") or home is None:
+        return open_live_state(session_id)
+    return SqliteLiveState(session_id, home / "live_state.db")
+
+
+def session_folder(run: PreparedRun) -> SessionDir:
+    """The folder of a prepared run's paper session: ``<data home>/sessions/<session id>/``."""
+    from quantdesk.runtime.paper_driver import paper_session_id
+    from quantdesk.runtime.session_dir import SessionDir, sessions_root
+
+    return SessionDir(paper_session_id(run), sessions_root(run.spec.home))
+
+
+def paper(
+    spec: RunSpec | PreparedRun,
+    *,
+    session_dir: SessionDir | None = None,
+    live_state: LiveStateStore | None = None,
+    fresh: bool = False,
+    on_row: Callable[[PaperSession, int], None] | None = None,
+    session_for: Callable[[PaperSession, int | None], None] | None = None,
+    speed: float | None = None,
+    record: bool = False,
+    command: str | None = None,
+    status_every_s: float = 0.5,
+    control_every_s: float = 0.2,
+    commit_every_s: float = 0.05,
+) -> PaperRunOutcome:
+    """Run a spec as a durable paper session (``runtime.paper_driver.run_paper``; the options are its own):
+    ``session_dir`` defaults to the run's folder (``session_folder``), ``live_state`` to ``open_session_state``
+    (opened and closed here); ``fresh`` deletes the folder and the live state first, so the session starts over."""
+    from quantdesk.runtime.paper_driver import check_speed, run_paper
+
+    check_speed(speed)
+    run = spec if isinstance(spec, PreparedRun) else prepare(spec)
+    folder = session_dir if session_dir is not None else session_folder(run)
+    state = live_state if live_state is not None else open_session_state(folder.session_id, run.spec.home)
+    try:
+        if fresh:
+            from quantdesk.core.errors import StoreError
+
+            try:
+                before = folder.read_status()
+            except StoreError:
+                before = None  # a damaged status is what --fresh is for
+            if before is not None and before.running and before.pid != os.getpid():
+                raise ConfigError(f"--fresh: paper session {folder.session_id} is running (pid {before.pid}); "
+                                  "`quantdesk paper stop` it first")  # fmt: skip
+            folder.remove()
+            state.clear()
+        return run_paper(run, folder=folder, live_state=state, on_row=on_row, session_for=session_for, speed=speed,
+                         command=command, record=record, status_every_s=status_every_s,
+                         control_every_s=control_every_s, commit_every_s=commit_every_s)  # fmt: skip
+    finally:
+        if live_state is None:
+            close = getattr(state, "close", None)
+            if close is not None:
+                close()

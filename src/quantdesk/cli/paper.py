@@ -1,0 +1,368 @@
+"""``quantdesk paper run|status|stop|halt``: a strategy as a durable paper session, and the commands that watch,
+stop and halt it from another terminal.
+
+``paper run`` replays stored bars through the paper session and the simulated broker (``runtime.service.paper``;
+``--replay`` is the only mode today, live feeds come with the moomoo adapter), optionally paced (``--speed``
+bars per second) and watched in a rich live view. The session lives in ``<data home>/sessions/<id>/``; the
+same command after a kill or a stop resumes it where it was, and ``--fresh`` starts it over. A first Ctrl-C
+stops it after the current bar, as ``paper stop`` does. ``paper status`` reads the sessions' ``status.json``;
+``paper stop`` and ``paper halt`` write the running session's ``control.json`` and wait for its answer.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.console import Group, RenderableType
+from rich.live import Live
+from rich.markup import escape
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from quantdesk.cli.backtest import (
+    CapitalOption,
+    EndOption,
+    StartOption,
+    SymbolsOption,
+    TimeframeOption,
+    TradeFromOption,
+    UniverseOption,
+    prepared,
+    run_spec,
+    summary_table,
+)
+from quantdesk.cli.common import app, out
+from quantdesk.core.errors import ConfigError
+
+paper_app = typer.Typer(
+    help="Paper trading: a strategy replayed bar by bar through the simulated broker, as a session that can be "
+    "watched, stopped, halted and resumed.",
+    no_args_is_help=True,
+)
+app.add_typer(paper_app, name="paper")
+
+_VIEW_EVERY_S = 0.25  # the live view is redrawn at most 4 times a second
+_WAIT_EVERY_S = 0.1
+_LAST_FILLS = 6
+REPLAY_HELP = (
+    "replay stored bars through the simulated broker: the default and only mode today (live feeds come with the "
+    "moomoo adapter)"
+)
+
+
+def _money(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:,.2f}"
+
+
+def session_view(session: Any, strategy: str, capital: float) -> RenderableType:
+    """The live view of a running session: trading state, progress, equity and PnL, positions, open orders and
+    the last fills."""
+    from quantdesk.domain.order_events import OrderFilled
+    from quantdesk.runtime.session_dir import SessionFacts, status_of
+
+    facts = SessionFacts(strategy=strategy, symbols=session.symbols, timeframe="", capital=capital)
+    st = status_of(session, facts, state="running", started="")
+    state_style = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "bold red"}.get(st.trading_state, "")
+    head = Text.assemble(
+        (f"{strategy}", "bold"), f" · session {st.session_id[:8]} · ", (st.trading_state, state_style),
+        f" · row {st.row}/{st.n} · bar {st.last_bar or '-'}" + (" · resuming" if st.resuming else ""),
+    )  # fmt: skip
+    pnl = st.pnl
+    money = Text.assemble(
+        f"equity {_money(st.equity)}   cash {_money(st.cash)}   PnL ",
+        (_money(pnl), "green" if (pnl or 0.0) >= 0 else "red"), f"   fills {st.fills}",
+    )  # fmt: skip
+    positions = Table(title="positions", title_justify="left", expand=False)
+    for name in ("symbol", "units", "average price", "mark", "unrealized PnL"):
+        positions.add_column(name, justify="left" if name == "symbol" else "right")
+    for sym, p in st.positions.items():
+        unrealized = (p["mark"] - p["average_price"]) * p["units"]
+        positions.add_row(sym, f"{p['units']:,.0f}", _money(p["average_price"]), _money(p["mark"]), _money(unrealized))
+    orders = Table(title="open orders", title_justify="left")
+    for name in ("id", "symbol", "kind", "side", "type", "units", "price", "status"):
+        orders.add_column(name, justify="right" if name in ("units", "price") else "left")
+    for o in session.manager.open_orders():
+        price = o.limit_price if o.limit_price == o.limit_price else o.stop_price
+        orders.add_row(o.client_order_id.value[:8], o.symbol, str(o.kind), str(o.side), str(o.order_type),
+                       f"{o.quantity_units - o.filled_units:,.0f}", "market" if price != price else _money(price),
+                       str(o.status))  # fmt: skip
+    fills = Table(title="last fills", title_justify="left")
+    for name in ("time", "symbol", "side", "units", "price", "commission"):
+        fills.add_column(name, justify="right" if name in ("units", "price", "commission") else "left")
+    from quantdesk.core.timestamps import ns_to_iso
+
+    recent = [e for e in session.event_log.events() if isinstance(e, OrderFilled)][-_LAST_FILLS:]
+    for f in reversed(recent):
+        fills.add_row(ns_to_iso(f.ts_ns), f.symbol, str(f.side), f"{f.quantity_units:,.0f}", _money(f.price),
+                      _money(f.commission))  # fmt: skip
+    bar = Table.grid(padding=(0, 1))
+    bar.add_row(ProgressBar(total=max(st.n, 1), completed=st.row, width=50), f"{100.0 * st.row / max(st.n, 1):.0f}%")
+    parts: list[RenderableType] = [head, bar, money]
+    for table, none in ((positions, "no position"), (orders, "no open order"), (fills, "no fill yet")):
+        parts.append(table if table.row_count else Text(none, style="dim"))
+    return Group(*parts)
+
+
+class _View:
+    """The rich live view of ``paper run --view``, redrawn at most every ``_VIEW_EVERY_S``."""
+
+    def __init__(self, strategy: str, capital: float) -> None:
+        self.strategy, self.capital = strategy, capital
+        self.live: Live | None = None
+        self._last_s = -1e18
+
+    def start(self, session: Any) -> None:
+        self.live = Live(session_view(session, self.strategy, self.capital), console=out, auto_refresh=False)
+        self.live.start(refresh=True)
+
+    def update(self, session: Any, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.live is None or (not force and now - self._last_s < _VIEW_EVERY_S):
+            return
+        self._last_s = now
+        self.live.update(session_view(session, self.strategy, self.capital), refresh=True)
+
+    def stop(self, session: Any | None) -> None:
+        if self.live is not None:
+            if session is not None:
+                self.update(session, force=True)
+            self.live.stop()
+            self.live = None
+            if not out.is_terminal:
+                out.print()  # off a terminal the last frame ends without its newline
+
+
+@contextmanager
+def _ctrl_c_stops(sessions: list[Any]) -> Iterator[None]:
+    """A first Ctrl-C (or SIGTERM) asks the session to stop after its current bar; a second one interrupts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if not sessions or sessions[0].stop_requested:
+            raise KeyboardInterrupt
+        sessions[0].request_stop()
+
+    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
+
+
+@paper_app.command("run")
+def paper_run(
+    strategy_file: Annotated[Path, typer.Argument(help="strategy JSON file")],
+    symbols: SymbolsOption = None,
+    universe: UniverseOption = None,
+    timeframe: TimeframeOption = "1d",
+    start: StartOption = None,
+    end: EndOption = None,
+    capital: CapitalOption = 100_000.0,
+    trade_from: TradeFromOption = None,
+    replay: Annotated[bool, typer.Option("--replay/--live", help=REPLAY_HELP)] = True,
+    speed: Annotated[float, typer.Option("--speed", help="bars per second of wall time (0: full speed)")] = 0.0,
+    view: Annotated[
+        bool | None, typer.Option("--view/--no-view", help="a live view of the session (default: in a terminal)")
+    ] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="delete the session's folder and live state, and start over")
+    ] = False,
+    record: Annotated[
+        bool, typer.Option("--record/--no-record", help="record the finished session (quantdesk runs list shows it)")
+    ] = True,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the JSON result here")] = None,
+) -> None:
+    """Run a strategy as a paper session over stored bars; the same command resumes it after a stop or a kill."""
+    from quantdesk.runtime.paper_driver import check_speed
+    from quantdesk.runtime.service import paper, session_folder
+
+    if not replay:
+        raise ConfigError("--live: live feeds come with the moomoo adapter; paper sessions replay stored bars today "
+                          "(--replay, the default)")  # fmt: skip
+    check_speed(speed)
+    spec = run_spec(strategy_file, symbols, universe, None, timeframe, start, end, capital, trade_from)
+    run = prepared(spec)
+    folder = session_folder(run)
+    name = run.strategy.strategy_meta.name
+    watch = _View(name, float(capital)) if (out.is_terminal if view is None else view) else None
+    sessions: list[Any] = []
+
+    def started(session: Any, resumed_from: int | None) -> None:
+        sessions.append(session)
+        if resumed_from is not None:
+            out.print(f"resuming session {folder.session_id} from row {resumed_from} of {session.n}", highlight=False)
+        else:
+            out.print(f"paper session {folder.session_id}: {escape(run.label)}, {session.n} bars"
+                      + (f" at {speed:g} bars/s" if speed else ""), highlight=False)  # fmt: skip
+        if watch is not None:
+            watch.start(session)
+
+    def each_row(session: Any, _t: int) -> None:
+        if watch is not None:
+            watch.update(session)
+
+    command = "quantdesk " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["paper"] else None
+    try:
+        with _ctrl_c_stops(sessions):
+            outcome = paper(run, fresh=fresh, on_row=each_row, session_for=started, speed=speed, record=record,
+                            command=command)  # fmt: skip
+    finally:
+        if watch is not None:
+            watch.stop(sessions[0] if sessions else None)
+    st = outcome.status
+    if outcome.finished:
+        result = outcome.result
+        out.print(summary_table(f"{name} · paper · {', '.join(run.symbols)} {run.timeframe.value}", result))
+        out.print(f"{result.metrics.n_trades} closed trades, final equity {result.metrics.final_equity:,.2f}",
+                  highlight=False)  # fmt: skip
+        if json_out is not None:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            result.to_json(json_out)
+            out.print(f"JSON result: {escape(str(json_out))}")
+        if outcome.recorded:
+            out.print(f"recorded as run {st.run_id} (`quantdesk runs show {str(st.run_id)[:8]}`)", highlight=False)
+        elif st.run_id is not None:
+            out.print(f"already recorded as run {st.run_id} (--fresh runs the session again)", highlight=False)
+    else:
+        out.print(f"stopped at row {st.row} of {st.n} (bar {st.last_bar}): equity {_money(st.equity)}, "
+                  f"{len(st.positions)} position(s), {st.open_orders} open order(s); run the same command to resume",
+                  highlight=False)  # fmt: skip
+    if st.trading_state == "HALTED":
+        out.print("[bold red]trading HALTED[/bold red]: no entry goes out, positions are left as they are; "
+                  "a rerun resumes halted, --fresh starts over")  # fmt: skip
+    out.print(f"session folder: {escape(str(folder.path))}", highlight=False)
+
+
+def _status_dict(folder: Any, status: Any) -> dict[str, Any]:
+    return status.to_dict() | {"shown_state": status.shown_state, "alive": status.alive, "folder": str(folder.path)}
+
+
+@paper_app.command("status")
+def paper_status(
+    session_id: Annotated[str | None, typer.Argument(help="a session's id or its first characters")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Every paper session, the most recently updated first; or one session whole."""
+    from quantdesk.runtime.session_dir import find_session, list_sessions
+
+    if session_id is not None:
+        folder, st = find_session(session_id)
+        if as_json:
+            out.print_json(json.dumps(_status_dict(folder, st)))
+            return
+        out.print(f"[bold]paper session {st.session_id}[/bold]: {st.shown_state}, trading {st.trading_state}",
+                  highlight=False)  # fmt: skip
+        out.print(f"{escape(st.strategy)} on {escape(', '.join(st.symbols))} {st.timeframe}; row {st.row} of {st.n}, "
+                  f"bar {st.last_bar or '-'}; pid {st.pid}, started {st.started}, updated {st.updated}",
+                  highlight=False)  # fmt: skip
+        out.print(f"equity {_money(st.equity)}, cash {_money(st.cash)}, PnL {_money(st.pnl)}; "
+                  f"{st.open_orders} open order(s), {st.fills} fill(s)", highlight=False)  # fmt: skip
+        if st.positions:
+            table = Table(title="positions")
+            for name in ("symbol", "units", "average price", "mark"):
+                table.add_column(name, justify="left" if name == "symbol" else "right")
+            for sym, p in st.positions.items():
+                table.add_row(sym, f"{p['units']:,.0f}", _money(p["average_price"]), _money(p["mark"]))
+            out.print(table)
+        for label, value in (("recorded as run", st.run_id), ("error", st.error), ("command", st.command)):
+            if value:
+                out.print(f"{label}: {escape(value)}", highlight=False)
+        out.print(f"session folder: {escape(str(folder.path))}", highlight=False)
+        return
+    sessions = list_sessions()
+    if as_json:
+        out.print_json(json.dumps([_status_dict(f, s) for f, s in sessions]))
+        return
+    if not sessions:
+        out.print("no paper session yet; `quantdesk paper run FILE --symbols ...` starts one")
+        return
+    table = Table(title="paper sessions")
+    for name in ("id", "state", "trading", "strategy", "symbols", "row", "last bar", "equity", "updated"):
+        table.add_column(name, justify="right" if name in ("row", "equity") else "left")
+    for _, s in sessions:
+        names = ", ".join(s.symbols[:4]) + (" ..." if len(s.symbols) > 4 else "")
+        table.add_row(s.session_id[:8], s.shown_state, s.trading_state, escape(s.strategy), escape(names),
+                      f"{s.row}/{s.n}", s.last_bar or "-", _money(s.equity), s.updated[:19])  # fmt: skip
+    out.print(table)
+
+
+def _target(session_id: str | None) -> tuple[Any, Any]:
+    """The session a stop or halt is for: the one named, which must be running, or the one running."""
+    from quantdesk.runtime.session_dir import find_session, running_session
+
+    if session_id is None:
+        return running_session()
+    folder, st = find_session(session_id)
+    if not st.running:
+        raise ConfigError(f"session {folder.session_id} is not running (its status: {st.shown_state})")
+    return folder, st
+
+
+def _wait_for(folder: Any, done: Any, wait_s: float) -> Any:
+    """The session's status once ``done(status)`` holds or its process is gone; None after ``wait_s``."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        st = folder.read_status()
+        if st is not None and (done(st) or not st.alive):
+            return st
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(_WAIT_EVERY_S)
+
+
+WaitOption = Annotated[float, typer.Option("--wait", min=0.0, help="seconds to wait for the session's answer")]
+
+
+@paper_app.command("stop")
+def paper_stop(
+    session_id: Annotated[str | None, typer.Argument(help="the session's id (default: the running one)")] = None,
+    wait: WaitOption = 10.0,
+) -> None:
+    """Stop the running session after its current bar, its state kept (run the same command to resume)."""
+    folder, _ = _target(session_id)
+    folder.send("stop")
+    st = _wait_for(folder, lambda s: s.state != "running", wait)
+    if st is None:
+        out.print(f"asked session {folder.session_id} to stop; no answer within {wait:g} s (it stops after its "
+                  "current bar)", highlight=False)  # fmt: skip
+        return
+    out.print(f"session {folder.session_id} {st.shown_state} at row {st.row} of {st.n} (bar {st.last_bar}); "
+              "run its command again to resume", highlight=False)  # fmt: skip
+    if st.command:
+        out.print(f"  {escape(st.command)}", highlight=False)
+
+
+@paper_app.command("halt")
+def paper_halt(
+    session_id: Annotated[str | None, typer.Argument(help="the session's id (default: the running one)")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="why (kept in the session's commands journal)")] = "",
+    wait: WaitOption = 10.0,
+) -> None:
+    """The kill switch: trading HALTED, every resting order cancelled, then only orders that reduce a position."""
+    folder, _ = _target(session_id)
+    folder.send("halt", reason.strip() or None)
+    st = _wait_for(folder, lambda s: s.trading_state == "HALTED", wait)
+    if st is None:
+        out.print(f"asked session {folder.session_id} to halt; no answer within {wait:g} s (it halts after its "
+                  "current bar)", highlight=False)  # fmt: skip
+        return
+    out.print(
+        f"session {folder.session_id} trading {st.trading_state} at row {st.row} of {st.n}: "
+        f"{st.open_orders} open order(s), {len(st.positions)} position(s) left as they are",
+        highlight=False,
+    )

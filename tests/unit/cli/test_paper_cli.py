@@ -1,0 +1,227 @@
+"""``quantdesk paper run|status|stop|halt`` as a user runs them, in subprocesses over a data home of their own: a
+replay trades as the backtest of the strategy sized at the decision and is recorded once; a paced session is
+stopped from another command, killed, and resumed by the same command to the uninterrupted end; a halt cancels
+the resting orders; bad input and a stop with nothing running fail with clear messages."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quantdesk.data.catalog import Catalog
+from quantdesk.data.sources.synthetic import SyntheticConfig, write_synthetic_market
+
+REPO = Path(__file__).resolve().parents[3]
+STRATEGY = REPO / "examples" / "strategies" / "ema_cross.json"
+RUN = ("paper", "run", str(STRATEGY), "--symbols", "SYN001,SYN002", "--no-view")
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("paper_cli_market")
+    write_synthetic_market(Catalog(root / "catalog"), SyntheticConfig(n_symbols=2, days=300, seed=7))
+    return root
+
+
+@pytest.fixture
+def home(market: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data home of its own (sessions, live state, the runs database) over the module's market; this process
+    reads the same home."""
+    root = tmp_path / "home"
+    root.mkdir()
+    (root / "catalog").symlink_to(market / "catalog")
+    monkeypatch.setenv("QUANTDESK_HOME", str(root))
+    monkeypatch.delenv("QUANTDESK_DATABASE_URL", raising=False)
+    monkeypatch.delenv("QUANTDESK_REDIS_URL", raising=False)
+    return root
+
+
+def env(home: Path) -> dict[str, str]:
+    out = {**os.environ, "QUANTDESK_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"}
+    for name in ("QUANTDESK_DATABASE_URL", "QUANTDESK_REDIS_URL"):
+        out.pop(name, None)
+    return out
+
+
+def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "quantdesk.cli", *args], env=env(home), capture_output=True,
+                          text=True, timeout=120, check=False)  # fmt: skip
+
+
+def start(home: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "quantdesk.cli", *args], env=env(home), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def the_status(home: Path) -> dict[str, Any]:
+    (path,) = (home / "sessions").glob("*/status.json")
+    return json.loads(path.read_text())
+
+
+def wait_status(home: Path, proc: subprocess.Popen[str], done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        paths = list((home / "sessions").glob("*/status.json")) if (home / "sessions").exists() else []
+        if paths:
+            try:
+                got = json.loads(paths[0].read_text())
+            except ValueError:
+                got = {}
+            if got and done(got):
+                return got
+        time.sleep(0.05)
+    raise AssertionError("the session's status never got there")
+
+
+def uninterrupted_equity(home: Path) -> float:
+    from quantdesk.runtime.paper import paper_replay
+    from quantdesk.runtime.service import prepare
+    from quantdesk.runtime.spec import RunSpec
+
+    run = prepare(RunSpec.from_file(STRATEGY, symbols=("SYN001", "SYN002"), data_home=str(home)))
+    return paper_replay(run.strategy, list(run.bars), instruments=run.instruments).result.metrics.final_equity
+
+
+def test_a_paper_replay_trades_as_the_backtest_sized_at_the_decision_and_is_recorded_once(
+    home: Path, tmp_path: Path
+) -> None:
+    doc = json.loads(STRATEGY.read_text())
+    doc["execution_rules"]["size_orders_at"] = "decision"
+    decision = tmp_path / "decision.json"
+    decision.write_text(json.dumps(doc))
+    bt = cli(home, "backtest", str(decision), "--symbols", "SYN001,SYN002", "--json", str(tmp_path / "bt.json"))
+    assert bt.returncode == 0, bt.stderr
+    ran = cli(home, *RUN, "--json", str(tmp_path / "paper.json"))
+    assert ran.returncode == 0, ran.stderr
+    backtest, paper = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("bt", "paper"))
+    assert paper["trades"] == backtest["trades"] and len(paper["trades"]) == 15
+    assert paper["fills"] == backtest["fills"]
+    final = paper["metrics"]["final_equity"]
+    assert final == backtest["metrics"]["final_equity"]
+    assert f"15 closed trades, final equity {final:,.2f}" in ran.stdout
+    status = the_status(home)
+    assert (status["state"], status["trading_state"], status["row"], status["n"]) == ("finished", "ACTIVE", 300, 300)
+    assert status["equity"] == final and status["fills"] == len(paper["fills"]) == 30
+    assert status["open_orders"] == 0 and status["positions"] == {} and status["last_bar"] == "2025-02-24T21:00:00Z"
+    assert status["command"] == "quantdesk " + " ".join(RUN) + f" --json {tmp_path / 'paper.json'}"
+    assert f"session folder: {home / 'sessions' / status['session_id']}" in ran.stdout
+    from quantdesk.persistence.runs import RunStore
+
+    (recorded,) = RunStore().runs()
+    assert recorded.mode == "paper" and recorded.instance_id == status["run_id"] and recorded.final_equity == final
+    assert f"recorded as run {recorded.instance_id}" in ran.stdout
+    again = cli(home, *RUN)  # the same command again: the finished session re-derived, not recorded twice
+    assert again.returncode == 0, again.stderr
+    assert f"resuming session {status['session_id']} from row 300 of 300" in again.stdout
+    assert f"already recorded as run {recorded.instance_id}" in again.stdout and len(RunStore().runs()) == 1
+    stop = cli(home, "paper", "stop", status["session_id"][:8])
+    assert stop.returncode == 2
+    assert f"session {status['session_id']} is not running (its status: finished)" in stop.stderr
+
+
+def test_a_paced_session_stopped_then_killed_resumes_with_the_same_command_to_the_uninterrupted_end(home: Path) -> None:
+    proc = start(home, *RUN, "--speed", "40", "--no-record")
+    wait_status(home, proc, lambda s: s["row"] >= 20)
+    listed = cli(home, "paper", "status", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (shown,) = json.loads(listed.stdout)
+    assert shown["shown_state"] == "running" and shown["alive"] and shown["pid"] == proc.pid
+    stop = cli(home, "paper", "stop")
+    assert stop.returncode == 0, stop.stderr
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    stopped = the_status(home)
+    assert stopped["state"] == "stopped" and 20 <= stopped["row"] < 300
+    assert f"session {stopped['session_id']} stopped at row {stopped['row']} of 300" in stop.stdout
+    assert f"stopped at row {stopped['row']} of 300" in out and "run the same command to resume" in out
+    # the same command resumes; killed this time (SIGKILL), its status reads as killed
+    proc = start(home, *RUN, "--speed", "40", "--no-record")
+    wait_status(home, proc, lambda s: s["pid"] == proc.pid and s["row"] >= stopped["row"] + 10)
+    proc.kill()
+    proc.wait()
+    status = cli(home, "paper", "status")
+    assert "killed (restart with the same command to resume)" in status.stdout
+    resumed = cli(home, *RUN, "--no-record")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming session {stopped['session_id']} from row " in resumed.stdout
+    final = the_status(home)
+    assert final["state"] == "finished" and final["row"] == 300
+    assert final["equity"] == pytest.approx(uninterrupted_equity(home), abs=1e-9)
+
+
+def test_paper_halt_cancels_the_resting_orders_and_the_session_ends_halted(home: Path) -> None:
+    proc = start(home, *RUN, "--speed", "40", "--no-record")
+    wait_status(home, proc, lambda s: s["row"] >= 30 and s["open_orders"] >= 1)
+    halt = cli(home, "paper", "halt", "--reason", "risk desk")
+    assert halt.returncode == 0, halt.stderr
+    assert " trading HALTED at row " in halt.stdout and ": 0 open order(s)" in halt.stdout
+    halted = the_status(home)
+    assert halted["trading_state"] == "HALTED" and halted["state"] == "running"
+    stop = cli(home, "paper", "stop", halted["session_id"][:8])
+    assert stop.returncode == 0, stop.stderr
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "trading HALTED" in out
+    final = the_status(home)
+    assert final["state"] == "halted" and final["row"] < 300
+    journal = (home / "sessions" / final["session_id"] / "commands.jsonl").read_text().splitlines()
+    assert [(json.loads(line)["command"], json.loads(line)["reason"]) for line in journal] == [
+        ("halt", "risk desk"), ("stop", None)]  # fmt: skip
+
+
+def test_paper_stop_and_halt_with_no_running_session_fail_with_a_clear_message(home: Path) -> None:
+    stop = cli(home, "paper", "stop")
+    assert stop.returncode == 2
+    assert "no paper session is running (`quantdesk paper status` lists the sessions)" in stop.stderr
+    listed = cli(home, "paper", "status")
+    assert listed.returncode == 0 and "no paper session yet" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--speed", "-2"), "--speed: expected bars per second >= 0 (0: full speed), found -2.0"),
+        (("--live",), "--live: live feeds come with the moomoo adapter"),
+    ],
+)
+def test_bad_paper_options_are_config_errors_naming_the_option(home: Path, args: tuple[str, ...], message: str) -> None:
+    done = cli(home, "paper", "run", str(STRATEGY), "--symbols", "SYN001", *args)
+    assert done.returncode == 2 and message in done.stderr
+    assert not (home / "sessions").exists()
+
+
+def test_the_live_view_shows_the_trading_state_progress_positions_orders_and_fills(home: Path) -> None:
+    from rich.console import Console
+
+    from quantdesk.cli.paper import session_view
+    from quantdesk.runtime.service import paper, prepare, session_folder
+    from quantdesk.runtime.spec import RunSpec
+
+    run = prepare(RunSpec.from_file(STRATEGY, symbols=("SYN001", "SYN002"), data_home=str(home)))
+    frames: dict[str, str] = {}
+
+    def render(session: Any, t: int) -> None:
+        if "open" not in frames and t >= 60 and session.manager.open_orders() and session.state_step().positions:
+            console = Console(width=160, record=True, file=io.StringIO())
+            console.print(session_view(session, "EMA Cross Trend", 100_000.0))
+            frames["open"] = console.export_text()
+            frames["row"] = str(t + 1)
+            frames["symbol"] = next(iter(session.state_step().positions))
+
+    paper(run, on_row=render)
+    text = frames["open"]
+    assert f"EMA Cross Trend · session {session_folder(run).session_id[:8]} · " in text
+
+    assert f"ACTIVE · row {frames['row']}/300 · bar " in text
+    assert "positions" in text and frames["symbol"] in text and "open orders" in text and "stop" in text
+    assert "last fills" in text and "buy" in text and "PnL" in text and "%" in text
