@@ -4,6 +4,8 @@ and a stop asked mid-run (the run ends after that row, the rest can follow)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,8 @@ from quantdesk.domain.instrument import Instrument
 from quantdesk.domain.order_events import OrderDenied, OrderSubmitted
 from quantdesk.domain.orders import OrderSide
 from quantdesk.domain.timeframe import Timeframe
-from quantdesk.execution.event_log import InMemoryEventLog
+from quantdesk.execution.event_log import InMemoryEventLog, JsonlEventLog
+from quantdesk.persistence.live_state import SqliteLiveState
 from quantdesk.risk.live_limits import TradingState
 from quantdesk.runtime.paper import paper_replay
 from quantdesk.runtime.session import PaperSession
@@ -114,3 +117,36 @@ def test_a_stop_ends_the_run_after_its_row_and_a_restart_resumes_it_to_the_same_
         assert getattr(again.result.output, name).tobytes() == getattr(whole.result.output, name).tobytes(), name
     assert [e.to_dict() for e in log.events()] == [e.to_dict() for e in whole.session.manager.event_log.events()]
     assert 0 < stopped_at < len(log.events())
+
+
+def test_a_session_halted_then_stopped_resumes_halted_to_the_uninterrupted_halted_end(
+    market: Market, tmp_path: Path
+) -> None:
+    bars, inst = market
+
+    def halt_at(row: int, stop_at: int | None = None) -> Callable[[PaperSession, int], None]:
+        def on_row(session: PaperSession, t: int) -> None:
+            if t == row:
+                session.halt("desk")
+            if t == stop_at:
+                session.request_stop()
+
+        return on_row
+
+    whole = paper_replay(_strategy(), bars, instruments=inst, on_row=halt_at(300))
+    log_path, state_path = tmp_path / "events.jsonl", tmp_path / "live.db"
+    first = paper_replay(_strategy(), bars, instruments=inst, on_row=halt_at(300, stop_at=400),
+                         event_log=JsonlEventLog(log_path), live_state=SqliteLiveState("s1", state_path))  # fmt: skip
+    assert first.session.next_row == 401
+    stored = SqliteLiveState("s1", state_path).snapshot()
+    assert stored.trading_state is TradingState.HALTED
+    assert stored.trading_state_ns == int(first.session.clock.known_ns[300])
+    # the rerun has no halt of its own: it takes it from the live state
+    again = paper_replay(_strategy(), bars, instruments=inst, event_log=JsonlEventLog(log_path),
+                         live_state=SqliteLiveState("s1", state_path))  # fmt: skip
+    assert again.session.gate.state is TradingState.HALTED
+    for name in ("equity", "trades", "fills", "orders", "events"):
+        assert getattr(again.result.output, name).tobytes() == getattr(whole.result.output, name).tobytes(), name
+    assert [e.to_dict() for e in JsonlEventLog(log_path).events()] == [
+        e.to_dict() for e in whole.session.manager.event_log.events()
+    ]
