@@ -48,6 +48,7 @@ bench: $(STAMP_RUN)
 	$(BIN)/python benchmarks/signals.py
 	$(BIN)/python benchmarks/plan_example.py
 	$(BIN)/python benchmarks/user_path.py
+	$(BIN)/python benchmarks/paper.py
 
 bench-peers: $(STAMP_BENCH)
 	$(BIN)/python benchmarks/peers.py
