@@ -73,6 +73,7 @@ def test_every_readme_command_runs_as_shown(tmp_path: Path) -> None:
     write_user_files(cwd)
     shutil.copytree(ROOT / "examples", cwd / "examples")  # the README's commands run in a checkout
     env = {**os.environ, "QUANTDESK_HOME": str(tmp_path / "home"), "COLUMNS": "200", "NO_COLOR": "1"}
+    env.pop("QUANTDESK_DATABASE_URL", None)  # the backtests record into the temporary home, never a user's database
     skipped = []
     for command in readme_commands():
         if any(online in command for online in ONLINE):

@@ -101,6 +101,9 @@ def column_values(column: pd.Series) -> list[Any]:
         return ints
     if pd.api.types.is_float_dtype(dtype):
         return float_values(column.to_numpy())
+    if isinstance(dtype, pd.StringDtype):  # every value a str or missing: no value needs to_jsonable
+        strings: list[Any] = column.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
+        return strings
     return [to_jsonable(v) for v in column.tolist()]
 
 

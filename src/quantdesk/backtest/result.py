@@ -25,13 +25,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from quantdesk.analysis.inference.regime import RegimeSeries, classify_regime
+from quantdesk.analysis.inference.regime import REGIME_NAMES, Regime, RegimeSeries, classify_regime, regime_codes_at
 from quantdesk.analytics.inputs import PerformanceInputs
 from quantdesk.analytics.jsonable import column_values, dumps, frame_records
 from quantdesk.analytics.performance import PerformanceMetrics, benchmark_metrics, performance_metrics
 from quantdesk.analytics.report_html import METRIC_ROWS, format_metric, report_json, write_report
 from quantdesk.backtest import nouns, records
 from quantdesk.backtest.kernel_io import KernelOutput
+from quantdesk.backtest.trade_log import TIME_FIELDS, TRADE_LOG_FIELDS, trade_log_documents
 from quantdesk.core.errors import ConfigError
 from quantdesk.core.timestamps import ns_to_index, ns_to_iso
 from quantdesk.domain.bars import Bars
@@ -46,6 +47,11 @@ from quantdesk.strategy.models import Strategy
 RESULT_SCHEMA_VERSION = "3"  # 3: the resolved strategy file ("strategy_file")
 # the trade log's context: what was known when each trade was decided
 _CONTEXT_KEYS = ("fundamental_score", "technical_confluence", "market_regime", "posterior", "composite_score")
+# the trade log's flat columns (backtest.trade_log) that are a ``trades`` column (by its name there)
+_TRADE_LOG_SOURCES = {name: {"entry_ns": "entry_time", "decided_ns": "decided_time", "exit_ns": "exit_time"}.get(
+    name, name) for name, _ in TRADE_LOG_FIELDS if name not in ("trade_id", "strategy_instance_id",
+                                                               "instrument_id", "symbol")}  # fmt: skip
+_REGIME_LOOKUP = np.array([REGIME_NAMES[int(r)] for r in Regime], dtype=object)  # a code's name, by code
 
 
 def _rounded(values: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -219,8 +225,10 @@ class BacktestResult:
         s = self.runs[j].signals
         level3 = s.composite.levels.get(3) if s.composite is not None else None
         nothing = np.full(len(bars), None, dtype=object)
+        cached = self._regimes.get(j)
+        codes = cached.codes[bars] if cached is not None else regime_codes_at(self.runs[j].bars, bars)
         return {
-            "market_regime": self._regime(j).names()[bars],
+            "market_regime": _REGIME_LOOKUP[codes.astype(np.intp)],
             "technical_confluence": _rounded(s.adjusted_confluence, bars),
             "posterior": _rounded(s.posterior.posterior, bars) if s.posterior is not None else nothing,
             "composite_score": _rounded(s.composite.score, bars) if s.composite is not None else nothing,
@@ -319,50 +327,35 @@ class BacktestResult:
     def strategy_instance_id(self) -> str:
         return derived_id("strategy/" + self.strategy.model_dump_json())
 
+    def trade_log_columns(self) -> dict[str, list[Any]]:
+        """The trade log as flat columns (``backtest.trade_log.TRADE_LOG_FIELDS``; times as int64 UTC ns, None
+        where a value is missing), one list per field, the trades in ``trades`` order."""
+        frame = self.trades
+        n = len(frame)
+        columns: dict[str, list[Any]] = {}
+        symbols = column_values(frame["symbol"])
+        instrument_ids = {r.symbol: self._instrument_id(j) for j, r in enumerate(self.runs)}
+        prefix = f"{self.strategy_instance_id}/"
+        columns["trade_id"] = [derived_id(f"{prefix}{s}/{k}") for s, k in zip(symbols, frame["trade_id"].tolist(),
+                                                                              strict=True)]  # fmt: skip
+        columns["strategy_instance_id"] = [self.strategy_instance_id] * n
+        columns["instrument_id"] = [instrument_ids[s] for s in symbols]
+        columns["symbol"] = symbols
+        for name, source in _TRADE_LOG_SOURCES.items():
+            column = frame[source]
+            if name in TIME_FIELDS:
+                ns = pd.DatetimeIndex(column).as_unit("ns")
+                values: list[Any] = ns.asi8.tolist()
+                for i in np.flatnonzero(ns.isna()):
+                    values[i] = None
+                columns[name] = values
+            else:
+                columns[name] = column_values(column)
+        return columns
+
     def trade_log(self) -> list[dict[str, Any]]:
         """Every trade in the plan's ``trade_log.json`` shape, plus its symbol, status, PnL, costs and bars held."""
-        frame = self.trades
-        inst_of = {r.symbol: j for j, r in enumerate(self.runs)}
-        col = {name: column_values(frame[name]) for name in frame.columns}
-        instrument_ids = {symbol: self._instrument_id(j) for symbol, j in inst_of.items()}
-        prefix = f"{self.strategy_instance_id}/"
-        out = []
-        for i in range(len(frame)):
-            symbol = col["symbol"][i]
-            out.append(
-                {
-                    "trade_id": derived_id(f"{prefix}{symbol}/{col['trade_id'][i]}"),
-                    "strategy_instance_id": self.strategy_instance_id,
-                    "instrument_id": instrument_ids[symbol],
-                    "symbol": symbol,
-                    "side": col["side"][i],
-                    "status": col["status"][i],
-                    "quantity": col["quantity"][i],
-                    "entry": {
-                        "price": col["entry_price"][i],
-                        "timestamp": col["entry_time"][i],
-                        "order_type": col["order_type"][i],
-                        "fill_quality": col["fill_quality"][i],
-                        "decided_at": col["decided_time"][i],
-                    },
-                    "exit": {
-                        "price": col["exit_price"][i],
-                        "timestamp": col["exit_time"][i],
-                        "reason": col["exit_reason"][i],
-                    },
-                    "risk_metrics": {
-                        "initial_risk": col["initial_risk"][i],
-                        "r_multiple": col["r_multiple"][i],
-                        "drawdown_contribution": col["drawdown_contribution"][i],
-                    },
-                    "context": {key: col[key][i] for key in _CONTEXT_KEYS},
-                    "pnl": col["pnl"][i],
-                    "return_pct": col["return_pct"][i],
-                    "costs": {key: col[key][i] for key in ("commission", "spread_slippage", "impact")},
-                    "bars_held": col["bars_held"][i],
-                }
-            )
-        return out
+        return trade_log_documents(self.trade_log_columns())
 
     def to_dict(self) -> dict[str, Any]:
         content = report_json(self._inputs, self.metrics)

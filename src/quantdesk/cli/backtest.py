@@ -99,10 +99,12 @@ def backtest(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the JSON result here")] = None,
     report_out: Annotated[Path | None, typer.Option("--report", help="write the HTML report here")] = None,
     record: Annotated[
-        bool, typer.Option("--record", help="record the run in the database (quantdesk runs list shows it)")
-    ] = False,
+        bool,
+        typer.Option("--record/--no-record", help="record the run in the database (quantdesk runs list shows it)"),
+    ] = True,
 ) -> None:
-    """Backtest a strategy file on stored bars: many instruments share one account."""
+    """Backtest a strategy file on stored bars: many instruments share one account; the run is recorded
+    (quantdesk runs list) unless --no-record."""
     from quantdesk.runtime.service import backtest as run_backtest_spec
 
     if report_out is not None and report_out.suffix.lower() not in (".html", ".htm"):

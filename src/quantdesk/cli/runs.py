@@ -12,7 +12,7 @@ from rich.table import Table
 from quantdesk.cli.common import app, out
 
 runs_app = typer.Typer(
-    help="Recorded runs: backtests (quantdesk backtest --record) and sessions.", no_args_is_help=True
+    help="Recorded runs: every backtest (quantdesk backtest, unless --no-record) and session.", no_args_is_help=True
 )
 app.add_typer(runs_app, name="runs")
 
@@ -30,7 +30,7 @@ def runs_list(
         out.print_json(json.dumps([r.to_dict() for r in runs]))
         return
     if not runs:
-        out.print("no recorded run yet; `quantdesk backtest FILE --symbols ... --record` records one")
+        out.print("no recorded run yet; `quantdesk backtest FILE --symbols ...` records one")
         return
     table = Table(title="recorded runs")
     for name in ("id", "created", "mode", "strategy", "symbols", "tf", "trades", "return", "final equity"):

@@ -22,6 +22,13 @@ block (O(w log w) a block, O(n log w) in all) and a Fenwick tree over their sort
 window's values: a bar adds its own value and drops the one leaving the window (O(log w) each), the
 rank is two prefix counts and the median one or two k-th-smallest descents. The result is bit for bit
 the sorted window's (the same values are compared and the same two are averaged).
+
+``trailing_rank_at(values, window, min_history, at, out)`` is the same two rows at the bars ``at`` only
+(``out[:, k]`` for bar ``at[k]``): each window gathered on its own, counted, and its median's order
+statistics selected (``np.partition``), O(len(at) w), for a caller that needs a few thousand bars of a
+million (the trade log's context, a regime per decided entry) and would otherwise pay for every bar. It
+equals ``trailing_rank(...)[:, at]``: the same counts, the same values averaged (of two equal zeros
+in a window, which sign a median takes is the sort's choice, in both kernels).
 """
 
 from __future__ import annotations
@@ -120,4 +127,41 @@ def trailing_rank(values: np.ndarray, window: int, min_history: int, out: np.nda
             if gone >= lo and ranks[gone - lo] > 0:
                 _add(size_tree, ranks[gone - lo], -1)
                 count -= 1
+    return out
+
+
+@njit(cache=True)
+def trailing_rank_at(values: np.ndarray, window: int, min_history: int, at: np.ndarray, out: np.ndarray) -> np.ndarray:
+    n = len(values)
+    buf = np.empty(max(window, 1))
+    for k in range(len(at)):
+        i = at[k]
+        out[0, k] = np.nan
+        out[1, k] = np.nan
+        if window < 1 or i < 0 or i >= n:
+            continue
+        x = values[i]
+        count = 0
+        below = 0
+        equal = 0
+        for j in range(max(0, i - window), i):
+            v = values[j]
+            if not np.isnan(v):
+                buf[count] = v
+                count += 1
+                if v < x:
+                    below += 1
+                elif v == x:
+                    equal += 1
+        if count < min_history or count == 0:
+            continue
+        half = count // 2
+        # the median's one or two order statistics by selection: the same values a sort puts there
+        part = np.partition(buf[:count], half)
+        if count % 2 == 1:
+            out[1, k] = part[half]
+        else:
+            out[1, k] = (part[:half].max() + part[half]) / 2.0
+        if not np.isnan(x):
+            out[0, k] = (below + 0.5 * equal) / count
     return out

@@ -9,6 +9,8 @@ when ``ITEMS`` gains an item, a migration adds its column there.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from quantdesk.domain.fundamentals import ITEMS
@@ -89,8 +91,9 @@ rating_changes = sa.Table(
 
 # ---- runs: the plan's strategy config, strategy instance, risk parameters and trade log (section 6.1) ----------
 # A config is a strategy file's resolved content, keyed by its hash; an instance is one run of it (a backtest, a
-# paper or a live session) on its symbols and window; each instance's trade log rows carry the plan's
-# trade_log.json document, and ``run_records`` its orders, fills and risk events (a JSON array per kind).
+# paper or a live session) on its symbols and window; a trade log row is one trade, a typed column per field of the
+# plan's trade_log.json document (``backtest.trade_log.TRADE_LOG_FIELDS``; times as int64 UTC ns), and
+# ``run_records`` holds its orders, fills and risk events (one Parquet blob per kind, ``persistence.frames``).
 
 strategy_configs = sa.Table(
     "strategy_configs",
@@ -130,6 +133,29 @@ strategy_instances = sa.Table(
 )
 sa.Index("ix_strategy_instances_created", strategy_instances.c.created_ns)
 
+# the trade log's columns that 0004 added (the fields of a trade's document that 0003 kept only in its JSON)
+TRADE_LOG_EXTRA_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
+    ("strategy_instance_id", sa.String(36)),
+    ("instrument_id", sa.String(128)),
+    ("entry_price", sa.Float()),
+    ("order_type", sa.String(16)),
+    ("fill_quality", sa.String(8)),
+    ("decided_ns", sa.BigInteger()),
+    ("exit_price", sa.Float()),
+    ("initial_risk", sa.Float()),
+    ("drawdown_contribution", sa.Float()),
+    ("fundamental_score", sa.Float()),
+    ("technical_confluence", sa.Float()),
+    ("market_regime", sa.String(32)),
+    ("posterior", sa.Float()),
+    ("composite_score", sa.Float()),
+    ("return_pct", sa.Float()),
+    ("commission", sa.Float()),
+    ("spread_slippage", sa.Float()),
+    ("impact", sa.Float()),
+    ("bars_held", sa.Integer()),
+)
+
 trade_log = sa.Table(
     "trade_log",
     metadata,
@@ -142,10 +168,11 @@ trade_log = sa.Table(
     sa.Column("quantity", sa.Float, nullable=False),
     sa.Column("entry_ns", sa.BigInteger, nullable=False),
     sa.Column("exit_ns", sa.BigInteger, nullable=True),
-    sa.Column("exit_reason", sa.String(32), nullable=False),
+    sa.Column("exit_reason", sa.String(32), nullable=True),
     sa.Column("r_multiple", sa.Float, nullable=True),
     sa.Column("pnl", sa.Float, nullable=True),
-    sa.Column("document", sa.Text, nullable=False),
+    # 0004: the rest of the trade's document, a column per field
+    *[sa.Column(name, kind, nullable=True) for name, kind in TRADE_LOG_EXTRA_COLUMNS],
     sa.PrimaryKeyConstraint("instance_id", "trade_id"),
 )
 
@@ -154,6 +181,6 @@ run_records = sa.Table(
     metadata,
     sa.Column("instance_id", sa.String(36), sa.ForeignKey("strategy_instances.instance_id"), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),  # Parquet (persistence.frames)
     sa.PrimaryKeyConstraint("instance_id", "kind"),
 )

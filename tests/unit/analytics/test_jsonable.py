@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quantdesk.analytics.jsonable import TimeAxis, dumps, frame_records, series_json, to_jsonable
+from quantdesk.analytics.jsonable import TimeAxis, column_values, dumps, frame_records, series_json, to_jsonable
 from quantdesk.core.timestamps import ns_array_to_iso, ns_to_iso
 
 
@@ -51,3 +51,9 @@ def test_dumps_is_strict_json_with_a_key_per_line() -> None:
     text = dumps(doc)
     assert json.loads(text) == doc
     assert text.splitlines()[:4] == ["{", ' "a": 1,', ' "rows": [', '  {"x": 1.5},']
+
+
+def test_a_string_column_is_its_strings_with_none_where_missing() -> None:
+    for dtype in ("str", "string", pd.StringDtype("python")):
+        column = pd.Series(["buy", None, "sell"], dtype=dtype)
+        assert column_values(column) == ["buy", None, "sell"] == [to_jsonable(v) for v in column.tolist()]

@@ -9,8 +9,10 @@ from pathlib import Path
 
 
 def run_cli(home: Path, *args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
-    """``quantdesk *args`` with ``QUANTDESK_HOME=home``, no colour and a terminal ``columns`` wide."""
+    """``quantdesk *args`` with ``QUANTDESK_HOME=home``, no colour and a terminal ``columns`` wide; never on the
+    developer's own database (``QUANTDESK_DATABASE_URL`` is dropped: a backtest records into the home's SQLite)."""
     env = {**os.environ, "QUANTDESK_HOME": str(home), "COLUMNS": str(columns), "NO_COLOR": "1"}
+    env.pop("QUANTDESK_DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "quantdesk.cli", *args],
         capture_output=True,

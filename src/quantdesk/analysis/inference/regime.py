@@ -25,6 +25,9 @@ benchmark bar counts only from its close on, ``data.align``). Where it is not ye
 closed longer ago than its timeframe allows (``data.align.bars_max_age_ns``: 7 days for daily bars), it is
 NaN and opposes nothing: a benchmark whose data ended years ago does not veto today's trends. A trend
 against the benchmark's is classed ``mean_reverting``.
+
+``regime_codes_at(bars, at)`` is ``classify_regime(bars).codes[at]`` for a few bars of many (one per trade's
+decision), with the trailing rank computed at those bars only.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from quantdesk.analysis.technical.mtf import align_outputs
 from quantdesk.core.errors import ConfigError
 from quantdesk.data.align import asof_indices, bars_max_age_ns, stale_mask
 from quantdesk.domain.bars import Bars
-from quantdesk.kernels.regime import trailing_rank
+from quantdesk.kernels.regime import trailing_rank, trailing_rank_at
 
 __all__ = [
     "DEFAULT_REGIME_RULES",
@@ -51,6 +54,7 @@ __all__ = [
     "RegimeRules",
     "RegimeSeries",
     "classify_regime",
+    "regime_codes_at",
 ]
 
 
@@ -174,26 +178,28 @@ def _benchmark_trend(bars: Bars, benchmark: Bars | None, rules: RegimeRules) -> 
     return np.where(stale_mask(base_known, bench_known, idx, bars_max_age_ns(benchmark.timeframe)), np.nan, trend)
 
 
-def classify_regime(
-    bars: Bars, *, benchmark: Bars | None = None, rules: RegimeRules = DEFAULT_REGIME_RULES
-) -> RegimeSeries:
-    """The regime of every bar of ``bars`` by the module's rules; ``benchmark`` may be another timeframe."""
+def _check(bars: Bars, rules: RegimeRules) -> None:
     if not isinstance(rules, RegimeRules):
         raise ConfigError(f"rules: expected a RegimeRules, found {type(rules).__name__}")
     if len(bars) == 0:
         raise ConfigError(f"bars: expected at least one bar to classify, found 0 bars of {bars.symbol}")
+
+
+def _trend_inputs(bars: Bars, rules: RegimeRules) -> tuple[np.ndarray, ...]:
+    """Every bar's close, ADX, vol (ATR / close), EMA and its slope."""
     high = np.asarray(bars.high, dtype=np.float64)
     low = np.asarray(bars.low, dtype=np.float64)
     close = np.asarray(bars.close, dtype=np.float64)
-    n = len(close)
     adx = np.asarray(talib.ADX(high, low, close, timeperiod=rules.adx_period_bars), dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         vol = np.asarray(talib.ATR(high, low, close, timeperiod=rules.vol_period_bars), dtype=np.float64) / close
-    rank = trailing_rank(vol, rules.vol_lookback_bars, rules.vol_min_history_bars, np.empty((2, n)))
-    vol_pct, vol_median = rank[0], rank[1]
     ema, slope = _ema_slope(close, rules)
-    bench = _benchmark_trend(bars, benchmark, rules)
+    return close, adx, vol, ema, slope
 
+
+def _codes(close: np.ndarray, adx: np.ndarray, vol: np.ndarray, vol_pct: np.ndarray, vol_median: np.ndarray,
+           ema: np.ndarray, slope: np.ndarray, bench: np.ndarray, rules: RegimeRules) -> np.ndarray:  # fmt: skip
+    """The rules of the module docstring, first match wins, on aligned arrays of the rules' inputs."""
     known = ~(
         np.isnan(close) | np.isnan(vol_pct) | np.isnan(vol_median) | np.isnan(adx) | np.isnan(ema) | np.isnan(slope)
     )
@@ -201,13 +207,24 @@ def classify_regime(
     trending = adx >= rules.adx_trend
     up = trending & (close > ema) & (slope > rules.min_trend_slope) & ~(bench < 0)
     down = trending & (close < ema) & (slope < -rules.min_trend_slope) & ~(bench > 0)
-    codes = np.select(
+    return np.select(
         [~known, high_vol, up, down],
         [Regime.UNKNOWN, Regime.HIGH_VOLATILITY, Regime.TRENDING_UP, Regime.TRENDING_DOWN],
         default=Regime.MEAN_REVERTING,
     ).astype(np.int8)
+
+
+def classify_regime(
+    bars: Bars, *, benchmark: Bars | None = None, rules: RegimeRules = DEFAULT_REGIME_RULES
+) -> RegimeSeries:
+    """The regime of every bar of ``bars`` by the module's rules; ``benchmark`` may be another timeframe."""
+    _check(bars, rules)
+    close, adx, vol, ema, slope = _trend_inputs(bars, rules)
+    rank = trailing_rank(vol, rules.vol_lookback_bars, rules.vol_min_history_bars, np.empty((2, len(close))))
+    vol_pct, vol_median = rank[0], rank[1]
+    bench = _benchmark_trend(bars, benchmark, rules)
     return RegimeSeries(
-        codes=codes,
+        codes=_codes(close, adx, vol, vol_pct, vol_median, ema, slope, bench, rules),
         ts=np.asarray(bars.ts, dtype=np.int64),
         adx=adx,
         vol=vol,
@@ -218,3 +235,19 @@ def classify_regime(
         benchmark_trend=bench,
         rules=rules,
     )
+
+
+def regime_codes_at(
+    bars: Bars, at: np.ndarray, *, benchmark: Bars | None = None, rules: RegimeRules = DEFAULT_REGIME_RULES
+) -> np.ndarray:
+    """``classify_regime(bars, ...).codes[at]``, with the trailing rank of vol computed at the bars ``at`` only
+    (``kernels.regime.trailing_rank_at``): the regimes of a few thousand bars of a million for the price of the
+    TA-Lib passes."""
+    _check(bars, rules)
+    at = np.asarray(at, dtype=np.int64)
+    if len(at) and (at.min() < 0 or at.max() >= len(bars)):
+        raise ConfigError(f"at: expected bar indices from 0 to {len(bars) - 1}, found {at.min()} to {at.max()}")
+    close, adx, vol, ema, slope = _trend_inputs(bars, rules)
+    rank = trailing_rank_at(vol, rules.vol_lookback_bars, rules.vol_min_history_bars, at, np.empty((2, len(at))))
+    bench = _benchmark_trend(bars, benchmark, rules)[at]
+    return _codes(close[at], adx[at], vol[at], rank[0], rank[1], ema[at], slope[at], bench, rules)

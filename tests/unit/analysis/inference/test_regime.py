@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 from tests.reference.regime_reference import reference_trailing_rank, sorted_window_trailing_rank
 
 from quantdesk.analysis.inference import REGIME_NAMES, Regime, RegimeRules, classify_regime
+from quantdesk.analysis.inference.regime import regime_codes_at
 from quantdesk.core.errors import ConfigError
 from quantdesk.core.timestamps import NS_PER_DAY
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.timeframe import Timeframe
-from quantdesk.kernels.regime import trailing_rank
+from quantdesk.kernels.regime import trailing_rank, trailing_rank_at
 
 N = 600
 # default rules: ATR(14) is first known at bar 14 and vol_pct needs 126 past values -> first known bar 140
@@ -261,3 +262,46 @@ def test_bad_rules_raise_config_error_naming_field_expectation_and_value(
 def test_empty_bars_raise_config_error() -> None:
     with pytest.raises(ConfigError, match=r"bars: expected at least one bar.*found 0"):
         classify_regime(make_bars(np.ones(5), 0.01)[:0])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    n=st.integers(1, 2_000),
+    window=st.integers(0, 300),
+    min_history=st.integers(1, 300),
+    nan_share=st.floats(0.0, 0.6),
+    decimals=st.integers(0, 3),
+    picks=st.integers(0, 200),
+)
+def test_trailing_rank_at_chosen_bars_equals_the_whole_run_there(
+    seed: int, n: int, window: int, min_history: int, nan_share: float, decimals: int, picks: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    values = np.round(rng.normal(0, 1, n), decimals)  # few decimals: many ties, even and odd counts
+    values[rng.random(n) < nan_share] = np.nan
+    if n > 10:
+        values[rng.integers(0, n, 2)] = [np.inf, -np.inf]
+    min_history = min(min_history, max(window, 1))
+    at = np.sort(rng.integers(0, n, picks)).astype(np.int64)
+    whole = trailing_rank(values, window, min_history, np.empty((2, n)))
+    got = trailing_rank_at(values, window, min_history, at, np.empty((2, len(at))))
+    # equal where numbers, NaN where NaN (-0.0 and 0.0 are one value here: which of two equal zeros sits at the
+    # median depends on the sort, as between the kernel and the sorted-window one)
+    np.testing.assert_array_equal(got, whole[:, at])
+
+
+def test_regime_codes_at_chosen_bars_equal_the_classified_series() -> None:
+    rng = np.random.default_rng(11)
+    n = 3_000
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    b = make_bars(close, np.abs(rng.normal(0.01, 0.01, n)))
+    benchmark = make_bars(100 * np.exp(np.cumsum(rng.normal(0.0005, 0.01, n))), 0.01, symbol="IDX")
+    at = np.sort(rng.choice(n, 400, replace=False))
+    for bench in (None, benchmark):
+        series = classify_regime(b, benchmark=bench)
+        got = regime_codes_at(b, at, benchmark=bench)
+        np.testing.assert_array_equal(got, series.codes[at])
+        assert len(set(got.tolist())) >= 3  # the bars picked span several regimes, not one
+    with pytest.raises(ConfigError, match="at: expected bar indices from 0 to 2999, found 5 to 3000"):
+        regime_codes_at(b, np.array([5, 3000]))
