@@ -117,13 +117,15 @@ def test_a_paper_replay_trades_as_the_backtest_sized_at_the_decision_and_is_reco
     assert f"session folder: {home / 'sessions' / status['session_id']}" in ran.stdout
     from quantdesk.persistence.runs import RunStore
 
-    (recorded,) = RunStore().runs()
+    # the backtest above was recorded too (every backtest is); the session is the newest run
+    recorded, backtest_run = RunStore().runs()
+    assert backtest_run.mode == "backtest" and backtest_run.final_equity == final
     assert recorded.mode == "paper" and recorded.instance_id == status["run_id"] and recorded.final_equity == final
     assert f"recorded as run {recorded.instance_id}" in ran.stdout
     again = cli(home, *RUN)  # the same command again: the finished session re-derived, not recorded twice
     assert again.returncode == 0, again.stderr
     assert f"resuming session {status['session_id']} from row 300 of 300" in again.stdout
-    assert f"already recorded as run {recorded.instance_id}" in again.stdout and len(RunStore().runs()) == 1
+    assert f"already recorded as run {recorded.instance_id}" in again.stdout and len(RunStore().runs()) == 2
     stop = cli(home, "paper", "stop", status["session_id"][:8])
     assert stop.returncode == 2
     assert f"session {status['session_id']} is not running (its status: finished)" in stop.stderr
