@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -109,6 +111,10 @@ def backtest(
 
     if report_out is not None and report_out.suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"--report: expected a file ending in .html, found {str(report_out)!r}")
+    if record:
+        # the database layer (SQLAlchemy) takes a quarter of a second to import: do it while the bars load and
+        # the kernel runs (both let go of the interpreter much of the time), not after them
+        threading.Thread(target=importlib.import_module, args=("quantdesk.persistence.runs",), daemon=True).start()
     spec = run_spec(strategy_file, symbols, universe, benchmark, timeframe, start, end, capital, trade_from)
     run = prepared(spec)
     strategy, names, tf = run.strategy, run.symbols, run.timeframe
