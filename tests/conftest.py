@@ -16,6 +16,33 @@ def qd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+# ---- a synthetic market for paper sessions --------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def paper_market(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two synthetic stocks' 300 daily bars (seed 7), written once for the paper session tests."""
+    from quantdesk.data.catalog import Catalog
+    from quantdesk.data.sources.synthetic import SyntheticConfig, write_synthetic_market
+
+    root = tmp_path_factory.mktemp("paper_market")
+    write_synthetic_market(Catalog(root / "catalog"), SyntheticConfig(n_symbols=2, days=300, seed=7))
+    return root
+
+
+@pytest.fixture
+def paper_home(paper_market: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data home of its own (sessions, live state, the runs database) over ``paper_market``'s catalog, set as
+    QUANTDESK_HOME for this process, with no configured database or Redis."""
+    root = tmp_path / "home"
+    root.mkdir()
+    (root / "catalog").symlink_to(paper_market / "catalog")
+    monkeypatch.setenv("QUANTDESK_HOME", str(root))
+    monkeypatch.delenv("QUANTDESK_DATABASE_URL", raising=False)
+    monkeypatch.delenv("QUANTDESK_REDIS_URL", raising=False)
+    return root
+
+
 # ---- the real PostgreSQL server ----------------------------------------------------------------------
 # QUANTDESK_TEST_POSTGRES_URL names a server where the tests may create and drop databases (default: the
 # local server, user postgres). Without a reachable server the tests that need it skip, unless

@@ -17,32 +17,14 @@ from typing import Any
 
 import pytest
 
-from quantdesk.data.catalog import Catalog
-from quantdesk.data.sources.synthetic import SyntheticConfig, write_synthetic_market
-
 REPO = Path(__file__).resolve().parents[3]
 STRATEGY = REPO / "examples" / "strategies" / "ema_cross.json"
 RUN = ("paper", "run", str(STRATEGY), "--symbols", "SYN001,SYN002", "--no-view")
 
 
-@pytest.fixture(scope="module")
-def market(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("paper_cli_market")
-    write_synthetic_market(Catalog(root / "catalog"), SyntheticConfig(n_symbols=2, days=300, seed=7))
-    return root
-
-
 @pytest.fixture
-def home(market: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A data home of its own (sessions, live state, the runs database) over the module's market; this process
-    reads the same home."""
-    root = tmp_path / "home"
-    root.mkdir()
-    (root / "catalog").symlink_to(market / "catalog")
-    monkeypatch.setenv("QUANTDESK_HOME", str(root))
-    monkeypatch.delenv("QUANTDESK_DATABASE_URL", raising=False)
-    monkeypatch.delenv("QUANTDESK_REDIS_URL", raising=False)
-    return root
+def home(paper_home: Path) -> Path:
+    return paper_home
 
 
 def env(home: Path) -> dict[str, str]:

@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 
 from quantdesk.core.errors import ConfigError, NotFoundError, StoreError
-from quantdesk.data.catalog import Catalog
-from quantdesk.data.sources.synthetic import SyntheticConfig, write_synthetic_market
 from quantdesk.domain.ids import OrderKind
 from quantdesk.domain.order_events import OrderSubmitted
 from quantdesk.domain.trading_state import TradingState
@@ -39,23 +37,9 @@ from quantdesk.runtime.spec import RunSpec
 STRATEGY = Path(__file__).resolve().parents[3] / "examples" / "strategies" / "ema_cross.json"
 
 
-@pytest.fixture(scope="module")
-def market(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("session_market")
-    write_synthetic_market(Catalog(root / "catalog"), SyntheticConfig(n_symbols=2, days=300, seed=7))
-    return root
-
-
 @pytest.fixture
-def home(market: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A data home of its own (sessions, live state, database) over the module's market."""
-    root = tmp_path / "home"
-    root.mkdir()
-    (root / "catalog").symlink_to(market / "catalog")
-    monkeypatch.setenv("QUANTDESK_HOME", str(root))
-    monkeypatch.delenv("QUANTDESK_DATABASE_URL", raising=False)
-    monkeypatch.delenv("QUANTDESK_REDIS_URL", raising=False)
-    return root
+def home(paper_home: Path) -> Path:
+    return paper_home
 
 
 def prepared(home: Path, capital: float = 100_000.0) -> PreparedRun:
