@@ -15,7 +15,6 @@ the trading window's start and the last bar, so a run with other money or other 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,6 +128,7 @@ def run_paper(
     speed: float | None = None,
     command: str | None = None,
     record: bool = False,
+    fresh: bool = False,
     status_every_s: float = 0.5,
     control_every_s: float = 0.2,
     commit_every_s: float = 0.05,
@@ -136,16 +136,27 @@ def run_paper(
     """Run (or resume) the durable session of ``run`` in ``folder`` (see the module docstring). ``session_for``
     receives the session and the row it resumes from (None: a new session) before its first row; ``on_row``
     is called after each row (after the status, the control file and the pacing); ``command`` is the command
-    line the status shows for a rerun. With ``record``, a session that reaches its last bar is recorded
+    line the status shows for a rerun; ``fresh`` deletes the folder and clears the live state first (under the
+    session's lock, ``SessionDir.held``, which the whole run holds: a second process of the session is
+    refused). With ``record``, a session that reaches its last bar is recorded
     (``persistence.runs.RunStore.record``, mode "paper") unless an earlier run of it was; the status keeps the id."""
     pace = check_speed(speed)
     if live_state.session_id != folder.session_id:
         raise ConfigError(f"paper session: the live state is of session {live_state.session_id}, "
                           f"the folder of {folder.session_id}")  # fmt: skip
-    before = folder.read_status()
-    if before is not None and before.running and before.pid != os.getpid():
-        raise ConfigError(f"paper session {folder.session_id} is already running (pid {before.pid}); "
-                          "`quantdesk paper stop` it first")  # fmt: skip
+    with folder.held():
+        if fresh:
+            folder.remove()
+            live_state.clear()
+        return _run_held(run, folder, live_state, on_row, session_for, pace, command, record, status_every_s,
+                         control_every_s, commit_every_s)  # fmt: skip
+
+
+def _run_held(run: PreparedRun, folder: SessionDir, live_state: LiveStateStore,
+              on_row: Callable[[PaperSession, int], None] | None,
+              session_for: Callable[[PaperSession, int | None], None] | None, pace: float, command: str | None,
+              record: bool, status_every_s: float, control_every_s: float,
+              commit_every_s: float) -> PaperRunOutcome:  # fmt: skip
     facts = SessionFacts(strategy=run.strategy.strategy_meta.name, symbols=run.symbols,
                          timeframe=run.timeframe.value, capital=float(run.spec.capital), command=command)  # fmt: skip
     watch = SessionWatch(folder, facts, status_every_s=status_every_s, control_every_s=control_every_s)

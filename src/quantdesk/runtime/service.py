@@ -184,20 +184,8 @@ def paper(
     folder = session_dir if session_dir is not None else session_folder(run)
     state = live_state if live_state is not None else open_session_state(folder.session_id, run.spec.home)
     try:
-        if fresh:
-            from quantdesk.core.errors import StoreError
-
-            try:
-                before = folder.read_status()
-            except StoreError:
-                before = None  # a damaged status is what --fresh is for
-            if before is not None and before.running and before.pid != os.getpid():
-                raise ConfigError(f"--fresh: paper session {folder.session_id} is running (pid {before.pid}); "
-                                  "`quantdesk paper stop` it first")  # fmt: skip
-            folder.remove()
-            state.clear()
         return run_paper(run, folder=folder, live_state=state, on_row=on_row, session_for=session_for, speed=speed,
-                         command=command, record=record, status_every_s=status_every_s,
+                         command=command, record=record, fresh=fresh, status_every_s=status_every_s,
                          control_every_s=control_every_s, commit_every_s=commit_every_s)  # fmt: skip
     finally:
         if live_state is None:

@@ -19,12 +19,14 @@ session that was killed (``SessionStatus.shown_state``): rerunning its command r
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -237,6 +239,35 @@ class SessionDir:
     @property
     def commands_path(self) -> Path:
         return self.path / "commands.jsonl"
+
+    @property
+    def lock_path(self) -> Path:
+        """Beside the folder, not in it, so that ``--fresh`` can delete the folder under the lock."""
+        return self.root / ".locks" / f"{self.session_id}.lock"
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """This process runs the session for the block: an exclusive ``flock`` on the session's lock file, which
+        the system lets go of when the process ends in any way (a SIGKILL included). A second process of the
+        same session is refused (``ConfigError`` naming the pid that holds it): two would each send the
+        session's orders."""
+        try:
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"session lock: cannot open {self.lock_path}: {exc}") from exc
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                raise ConfigError(f"paper session {self.session_id} is already running (pid {holder}); "
+                                  "`quantdesk paper stop` it first") from None  # fmt: skip
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor lets go of the lock
 
     def read_status(self) -> SessionStatus | None:
         doc = _read_json(self.status_path)

@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +60,6 @@ def dead_pid() -> int:
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
                           check=True)  # fmt: skip
     return int(proc.stdout)
-
-
-@pytest.fixture
-def other_live_pid() -> Iterator[int]:
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        yield proc.pid
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_a_status_is_written_whole_and_read_back_field_for_field(tmp_path: Path) -> None:
@@ -243,14 +233,29 @@ def test_fresh_starts_a_stopped_session_over(home: Path) -> None:
     assert starts == [None] and outcome.resumed_from is None and outcome.status.row == 300
 
 
-def test_a_session_running_in_another_process_is_not_run_twice(home: Path, other_live_pid: int) -> None:
+def test_a_session_running_in_another_process_is_not_run_twice_and_its_lock_goes_with_it(home: Path) -> None:
     run = prepared(home)
     folder = session_folder(run)
-    folder.write_status(status(folder.session_id, pid=other_live_pid))
-    with pytest.raises(ConfigError, match=rf"paper session {folder.session_id} is already running \(pid"):
-        paper(run)
-    with pytest.raises(ConfigError, match=r"--fresh: paper session .* is running"):
-        paper(run, fresh=True)
+    paper(run, on_row=lambda s, t: s.request_stop() if t == 50 else None)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
+         "from quantdesk.runtime.session_dir import SessionDir\n"
+         "with SessionDir(sys.argv[1], Path(sys.argv[2])).held():\n    print('held', flush=True)\n    time.sleep(60)\n",
+         folder.session_id, str(folder.root)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        refused = rf"paper session {folder.session_id} is already running \(pid {holder.pid}\)"
+        with pytest.raises(ConfigError, match=refused):
+            paper(run)
+        with pytest.raises(ConfigError, match=refused):
+            paper(run, fresh=True)  # refused before anything is deleted
+        assert folder.events_path.exists() and folder.read_status().row == 51  # type: ignore[union-attr]
+    finally:
+        holder.kill()  # SIGKILL: the system lets go of the lock
+        holder.wait()
+    assert paper(run).status.row == 300
 
 
 class FakeTime:
