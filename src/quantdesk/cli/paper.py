@@ -6,7 +6,7 @@ stop and halt it from another terminal.
 bars per second) and watched in a rich live view. The session lives in ``<data home>/sessions/<id>/``; the
 same command after a kill or a stop resumes it where it was, and ``--fresh`` starts it over. A first Ctrl-C
 stops it after the current bar, as ``paper stop`` does. ``paper status`` reads the sessions' ``status.json``;
-``paper stop`` and ``paper halt`` write the running session's ``control.json`` and wait for its answer.
+``paper stop`` and ``paper halt`` leave a command in the running session's ``control/`` folder and wait for its answer.
 """
 
 from __future__ import annotations

@@ -1,17 +1,17 @@
-"""A paper session's folder, ``<data home>/sessions/<session id>/``: its event log, its status and its control file.
+"""A paper session's folder, ``<data home>/sessions/<session id>/``: its event log, its status, its commands.
 
 ``events.jsonl`` is the session's order event log (``execution.event_log.JsonlEventLog``; given one that holds
 events, a rerun resumes the session). ``status.json`` is what the running session says about itself
 (``SessionStatus``: its pid, its state "running", "stopped", "finished", "halted" or "failed", the trading
 state, the row it is at, the last bar's time, equity, cash, positions, open orders, fills), written whole (a
 temporary file swapped in with ``os.replace``) about every half second of wall time and at the end.
-``control.json`` is how another process speaks to it (``SessionDir.send``: ``{"command": "stop"|"halt",
-"reason": ...}``): the running session looks at the file's identity (inode and mtime, one ``stat``) at most
-every ``control_every_s`` and, on a new command, asks its run to stop after the current row
-(``PaperSession.request_stop``) or pulls the kill switch (``PaperSession.halt``). Every command acted on is first
-appended to ``commands.jsonl`` with the row it came after (fsynced), the session's record of who stopped or
-halted it and when (a rerun re-derives a halt from the live state, which keeps it with its time:
-``PaperSession``). ``SessionWatch`` is the
+``control/`` is how another process speaks to it (``SessionDir.send``: a file a command, ``{"command":
+"stop"|"halt", "reason": ...}``, so that none replaces another): the running session lists the folder at most
+every ``control_every_s`` and takes each command in the order sent: it appends it to ``commands.jsonl`` with
+the row it came after (fsynced; the session's record of who stopped or halted it and when), deletes its file,
+and asks its run to stop after the current row (``PaperSession.request_stop``) or pulls the kill switch
+(``PaperSession.halt``). A rerun re-derives a halt from the live state, which keeps it with its time
+(``PaperSession``). ``SessionWatch`` is the
 running session's side of all this; ``running_session`` finds "the running session" for a command given no
 id: the one whose status says running and whose pid is alive. A status that says running with a dead pid is a
 session that was killed (``SessionStatus.shown_state``): rerunning its command resumes it.
@@ -233,8 +233,9 @@ class SessionDir:
         return self.path / "status.json"
 
     @property
-    def control_path(self) -> Path:
-        return self.path / "control.json"
+    def control_dir(self) -> Path:
+        """Commands for the running session, one file each (a later command never replaces an earlier one)."""
+        return self.path / "control"
 
     @property
     def commands_path(self) -> Path:
@@ -277,21 +278,30 @@ class SessionDir:
         _write_json(self.status_path, status.to_dict())
 
     def send(self, command: str, reason: str | None = None) -> ControlCommand:
-        """Write ``command`` for the running session to act on (a later command replaces an earlier one)."""
+        """Leave ``command`` for the running session to act on, in a file of its own: two commands sent at once
+        (a stop, then a halt) both reach it, in the order they were sent."""
         cmd = ControlCommand(command=command, reason=reason, issued=_now_iso())
-        _write_json(self.control_path, cmd.to_dict())
+        _write_json(self.control_dir / f"{time.time_ns():020d}-{os.getpid()}.json", cmd.to_dict())
         return cmd
 
-    def read_control(self) -> ControlCommand | None:
-        doc = _read_json(self.control_path)
-        if doc is None:
-            return None
+    def pending_commands(self) -> list[tuple[Path, ControlCommand]]:
+        """The commands sent and not yet acted on, oldest first."""
         try:
-            command, reason = str(doc.get("command")), doc.get("reason")
-            return ControlCommand(command=command, reason=None if reason is None else str(reason),
-                                  issued=str(doc.get("issued", "")))  # fmt: skip
-        except ConfigError as exc:
-            raise StoreError(f"session folder: {self.control_path}: {exc}") from exc
+            paths = sorted(p for p in self.control_dir.iterdir() if p.suffix == ".json" and not p.name.startswith("."))
+        except FileNotFoundError:
+            return []
+        out = []
+        for path in paths:
+            doc = _read_json(path)
+            if doc is None:
+                continue  # taken by another look since the listing
+            try:
+                command, reason = str(doc.get("command")), doc.get("reason")
+                out.append((path, ControlCommand(command=command, reason=None if reason is None else str(reason),
+                                                 issued=str(doc.get("issued", "")))))  # fmt: skip
+            except ConfigError as exc:
+                raise StoreError(f"session folder: {path}: {exc}") from exc
+        return out
 
     def journal(self, acted: ActedCommand) -> None:
         """Append ``acted`` to the commands journal, on disk before the session acts on it."""
@@ -331,7 +341,8 @@ class SessionDir:
         return acted
 
     def clear_control(self) -> None:
-        self.control_path.unlink(missing_ok=True)
+        for path, _ in self.pending_commands():
+            path.unlink(missing_ok=True)
 
     def remove(self) -> None:
         """Delete the folder and everything in it (``--fresh``)."""
@@ -412,7 +423,6 @@ class SessionWatch:
         self.acted: list[ActedCommand] = []
         self._last_status_s = -math.inf
         self._last_control_s = -math.inf
-        self._control_seen: tuple[int, int] | None = None
 
     def start(self, session: PaperSession) -> None:
         """A new process runs the session: commands left for an earlier one are dropped, the status says running."""
@@ -436,26 +446,19 @@ class SessionWatch:
     def _check_control(self, session: PaperSession) -> None:
         if session.resuming:
             return
-        try:
-            st = self.folder.control_path.stat()
-        except FileNotFoundError:
-            return
-        seen = (st.st_ino, st.st_mtime_ns)
-        if seen == self._control_seen:
-            return
-        self._control_seen = seen
-        command = self.folder.read_control()
-        if command is None:
-            return
-        acted = ActedCommand(row=session.next_row, command=command.command, reason=command.reason,
-                             issued=command.issued, acted=_now_iso())  # fmt: skip
-        self.folder.journal(acted)
-        self.acted.append(acted)
-        if command.command == "stop":
-            session.request_stop()
-        elif session.gate.state is not TradingState.HALTED:
-            session.halt(command.reason or HALT_REASON)
-        self.write(session, "running")
+        pending = self.folder.pending_commands()  # a listing of a small folder (its mtime ticks too coarsely to go by)
+        for path, command in pending:
+            acted = ActedCommand(row=session.next_row, command=command.command, reason=command.reason,
+                                 issued=command.issued, acted=_now_iso())  # fmt: skip
+            self.folder.journal(acted)
+            path.unlink(missing_ok=True)
+            self.acted.append(acted)
+            if command.command == "stop":
+                session.request_stop()
+            elif session.gate.state is not TradingState.HALTED:
+                session.halt(command.reason or HALT_REASON)
+        if pending:
+            self.write(session, "running")
 
     def write(self, session: PaperSession, state: str, *, error: str | None = None) -> SessionStatus:
         status = status_of(session, self.facts, state=state, started=self.started, run_id=self.run_id, error=error)

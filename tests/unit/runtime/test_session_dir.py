@@ -174,7 +174,7 @@ def test_a_stop_command_ends_the_run_early_and_a_rerun_resumes_to_the_uninterrup
     assert resumed.status.state == "finished" and resumed.finished
     assert resumed.result.metrics.final_equity == whole.result.metrics.final_equity
     assert resumed.result.trades.equals(whole.result.trades)
-    assert not folder.control_path.exists()  # the stale command was dropped when the rerun started
+    assert folder.pending_commands() == []  # the command was taken when acted on
 
 
 def test_a_halt_command_cancels_every_resting_order_and_no_entry_goes_out_after_it(home: Path) -> None:
@@ -209,6 +209,20 @@ def test_a_halt_command_cancels_every_resting_order_and_no_entry_goes_out_after_
     assert resumed.resumed_from == stopped.status.row and resumed.status.trading_state == "HALTED"
     assert resumed.status.row == 300 and resumed.result.metrics.final_equity == whole.result.metrics.final_equity
     assert resumed.result.trades.equals(whole.result.trades)
+
+
+def test_a_stop_and_a_halt_sent_back_to_back_both_reach_the_session_in_order(home: Path) -> None:
+    run = prepared(home)
+    folder = session_folder(run)
+
+    def both_at_80(_session: PaperSession, t: int) -> None:
+        if t == 80:
+            folder.send("stop", "first")
+            folder.send("halt", "second")  # must not replace the stop, nor be replaced
+
+    out = paper(run, on_row=both_at_80, control_every_s=0.0)
+    assert [(c.command, c.reason) for c in folder.journaled()] == [("stop", "first"), ("halt", "second")]
+    assert out.status.trading_state == "HALTED" and out.status.row == 82 and folder.pending_commands() == []
 
 
 def test_the_control_file_is_looked_at_no_more_often_than_control_every_s(home: Path) -> None:
