@@ -50,6 +50,8 @@ def event_line(event: OrderEvent) -> str:
         value = getattr(event, name)
         if as_time:
             parts.append(f"{key}: " + ("null" if value is None else f'"{ns_to_iso(int(value))}"'))
+        elif type(value) is float and math.isfinite(value):  # most fields: one test here, no call
+            parts.append(f"{key}: {float.__repr__(value)}")
         else:
             parts.append(f"{key}: {_value_text(value)}")
     return "{" + ", ".join(parts) + "}"
