@@ -47,13 +47,30 @@ def hedge_case(draw: st.DrawFn) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _conditioning(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
+    """mean(y^2) / var(y) over each window's known pairs (1 where there are none or var(y) is 0)."""
+    n, m = x.shape
+    out = np.ones((n, m))
+    for t in range(n):
+        for j in range(m):
+            ys = [y[s] for s in range(max(0, t - window + 1), t + 1) if not np.isnan(x[s, j]) and not np.isnan(y[s])]
+            if ys:
+                var = float(np.var(ys))
+                out[t, j] = float(np.mean(np.square(ys))) / var if var > 0.0 else 1.0
+    return out
+
+
 @settings(max_examples=300, deadline=None)
 @given(hedge_case())
 def test_kernels_equal_the_reference(case: dict[str, Any]) -> None:
     x, y = case["asset_returns"], benchmark_returns(case["bench_close"])
     w, k = case["window_bars"], case["min_obs"]
     beta = nb.rolling_beta(x, y, w, k, FALLBACK_BETA, np.empty(x.shape))
-    np.testing.assert_allclose(beta, reference_rolling_beta(x, y, w, k, FALLBACK_BETA), rtol=1e-7, atol=1e-9)
+    want = reference_rolling_beta(x, y, w, k, FALLBACK_BETA)
+    # running sums against two passes: the error grows with mean(y^2) / var(y), which a nearly flat benchmark
+    # (just above the degenerate cut of 1e-12) makes large; the tolerance follows the window's conditioning
+    rtol = 1e-7 + 1e-13 * _conditioning(x, y, w)
+    assert np.all(np.abs(beta - want) <= 1e-9 + rtol * np.abs(want)), np.max(np.abs(beta - want) / np.abs(want))
 
     r = beta_neutral_hedge(**case)
     np.testing.assert_array_equal(r.beta, beta)
