@@ -213,6 +213,7 @@ def test_the_cli_records_every_backtest_unless_told_not_to_and_lists_and_shows_i
     home = tmp_path / "home"
     env = {**os.environ, "QUANTDESK_HOME": str(home), "COLUMNS": "200", "NO_COLOR": "1"}
     env.pop("QUANTDESK_DATABASE_URL", None)
+    env.pop("QUANTDESK_REDIS_URL", None)
     if database == "postgresql":
         env["QUANTDESK_DATABASE_URL"] = request.getfixturevalue("postgres_url")
 
@@ -242,3 +243,12 @@ def test_the_cli_records_every_backtest_unless_told_not_to_and_lists_and_shows_i
     assert missing.returncode == 2 and "run ffffffff: no recorded run has this id" in missing.stderr
     bad = cli("runs", "show", "zz;")
     assert bad.returncode == 2 and "run id: expected an id or its first characters (hex), found 'zz;'" in bad.stderr
+    # a paper session of the same strategy is recorded when it finishes, as mode paper, in the same database
+    paper = cli("paper", "run", strategy_file, "--symbols", "SYN001,SYN002", "--no-view")
+    assert paper.returncode == 0, paper.stderr
+    listed = json.loads(cli("runs", "list", "--json").stdout)
+    assert [r["mode"] for r in listed] == ["paper", "backtest"]
+    assert f"recorded as run {listed[0]['instance_id']}" in paper.stdout
+    session = json.loads(cli("runs", "show", listed[0]["instance_id"][:8], "--json").stdout)
+    assert session["mode"] == "paper" and len(session["trade_log"]) >= listed[0]["n_trades"] > 0
+    assert {"entry", "exit", "risk_metrics", "context"} <= set(session["trade_log"][0])
