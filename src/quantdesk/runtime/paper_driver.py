@@ -24,6 +24,7 @@ import numpy as np
 
 from quantdesk.backtest.result import BacktestResult
 from quantdesk.core.errors import ConfigError
+from quantdesk.core.timestamps import ns_to_iso
 from quantdesk.domain.ids import derived_id
 from quantdesk.domain.trading_state import TradingState
 from quantdesk.execution.event_log import JsonlEventLog
@@ -148,8 +149,26 @@ def run_paper(
         if fresh:
             folder.remove()
             live_state.clear()
+        _check_state_has_its_log(folder, live_state)
         return _run_held(run, folder, live_state, on_row, session_for, pace, command, record, status_every_s,
                          control_every_s, commit_every_s)  # fmt: skip
+
+
+def _check_state_has_its_log(folder: SessionDir, live_state: LiveStateStore) -> None:
+    """A live state with bars or claimed orders, and no event log beside it, is another run's: a folder deleted by
+    hand, or another data home sharing the Redis server. Resuming from it would skip bars; refuse instead."""
+    if folder.events_path.exists():  # made when the session first opened it, before any commit (perhaps empty)
+        return
+    stored = live_state.snapshot()
+    if stored.last_bar_ns or live_state.claimed():
+        raise ConfigError(
+            f"paper session {folder.session_id}: its live state holds bars up to "
+            f"{ns_to_iso(max(stored.last_bar_ns.values()))} but it has no event log at {folder.events_path} "
+            "(a deleted session folder, or another data home on the same Redis); `--fresh` starts it over"
+            if stored.last_bar_ns else
+            f"paper session {folder.session_id}: its live state has claimed orders but it has no event log at "
+            f"{folder.events_path}; `--fresh` starts it over"
+        )  # fmt: skip
 
 
 def _run_held(run: PreparedRun, folder: SessionDir, live_state: LiveStateStore,

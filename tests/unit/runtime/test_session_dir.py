@@ -307,3 +307,14 @@ def test_a_bad_speed_is_a_config_error_naming_the_option() -> None:
     for bad in (-1.0, float("nan"), float("inf")):
         with pytest.raises(ConfigError, match=r"--speed: expected bars per second >= 0 \(0: full speed\)"):
             check_speed(bad)
+
+
+def test_a_live_state_without_its_event_log_is_refused_not_resumed(home: Path) -> None:
+    run = prepared(home)
+    folder = session_folder(run)
+    paper(run, on_row=lambda s, t: s.request_stop() if t == 40 else None)
+    folder.remove()  # the folder deleted by hand; the live state (as on a shared Redis) is still there
+    with pytest.raises(ConfigError, match=rf"paper session {folder.session_id}: its live state holds bars up to .* "
+                                          r"but it has no event log at .*; `--fresh` starts it over"):  # fmt: skip
+        paper(run)
+    assert paper(run, fresh=True).status.row == 300
