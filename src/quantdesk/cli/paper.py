@@ -366,3 +366,20 @@ def paper_halt(
         f"{st.open_orders} open order(s), {len(st.positions)} position(s) left as they are",
         highlight=False,
     )
+
+
+@paper_app.command("unhalt")
+def paper_unhalt(
+    session_id: Annotated[str | None, typer.Argument(help="the session's id (default: the running one)")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="why (kept in the session's commands journal)")] = "",
+    wait: WaitOption = 10.0,
+) -> None:
+    """Lift the kill switch: trading ACTIVE again, entries go out, held positions get their stops back."""
+    folder, _ = _target(session_id)
+    folder.send("unhalt", reason.strip() or None)
+    st = _wait_for(folder, lambda s: s.trading_state == "ACTIVE", wait)
+    if st is None:
+        out.print(f"asked session {folder.session_id} to lift its halt; no answer within {wait:g} s (it acts after "
+                  "its current bar)", highlight=False)  # fmt: skip
+        return
+    out.print(f"session {folder.session_id} trading {st.trading_state} at row {st.row} of {st.n}", highlight=False)

@@ -67,6 +67,8 @@ class LiveSnapshot:
     trading_state: TradingState = TradingState.ACTIVE
     # the session's time when the trading state last changed (None: never, or a store written before it was kept)
     trading_state_ns: int | None = None
+    # every change of the trading state, oldest first: (state, the session's time it was made at)
+    trading_state_history: tuple[tuple[TradingState, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +77,7 @@ class LiveSnapshot:
             "last_bar_ns": self.last_bar_ns,
             "trading_state": str(self.trading_state),
             "trading_state_ns": self.trading_state_ns,
+            "trading_state_history": [[str(st), ns] for st, ns in self.trading_state_history],
         }
 
 
@@ -192,11 +195,15 @@ class SqliteLiveState:
     def set_trading_state(self, state: TradingState, since_ns: int | None = None) -> None:
         state = TradingState(state)
         with self._transaction() as db:
+            meta = self._items(db, "meta")
+            rows = [(self.session_id, "trading_state", str(state)),
+                    (self.session_id, "trading_state_ns", "" if since_ns is None else str(int(since_ns)))]  # fmt: skip
+            entry = _history_entry(meta, state, since_ns)
+            if entry is not None:
+                rows.append((self.session_id, *entry))
             db.executemany(
-                "INSERT OR REPLACE INTO live_item (session, kind, item, value) VALUES (?, 'meta', ?, ?)",
-                [(self.session_id, "trading_state", str(state)),
-                 (self.session_id, "trading_state_ns", "" if since_ns is None else str(int(since_ns)))],
-            )  # fmt: skip
+                "INSERT OR REPLACE INTO live_item (session, kind, item, value) VALUES (?, 'meta', ?, ?)", rows
+            )
 
     def clear(self) -> None:
         with self._transaction() as db:
@@ -205,6 +212,23 @@ class SqliteLiveState:
 
     def close(self) -> None:
         self._db.close()
+
+
+_HISTORY = "trading_state/"  # meta items trading_state/000000, /000001, ...: "<state> <since_ns>"
+
+
+def _history(meta: Mapping[str, str]) -> tuple[tuple[TradingState, int], ...]:
+    entries = sorted((k, v) for k, v in meta.items() if k.startswith(_HISTORY))
+    return tuple((TradingState(v.split()[0]), int(v.split()[1])) for _, v in entries)
+
+
+def _history_entry(meta: Mapping[str, str], state: TradingState, since_ns: int | None) -> tuple[str, str] | None:
+    """The meta item that records a change to ``state`` at ``since_ns``; None without a time, or when that change
+    is recorded already (a restarted session makes its stored changes again as it re-derives its run)."""
+    if since_ns is None or (state, int(since_ns)) in _history(meta):
+        return None
+    count = sum(1 for k in meta if k.startswith(_HISTORY))
+    return f"{_HISTORY}{count:06d}", f"{state} {int(since_ns)}"
 
 
 def _snapshot(items: Mapping[str, Mapping[str, str]]) -> LiveSnapshot:
@@ -217,6 +241,7 @@ def _snapshot(items: Mapping[str, Mapping[str, str]]) -> LiveSnapshot:
         last_bar_ns={k: int(v) for k, v in items.get("last_bar", {}).items()},
         trading_state=TradingState(state),
         trading_state_ns=int(since) if since else None,
+        trading_state_history=_history(meta),
     )
 
 
@@ -293,9 +318,15 @@ class RedisLiveState:
         return _snapshot(dict(zip(_KINDS, found, strict=True)))
 
     def set_trading_state(self, state: TradingState, since_ns: int | None = None) -> None:
+        state = TradingState(state)
         since = "" if since_ns is None else str(int(since_ns))
         with self._translated():
-            meta = {"trading_state": str(TradingState(state)), "trading_state_ns": since}
+            meta = {"trading_state": str(state), "trading_state_ns": since}
+            # one writer per session (its process holds the session's lock): read, then write the new entry
+            stored = {str(k): str(v) for k, v in self._r.hgetall(self._key("meta")).items()}
+            entry = _history_entry(stored, state, since_ns)
+            if entry is not None:
+                meta[entry[0]] = entry[1]
             self._r.hset(self._key("meta"), mapping=meta)  # type: ignore[arg-type]
 
     def clear(self) -> None:

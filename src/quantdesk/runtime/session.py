@@ -176,11 +176,14 @@ class PaperSession:
         self.commit_every_s = float(commit_every_s)
         snapshot = live_state.snapshot() if live_state is not None else None
         self._stored_last_ns = max(snapshot.last_bar_ns.values(), default=-1) if snapshot is not None else -1
-        self._restore_state = snapshot.trading_state if snapshot is not None else TradingState.ACTIVE
-        # a stored halt or reduce is made again where the session made it: before the first row known after it
-        # (a store without the time: after the stored last bar)
-        since = snapshot.trading_state_ns if snapshot is not None else None
-        self._restore_since_ns = since if since is not None else self._stored_last_ns
+        # every stored change of the trading state (a halt, a reduce, a resume) is made again where the session
+        # made it: before the first row known after its time (a store without the history: the latest state,
+        # after the stored last bar)
+        self._restore: list[tuple[TradingState, int]] = []
+        if snapshot is not None:
+            self._restore = list(snapshot.trading_state_history)
+            if not self._restore and snapshot.trading_state is not TradingState.ACTIVE:
+                self._restore = [(snapshot.trading_state, self._stored_last_ns)]
         self.gate = LiveRiskGate(live_limits or LiveLimits(), store=live_state)
         self._last_bar_ns = np.full(m, -1, dtype=np.int64)
         self._last_commit_s = -math.inf
@@ -249,6 +252,18 @@ class PaperSession:
         self.commit()
         return change
 
+    def resume_trading(self, reason: str = "resume", *, now_ns: int | None = None) -> TradingStateChanged:
+        """Lift a halt (or a reduce): the trading state becomes ``ACTIVE`` (written to the live state first, with
+        its time), entries go out again from the next close, and each held position gets its stop and target
+        again at the next close."""
+        if now_ns is None:
+            last = int(self.clock.known_ns[self.next_row - 1]) if self.next_row > 0 else int(self.clock.known_ns[0]) - 1
+            now_ns = max(last, self._gate_now())
+        change = self.gate.resume(now_ns=now_ns, reason=reason)
+        self._stale[:] = True  # every instrument's protective orders follow its position again
+        self.commit()
+        return change
+
     def _cancel_all(self, coids: Sequence[ClientOrderId]) -> None:
         t = max(self.next_row - 1, 0)
         for coid in coids:
@@ -293,13 +308,15 @@ class PaperSession:
         self._ensure_room()
         self._t = t
         known = int(self.clock.known_ns[t])
-        if self._restore_state is not TradingState.ACTIVE and known > self._restore_since_ns:
-            state, self._restore_state = self._restore_state, TradingState.ACTIVE
-            at = max(self._restore_since_ns, self._gate_now())
+        while self._restore and known > self._restore[0][1]:
+            state, since = self._restore.pop(0)
+            at = max(since, self._gate_now())
             if state is TradingState.HALTED:
                 self.halt("restarted halted", now_ns=at)
-            else:
+            elif state is TradingState.REDUCING:
                 self.gate.reduce(now_ns=at, reason="restarted reducing")
+            else:
+                self.resume_trading("restarted active", now_ns=at)
         idx, code = self._visit_idx, self._visit_code
         n_visit = open_visits(t, self.open, self.low, self.high, self._busy, self._levels_stale, self._quiet_ok,
                               self._quiet_lo, self._quiet_hi, idx, code)  # fmt: skip

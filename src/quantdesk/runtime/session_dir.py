@@ -6,15 +6,16 @@ events, a rerun resumes the session). ``status.json`` is what the running sessio
 state, the row it is at, the last bar's time, equity, cash, positions, open orders, fills), written whole (a
 temporary file swapped in with ``os.replace``) about every half second of wall time and at the end.
 ``control/`` is how another process speaks to it (``SessionDir.send``: a file a command, ``{"command":
-"stop"|"halt", "reason": ...}``, so that none replaces another): the running session lists the folder at most
-every ``control_every_s`` and takes each command in the order sent: it appends it to ``commands.jsonl`` with
-the row it came after (fsynced; the session's record of who stopped or halted it and when), deletes its file,
-and asks its run to stop after the current row (``PaperSession.request_stop``) or pulls the kill switch
-(``PaperSession.halt``). A rerun re-derives a halt from the live state, which keeps it with its time
-(``PaperSession``). ``SessionWatch`` is the
-running session's side of all this; ``running_session`` finds "the running session" for a command given no
-id: the one whose status says running and whose pid is alive. A status that says running with a dead pid is a
-session that was killed (``SessionStatus.shown_state``): rerunning its command resumes it.
+"stop"|"halt"|"unhalt", "reason": ...}``, so that none replaces another): the running session lists the
+folder at most every ``control_every_s`` and takes each command in the order sent: it appends it to
+``commands.jsonl`` with the row it came after (fsynced; the session's record of who stopped or halted it and
+when), deletes its file, and asks its run to stop after the current row (``PaperSession.request_stop``),
+pulls the kill switch (``PaperSession.halt``) or lifts it (``PaperSession.resume_trading``). A rerun
+re-derives each halt and lift from the live state, which keeps every change with its time (``PaperSession``).
+``SessionWatch`` is the running session's side of all this; ``running_session`` finds "the running session"
+for a command given no id: the one whose status says running and whose pid is alive. A status that says
+running with a dead pid is a session that was killed (``SessionStatus.shown_state``): rerunning its command
+resumes it.
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ __all__ = [
 ]
 
 STATES = ("running", "stopped", "finished", "halted", "failed")
-COMMANDS = ("stop", "halt")
+COMMANDS = ("stop", "halt", "unhalt")
 HALT_REASON = "halted by `quantdesk paper halt`"
+UNHALT_REASON = "halt lifted by `quantdesk paper unhalt`"
 KILLED = "killed (restart with the same command to resume)"
 
 
@@ -182,7 +184,8 @@ class SessionStatus:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ControlCommand:
-    """A command to a running session: "stop" (end after the current row) or "halt" (the kill switch)."""
+    """A command to a running session: "stop" (end after the current row), "halt" (the kill switch) or "unhalt"
+    (the halt lifted)."""
 
     command: str
     reason: str | None = None
@@ -455,6 +458,9 @@ class SessionWatch:
             self.acted.append(acted)
             if command.command == "stop":
                 session.request_stop()
+            elif command.command == "unhalt":
+                if session.gate.state is not TradingState.ACTIVE:
+                    session.resume_trading(command.reason or UNHALT_REASON)
             elif session.gate.state is not TradingState.HALTED:
                 session.halt(command.reason or HALT_REASON)
         if pending:

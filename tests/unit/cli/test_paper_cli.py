@@ -161,6 +161,18 @@ def test_paper_halt_cancels_the_resting_orders_and_the_session_ends_halted(home:
     journal = (home / "sessions" / final["session_id"] / "commands.jsonl").read_text().splitlines()
     assert [(json.loads(line)["command"], json.loads(line)["reason"]) for line in journal] == [
         ("halt", "risk desk"), ("stop", None)]  # fmt: skip
+    # resumed (halted, from the live state), then the halt lifted: it trades to the end
+    again = start(home, *RUN, "--speed", "40", "--no-record")
+    wait_status(home, again, lambda s: s["row"] > final["row"] and not s["resuming"])
+    assert the_status(home)["trading_state"] == "HALTED"
+    lift = cli(home, "paper", "unhalt", "--reason", "all clear")
+    assert lift.returncode == 0, lift.stderr
+    assert " trading ACTIVE at row " in lift.stdout
+    assert cli(home, "paper", "stop").returncode == 0
+    again.communicate(timeout=60)
+    journal = (home / "sessions" / final["session_id"] / "commands.jsonl").read_text().splitlines()
+    assert [json.loads(line)["command"] for line in journal] == ["halt", "stop", "unhalt", "stop"]
+    assert the_status(home)["trading_state"] == "ACTIVE"
 
 
 def test_paper_stop_and_halt_with_no_running_session_fail_with_a_clear_message(home: Path) -> None:

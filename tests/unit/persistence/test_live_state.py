@@ -88,6 +88,11 @@ def test_the_trading_state_is_kept(store: SqliteLiveState | RedisLiveState) -> N
     snap = store.snapshot()
     assert (snap.trading_state, snap.trading_state_ns) == (TradingState.REDUCING, 1_735_828_200_000_000_000)
     assert snap.to_dict()["trading_state_ns"] == 1_735_828_200_000_000_000
+    store.set_trading_state(TradingState.ACTIVE, 1_735_828_260_000_000_000)
+    store.set_trading_state(TradingState.REDUCING, 1_735_828_200_000_000_000)  # made again on a resume: kept once
+    assert store.snapshot().trading_state_history == (
+        (TradingState.REDUCING, 1_735_828_200_000_000_000), (TradingState.ACTIVE, 1_735_828_260_000_000_000),
+    )  # fmt: skip
     with pytest.raises(ValueError):
         store.set_trading_state("PAUSED")  # type: ignore[arg-type]
 

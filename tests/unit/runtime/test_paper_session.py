@@ -150,3 +150,43 @@ def test_a_session_halted_then_stopped_resumes_halted_to_the_uninterrupted_halte
     assert [e.to_dict() for e in JsonlEventLog(log_path).events()] == [
         e.to_dict() for e in whole.session.manager.event_log.events()
     ]
+
+
+def test_a_halt_lifted_trades_again_and_a_restart_re_derives_both(market: Market, tmp_path: Path) -> None:
+    bars, inst = market
+
+    held: set[str] = set()
+
+    def halt_then_lift(stop_at: int | None = None) -> Callable[[PaperSession, int], None]:
+        def on_row(session: PaperSession, t: int) -> None:
+            if t == 300:
+                session.halt("desk")
+            if t == 305:
+                session.resume_trading("desk again")
+                held.update(session.state_step().positions)
+            if t == stop_at:
+                session.request_stop()
+
+        return on_row
+
+    whole = paper_replay(_strategy(), bars, instruments=inst, on_row=halt_then_lift())
+    assert whole.session.gate.state is TradingState.ACTIVE
+    known = whole.session.clock.known_ns
+    submitted = [e for e in whole.session.manager.event_log.events() if isinstance(e, OrderSubmitted)]
+    halted = [e for e in submitted if known[300] < e.ts_ns <= known[305]]
+    lifted = [e for e in submitted if e.ts_ns > known[305]]
+    assert {e.kind for e in halted} <= {OrderKind.EXIT}  # halted: exits only
+    assert {OrderKind.ENTRY, OrderKind.STOP} <= {e.kind for e in lifted}  # lifted: entries and their stops again
+    # a position held through the halt (its stop cancelled by it) gets its stop back at the next close
+    assert held and held <= {e.symbol for e in lifted if e.kind is OrderKind.STOP and e.ts_ns == known[306]}
+    log_path, state_path = tmp_path / "events.jsonl", tmp_path / "live.db"
+    first = paper_replay(_strategy(), bars, instruments=inst, on_row=halt_then_lift(stop_at=700),
+                         event_log=JsonlEventLog(log_path), live_state=SqliteLiveState("s2", state_path))  # fmt: skip
+    assert first.session.next_row == 701
+    history = SqliteLiveState("s2", state_path).snapshot().trading_state_history
+    assert history == ((TradingState.HALTED, int(known[300])), (TradingState.ACTIVE, int(known[305])))
+    again = paper_replay(_strategy(), bars, instruments=inst, event_log=JsonlEventLog(log_path),
+                         live_state=SqliteLiveState("s2", state_path))  # fmt: skip
+    for name in ("equity", "trades", "fills", "orders", "events"):
+        assert getattr(again.result.output, name).tobytes() == getattr(whole.result.output, name).tobytes(), name
+    assert SqliteLiveState("s2", state_path).snapshot().trading_state_history == history  # not written twice

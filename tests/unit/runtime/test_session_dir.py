@@ -225,6 +225,31 @@ def test_a_stop_and_a_halt_sent_back_to_back_both_reach_the_session_in_order(hom
     assert out.status.trading_state == "HALTED" and out.status.row == 82 and folder.pending_commands() == []
 
 
+def test_an_unhalt_command_lifts_the_halt_and_a_rerun_re_derives_both(home: Path) -> None:
+    run = prepared(home)
+    folder = session_folder(run)
+
+    def halt_then_lift(session: PaperSession, t: int) -> None:
+        if t == 80:
+            folder.send("halt", "desk")
+        if t == 90:
+            folder.send("unhalt", "desk again")
+        if t == 150:
+            session.request_stop()
+
+    # each command is taken at the next row's look: after row 81, after row 91
+    stopped = paper(run, on_row=halt_then_lift, control_every_s=0.0)
+    assert [(c.row, c.command) for c in folder.journaled()] == [(82, "halt"), (92, "unhalt")]
+    assert stopped.status.trading_state == "ACTIVE" and stopped.status.row == 151
+    resumed = paper(run)
+    assert resumed.status.state == "finished" and resumed.status.trading_state == "ACTIVE"
+    # the same halt and lift made in-process at the same points, in one uninterrupted run
+    same = paper(run, fresh=True, on_row=lambda s, t: s.halt("desk") if t == 81 else (
+        s.resume_trading("desk again") if t == 91 else None))  # fmt: skip
+    assert resumed.result.metrics.final_equity == same.result.metrics.final_equity
+    assert resumed.result.trades.equals(same.result.trades) and len(same.result.trades) > 0
+
+
 def test_the_control_file_is_looked_at_no_more_often_than_control_every_s(home: Path) -> None:
     run = prepared(home)
     folder = session_folder(run)
