@@ -1,12 +1,13 @@
-"""``quantdesk paper run|status|stop|halt``: a strategy as a durable paper session, and the commands that watch,
-stop and halt it from another terminal.
+"""``quantdesk paper run|status|stop|halt|unhalt``: a strategy as a durable paper session, and the commands that
+watch, stop, halt and un-halt it from another terminal.
 
 ``paper run`` replays stored bars through the paper session and the simulated broker (``runtime.service.paper``;
 ``--replay`` is the only mode today, live feeds come with the moomoo adapter), optionally paced (``--speed``
 bars per second) and watched in a rich live view. The session lives in ``<data home>/sessions/<id>/``; the
 same command after a kill or a stop resumes it where it was, and ``--fresh`` starts it over. A first Ctrl-C
 stops it after the current bar, as ``paper stop`` does. ``paper status`` reads the sessions' ``status.json``;
-``paper stop`` and ``paper halt`` leave a command in the running session's ``control/`` folder and wait for its answer.
+``paper stop``, ``halt`` and ``unhalt`` leave a command in the running session's ``control/`` folder and wait
+for its answer.
 """
 
 from __future__ import annotations
@@ -244,7 +245,7 @@ def paper_run(
                   highlight=False)  # fmt: skip
     if st.trading_state == "HALTED":
         out.print("[bold red]trading HALTED[/bold red]: no entry goes out, positions are left as they are; "
-                  "a rerun resumes halted, --fresh starts over")  # fmt: skip
+                  "a rerun resumes halted; `quantdesk paper unhalt` lifts it")  # fmt: skip
     out.print(f"session folder: {escape(str(folder.path))}", highlight=False)
 
 
@@ -325,61 +326,52 @@ def _wait_for(folder: Any, done: Any, wait_s: float) -> Any:
         time.sleep(_WAIT_EVERY_S)
 
 
+def _send(session_id: str | None, command: str, reason: str | None, done: Any, wait_s: float) -> Any:
+    """Leave ``command`` for the session and wait for ``done(status)``: its status then, or None (a message
+    printed) when it did not answer in time or its process went away first."""
+    folder, _ = _target(session_id)
+    folder.send(command, reason)
+    st = _wait_for(folder, done, wait_s)
+    if st is None:
+        out.print(f"asked session {folder.session_id} to {command}; no answer within {wait_s:g} s (it acts after "
+                  "its current bar)", highlight=False)  # fmt: skip
+    elif not done(st):
+        out.print(f"session {folder.session_id} ended before it answered ({st.shown_state}); the {command} waits in "
+                  "its folder and a rerun of its command takes it", highlight=False)  # fmt: skip
+        return None
+    return st
+
+
 WaitOption = Annotated[float, typer.Option("--wait", min=0.0, help="seconds to wait for the session's answer")]
+ReasonOption = Annotated[str, typer.Option("--reason", help="why (kept in the session's commands journal)")]
+SessionArgument = Annotated[str | None, typer.Argument(help="the session's id (default: the running one)")]
 
 
 @paper_app.command("stop")
-def paper_stop(
-    session_id: Annotated[str | None, typer.Argument(help="the session's id (default: the running one)")] = None,
-    wait: WaitOption = 10.0,
-) -> None:
+def paper_stop(session_id: SessionArgument = None, wait: WaitOption = 10.0) -> None:
     """Stop the running session after its current bar, its state kept (run the same command to resume)."""
-    folder, _ = _target(session_id)
-    folder.send("stop")
-    st = _wait_for(folder, lambda s: s.state != "running", wait)
+    st = _send(session_id, "stop", None, lambda s: s.state != "running", wait)
     if st is None:
-        out.print(f"asked session {folder.session_id} to stop; no answer within {wait:g} s (it stops after its "
-                  "current bar)", highlight=False)  # fmt: skip
         return
-    out.print(f"session {folder.session_id} {st.shown_state} at row {st.row} of {st.n} (bar {st.last_bar}); "
+    out.print(f"session {st.session_id} {st.shown_state} at row {st.row} of {st.n} (bar {st.last_bar}); "
               "run its command again to resume", highlight=False)  # fmt: skip
     if st.command:
         out.print(f"  {escape(st.command)}", highlight=False)
 
 
 @paper_app.command("halt")
-def paper_halt(
-    session_id: Annotated[str | None, typer.Argument(help="the session's id (default: the running one)")] = None,
-    reason: Annotated[str, typer.Option("--reason", help="why (kept in the session's commands journal)")] = "",
-    wait: WaitOption = 10.0,
-) -> None:
+def paper_halt(session_id: SessionArgument = None, reason: ReasonOption = "", wait: WaitOption = 10.0) -> None:
     """The kill switch: trading HALTED, every resting order cancelled, then only orders that reduce a position."""
-    folder, _ = _target(session_id)
-    folder.send("halt", reason.strip() or None)
-    st = _wait_for(folder, lambda s: s.trading_state == "HALTED", wait)
-    if st is None:
-        out.print(f"asked session {folder.session_id} to halt; no answer within {wait:g} s (it halts after its "
-                  "current bar)", highlight=False)  # fmt: skip
-        return
-    out.print(
-        f"session {folder.session_id} trading {st.trading_state} at row {st.row} of {st.n}: "
-        f"{st.open_orders} open order(s), {len(st.positions)} position(s) left as they are",
-        highlight=False,
-    )
+    st = _send(session_id, "halt", reason.strip() or None, lambda s: s.trading_state == "HALTED", wait)
+    if st is not None:
+        out.print(f"session {st.session_id} trading {st.trading_state} at row {st.row} of {st.n}: "
+                  f"{st.open_orders} open order(s), {len(st.positions)} position(s) left as they are",
+                  highlight=False)  # fmt: skip
 
 
 @paper_app.command("unhalt")
-def paper_unhalt(
-    session_id: Annotated[str | None, typer.Argument(help="the session's id (default: the running one)")] = None,
-    reason: Annotated[str, typer.Option("--reason", help="why (kept in the session's commands journal)")] = "",
-    wait: WaitOption = 10.0,
-) -> None:
+def paper_unhalt(session_id: SessionArgument = None, reason: ReasonOption = "", wait: WaitOption = 10.0) -> None:
     """Lift the kill switch: trading ACTIVE again, entries go out, held positions get their stops back."""
-    folder, _ = _target(session_id)
-    folder.send("unhalt", reason.strip() or None)
-    st = _wait_for(folder, lambda s: s.trading_state == "ACTIVE", wait)
-    if st is None:
-        out.print(f"asked session {folder.session_id} to lift its halt; no answer within {wait:g} s (it acts after "
-                  "its current bar)", highlight=False)  # fmt: skip
-        return
-    out.print(f"session {folder.session_id} trading {st.trading_state} at row {st.row} of {st.n}", highlight=False)
+    st = _send(session_id, "unhalt", reason.strip() or None, lambda s: s.trading_state == "ACTIVE", wait)
+    if st is not None:
+        out.print(f"session {st.session_id} trading {st.trading_state} at row {st.row} of {st.n}", highlight=False)

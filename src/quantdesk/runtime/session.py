@@ -233,9 +233,14 @@ class PaperSession:
 
     @property
     def resuming(self) -> bool:
-        """True while a restarted session re-derives the events its log already holds."""
+        """True while a restarted session re-derives what it did before: the events its log already holds, and
+        the rows up to the last bar its live state holds (a stretch with no order leaves no event to go by)."""
         log = self.event_log
-        return isinstance(log, ResumedEventLog) and not log.caught_up
+        if isinstance(log, ResumedEventLog) and not log.caught_up:
+            return True
+        if self._stored_last_ns < 0:
+            return False
+        return self.next_row == 0 or int(self.clock.known_ns[self.next_row - 1]) < self._stored_last_ns
 
     def halt(self, reason: str = "kill switch", *, now_ns: int | None = None) -> TradingStateChanged:
         """The kill switch: the trading state becomes HALTED (written to the live state first), every resting
@@ -243,10 +248,7 @@ class PaperSession:
         entry, no new stop or target: the position is left to the person who halted it). ``now_ns``: when (default:
         the last row's known time, or just before the first row's); a restarted session halts again at the time
         the live state kept, so its re-derived run cancels what the first run cancelled."""
-        if now_ns is None:
-            last = int(self.clock.known_ns[self.next_row - 1]) if self.next_row > 0 else int(self.clock.known_ns[0]) - 1
-            now_ns = max(last, self._gate_now())
-        now = now_ns
+        now = self._state_change_ns() if now_ns is None else now_ns
         change = self.gate.halt(now_ns=now, open_orders=self.manager.open_orders(), reason=reason)
         self._cancel_all(change.cancel_client_order_ids)
         self.commit()
@@ -256,13 +258,17 @@ class PaperSession:
         """Lift a halt (or a reduce): the trading state becomes ``ACTIVE`` (written to the live state first, with
         its time), entries go out again from the next close, and each held position gets its stop and target
         again at the next close."""
-        if now_ns is None:
-            last = int(self.clock.known_ns[self.next_row - 1]) if self.next_row > 0 else int(self.clock.known_ns[0]) - 1
-            now_ns = max(last, self._gate_now())
-        change = self.gate.resume(now_ns=now_ns, reason=reason)
+        now = self._state_change_ns() if now_ns is None else now_ns
+        change = self.gate.resume(now_ns=now, reason=reason)
         self._stale[:] = True  # every instrument's protective orders follow its position again
         self.commit()
         return change
+
+    def _state_change_ns(self) -> int:
+        """When a halt or a lift made now takes place: the last row's known time (just before the first row's when
+        none was stepped), never before the gate's clock."""
+        last = int(self.clock.known_ns[self.next_row - 1]) if self.next_row > 0 else int(self.clock.known_ns[0]) - 1
+        return max(last, self._gate_now())
 
     def _cancel_all(self, coids: Sequence[ClientOrderId]) -> None:
         t = max(self.next_row - 1, 0)

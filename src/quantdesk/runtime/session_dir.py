@@ -9,9 +9,10 @@ temporary file swapped in with ``os.replace``) about every half second of wall t
 "stop"|"halt"|"unhalt", "reason": ...}``, so that none replaces another): the running session lists the
 folder at most every ``control_every_s`` and takes each command in the order sent: it appends it to
 ``commands.jsonl`` with the row it came after (fsynced; the session's record of who stopped or halted it and
-when), deletes its file, and asks its run to stop after the current row (``PaperSession.request_stop``),
-pulls the kill switch (``PaperSession.halt``) or lifts it (``PaperSession.resume_trading``). A rerun
-re-derives each halt and lift from the live state, which keeps every change with its time (``PaperSession``).
+when), asks its run to stop after the current row (``PaperSession.request_stop``), pulls the kill switch
+(``PaperSession.halt``) or lifts it (``PaperSession.resume_trading``), and only then deletes its file. A rerun
+re-derives each halt and lift from the live state, which keeps every change with its time (``PaperSession``);
+a halt or unhalt still waiting (its process died first) is taken by the next process, a stop is dropped.
 ``SessionWatch`` is the running session's side of all this; ``running_session`` finds "the running session"
 for a command given no id: the one whose status says running and whose pid is alive. A status that says
 running with a dead pid is a session that was killed (``SessionStatus.shown_state``): rerunning its command
@@ -343,9 +344,11 @@ class SessionDir:
                 raise StoreError(f"session folder: {self.commands_path}, line {number}: not a command ({exc})") from exc
         return acted
 
-    def clear_control(self) -> None:
-        for path, _ in self.pending_commands():
-            path.unlink(missing_ok=True)
+    def drop_commands(self, kinds: tuple[str, ...]) -> None:
+        """Delete the pending commands of ``kinds``."""
+        for path, command in self.pending_commands():
+            if command.command in kinds:
+                path.unlink(missing_ok=True)
 
     def remove(self) -> None:
         """Delete the folder and everything in it (``--fresh``)."""
@@ -428,8 +431,10 @@ class SessionWatch:
         self._last_control_s = -math.inf
 
     def start(self, session: PaperSession) -> None:
-        """A new process runs the session: commands left for an earlier one are dropped, the status says running."""
-        self.folder.clear_control()
+        """A new process runs the session, the status says running. A stop left for an earlier process is dropped
+        (running the session again is asking it to run); a halt or an unhalt is kept and taken once the session
+        has re-derived its log, since the process it was sent to may have died before it acted on it."""
+        self.folder.drop_commands(("stop",))
         previous = self.folder.read_status()
         self.run_id = previous.run_id if previous is not None else None
         self.write(session, "running")
@@ -454,7 +459,6 @@ class SessionWatch:
             acted = ActedCommand(row=session.next_row, command=command.command, reason=command.reason,
                                  issued=command.issued, acted=_now_iso())  # fmt: skip
             self.folder.journal(acted)
-            path.unlink(missing_ok=True)
             self.acted.append(acted)
             if command.command == "stop":
                 session.request_stop()
@@ -463,6 +467,9 @@ class SessionWatch:
                     session.resume_trading(command.reason or UNHALT_REASON)
             elif session.gate.state is not TradingState.HALTED:
                 session.halt(command.reason or HALT_REASON)
+            # taken away only once acted on: a process killed in between leaves it for the next (a halt kept in
+            # the live state is not made twice: the state is checked first)
+            path.unlink(missing_ok=True)
         if pending:
             self.write(session, "running")
 

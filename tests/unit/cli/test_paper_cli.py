@@ -1,4 +1,4 @@
-"""``quantdesk paper run|status|stop|halt`` as a user runs them, in subprocesses over a data home of their own: a
+"""``quantdesk paper run|status|stop|halt|unhalt`` as a user runs them, in subprocesses over a data home of their own: a
 replay trades as the backtest of the strategy sized at the decision and is recorded once; a paced session is
 stopped from another command, killed, and resumed by the same command to the uninterrupted end; a halt cancels
 the resting orders; bad input and a stop with nothing running fail with clear messages."""
@@ -173,6 +173,33 @@ def test_paper_halt_cancels_the_resting_orders_and_the_session_ends_halted(home:
     journal = (home / "sessions" / final["session_id"] / "commands.jsonl").read_text().splitlines()
     assert [json.loads(line)["command"] for line in journal] == ["halt", "stop", "unhalt", "stop"]
     assert the_status(home)["trading_state"] == "ACTIVE"
+
+
+def test_a_halt_whose_session_dies_before_answering_says_so_and_waits_for_the_next_process(home: Path) -> None:
+    from quantdesk.runtime.session_dir import SessionDir, SessionStatus, sessions_root
+
+    stand_in = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    folder = SessionDir("sess-dies", sessions_root(home))
+    folder.write_status(SessionStatus(session_id="sess-dies", pid=stand_in.pid, state="running",
+                                      trading_state="ACTIVE", row=5, n=300, last_bar=None, equity=None, cash=None,
+                                      capital=100_000.0))  # fmt: skip
+    try:
+        halting = subprocess.Popen([sys.executable, "-m", "quantdesk.cli", "paper", "halt", "sess-dies", "--wait",
+                                    "20"], env=env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)  # fmt: skip
+        deadline = time.monotonic() + 20
+        while not folder.pending_commands() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stand_in.kill()  # the session's process dies with the halt unread
+        stand_in.wait()
+        out, err = halting.communicate(timeout=30)
+    finally:
+        stand_in.kill()
+        stand_in.wait()
+    assert halting.returncode == 0, err
+    assert "session sess-dies ended before it answered (killed (restart with the same command to resume)); " in out
+    assert "the halt waits in its folder and a rerun of its command takes it" in out
+    assert [c.command for _, c in folder.pending_commands()] == ["halt"]
 
 
 def test_paper_stop_and_halt_with_no_running_session_fail_with_a_clear_message(home: Path) -> None:

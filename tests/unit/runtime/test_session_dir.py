@@ -250,6 +250,18 @@ def test_an_unhalt_command_lifts_the_halt_and_a_rerun_re_derives_both(home: Path
     assert resumed.result.trades.equals(same.result.trades) and len(same.result.trades) > 0
 
 
+def test_a_new_process_drops_a_stop_left_for_an_earlier_one_but_takes_a_waiting_halt(home: Path) -> None:
+    run = prepared(home)
+    folder = session_folder(run)
+    paper(run, on_row=lambda s, t: s.request_stop() if t == 40 else None)
+    folder.send("stop", "old")
+    folder.send("halt", "sent as the process died")
+    out = paper(run, control_every_s=0.0)
+    assert out.status.row == 300 and out.status.trading_state == "HALTED"  # ran on (no stop), halted
+    assert [(c.row, c.command) for c in folder.journaled()] == [(41, "halt")]  # once it had re-derived rows 0-40
+    assert folder.pending_commands() == []
+
+
 def test_the_control_file_is_looked_at_no_more_often_than_control_every_s(home: Path) -> None:
     run = prepared(home)
     folder = session_folder(run)
