@@ -25,8 +25,9 @@ def paper_stand_in(sessions: list[PaperSession]) -> Any:
     """A stand-in for ``simulate_portfolio`` (same arguments) that runs a paper session over the grids."""
 
     def run(*args: np.ndarray) -> None:
-        arrays, p = args[:27], args[27]
-        equity_out, cash_out, qty_path, stop_path, trades, fills, orders, events, counts = args[28:]
+        arrays, p = args[:30], args[30]
+        equity_out, cash_out, qty_path, stop_path, hedge_out = args[31:36]
+        trades, fills, orders, events, hedge_fills, counts = args[36:]
         n, m = arrays[0].shape
         rows = np.arange(n, dtype=np.int64)
         clock = SessionClock(known_ns=rows * 2 + 1, open_ns=np.repeat((rows * 2)[:, None], m, axis=1))
@@ -39,13 +40,17 @@ def paper_stand_in(sessions: list[PaperSession]) -> Any:
         if out.qty.size:
             qty_path[:] = out.qty
             stop_path[:] = out.stop
+        if out.hedge.size:
+            hedge_out[:] = out.hedge
         over = False
-        for buf, rec in ((trades, out.trades), (fills, out.fills), (orders, out.orders), (events, out.events)):
+        for buf, rec in ((trades, out.trades), (fills, out.fills), (orders, out.orders), (events, out.events),
+                         (hedge_fills, out.hedge_fills)):  # fmt: skip
             if len(rec) > len(buf):
                 over = True
             else:
                 buf[: len(rec)] = rec
-        counts[:] = (1 if over else 0, len(out.trades), len(out.fills), len(out.orders), len(out.events))
+        counts[:] = (1 if over else 0, len(out.trades), len(out.fills), len(out.orders), len(out.events),
+                     len(out.hedge_fills))  # fmt: skip
 
     return run
 
@@ -61,7 +66,7 @@ def test_a_paper_session_gives_the_kernels_records_to_the_cent(case: tuple[dict[
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(kernel_io, "simulate_portfolio", paper_stand_in(sessions))
         paper = run_kernel(_inputs(g), p)
-    for name in ("equity", "cash", "qty", "stop", "trades", "fills", "orders", "events"):
+    for name in ("equity", "cash", "qty", "stop", "trades", "fills", "orders", "events", "hedge", "hedge_fills"):
         assert getattr(paper, name).tobytes() == getattr(whole, name).tobytes(), name
     # every order the kernel placed left for the broker once, under one client order id
     log = sessions[-1].manager.event_log.events()

@@ -118,6 +118,19 @@ def portfolio_case(draw: st.DrawFn) -> tuple[dict[str, np.ndarray], np.ndarray]:
     p[L.P_MAX_ADV_FRAC] = draw(st.sampled_from([0.0, 0.01]))
     p[L.P_SIZE_AT_DECISION] = draw(st.sampled_from([0.0, 1.0]))
     p[L.P_RECORD_PATHS] = 1.0
+    # the beta hedge, on in a third of the cases: a benchmark with rows of its own missing, betas of either sign
+    bench_close = np.round(100 * np.exp(np.cumsum(rng.normal(0, vol, n))), 2)
+    bench_open = np.round(bench_close * np.exp(rng.normal(0, vol / 2, n)), 2)
+    bench_holes = rng.random(n) < 0.1
+    bench_open[bench_holes] = np.nan
+    bench_close[bench_holes] = np.nan
+    g.update(beta=rng.uniform(-0.5, 2.0, (n, m)), bench_open=bench_open, bench_close=bench_close)
+    p[L.P_HEDGE] = draw(st.sampled_from([0.0, 1.0]))
+    p[L.P_HEDGE_BAND] = draw(st.sampled_from([0.0, 0.005, 0.05]))
+    p[L.P_HEDGE_FEE_RATE] = draw(st.sampled_from([0.0, 0.0005]))
+    p[L.P_HEDGE_HALF_SPREAD] = draw(st.sampled_from([0.0, 0.001]))
+    p[L.P_HEDGE_LOT] = draw(st.sampled_from([0.0, 1.0, 5.0]))
+    p[L.P_HEDGE_MARGIN] = draw(st.sampled_from([1.0, 0.5]))
     return g, p
 
 
@@ -129,7 +142,8 @@ def _inputs(g: dict[str, np.ndarray]) -> KernelInputs:
         vol_measure=g["vol_measure"], expansion=g["expansion"], swing_low=g["swing_low"], swing_high=g["swing_high"],
         adv=g["adv"], sigma_bar=g["sigma_bar"], sigma_daily=g["sigma_daily"], win_probability=g["win_probability"],
         returns=g["returns"], arrival=g["arrival"], day_id=g["day_id"], lot=g["lot"], tick=g["tick"],
-        margin=g["margin"], sector=g["sector"],
+        margin=g["margin"], sector=g["sector"], beta=g["beta"], bench_open=g["bench_open"],
+        bench_close=g["bench_close"],
     )  # fmt: skip
 
 
@@ -157,6 +171,11 @@ def test_portfolio_kernel_equals_reference(case: tuple[dict[str, np.ndarray], np
     _assert_records_equal(out.fills, ref["fills"], "fills")
     _assert_records_equal(out.orders, ref["orders"], "orders")
     _assert_records_equal(out.events, ref["events"], "events")
+    _assert_records_equal(out.hedge_fills, ref["hedge_fills"], "hedge_fills")
+    if p[L.P_HEDGE] > 0:
+        np.testing.assert_allclose(out.hedge, np.array(ref["hedge_path"]).reshape(-1, L.N_H), rtol=1e-9, atol=1e-6)
+    else:
+        assert out.hedge.shape == (0, L.N_H) and ref["hedge_path"] == []
 
 
 @settings(max_examples=200, deadline=None)
@@ -181,10 +200,15 @@ def test_every_fill_conserves_value_net_of_costs(case: tuple[dict[str, np.ndarra
             assert np.isclose(before - after, float(f["commission"]) + q * side * (price - ref), atol=1e-6)
             assert implicit >= -1e-9
             assert np.isclose(implicit, max(q * side * (price - ref), 0.0), atol=1e-6)
+    # the hedge's fills pay out of the same cash
+    hedge_units = float(out.hedge_fills["units"].sum())
+    cash -= float((out.hedge_fills["units"] * out.hedge_fills["price"] + out.hedge_fills["commission"]).sum())
     # and the kernel's own cash path ends where the fills say
     assert np.isclose(out.cash[-1], cash, rtol=1e-12, atol=1e-6)
     marks = np.array([g["close"][~np.isnan(g["close"][:, j]), j][-1] for j in range(m)])
-    assert np.isclose(out.equity[-1], cash + float(qty @ marks), rtol=1e-12, atol=1e-6)
+    bench = np.column_stack([g["bench_open"], g["bench_close"]]).ravel()
+    bench_mark = bench[~np.isnan(bench)][-1] if hedge_units else 0.0
+    assert np.isclose(out.equity[-1], cash + float(qty @ marks) + hedge_units * bench_mark, rtol=1e-12, atol=1e-6)
 
 
 @settings(max_examples=300, deadline=None)

@@ -14,7 +14,16 @@ from hypothesis import given, settings
 from quantdesk.backtest import kernel_io
 from quantdesk.backtest.kernel_io import run_kernel
 from quantdesk.kernels import portfolio_layout as L
-from quantdesk.kernels.portfolio import end_of_data, init_state, record_paths, step_decide, step_fills, step_mark
+from quantdesk.kernels.portfolio import (
+    end_of_data,
+    init_state,
+    record_paths,
+    step_decide,
+    step_fills,
+    step_hedge_decide,
+    step_hedge_fill,
+    step_mark,
+)
 from quantdesk.risk.pretrade import KernelState, PreTradeDecision, PreTradeGate
 from tests.property.test_portfolio_kernel import _inputs, portfolio_case
 
@@ -35,9 +44,10 @@ def _checked(seen: list[str | None]) -> Any:
         expansion: np.ndarray, swing_low: np.ndarray, swing_high: np.ndarray, adv: np.ndarray,
         sigma_bar: np.ndarray, sigma_daily: np.ndarray, win_p: np.ndarray, ret: np.ndarray,
         arrival: np.ndarray, day_id: np.ndarray, lot: np.ndarray, tick: np.ndarray, margin: np.ndarray,
-        sector: np.ndarray, p: np.ndarray, equity_out: np.ndarray, cash_out: np.ndarray, qty_path: np.ndarray,
-        stop_path: np.ndarray, trades: np.ndarray, fills: np.ndarray, orders: np.ndarray, events: np.ndarray,
-        counts: np.ndarray,
+        sector: np.ndarray, beta: np.ndarray, bench_open: np.ndarray, bench_close: np.ndarray, p: np.ndarray,
+        equity_out: np.ndarray, cash_out: np.ndarray, qty_path: np.ndarray, stop_path: np.ndarray,
+        hedge_out: np.ndarray, trades: np.ndarray, fills: np.ndarray, orders: np.ndarray, events: np.ndarray,
+        hedge_fills: np.ndarray, counts: np.ndarray,
     ) -> None:  # fmt: skip
         gate = PreTradeGate(p, lot, tick, sector)
         m = open_.shape[1]
@@ -49,10 +59,12 @@ def _checked(seen: list[str | None]) -> Any:
                         arrival, day_id, lot, tick, sector, adv, p, o, e)  # fmt: skip
 
         for t in range(open_.shape[0]):
+            step_hedge_fill(af, ai, t, bench_open, p, hedge_fills)
             step_fills(fs, is_, af, ai, t, open_, high, low, volume, atr_stop, expansion, swing_low, swing_high,
                        adv, sigma_bar, sigma_daily, day_id, lot, tick, margin, p, trades, fills, orders,
                        events)  # fmt: skip
-            step_mark(fs, af, ai, t, close, day_id, p, equity_out, cash_out)
+            step_mark(fs, af, ai, t, close, bench_close, day_id, p, equity_out, cash_out)
+            step_hedge_decide(fs, af, ai, t, beta, bench_close, p, hedge_out)
             before = (fs.copy(), is_.copy(), af.copy(), ai.copy())
             n_ev, n_ord = int(ai[L.A_N_EVENTS]), int(ai[L.A_N_ORDERS])
             decide((fs, is_, af, ai), t, close, orders, events)
@@ -83,7 +95,7 @@ def _checked(seen: list[str | None]) -> Any:
                 _assert_same(got, ev_by.get(j, []), ord_by.get(j), want, p[L.P_SIZE_AT_DECISION] > 0.0, (t, j))
                 seen.append(got.check)
             record_paths(fs, t, p, qty_path, stop_path)
-        end_of_data(fs, is_, ai, trades, fills, orders, events, counts)
+        end_of_data(fs, is_, ai, trades, fills, orders, events, hedge_fills, counts)
 
     return run
 

@@ -113,6 +113,14 @@ class Book:
     wins: int = 0
     streak: int = 0
     next_trade_id: int = 0
+    # the beta hedge: units held, latest benchmark price, its own cash and costs, the order waiting for an open
+    hedge_units: float = 0.0
+    hedge_mark: float = math.nan
+    hedge_cash: float = 0.0
+    hedge_costs: float = 0.0
+    hedge_pending: tuple[float, int] | None = None  # (target units, decided row)
+    hedge_fills: list[dict[str, Any]] = field(default_factory=list)
+    hedge_path: list[tuple[float, float, float, float]] = field(default_factory=list)
 
     # ---- costs ----
     def commission(self, qty: float, price: float) -> float:
@@ -140,7 +148,11 @@ class Book:
         return price, implicit - impact, impact
 
     def equity(self) -> float:
-        return self.cash + sum(pos.qty * self.marks[j] for j, pos in self.positions.items())
+        hedge = self.hedge_units * self.hedge_mark if self.hedge_units != 0 else 0.0
+        return self.cash + sum(pos.qty * self.marks[j] for j, pos in self.positions.items()) + hedge
+
+    def hedge_margin(self) -> float:
+        return abs(self.hedge_units * self.hedge_mark) * self.params[L.P_HEDGE_MARGIN] if self.hedge_units else 0.0
 
     # ---- records ----
     def event(self, row: int, inst: int, check: int, action: int, value: float, limit: float) -> None:
@@ -277,7 +289,8 @@ def correlation(ret: np.ndarray, t: int, a: int, b: int, window: int) -> float:
 def reference_portfolio(g: dict[str, np.ndarray], p: np.ndarray) -> dict[str, Any]:
     """``g`` holds full grids: open, high, low, close, volume, long_entry, long_exit, short_entry, short_exit,
     atr_stop, atr_trail, atr_chandelier, vol_measure, expansion, swing_low, swing_high, adv, sigma_bar,
-    sigma_daily, win_probability, returns, arrival; ``day_id`` (n,); ``lot``, ``tick``, ``margin``, ``sector``."""
+    sigma_daily, win_probability, returns, arrival; ``day_id`` (n,); ``lot``, ``tick``, ``margin``, ``sector``;
+    with the hedge on, ``beta`` (n, m), ``bench_open`` and ``bench_close`` (n,)."""
     n, m = g["open"].shape
     book = Book(params=p, cash=float(p[L.P_INITIAL_CASH]))
     otype = int(p[L.P_ORDER_TYPE])
@@ -294,7 +307,10 @@ def reference_portfolio(g: dict[str, np.ndarray], p: np.ndarray) -> dict[str, An
     def ev(t: int, j: int) -> dict[str, float]:
         return dict(sigma_bar=g["sigma_bar"][t, j], sigma_daily=g["sigma_daily"][t, j], adv=g["adv"][t, j])
 
+    hedged = p[L.P_HEDGE] > 0
     for t in range(n):
+        if hedged:
+            hedge_open(book, p, t, g["bench_open"][t])
         for j in range(m):
             o = g["open"][t, j]
             if math.isnan(o):
@@ -349,6 +365,8 @@ def reference_portfolio(g: dict[str, np.ndarray], p: np.ndarray) -> dict[str, An
         for j in range(m):
             if not math.isnan(g["close"][t, j]):
                 book.marks[j] = g["close"][t, j]
+        if hedged and not math.isnan(g["bench_close"][t]):
+            book.hedge_mark = g["bench_close"][t]
         eq = book.equity()
         equity_out.append(eq)
         day = g["day_id"][t]
@@ -358,6 +376,8 @@ def reference_portfolio(g: dict[str, np.ndarray], p: np.ndarray) -> dict[str, An
             loss_hit = False
         if p[L.P_DAILY_LOSS_FRAC] > 0 and eq <= day_start * (1 - p[L.P_DAILY_LOSS_FRAC]):
             loss_hit = True
+        if hedged:
+            hedge_decide(book, p, t, g["beta"][t], g["bench_close"][t], eq)
         # decide
         for j in range(m):
             c_ = g["close"][t, j]
@@ -417,7 +437,61 @@ def reference_portfolio(g: dict[str, np.ndarray], p: np.ndarray) -> dict[str, An
         for pending in (book.entries, book.exits):
             if j in pending:
                 book.end_order(pending[j].order_id, L.OS_OPEN, -1)
-    return dict(equity=equity_out, trades=book.trades, fills=book.fills, orders=book.orders, events=book.events)
+    return dict(
+        equity=equity_out,
+        trades=book.trades,
+        fills=book.fills,
+        orders=book.orders,
+        events=book.events,
+        hedge_fills=book.hedge_fills,
+        hedge_path=book.hedge_path,
+    )
+
+
+def hedge_open(book: Book, p: np.ndarray, t: int, o: float) -> None:
+    """The hedge at row t's open: its waiting order fills at the benchmark's open (if it has one), then the mark."""
+    if math.isnan(o):
+        return
+    if book.hedge_pending is not None:
+        target, decided = book.hedge_pending
+        qty = target - book.hedge_units
+        if qty != 0:
+            side = 1.0 if qty > 0 else -1.0
+            price = o * (1 + side * p[L.P_HEDGE_HALF_SPREAD])
+            spread = abs(qty) * o * p[L.P_HEDGE_HALF_SPREAD]
+            comm = abs(qty) * price * p[L.P_HEDGE_FEE_RATE]
+            book.cash -= qty * price + comm
+            book.hedge_cash -= qty * price + comm
+            book.hedge_costs += spread + comm
+            book.hedge_units = target
+            book.hedge_fills.append(dict(row=t, decided_row=decided, units=qty, price=price, commission=comm,
+                                         spread=spread))  # fmt: skip
+        book.hedge_pending = None
+    book.hedge_mark = o
+
+
+def hedge_decide(book: Book, p: np.ndarray, t: int, beta: np.ndarray, c: float, eq: float) -> None:
+    """The hedge at row t's close: its path, then a new target when the benchmark closed and it is off by more than
+    the band."""
+    bd = 0.0
+    for j, pos in book.positions.items():
+        if pos.qty != 0:
+            bd += beta[j] * (pos.qty * book.marks[j])
+    units = book.hedge_units
+    pnl = book.hedge_cash + units * book.hedge_mark if units != 0 else book.hedge_cash
+    book.hedge_path.append((units, pnl, book.hedge_costs, bd))
+    if math.isnan(c):
+        return
+    raw = -bd / c
+    lot = p[L.P_HEDGE_LOT]
+    if lot > 0:
+        k = math.floor(abs(raw) / lot + 1e-9)
+        target = math.copysign(k * lot, raw) if k else 0.0
+    else:
+        target = raw
+    working = book.hedge_pending[0] if book.hedge_pending is not None else units
+    if abs(target - working) * c > p[L.P_HEDGE_BAND] * eq:
+        book.hedge_pending = (target, t)
 
 
 def protective(pos: Position, o: float, h: float, lo: float, tick: float, through: float) -> tuple | None:
@@ -658,6 +732,7 @@ def try_entry(book: Book, g: dict[str, np.ndarray], p: np.ndarray, j: int, t: in
             price, spr, imp = priced(q)
             pos = book.positions.get(j)
             other = sum(abs(ps.qty * book.marks[k]) * g["margin"][k] for k, ps in book.positions.items() if k != j)
+            other += book.hedge_margin()
             own = abs(pos.qty) * price * g["margin"][j] if pos else 0.0
             avail = eq - other - own
             mrg = g["margin"][j]

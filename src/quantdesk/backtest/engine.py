@@ -7,10 +7,11 @@ times, so a row is an instant at which something closed; an instrument without a
 NaN there), turns the strategy's exit, risk and execution blocks into the kernel's parameters
 (``backtest.settings``), runs the kernel (``kernels.portfolio``) and wraps what it recorded in a
 ``BacktestResult``. Lot size, tick size, margin and sector come from the instrument master.
-With ``risk_management.beta_hedge``, a benchmark hedge (``risk.hedge``) is laid over the run:
-its PnL and costs are part of the equity, its fills are among the fills. Without a benchmark, the
-equal-weight buy and hold of the run's instruments (closes, no costs) is
-the benchmark the analytics compare against.
+With ``risk_management.beta_hedge``, the kernel steps a benchmark hedge with the rows (the rules:
+``risk.hedge``): each instrument's rolling beta to the benchmark and the benchmark's bars on the run's
+rows are its inputs; its PnL and costs are in the account's equity (so the daily loss limit, sizing and
+margin see them), its fills are among the fills. Without a benchmark, the equal-weight buy and hold of
+the run's instruments (closes, no costs) is the benchmark the analytics compare against.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from quantdesk.backtest.costs import FILL_MODELS
 from quantdesk.backtest.evidence import Evidence, arrival_bars, build_evidence
 from quantdesk.backtest.kernel_io import KernelInputs, KernelOutput, run_kernel
 from quantdesk.backtest.result import BacktestResult, Hedge, InstrumentRun
@@ -32,7 +32,8 @@ from quantdesk.core.timestamps import ns_to_index
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.instrument import Instrument
 from quantdesk.kernels import portfolio_layout as L
-from quantdesk.risk.hedge import beta_neutral_hedge
+from quantdesk.risk.hedge import HedgeResult, benchmark_returns
+from quantdesk.risk.hedge import rolling_beta as hedge_beta
 from quantdesk.strategy.compile import EvidenceSources, SignalArrays, compile_signals
 from quantdesk.strategy.models import Strategy
 
@@ -183,13 +184,15 @@ def run_backtest(
     progress: Progress | None = None,
     trade_from_ns: int | None = None,
     kernel_runner: KernelRunner | None = None,
+    benchmark_instrument: Instrument | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``bars`` (one instrument's, or a list sharing one account).
 
     Decided at each bar's close, filled at a later bar (``DESIGN.md`` section 2). ``instrument`` /
     ``instruments`` give lot and tick sizes, margin and sector; ``benchmark`` is compared against;
     ``progress`` is called with a short label as each step starts; with ``trade_from_ns`` the bars before it
-    only warm the indicators and the run trades from the first bar stored at or after it (``backtest/window.py``).
+    only warm the indicators and the run trades from the first bar stored at or after it (``backtest/window.py``);
+    ``benchmark_instrument`` gives the beta hedge's margin rate (default: a cash account).
     ``kernel_runner`` steps the kernel over the grids (default ``run_kernel``; a paper replay passes its session,
     ``runtime.paper``, so both share everything before and after the kernel). Every rule of the run is in
     ``strategy``.
@@ -236,6 +239,9 @@ def run_backtest(
     _check_step_counts(bar_list, inst_list, initial_cash)
     sector_codes = _sector_codes(inst_list)
     ev = _evidence_grids(grid, evidence)
+    hedge_in = _hedge_inputs(strategy, grid, bar_list, benchmark)
+    if hedge_in is not None:
+        params[L.P_HEDGE_MARGIN] = _margin_rate(benchmark_instrument)
     inputs = KernelInputs(
         open=price("open"), high=price("high"), low=price("low"), close=price("close"),
         long_entry=flags("long_entry"), long_exit=flags("long_exit"),
@@ -248,9 +254,12 @@ def run_backtest(
         tick=np.array([float(i.tick_size) if i else 0.01 for i in inst_list]),
         margin=np.array([_margin_rate(i) for i in inst_list]),
         sector=sector_codes,
+        beta=None if hedge_in is None else hedge_in.beta,
+        bench_open=None if hedge_in is None else hedge_in.bench_open,
+        bench_close=None if hedge_in is None else hedge_in.bench_close,
     )  # fmt: skip
     output = run_kernel(inputs, params) if kernel_runner is None else kernel_runner(inputs, params, grid, bar_list)
-    hedge = _hedge(strategy, output, grid, np.asarray(inputs.close).reshape(n, m), bar_list, benchmark)
+    hedge = None if hedge_in is None or benchmark is None else _hedge(hedge_in, output, benchmark.symbol)
     step("metrics")
     runs = tuple(
         InstrumentRun(symbol=b.symbol, bars=b, rows=grid.rows[j], instrument=inst_list[j], signals=signals[j])
@@ -276,21 +285,27 @@ def _notes(runs: Sequence[InstrumentRun]) -> tuple[str, ...]:
     return tuple(f"{r.symbol}: {note}" if len(runs) > 1 else note for r in runs for note in r.signals.notes)
 
 
-def _hedge(strategy: Strategy, output: KernelOutput, grid: Grid, close: np.ndarray, bars: Sequence[Bars],
-           benchmark: Bars | None) -> Hedge | None:  # fmt: skip
-    """The beta-neutral hedge of ``risk_management.beta_hedge`` against ``benchmark`` on the run's rows."""
+@dataclass(frozen=True, slots=True)
+class _HedgeInputs:
+    beta: np.ndarray  # (n, m)
+    bench_open: np.ndarray  # (n,)
+    bench_close: np.ndarray  # (n,)
+    bench_ts: np.ndarray  # (n,) the benchmark bar's stored time on each row (0 without one)
+
+
+def _hedge_inputs(strategy: Strategy, grid: Grid, bars: Sequence[Bars], benchmark: Bars | None) -> _HedgeInputs | None:
+    """What the kernel's hedge steps read for ``risk_management.beta_hedge``: each instrument's rolling beta to
+    ``benchmark`` (close-to-close returns on its own rows, known at each row) and the benchmark on the run's rows."""
     rule = strategy.risk_management.beta_hedge
     if rule is None:
         return None
     if benchmark is None:
         raise ConfigError("risk_management.beta_hedge: needs a benchmark to hedge with (--benchmark SPX, benchmark=)")
-    n, m = close.shape
+    n, m = grid.n, len(bars)
     returns = np.full((n, m), np.nan)  # each instrument's own close-to-close returns, on its rows
     for j, b in enumerate(bars):
         c = np.asarray(b.close, dtype=np.float64)
         grid.spread(j, np.r_[np.nan, c[1:] / c[:-1] - 1.0], returns)
-    marks = pd.DataFrame(close).ffill().to_numpy()
-    value = np.where(output.qty != 0.0, output.qty * marks, 0.0)
     at = np.searchsorted(grid.known_ns, benchmark.known_ns())
     on_grid = (at < n) & (grid.known_ns[np.minimum(at, n - 1)] == benchmark.known_ns())
     if not on_grid.any():
@@ -303,15 +318,18 @@ def _hedge(strategy: Strategy, output: KernelOutput, grid: Grid, close: np.ndarr
     bench_close[at[on_grid]] = np.asarray(benchmark.close, dtype=np.float64)[on_grid]
     bench_ts = np.zeros(n, dtype=np.int64)
     bench_ts[at[on_grid]] = benchmark.ts[on_grid]
-    rules = strategy.execution_rules
-    commission = rules.commission
-    result = beta_neutral_hedge(
-        value, returns, bench_open, bench_close, output.equity,
-        window_bars=rule.window_bars, min_obs=rule.min_obs, rebalance_band=rule.rebalance_band,
-        fee_bps=commission.fee_bps if commission.type == "percent_of_value" else 0.0,
-        half_spread_bps=FILL_MODELS[rules.mock_trading.fill_model].half_spread_bps, lot=0.0,
+    beta = hedge_beta(returns, benchmark_returns(bench_close), window_bars=rule.window_bars, min_obs=rule.min_obs)
+    return _HedgeInputs(beta, bench_open, bench_close, bench_ts)
+
+
+def _hedge(inputs: _HedgeInputs, output: KernelOutput, symbol: str) -> Hedge:
+    """The hedge the kernel stepped, as the result holds it."""
+    h = output.hedge
+    result = HedgeResult(
+        units=h[:, L.H_UNITS].copy(), pnl=h[:, L.H_PNL].copy(), costs=h[:, L.H_COSTS].copy(),
+        fills=output.hedge_fills, beta=inputs.beta, beta_dollars=h[:, L.H_BETA_DOLLARS].copy(),
     )  # fmt: skip
-    return Hedge(symbol=benchmark.symbol, result=result, close=bench_close, bar_ns=bench_ts)
+    return Hedge(symbol=symbol, result=result, close=inputs.bench_close, bar_ns=inputs.bench_ts)
 
 
 def _check_step_counts(bars: Sequence[Bars], insts: Sequence[Instrument | None], initial_cash: float) -> None:

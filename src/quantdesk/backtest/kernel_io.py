@@ -5,7 +5,8 @@ not use may be left out: it is passed as a ``(1, 1)`` NaN array that the kernel 
 plain crossover pays for no ATR, volume or volatility arrays. ``run_kernel`` sizes the record
 buffers from the number of entry signals (a trade needs an entry order, an entry order needs an
 entry signal), runs the kernel, and retries with larger buffers in the rare case partial fills
-overflow them.
+overflow them. With the beta hedge on (``P_HEDGE``), ``beta`` and the benchmark's ``bench_open`` and
+``bench_close`` on the run's rows are inputs too, and the hedge's path and fills are outputs.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from quantdesk.core.errors import ConfigError
 from quantdesk.kernels.portfolio import simulate_portfolio
 from quantdesk.kernels.portfolio_layout import (
     FILL_RECORD,
+    HEDGE_FILL_RECORD,
+    N_H,
     N_PARAMS,
     ORDER_RECORD,
+    P_HEDGE,
     P_RECORD_PATHS,
     RISK_EVENT_RECORD,
     TRADE_RECORD,
@@ -29,6 +33,7 @@ _NAN11 = np.full((1, 1), np.nan)
 _FALSE11 = np.zeros((1, 1), dtype=np.bool_)
 _NO_ARRIVAL = np.zeros((1, 1), dtype=np.int64)
 _NO_DAYS = np.zeros(1, dtype=np.int64)
+_NO_BENCH = np.full(1, np.nan)
 
 
 def _grid(a: np.ndarray | None, dtype: type = np.float64) -> np.ndarray:
@@ -71,6 +76,9 @@ class KernelInputs:
     tick: np.ndarray | None = None
     margin: np.ndarray | None = None
     sector: np.ndarray | None = None
+    beta: np.ndarray | None = None  # (n, m) each instrument's beta to the benchmark, known at each row (the hedge)
+    bench_open: np.ndarray | None = None  # (n,) the benchmark's open on each row, NaN without a bar (the hedge)
+    bench_close: np.ndarray | None = None  # (n,) the benchmark's close on each row, NaN without a bar
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -88,10 +96,13 @@ class KernelOutput:
     fills: np.ndarray  # FILL_RECORD
     orders: np.ndarray  # ORDER_RECORD
     events: np.ndarray  # RISK_EVENT_RECORD
+    hedge: np.ndarray  # (n, N_H) the hedge's path at each close (columns H_*), or (0, N_H) without the hedge
+    hedge_fills: np.ndarray  # HEDGE_FILL_RECORD
 
 
 _PER_INSTRUMENT = ("lot", "tick", "margin", "sector")
 _REQUIRED = ("open", "high", "low", "close", "long_entry", "long_exit")
+_HEDGE = ("beta", "bench_open", "bench_close")
 
 
 def check_inputs(inputs: KernelInputs, params: np.ndarray) -> None:
@@ -109,10 +120,10 @@ def check_inputs(inputs: KernelInputs, params: np.ndarray) -> None:
         if f.name in _PER_INSTRUMENT:
             ok = shape == (m,)
             want = f"({m},)"
-        elif f.name == "day_id":
+        elif f.name in ("day_id", "bench_open", "bench_close"):
             ok = shape == (n,)
             want = f"({n},)"
-        elif f.name in _REQUIRED or f.name == "arrival":
+        elif f.name in _REQUIRED or f.name in ("arrival", "beta"):
             ok = shape == (n, m) or (m == 1 and shape == (n,))
             want = f"({n}, {m})"
         else:  # evidence broadcasts like numpy: (n, m), (1, m), (n, 1) or (1, 1)
@@ -121,6 +132,10 @@ def check_inputs(inputs: KernelInputs, params: np.ndarray) -> None:
             want = f"({n}, {m}) or broadcastable to it"
         if not ok:
             raise ConfigError(f"{f.name}: expected shape {want}, found {shape}")
+    if params[P_HEDGE] > 0:
+        missing = [name for name in _HEDGE if getattr(inputs, name) is None]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)}: the beta hedge (params P_HEDGE) needs them, found none")
     if inputs.arrival is not None:
         arrival = np.asarray(inputs.arrival)
         if arrival.size and (arrival.max() >= n or arrival.min() < -1):
@@ -130,8 +145,9 @@ def check_inputs(inputs: KernelInputs, params: np.ndarray) -> None:
 
 
 def kernel_arrays(inputs: KernelInputs) -> tuple[np.ndarray, ...]:
-    """The grids as the kernel reads them, in ``simulate_portfolio``'s argument order from ``open_`` to ``sector``
-    (contiguous, typed, absent evidence as the broadcast sentinels); a paper session steps the same arrays."""
+    """The grids as the kernel reads them, in ``simulate_portfolio``'s argument order from ``open_`` to
+    ``bench_close`` (contiguous, typed, absent evidence as the broadcast sentinels, no hedge as NaN sentinels); a
+    paper session steps the same arrays."""
     n, m = inputs.shape
     never = np.zeros((n, m), dtype=np.bool_)
     arrival = _NO_ARRIVAL if inputs.arrival is None else np.ascontiguousarray(inputs.arrival, dtype=np.int64)
@@ -152,6 +168,9 @@ def kernel_arrays(inputs: KernelInputs) -> tuple[np.ndarray, ...]:
         np.ones(m) if inputs.margin is None else np.ascontiguousarray(inputs.margin, dtype=np.float64),
         np.full(m, -1, dtype=np.int64) if inputs.sector is None
         else np.ascontiguousarray(inputs.sector, dtype=np.int64),
+        _NAN11 if inputs.beta is None else np.ascontiguousarray(inputs.beta, dtype=np.float64).reshape(n, m),
+        _NO_BENCH if inputs.bench_open is None else np.ascontiguousarray(inputs.bench_open, dtype=np.float64),
+        _NO_BENCH if inputs.bench_close is None else np.ascontiguousarray(inputs.bench_close, dtype=np.float64),
     )  # fmt: skip
 
 
@@ -166,6 +185,7 @@ def run_kernel(inputs: KernelInputs, params: np.ndarray) -> KernelOutput:
     cap = entries + m + 8
     fill_cap = 2 * cap + 16
     p = np.ascontiguousarray(params, dtype=np.float64)
+    hedged = p[P_HEDGE] > 0
     while True:
         equity = np.empty(n)
         cash = np.empty(n if record else 0)
@@ -175,9 +195,11 @@ def run_kernel(inputs: KernelInputs, params: np.ndarray) -> KernelOutput:
         fills = np.empty(fill_cap, dtype=FILL_RECORD)
         orders = np.empty(2 * cap, dtype=ORDER_RECORD)
         events = np.empty(3 * cap, dtype=RISK_EVENT_RECORD)
-        counts = np.zeros(5, dtype=np.int64)
+        hedge = np.empty((n, N_H) if hedged else (1, N_H))
+        hedge_fills = np.empty(n if hedged else 0, dtype=HEDGE_FILL_RECORD)  # at most one a row
+        counts = np.zeros(6, dtype=np.int64)
         simulate_portfolio(  # type: ignore[call-arg]  # mypy cannot count a tuple of grids spread into the call
-            *arrays, p, equity, cash, qty, stop, trades, fills, orders, events, counts
+            *arrays, p, equity, cash, qty, stop, hedge, trades, fills, orders, events, hedge_fills, counts
         )
         if counts[0] == 0:
             break
@@ -192,4 +214,6 @@ def run_kernel(inputs: KernelInputs, params: np.ndarray) -> KernelOutput:
         fills=fills[: counts[2]].copy(),
         orders=orders[: counts[3]].copy(),
         events=events[: counts[4]].copy(),
+        hedge=hedge if hedged else np.empty((0, N_H)),
+        hedge_fills=hedge_fills[: counts[5]].copy(),
     )

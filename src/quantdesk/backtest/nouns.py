@@ -23,7 +23,7 @@ than copying:
   at the trade's first entry fill, at the price its fill was referenced to, filled in one piece. A stop
   or target that never filled is not shown, and trailing moves (``OrderAmended``) are not recorded.
 
-The beta hedge's fills are not kernel records and are not converted.
+The beta hedge's fills (the kernel's ``hedge_fills`` records) are not converted.
 """
 
 from __future__ import annotations

@@ -132,14 +132,15 @@ class BacktestResult:
 
     @cached_property
     def equity(self) -> pd.Series:
-        """Account equity at each row's close (cash plus every position at its latest close; with the hedge's PnL)."""
-        values = self.output.equity if self.hedge is None else self.output.equity + self.hedge.result.pnl
-        return pd.Series(values, index=self.index, name="equity")
+        """Account equity at each row's close (cash plus every position at its latest close, the hedge's included)."""
+        return pd.Series(self.output.equity, index=self.index, name="equity")
 
     @cached_property
     def unhedged_equity(self) -> pd.Series:
-        """The equity without the beta hedge (equal to ``equity`` when there is none)."""
-        return pd.Series(self.output.equity, index=self.index, name="unhedged_equity")
+        """The equity less the beta hedge's PnL (equal to ``equity`` when there is none). The hedge's PnL reached the
+        run's sizing, margin and daily loss limit, so this is not a run without the hedge, only its account less it."""
+        values = self.output.equity if self.hedge is None else self.output.equity - self.hedge.result.pnl
+        return pd.Series(values, index=self.index, name="unhedged_equity")
 
     @cached_property
     def _positions(self) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -98,4 +98,15 @@ def kernel_params(strategy: Strategy, *, initial_cash: float) -> np.ndarray:
     p[L.P_COMM_MIN] = cs.minimum
     p[L.P_COMM_MAX_FRAC] = cs.max_frac
     p[L.P_RECORD_PATHS] = 1.0
+    hedge = risk.beta_hedge
+    if hedge is not None:
+        # the benchmark is traded in fractional units at its open with the fill model's half spread, and pays the
+        # commission's share of value (a per-share or fixed schedule has no meaning for an index unit); its
+        # margin rate is the benchmark instrument's, set by the engine (1: cash account)
+        p[L.P_HEDGE] = 1.0
+        p[L.P_HEDGE_BAND] = hedge.rebalance_band
+        commission = rules_x.commission
+        p[L.P_HEDGE_FEE_RATE] = commission.fee_bps / 10_000.0 if commission.type == "percent_of_value" else 0.0
+        p[L.P_HEDGE_HALF_SPREAD] = fm.half_spread_bps / 10_000.0
+        p[L.P_HEDGE_LOT] = 0.0
     return p

@@ -5,8 +5,13 @@ equal. Arrays are ``(n_rows, n_instruments)`` on a shared time grid (NaN open: t
 no bar on that row). The kernel steps: its whole state between two rows is four arrays made by
 ``init_state`` (per instrument ``fs`` and ``is_``, the account ``af`` and ``ai``; their columns are
 named in ``kernels/portfolio_layout.py``), so a caller can hold it between bars, and each row is three
-steps over that state, in this order (docs/backtest.md states the rules for users):
+steps over that state, in this order (docs/backtest.md states the rules for users), with the beta hedge's
+two steps beside them when it is on (``P_HEDGE``):
 
+0. ``step_hedge_fill``, at the open, before the instruments: the hedge's order decided at an earlier close
+   fills at the benchmark's open (the rules of ``kernels/hedge.py``'s ``hedge_path``), out of the account's
+   cash; the hedge is one more position in the equity (``_equity_now``) and in the margin an entry fill
+   must leave room for (``margin_fit``), so its PnL reaches sizing, margin and the daily loss limit.
 1. ``step_fills``, at the open, per instrument with a bar: (a) a pending market exit that has arrived
    fills at the open (up to the participation cap; the rest carries on at the next bar's open); (b) the
    position's stop and target: a gap through the stop exits at the open, a gap through the target at
@@ -18,8 +23,10 @@ steps over that state, in this order (docs/backtest.md states the rules for user
    when the session day changes, IOC fills what it can on its arrival bar, FOK all or nothing. The
    entry's size is set at its first fill attempt (see ``_try_entry``); its stop and target are set
    from the first fill's price, and on that bar only the stop is checked.
-2. ``step_mark``, at the close: equity is cash plus every position at its latest close; the session
-   day's starting equity and the daily loss limit roll with the day.
+2. ``step_mark``, at the close: equity is cash plus every position at its latest close (the hedge at the
+   benchmark's); the session day's starting equity and the daily loss limit roll with the day. Then
+   ``step_hedge_decide``: the beta dollars of the positions, and a new hedge target when it drifted past
+   its band.
 3. ``step_decide``, at the close, per instrument with a bar: update the stop (trailing once armed, the
    chandelier, time decay, widening in volatility expansion), then a time stop, a signal exit or a
    reversal becomes a market exit order; an entry signal becomes an entry order after the pre-trade
@@ -31,7 +38,7 @@ steps over that state, in this order (docs/backtest.md states the rules for user
 Every fill, whatever placed it (an entry, a market exit, a stop, a target, or a fill that arrives from
 outside, such as a broker's), is booked by one function, ``apply_fill``: cash, the position, the trade's
 entry and exit values and costs, the fill record, and the trade record when the position closes.
-``simulate_portfolio`` is ``init_state``, the three steps on every row, and ``end_of_data`` (positions
+``simulate_portfolio`` is ``init_state``, the steps on every row, and ``end_of_data`` (positions
 still open are reported marked at their last close, resting orders as open). Outputs are preallocated
 record buffers; when one is too small the kernel returns status 1 and the caller retries with larger
 buffers. Nothing raises for a business outcome.
@@ -56,15 +63,24 @@ from quantdesk.kernels.fills import (
     reward_to_risk,
     target_price,
 )
+from quantdesk.kernels.hedge import to_lot
 from quantdesk.kernels.portfolio_layout import (
     A_CASH,
     A_CLOSED,
     A_DAY,
     A_DAY_START_EQ,
     A_EQUITY,
+    A_H_CASH,
+    A_H_COSTS,
+    A_H_DECIDED,
+    A_H_MARK,
+    A_H_PENDING,
+    A_H_TARGET,
+    A_H_UNITS,
     A_LOSS_HIT,
     A_N_EVENTS,
     A_N_FILLS,
+    A_N_HEDGE_FILLS,
     A_N_ORDERS,
     A_N_TRADES,
     A_NEXT_TRADE_ID,
@@ -108,6 +124,10 @@ from quantdesk.kernels.portfolio_layout import (
     F_SPREAD,
     F_STOP,
     F_TARGET,
+    H_BETA_DOLLARS,
+    H_COSTS,
+    H_PNL,
+    H_UNITS,
     I_ARMED,
     I_DECIDED_ROW,
     I_DIR,
@@ -153,6 +173,12 @@ from quantdesk.kernels.portfolio_layout import (
     P_FRACTION,
     P_FRACTION_CAP,
     P_HALF_SPREAD,
+    P_HEDGE,
+    P_HEDGE_BAND,
+    P_HEDGE_FEE_RATE,
+    P_HEDGE_HALF_SPREAD,
+    P_HEDGE_LOT,
+    P_HEDGE_MARGIN,
     P_INITIAL_CASH,
     P_INVVOL_RISK,
     P_KELLY_SCALE,
@@ -323,12 +349,15 @@ def _correlation(ret: np.ndarray, t: int, a: int, b: int, window: int) -> float:
 
 
 @njit(cache=True, inline="always")
-def _equity_now(fs: np.ndarray, cash: float) -> float:
-    """Cash plus every open position at its latest close (a flat instrument without a bar yet adds nothing)."""
-    eq = cash
+def _equity_now(fs: np.ndarray, af: np.ndarray) -> float:
+    """Cash plus every open position at its latest close (a flat instrument without a bar yet adds nothing), and
+    the hedge at its latest benchmark price."""
+    eq = af[A_CASH]
     for k in range(fs.shape[0]):
         if fs[k, F_QTY] != 0.0:
             eq += fs[k, F_QTY] * fs[k, F_MARK]
+    if af[A_H_UNITS] != 0.0:
+        eq += af[A_H_UNITS] * af[A_H_MARK]
     return eq
 
 
@@ -390,6 +419,7 @@ def init_state(m: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     af[A_PEAK_EQ] = cash
     af[A_PREV_EQ] = cash
     af[A_DAY_START_EQ] = cash
+    af[A_H_MARK] = np.nan
     ai = np.zeros(N_AI, dtype=np.int64)
     ai[A_DAY] = -1
     return fs, is_, af, ai
@@ -522,16 +552,20 @@ def step_fills(
 
 
 @njit(cache=True, inline="always")
-def step_mark(fs: np.ndarray, af: np.ndarray, ai: np.ndarray, t: int, close: np.ndarray, day_id: np.ndarray,
-              p: np.ndarray, equity_out: np.ndarray, cash_out: np.ndarray) -> None:  # fmt: skip
-    """Row ``t``'s close: every instrument with a bar marked at it, the equity (written to ``equity_out[t]``, and
-    the cash to ``cash_out[t]`` when paths are recorded), the session day's starting equity and the daily loss
-    limit; then the peak equity (rule 2)."""
+def step_mark(fs: np.ndarray, af: np.ndarray, ai: np.ndarray, t: int, close: np.ndarray, bench_close: np.ndarray,
+              day_id: np.ndarray, p: np.ndarray, equity_out: np.ndarray, cash_out: np.ndarray) -> None:  # fmt: skip
+    """Row ``t``'s close: every instrument with a bar marked at it, and the hedge at the benchmark's close when it
+    has one; the equity (written to ``equity_out[t]``, and the cash to ``cash_out[t]`` when paths are recorded),
+    the session day's starting equity and the daily loss limit; then the peak equity (rule 2)."""
     for j in range(fs.shape[0]):
         c_ = close[t, j]
         if c_ == c_:
             fs[j, F_MARK] = c_
-    eq = _equity_now(fs, af[A_CASH])
+    if p[P_HEDGE] > 0.0:
+        bc = bench_close[t]
+        if bc == bc:
+            af[A_H_MARK] = bc
+    eq = _equity_now(fs, af)
     af[A_EQUITY] = eq
     equity_out[t] = eq
     if p[P_RECORD_PATHS] > 0.0:
@@ -546,6 +580,75 @@ def step_mark(fs: np.ndarray, af: np.ndarray, ai: np.ndarray, t: int, close: np.
     if eq > af[A_PEAK_EQ]:
         af[A_PEAK_EQ] = eq
     af[A_PREV_EQ] = eq
+
+
+@njit(cache=True, inline="always")
+def step_hedge_fill(af: np.ndarray, ai: np.ndarray, t: int, bench_open: np.ndarray, p: np.ndarray,
+                    hedge_fills: np.ndarray) -> None:  # fmt: skip
+    """Row ``t``'s open, before the instruments' fills, with the hedge on: the hedge's pending order (decided at an
+    earlier close) fills at the benchmark's open when it has one (else it waits), at ``open * (1 +/- half
+    spread)`` against the trader with ``fee rate * |units| * price`` commission, out of the account's cash; the
+    hedge is then marked at that open. ``kernels/hedge.py``'s ``hedge_path`` states the same rules."""
+    if p[P_HEDGE] <= 0.0:
+        return
+    o = bench_open[t]
+    if o != o:
+        return
+    if ai[A_H_PENDING] == 1:
+        qty = af[A_H_TARGET] - af[A_H_UNITS]
+        if qty != 0.0:
+            side = 1.0 if qty > 0.0 else -1.0
+            half = p[P_HEDGE_HALF_SPREAD]
+            price = o * (1.0 + side * half)
+            spread = abs(qty) * o * half
+            comm = abs(qty) * price * p[P_HEDGE_FEE_RATE]
+            af[A_CASH] -= qty * price + comm
+            af[A_H_CASH] -= qty * price + comm
+            af[A_H_COSTS] += spread + comm
+            af[A_H_UNITS] = af[A_H_TARGET]
+            k = ai[A_N_HEDGE_FILLS]
+            if k < hedge_fills.shape[0]:
+                f = hedge_fills[k]
+                f["row"] = t
+                f["decided_row"] = ai[A_H_DECIDED]
+                f["units"] = qty
+                f["price"] = price
+                f["commission"] = comm
+                f["spread"] = spread
+            ai[A_N_HEDGE_FILLS] = k + 1
+        ai[A_H_PENDING] = 0
+    af[A_H_MARK] = o
+
+
+@njit(cache=True, inline="always")
+def step_hedge_decide(fs: np.ndarray, af: np.ndarray, ai: np.ndarray, t: int, beta: np.ndarray,
+                      bench_close: np.ndarray, p: np.ndarray, hedge_out: np.ndarray) -> None:  # fmt: skip
+    """Row ``t``'s close, after the mark, with the hedge on: the beta dollars ``B_t = sum_j beta[t, j] * qty_j *
+    mark_j`` and the hedge's path (units, PnL net of costs, costs, beta dollars) to ``hedge_out[t]``; where the
+    benchmark closed, the target ``-B_t / close`` rounded toward zero to the hedge's lot replaces the working
+    position (the pending target, else the units held) when it differs by more than the band times the equity.
+    It fills at a later open (``step_hedge_fill``)."""
+    if p[P_HEDGE] <= 0.0:
+        return
+    bd = 0.0
+    for j in range(fs.shape[0]):
+        q = fs[j, F_QTY]
+        if q != 0.0:
+            bd += beta[t, j] * (q * fs[j, F_MARK])
+    units = af[A_H_UNITS]
+    hedge_out[t, H_UNITS] = units
+    hedge_out[t, H_PNL] = af[A_H_CASH] + units * af[A_H_MARK] if units != 0.0 else af[A_H_CASH]
+    hedge_out[t, H_COSTS] = af[A_H_COSTS]
+    hedge_out[t, H_BETA_DOLLARS] = bd
+    c = bench_close[t]
+    e = af[A_EQUITY]
+    if c == c and e == e:
+        target = to_lot(-bd / c, p[P_HEDGE_LOT])
+        working = af[A_H_TARGET] if ai[A_H_PENDING] == 1 else units
+        if abs(target - working) * c > p[P_HEDGE_BAND] * e:
+            ai[A_H_PENDING] = 1
+            ai[A_H_DECIDED] = t
+            af[A_H_TARGET] = target
 
 
 @njit(cache=True, inline="always")
@@ -643,12 +746,14 @@ def step_close(
     expansion: np.ndarray, swing_low: np.ndarray, swing_high: np.ndarray, adv: np.ndarray,
     sigma_bar: np.ndarray, sigma_daily: np.ndarray, win_p: np.ndarray, ret: np.ndarray,
     arrival: np.ndarray, day_id: np.ndarray, lot: np.ndarray, tick: np.ndarray, sector: np.ndarray,
+    beta: np.ndarray, bench_close: np.ndarray,
     p: np.ndarray, equity_out: np.ndarray, cash_out: np.ndarray, qty_path: np.ndarray, stop_path: np.ndarray,
-    orders: np.ndarray, events: np.ndarray,
+    hedge_out: np.ndarray, orders: np.ndarray, events: np.ndarray,
 ) -> None:  # fmt: skip
     """Row ``t``'s close in one call, for a caller stepping from Python (a paper session): ``step_mark``,
-    ``step_decide`` and ``record_paths``. The grids are in ``simulate_portfolio``'s order."""
-    step_mark(fs, af, ai, t, close, day_id, p, equity_out, cash_out)
+    ``step_hedge_decide``, ``step_decide`` and ``record_paths``. The grids are in ``simulate_portfolio``'s order."""
+    step_mark(fs, af, ai, t, close, bench_close, day_id, p, equity_out, cash_out)
+    step_hedge_decide(fs, af, ai, t, beta, bench_close, p, hedge_out)
     step_decide(fs, is_, af, ai, t, high, low, close, long_entry, long_exit, short_entry, short_exit, atr_stop,
                 atr_trail, atr_chand, vol_measure, expansion, swing_low, swing_high, win_p, ret, arrival, day_id, lot,
                 tick, sector, adv, p, orders, events)  # fmt: skip
@@ -657,10 +762,11 @@ def step_close(
 
 @njit(cache=True)
 def end_of_data(fs: np.ndarray, is_: np.ndarray, ai: np.ndarray, trades: np.ndarray, fills: np.ndarray,
-                orders: np.ndarray, events: np.ndarray, counts: np.ndarray) -> None:  # fmt: skip
+                orders: np.ndarray, events: np.ndarray, hedge_fills: np.ndarray,
+                counts: np.ndarray) -> None:  # fmt: skip
     """After the last row: each open position reported as a trade marked at its last close (exit row -1), each
-    resting order as open; ``counts`` receives (status, trades, fills, orders, events), status 1 when a record
-    buffer was too small."""
+    resting order as open (the hedge stays as it is, marked in the equity); ``counts`` receives (status, trades,
+    fills, orders, events, hedge fills), status 1 when a record buffer was too small."""
     for j in range(fs.shape[0]):
         if fs[j, F_QTY] != 0.0:
             remaining = abs(fs[j, F_QTY])
@@ -675,12 +781,14 @@ def end_of_data(fs: np.ndarray, is_: np.ndarray, ai: np.ndarray, trades: np.ndar
         if is_[j, I_X_ACTIVE] == 1:
             _close_order(orders, is_[j, I_X_ORDER_ID], OS_OPEN, -1)
     n_tr, n_f, n_o, n_ev = ai[A_N_TRADES], ai[A_N_FILLS], ai[A_N_ORDERS], ai[A_N_EVENTS]
+    n_h = ai[A_N_HEDGE_FILLS]
     over = n_tr > trades.shape[0] or n_f > fills.shape[0] or n_o > orders.shape[0] or n_ev > events.shape[0]
-    counts[0] = 1 if over else 0
+    counts[0] = 1 if over or n_h > hedge_fills.shape[0] else 0
     counts[1] = n_tr
     counts[2] = n_f
     counts[3] = n_o
     counts[4] = n_ev
+    counts[5] = n_h
 
 
 @njit(cache=True)
@@ -692,19 +800,23 @@ def simulate_portfolio(
     sigma_bar: np.ndarray, sigma_daily: np.ndarray, win_p: np.ndarray, ret: np.ndarray,
     arrival: np.ndarray, day_id: np.ndarray,
     lot: np.ndarray, tick: np.ndarray, margin: np.ndarray, sector: np.ndarray,
+    beta: np.ndarray, bench_open: np.ndarray, bench_close: np.ndarray,
     p: np.ndarray,
     equity_out: np.ndarray, cash_out: np.ndarray, qty_path: np.ndarray, stop_path: np.ndarray,
-    trades: np.ndarray, fills: np.ndarray, orders: np.ndarray, events: np.ndarray, counts: np.ndarray,
+    hedge_out: np.ndarray, trades: np.ndarray, fills: np.ndarray, orders: np.ndarray, events: np.ndarray,
+    hedge_fills: np.ndarray, counts: np.ndarray,
 ) -> None:  # fmt: skip
-    """Run the portfolio over every row; ``counts`` receives (status, trades, fills, orders, events)."""
+    """Run the portfolio over every row; ``counts`` receives (status, trades, fills, orders, events, hedge fills).
+    Without the hedge (``p[P_HEDGE]`` 0) ``beta``, ``bench_open``, ``bench_close``, ``hedge_out`` and
+    ``hedge_fills`` are not read or written (pass ``(1, 1)``, ``(1,)``, ``(1,)``, ``(1, N_H)`` and empty arrays)."""
     fs, is_, af, ai = init_state(open_.shape[1], p)
     _run_rows(
         fs, is_, af, ai, open_, high, low, close, volume, long_entry, long_exit, short_entry, short_exit, atr_stop,
         atr_trail, atr_chand, vol_measure, expansion, swing_low, swing_high, adv, sigma_bar, sigma_daily, win_p, ret,
-        arrival, day_id, lot, tick, margin, sector, p, equity_out, cash_out, qty_path, stop_path, trades, fills,
-        orders, events,
+        arrival, day_id, lot, tick, margin, sector, beta, bench_open, bench_close, p, equity_out, cash_out, qty_path,
+        stop_path, hedge_out, trades, fills, orders, events, hedge_fills,
     )  # fmt: skip
-    end_of_data(fs, is_, ai, trades, fills, orders, events, counts)
+    end_of_data(fs, is_, ai, trades, fills, orders, events, hedge_fills, counts)
 
 
 # Compiled without numba's reference counting (``_nrt=False``, the flag numba's own string kernels use): every array
@@ -721,15 +833,19 @@ def _run_rows(
     sigma_bar: np.ndarray, sigma_daily: np.ndarray, win_p: np.ndarray, ret: np.ndarray,
     arrival: np.ndarray, day_id: np.ndarray,
     lot: np.ndarray, tick: np.ndarray, margin: np.ndarray, sector: np.ndarray,
+    beta: np.ndarray, bench_open: np.ndarray, bench_close: np.ndarray,
     p: np.ndarray,
     equity_out: np.ndarray, cash_out: np.ndarray, qty_path: np.ndarray, stop_path: np.ndarray,
-    trades: np.ndarray, fills: np.ndarray, orders: np.ndarray, events: np.ndarray,
+    hedge_out: np.ndarray, trades: np.ndarray, fills: np.ndarray, orders: np.ndarray, events: np.ndarray,
+    hedge_fills: np.ndarray,
 ) -> None:  # fmt: skip
-    """The three steps on every row, from the state ``init_state`` made."""
+    """The steps on every row, from the state ``init_state`` made."""
     for t in range(open_.shape[0]):
+        step_hedge_fill(af, ai, t, bench_open, p, hedge_fills)
         step_fills(fs, is_, af, ai, t, open_, high, low, volume, atr_stop, expansion, swing_low, swing_high, adv,
                    sigma_bar, sigma_daily, day_id, lot, tick, margin, p, trades, fills, orders, events)  # fmt: skip
-        step_mark(fs, af, ai, t, close, day_id, p, equity_out, cash_out)
+        step_mark(fs, af, ai, t, close, bench_close, day_id, p, equity_out, cash_out)
+        step_hedge_decide(fs, af, ai, t, beta, bench_close, p, hedge_out)
         step_decide(fs, is_, af, ai, t, high, low, close, long_entry, long_exit, short_entry, short_exit, atr_stop,
                     atr_trail, atr_chand, vol_measure, expansion, swing_low, swing_high, win_p, ret, arrival, day_id,
                     lot, tick, sector, adv, p, orders, events)  # fmt: skip
@@ -1073,12 +1189,14 @@ def margin_fit(fs: np.ndarray, af: np.ndarray, j: int, q: float, price: float, m
                p: np.ndarray) -> float:  # fmt: skip
     """Buying power at a fill: ``q`` when an entry fill of ``q`` units of instrument ``j`` at ``price`` fits (gross
     exposure times margin, with the commission, within equity), else the largest whole-lot quantity that
-    does (0 when none)."""
-    eq = _equity_now(fs, af[A_CASH])
+    does (0 when none). The hedge's margin is part of what the account already holds."""
+    eq = _equity_now(fs, af)
     other = 0.0
     for k in range(fs.shape[0]):
         if k != j and fs[k, F_QTY] != 0.0:
             other += abs(fs[k, F_QTY] * fs[k, F_MARK]) * margin[k]
+    if af[A_H_UNITS] != 0.0:
+        other += abs(af[A_H_UNITS] * af[A_H_MARK]) * p[P_HEDGE_MARGIN]
     own = abs(fs[j, F_QTY]) * price * margin[j]
     avail = eq - other - own
     need = q * price * margin[j] + commission(q, price, p)
@@ -1139,7 +1257,7 @@ def _try_entry(fs: np.ndarray, is_: np.ndarray, af: np.ndarray, ai: np.ndarray, 
                 ref = np.nan
     done = False
     if ref == ref:
-        eq = _equity_now(fs, af[A_CASH])
+        eq = _equity_now(fs, af)
         if is_[j, I_E_SIZED] == 0:
             stop_est = initial_stop(side, ref, swlo_dec, swhi_dec, atr_dec, exp_dec, tick, p)
             units = _units(eq * fs[j, F_E_VALUE_BUDGET], eq * fs[j, F_E_RISK_BUDGET], eq * fs[j, F_E_VOL_QTY],

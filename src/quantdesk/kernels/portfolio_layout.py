@@ -6,7 +6,7 @@ so that a sweep can hand it a matrix of them, one row per parameter set. Each sl
 ``backtest/settings.py`` fills them from a strategy file. The kernel's state between two rows is four
 arrays (``init_state``): per instrument a float and an int row (``F_*``, ``I_*`` columns), and for the
 account a float and an int vector (``A_*``), named here so that a caller holding the state between bars
-reads it by name. Every record the kernel writes (trades, fills, orders, risk events) is a structured
+reads it by name. Every record the kernel writes (trades, fills, orders, risk events, the hedge's fills) is a structured
 dtype defined here, with its codes, so the Python side decodes them by name. This module imports only numpy.
 """
 
@@ -65,8 +65,14 @@ import numpy as np
     P_MAX_ADV_FRAC,  # liquidity: the position stays under this share of ADV; 0 none
     P_RECORD_PATHS,  # 1: write position and stop paths
     P_SIZE_AT_DECISION,  # 1: an entry's quantity is set at the close that decided it (paper and live); 0 at its fill
+    P_HEDGE,  # 1: the beta-neutral benchmark hedge is stepped with the rows (needs beta and the benchmark's bars)
+    P_HEDGE_BAND,  # the hedge is re-set when it is off by more than this share of equity
+    P_HEDGE_FEE_RATE,  # the hedge's commission: share of traded value
+    P_HEDGE_HALF_SPREAD,  # the hedge's half spread: fraction of the benchmark's open
+    P_HEDGE_LOT,  # the hedge's units are multiples of this; 0 fractional
+    P_HEDGE_MARGIN,  # share of the hedge's value that the account holds as margin
     N_PARAMS,
-) = range(50)
+) = range(56)
 
 # ---- state columns -----------------------------------------------------------------------------
 # per instrument, float (``fs[j, F_*]``): the open position and its trade so far (F_QTY .. F_PEAK_EQ, cleared
@@ -99,8 +105,13 @@ import numpy as np
     A_PEAK_EQ,  # the highest equity marked so far
     A_PREV_EQ,  # the equity at the previous mark
     A_DAY_START_EQ,  # the equity the session day started from (the daily loss limit's base)
+    A_H_UNITS,  # the hedge: signed benchmark units held
+    A_H_MARK,  # the hedge: the latest known benchmark price (its open, then its close; NaN before any)
+    A_H_TARGET,  # the hedge: the pending order's target units (while A_H_PENDING)
+    A_H_CASH,  # the hedge's own cash: every fill's value and commission (it is also in A_CASH)
+    A_H_COSTS,  # the hedge's commission and half spread paid so far
     N_AF,
-) = range(6)
+) = range(11)
 # the account, int (``ai[A_*]``)
 (
     A_N_TRADES,  # records written (or that would have been: a count past a buffer's end asks for a retry)
@@ -113,8 +124,13 @@ import numpy as np
     A_STREAK,
     A_DAY,  # the session day of the latest mark; -1 before the first
     A_LOSS_HIT,  # 1 once the daily loss limit is hit, until the day changes
+    A_H_PENDING,  # the hedge: 1 while an order decided at a close waits for the benchmark's next open
+    A_H_DECIDED,  # the hedge: the row whose close decided the pending order
+    A_N_HEDGE_FILLS,
     N_AI,
-) = range(11)
+) = range(14)
+# the hedge's path, one row per grid row at its close (``hedge_out[t, H_*]``)
+H_UNITS, H_PNL, H_COSTS, H_BETA_DOLLARS, N_H = range(5)
 
 SIZING_FIXED_FRACTION, SIZING_VOLATILITY_TARGET, SIZING_KELLY = 0, 1, 2
 STOP_NONE, STOP_TECHNICAL, STOP_ATR, STOP_PERCENT = 0, 1, 2, 3
@@ -242,6 +258,17 @@ ORDER_RECORD = np.dtype(
     ]
 )
 
+HEDGE_FILL_RECORD = np.dtype(
+    [
+        ("row", np.int64),  # the row whose open filled the order
+        ("decided_row", np.int64),  # the row whose close decided it (always < row)
+        ("units", np.float64),  # signed benchmark units traded: > 0 bought, < 0 sold
+        ("price", np.float64),  # fill price, half-spread included
+        ("commission", np.float64),
+        ("spread", np.float64),  # |units| * open * half_spread: the half-spread paid, in currency
+    ]
+)
+
 RISK_EVENT_RECORD = np.dtype(
     [
         ("row", np.int64),
@@ -268,4 +295,5 @@ def default_params() -> np.ndarray:
     p[P_CORR_THRESHOLD] = 0.7
     p[P_CORR_WINDOW] = 60.0
     p[P_IMPACT_THRESHOLD] = 0.01
+    p[P_HEDGE_MARGIN] = 1.0
     return p

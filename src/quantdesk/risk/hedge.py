@@ -1,5 +1,8 @@
 """The optional beta-neutral hedge: a short (or long) position in the benchmark that offsets the
-portfolio's beta dollars, computed after the portfolio backtest on the same row grid.
+portfolio's beta dollars. A backtest or paper session steps it in the portfolio kernel, row by row
+with the portfolio (``kernels/portfolio.py``: ``step_hedge_fill``, ``step_hedge_decide``), so its PnL
+is in the equity that the daily loss limit, sizing and margin read; ``beta_neutral_hedge`` here is
+the same rules over a given path of position values and equity, on its own.
 
 Rules (the kernel, ``quantdesk.kernels.hedge``, states them formula by formula):
 
@@ -23,7 +26,9 @@ Rules (the kernel, ``quantdesk.kernels.hedge``, states them formula by formula):
   still waiting. No tick rounding: the benchmark is treated as a unit priced in currency.
 - **PnL** at each row's close: the hedge's cash (which starts at 0 and pays for every fill and
   commission) plus its units marked at the last known benchmark price. It is net of all costs, so
-  the hedged equity is ``equity + result.pnl``.
+  over a given equity path the hedged equity is ``equity + result.pnl``. In the kernel the hedge's
+  cash is the account's, the ``equity`` the band is a share of is the account's with the hedge in it,
+  and the hedge's value times its margin rate is held against an entry's buying power.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import numpy as np
 
 from quantdesk.core.errors import ConfigError
 from quantdesk.kernels import hedge as nb
+from quantdesk.kernels.portfolio_layout import HEDGE_FILL_RECORD
 
 __all__ = [
     "FALLBACK_BETA",
@@ -48,16 +54,8 @@ __all__ = [
 
 FALLBACK_BETA = 1.0
 
-HEDGE_FILL_DTYPE = np.dtype(
-    [
-        ("row", np.int64),  # the row whose open filled the order
-        ("decided_row", np.int64),  # the row whose close decided it (always < row)
-        ("units", np.float64),  # signed benchmark units traded: > 0 bought, < 0 sold
-        ("price", np.float64),  # fill price, half-spread included
-        ("commission", np.float64),
-        ("spread", np.float64),  # |units| * open * half_spread: the half-spread paid, in currency
-    ]
-)
+# the kernel's hedge fill record: row, decided_row, units, price, commission, spread
+HEDGE_FILL_DTYPE = HEDGE_FILL_RECORD
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -79,13 +79,15 @@ def paper_replay(
     session_for: Callable[[PaperSession], None] | None = None,
     commit_every_s: float = 0.05,
     session_id: str | None = None,
+    benchmark_instrument: Instrument | None = None,
 ) -> PaperOutcome:
     """Replay ``bars`` through a paper session of ``strategy`` (see the module docstring). ``event_log`` and
     ``live_state`` make the session durable (default: in memory); ``on_row`` is called after each row;
     ``session_for`` receives the session before its first row (a caller that resumes it, or watches it);
     ``commit_every_s`` is how often (wall time) the live state is committed, with the log synced first;
     ``session_id`` replaces the replay's derived id (``replay_session_id``) where a caller keys the session by more
-    than the strategy, symbols and first bar (the CLI's sessions also by capital, trading window and last bar).
+    than the strategy, symbols and first bar (the CLI's sessions also by capital, trading window and last bar);
+    ``benchmark_instrument`` gives the beta hedge's margin rate, as for ``run_backtest``.
 
     Given an event log that already holds events (a session that was killed), the session resumes: it re-derives
     its run from the first bar, each event checked against the stored one and not written again, so it ends
@@ -111,6 +113,6 @@ def paper_replay(
 
     result = run_backtest(
         strategy, bars, instruments=instruments, initial_cash=initial_cash, sources=sources, benchmark=benchmark,
-        progress=progress, trade_from_ns=trade_from_ns, kernel_runner=runner,
+        progress=progress, trade_from_ns=trade_from_ns, kernel_runner=runner, benchmark_instrument=benchmark_instrument,
     )  # fmt: skip
     return PaperOutcome(result, made[-1])

@@ -202,7 +202,7 @@ def _run_held(run: PreparedRun, folder: SessionDir, live_state: LiveStateStore,
             run.strategy, list(run.bars), instruments=run.instruments, initial_cash=float(run.spec.capital),
             sources=run.sources, benchmark=run.benchmark, trade_from_ns=run.spec.ns("trade_from"), event_log=log,
             live_state=live_state, on_row=row, session_for=started, commit_every_s=commit_every_s,
-            session_id=folder.session_id,
+            session_id=folder.session_id, benchmark_instrument=run.benchmark_instrument,
         )  # fmt: skip
     except Exception as exc:
         if made:

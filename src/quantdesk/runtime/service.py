@@ -50,6 +50,7 @@ class PreparedRun:
     instruments: dict[str, Instrument]
     sources: EvidenceSources
     notes: tuple[str, ...]  # the universe's members left out, and why
+    benchmark_instrument: Instrument | None = None  # the benchmark in the instrument master (the hedge's margin)
 
     @property
     def label(self) -> str:
@@ -127,7 +128,8 @@ def prepare(spec: RunSpec) -> PreparedRun:
             raise ConfigError(f"{b.symbol} {tf.value}: no bars between --start and --end")
     bench = catalog.read_bars(spec.benchmark, tf, start_ns, end_ns) if spec.benchmark else None
     instruments = {s: i for s in names if (i := catalog.find_instrument(s)) is not None}
-    return PreparedRun(spec, strategy, tuple(names), tf, bars, bench, instruments, sources, tuple(notes))
+    bench_inst = catalog.find_instrument(spec.benchmark) if spec.benchmark else None
+    return PreparedRun(spec, strategy, tuple(names), tf, bars, bench, instruments, sources, tuple(notes), bench_inst)
 
 
 def backtest(spec: RunSpec | PreparedRun, progress: Progress | None = None) -> RunOutcome:
@@ -138,6 +140,7 @@ def backtest(spec: RunSpec | PreparedRun, progress: Progress | None = None) -> R
     result = run_backtest(
         run.strategy, list(run.bars), instruments=run.instruments, initial_cash=float(run.spec.capital),
         sources=run.sources, benchmark=run.benchmark, progress=progress, trade_from_ns=run.spec.ns("trade_from"),
+        benchmark_instrument=run.benchmark_instrument,
     )  # fmt: skip
     return RunOutcome(result, run.notes)
 

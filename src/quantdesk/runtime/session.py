@@ -22,6 +22,12 @@ broker (``execution.sim_broker.SimulatedBroker``, made with the run's own parame
    (trailing, the chandelier, time decay) is amended (a modify).
 3. ``finish`` is the kernel's ``end_of_data``: what is still open is reported marked at its last close.
 
+The beta hedge (``risk_management.beta_hedge``) is stepped by the kernel's own hedge steps: its fill at the
+benchmark's open before the instruments' bars (``step_hedge_fill``), its decision at the close
+(``step_hedge_decide``, in ``step_close``), so its PnL is in the equity every check reads. Its orders are filled
+by the kernel's hedge rules in this process; they do not go through the order manager to a broker (the
+benchmark is not one of the session's instruments), which a live hedge will need.
+
 Orders are sized at the decision (``execution_rules.size_orders_at`` "decision"; the session refuses a
 parameter vector that sizes at the fill, which no broker can hold). With the live limits off, the session's
 records are the backtest's to the cent (``tests/property/test_paper_parity.py``): the same kernel code
@@ -66,6 +72,7 @@ from quantdesk.kernels.portfolio import (
     init_state,
     margin_fit,
     step_close,
+    step_hedge_fill,
 )
 from quantdesk.kernels.session_rows import (
     FOLLOWED_COLUMNS,
@@ -140,7 +147,8 @@ class PaperSession:
         (self.open, self.high, self.low, self.close, self.volume, self.long_entry, self.long_exit, self.short_entry,
          self.short_exit, self.atr_stop, self.atr_trail, self.atr_chand, self.vol_measure, self.expansion,
          self.swing_low, self.swing_high, self.adv, self.sigma_bar, self.sigma_daily, self.win_p, self.ret,
-         self.arrival, self.day_id, self.lot, self.tick, self.margin, self.sector) = arrays  # fmt: skip
+         self.arrival, self.day_id, self.lot, self.tick, self.margin, self.sector, self.beta, self.bench_open,
+         self.bench_close) = arrays  # fmt: skip
         self.arrays = tuple(arrays)
         self.p = p
         n, m = self.open.shape
@@ -162,6 +170,9 @@ class PaperSession:
         self.fills = np.empty(2 * cap, dtype=L.FILL_RECORD)
         self.orders = np.empty(2 * cap, dtype=L.ORDER_RECORD)
         self.events = np.empty(2 * cap, dtype=L.RISK_EVENT_RECORD)
+        self.hedged = p[L.P_HEDGE] > 0.0
+        self.hedge_path = np.full((n, L.N_H) if self.hedged else (1, L.N_H), np.nan)
+        self.hedge_fills = np.empty(n if self.hedged else 0, dtype=L.HEDGE_FILL_RECORD)  # at most one a row
         self.broker = SimulatedBroker.for_kernel_params(
             p, tick_size=dict(zip(self.symbols, self.tick.tolist(), strict=True)),
             lot_size=dict(zip(self.symbols, self.lot.tolist(), strict=True)), account=self,
@@ -323,6 +334,8 @@ class PaperSession:
                 self.gate.reduce(now_ns=at, reason="restarted reducing")
             else:
                 self.resume_trading("restarted active", now_ns=at)
+        if self.hedged:
+            step_hedge_fill(self.af, self.ai, t, self.bench_open, self.p, self.hedge_fills)
         idx, code = self._visit_idx, self._visit_code
         n_visit = open_visits(t, self.open, self.low, self.high, self._busy, self._levels_stale, self._quiet_ok,
                               self._quiet_lo, self._quiet_hi, idx, code)  # fmt: skip
@@ -342,7 +355,8 @@ class PaperSession:
         n_orders = int(self.ai[L.A_N_ORDERS])  # the orders the close decides are those numbered from here
         step_close(  # type: ignore[call-arg]  # mypy cannot count the grids spread into the call
             self.fs, self.is_, self.af, self.ai, t, *self.arrays[1:4], *self.arrays[5:23], self.lot, self.tick,
-            self.sector, self.p, self.equity, self.cash, self.qty_path, self.stop_path, self.orders, self.events,
+            self.sector, self.beta, self.bench_close, self.p, self.equity, self.cash, self.qty_path, self.stop_path,
+            self.hedge_path, self.orders, self.events,
         )  # fmt: skip
         n_visit = close_visits(t, self.close, known, self._last_bar_ns, self.fs, self._seen, self._kernel_working,
                                self._stale, idx)  # fmt: skip
@@ -378,8 +392,9 @@ class PaperSession:
         """The end of the data: open positions reported at their last close (the kernel's ``end_of_data``); the
         session's records as the kernel's output. Resting orders stay with the broker."""
         self.manager.process()
-        counts = np.zeros(5, dtype=np.int64)
-        end_of_data(self.fs, self.is_, self.ai, self.trades, self.fills, self.orders, self.events, counts)
+        counts = np.zeros(6, dtype=np.int64)
+        end_of_data(self.fs, self.is_, self.ai, self.trades, self.fills, self.orders, self.events, self.hedge_fills,
+                    counts)  # fmt: skip
         if counts[0] != 0:
             raise AssertionError("paper session: a record buffer overflowed despite the headroom kept per row")
         record = self.p[L.P_RECORD_PATHS] > 0.0
@@ -389,6 +404,8 @@ class PaperSession:
             stop=self.stop_path.copy() if record else np.empty((0, self.m)),
             trades=self.trades[: counts[1]].copy(), fills=self.fills[: counts[2]].copy(),
             orders=self.orders[: counts[3]].copy(), events=self.events[: counts[4]].copy(),
+            hedge=self.hedge_path.copy() if self.hedged else np.empty((0, L.N_H)),
+            hedge_fills=self.hedge_fills[: counts[5]].copy(),
         )  # fmt: skip
 
     def _ensure_room(self) -> None:
