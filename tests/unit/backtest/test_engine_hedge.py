@@ -13,7 +13,9 @@ from quantdesk.backtest.engine import run_backtest
 from quantdesk.core.errors import ConfigError
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.calendar import TradingCalendar
+from quantdesk.domain.instrument import Instrument, MarginRequirements
 from quantdesk.domain.timeframe import Timeframe
+from quantdesk.kernels import portfolio_layout as L
 from quantdesk.strategy.load import parse_strategy
 
 NY = TradingCalendar(
@@ -98,3 +100,14 @@ def test_the_hedge_needs_a_benchmark_on_the_runs_calendar() -> None:
     utc_index = _bars("INDEX", np.diff(np.log(index.close), prepend=np.log(100.0)), TradingCalendar())
     with pytest.raises(ConfigError, match="no bar of the benchmark INDEX closes when the run's bars do"):
         run_backtest(_strategy(True), stock, benchmark=utc_index)  # type: ignore[arg-type]
+
+
+def test_the_hedges_margin_rate_is_the_benchmark_instruments_and_a_cash_account_without_one() -> None:
+    stock, index = _market()
+    bench = Instrument(symbol="INDEX", asset_class="equity", market="US", currency="USD", tick_size=0.01, lot_size=1,
+                       margin_requirements=MarginRequirements(initial=0.25, maintenance=0.2))  # fmt: skip
+    cash = run_backtest(_strategy(True), stock, benchmark=index)  # type: ignore[arg-type]
+    margined = run_backtest(_strategy(True), stock, benchmark=index, benchmark_instrument=bench)  # type: ignore[arg-type]
+    assert cash.params[L.P_HEDGE_MARGIN] == 1.0
+    assert margined.params[L.P_HEDGE_MARGIN] == 0.25
+    assert run_backtest(_strategy(False), stock, benchmark=index).params[L.P_HEDGE] == 0.0  # type: ignore[arg-type]
