@@ -3,7 +3,8 @@
 A session asks its clock for ``now_ns()`` and waits with ``wait_until(ts_ns)`` before it handles the bar known at
 ``ts_ns``. ``ReplayClock`` is the time of the data: ``wait_until`` moves it to the bar, sleeping
 ``(ts - now) / speed`` seconds when paced (``speed`` times real time; ``None`` is full speed, no sleep), and it
-never goes back. ``RealTimeClock`` is the wall clock (UTC ns); ``wait_until`` sleeps until the time has come.
+never goes back; ``skip_to`` moves it without sleeping (the rows a resumed session re-derives). ``RealTimeClock``
+is the wall clock (UTC ns); ``wait_until`` sleeps until the time has come, and ``skip_to`` does nothing.
 The sleep function is a parameter so that tests pace a replay without waiting.
 """
 
@@ -21,6 +22,7 @@ NS_PER_S = 1_000_000_000
 class Clock(Protocol):
     def now_ns(self) -> int: ...
     def wait_until(self, ts_ns: int) -> None: ...
+    def skip_to(self, ts_ns: int) -> None: ...
 
 
 class ReplayClock:
@@ -44,6 +46,11 @@ class ReplayClock:
             self._sleep((ts_ns - self._now) / NS_PER_S / self.speed)
         self._now = int(ts_ns)
 
+    def skip_to(self, ts_ns: int) -> None:
+        if ts_ns < self._now:
+            raise ConfigError(f"replay clock: {ts_ns} is before its time {self._now}; a replay never goes back")
+        self._now = int(ts_ns)
+
 
 class RealTimeClock:
     """The wall clock in UTC nanoseconds."""
@@ -58,3 +65,6 @@ class RealTimeClock:
     def wait_until(self, ts_ns: int) -> None:
         while (left := ts_ns - self.now_ns()) > 0:
             self._sleep(left / NS_PER_S)
+
+    def skip_to(self, ts_ns: int) -> None:
+        """The wall clock cannot be moved: nothing to do."""

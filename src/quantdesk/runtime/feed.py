@@ -20,14 +20,19 @@ from quantdesk.core.errors import ConfigError
 from quantdesk.domain.bars import Bars
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # rows compare by what they say (``bar_index``), not as arrays
 class FeedRow:
-    """One step: the grid row ``row``, its known time, and for each instrument with a bar known then, the bar's
-    position in that instrument's bars (``bar_index[symbol]``)."""
+    """One step: the grid row ``row``, its known time, and per instrument (``symbols``) the position of its bar
+    known then in its bars (``positions``, -1 without one); ``bar_index`` maps each instrument with a bar to it."""
 
     row: int
     known_ns: int
-    bar_index: Mapping[str, int]
+    symbols: tuple[str, ...]
+    positions: np.ndarray
+
+    @property
+    def bar_index(self) -> Mapping[str, int]:
+        return {s: int(k) for s, k in zip(self.symbols, self.positions.tolist(), strict=True) if k >= 0}
 
 
 class BarFeed(Protocol):
@@ -58,9 +63,9 @@ class StoredBarFeed:
     def rows(self) -> Iterator[FeedRow]:
         grid = self.grid
         # per instrument: the bar index at each grid row (-1 where it has no bar there)
-        at_row = np.full((len(self.bars), grid.n), -1, dtype=np.int64)
+        at_row = np.full((grid.n, len(self.bars)), -1, dtype=np.int64)
         for j, rows in enumerate(grid.rows):
-            at_row[j, rows] = np.arange(len(rows))
+            at_row[rows, j] = np.arange(len(rows))
+        known = grid.known_ns.tolist()
         for t in range(self.first_row(), grid.n):
-            present = {self.symbols[j]: int(at_row[j, t]) for j in range(len(self.bars)) if at_row[j, t] >= 0}
-            yield FeedRow(row=t, known_ns=int(grid.known_ns[t]), bar_index=present)
+            yield FeedRow(row=t, known_ns=known[t], symbols=self.symbols, positions=at_row[t])

@@ -2,10 +2,12 @@
 
 ``paper_replay`` takes what ``run_backtest`` takes and runs the same preparation (signals, evidence, the grid,
 the kernel's parameters) and the same result building; only the kernel's loop is replaced by a
-``runtime.session.PaperSession``, which steps the bars one row at a time and sends every order through the
-live limits and the order manager to the simulated broker. A paper session always sizes orders at the
-decision, so the strategy is run with ``execution_rules.size_orders_at`` "decision" (the result's strategy
-says so, and a backtest of that strategy gives the same orders, fills, trades and equity to the cent).
+``runtime.session.PaperSession``, which steps the rows of a ``runtime.feed.StoredBarFeed`` over the same bars
+(the same grid), each when its clock (``runtime.clock``; default a ``ReplayClock`` at full speed) reaches the
+row's known time, and sends every order through the live limits and the order manager to the simulated broker.
+A paper session always sizes orders at the decision, so the strategy is run with
+``execution_rules.size_orders_at`` "decision" (the result's strategy says so, and a backtest of that strategy
+gives the same orders, fills, trades and equity to the cent).
 In a replay the strategy's signals are computed once over the stored bars: each passes the truncation test,
 so a row's signal is what the strategy computes when that row's bar closes. The session's id is derived
 from the strategy, the symbols, the timeframe and the first bar (``domain.ids.session_id``), so a restarted
@@ -27,6 +29,8 @@ from quantdesk.domain.ids import derived_id, session_id
 from quantdesk.domain.instrument import Instrument
 from quantdesk.execution.event_log import EventLog
 from quantdesk.persistence.live_state import LiveStateStore
+from quantdesk.runtime.clock import Clock, ReplayClock
+from quantdesk.runtime.feed import StoredBarFeed
 from quantdesk.runtime.session import PaperSession, SessionClock
 from quantdesk.strategy.compile import EvidenceSources
 from quantdesk.strategy.models import Strategy
@@ -80,6 +84,7 @@ def paper_replay(
     commit_every_s: float = 0.05,
     session_id: str | None = None,
     benchmark_instrument: Instrument | None = None,
+    clock: Clock | None = None,
 ) -> PaperOutcome:
     """Replay ``bars`` through a paper session of ``strategy`` (see the module docstring). ``event_log`` and
     ``live_state`` make the session durable (default: in memory); ``on_row`` is called after each row;
@@ -87,7 +92,8 @@ def paper_replay(
     ``commit_every_s`` is how often (wall time) the live state is committed, with the log synced first;
     ``session_id`` replaces the replay's derived id (``replay_session_id``) where a caller keys the session by more
     than the strategy, symbols and first bar (the CLI's sessions also by capital, trading window and last bar);
-    ``benchmark_instrument`` gives the beta hedge's margin rate, as for ``run_backtest``.
+    ``benchmark_instrument`` gives the beta hedge's margin rate, as for ``run_backtest``; ``clock`` paces the rows
+    (``ReplayClock(start_ns, speed=60.0)``: a minute of data a second; default full speed).
 
     Given an event log that already holds events (a session that was killed), the session resumes: it re-derives
     its run from the first bar, each event checked against the stored one and not written again, so it ends
@@ -108,7 +114,10 @@ def paper_replay(
         made.append(session)
         if session_for is not None:
             session_for(session)
-        session.run()
+        feed = StoredBarFeed(bar_list)
+        if not np.array_equal(feed.grid.known_ns, grid.known_ns):
+            raise AssertionError("paper replay: the feed's rows are not the run's grid")
+        session.run_feed(feed, clock if clock is not None else ReplayClock(int(grid.known_ns[0])))
         return session.finish()
 
     result = run_backtest(

@@ -42,6 +42,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -85,6 +86,10 @@ from quantdesk.kernels.session_rows import (
 from quantdesk.persistence.live_state import LiveStateStore, StateStep
 from quantdesk.risk.live_limits import LiveRiskGate, TradingStateChanged
 from quantdesk.strategy.execution_models import LiveLimits
+
+if TYPE_CHECKING:
+    from quantdesk.runtime.clock import Clock
+    from quantdesk.runtime.feed import BarFeed
 
 __all__ = ["PaperSession", "SessionClock"]
 
@@ -234,6 +239,25 @@ class PaperSession:
         asked (``request_stop``, after the row it is asked in)."""
         for t in rows if rows is not None else range(self.next_row, self.n):
             self.step(t)
+            if self.stop_requested:
+                break
+        self.commit()
+
+    def run_feed(self, feed: BarFeed, clock: Clock) -> None:
+        """Step the rows ``feed`` yields, each once ``clock`` has reached its known time (``wait_until``; a row
+        re-derived while resuming only moves the clock, ``skip_to``), from the next unstepped row, or until a stop is
+        asked; a row of the feed must be a row of the session's grid at the same known time."""
+        for row in feed.rows():
+            if row.row < self.next_row:
+                continue
+            if row.row >= self.n or int(self.clock.known_ns[row.row]) != row.known_ns:
+                raise ConfigError(f"paper session: the feed's row {row.row} (known at {row.known_ns}) is not a row "
+                                  "of the session's grid")  # fmt: skip
+            if self.resuming:
+                clock.skip_to(row.known_ns)
+            else:
+                clock.wait_until(row.known_ns)
+            self.step(row.row)
             if self.stop_requested:
                 break
         self.commit()

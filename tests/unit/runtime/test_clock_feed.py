@@ -66,7 +66,20 @@ def test_a_resumed_feed_starts_after_the_last_processed_bar() -> None:
     whole = list(StoredBarFeed([a, b]).rows())
     done = whole[9].known_ns
     resumed = list(StoredBarFeed([a, b], after={"AAA": done, "BBB": done}).rows())
-    assert resumed == whole[10:]
+    assert [(r.row, r.known_ns, r.bar_index) for r in resumed] == [(r.row, r.known_ns, r.bar_index) for r in whole[10:]]
     assert list(StoredBarFeed([a, b], after={"AAA": int(np.iinfo(np.int64).max)}).rows()) == []
     with pytest.raises(ConfigError, match="resume times given for ZZZ"):
         StoredBarFeed([a, b], after={"ZZZ": 0})
+
+
+def test_skip_to_moves_a_replay_clock_without_a_wait_and_never_back() -> None:
+    slept: list[float] = []
+    clock = ReplayClock(0, speed=60.0, sleep=slept.append)
+    clock.skip_to(10 * MINUTE)
+    clock.wait_until(11 * MINUTE)
+    assert slept == [1.0] and clock.now_ns() == 11 * MINUTE
+    with pytest.raises(ConfigError, match="a replay never goes back"):
+        clock.skip_to(5 * MINUTE)
+    real = RealTimeClock(sleep=slept.append, now=lambda: 0)
+    real.skip_to(10 * MINUTE)
+    assert real.now_ns() == 0 and slept == [1.0]

@@ -20,6 +20,7 @@ from quantdesk.domain.timeframe import Timeframe
 from quantdesk.execution.event_log import InMemoryEventLog, JsonlEventLog
 from quantdesk.persistence.live_state import SqliteLiveState
 from quantdesk.risk.live_limits import TradingState
+from quantdesk.runtime.clock import ReplayClock
 from quantdesk.runtime.paper import paper_replay
 from quantdesk.runtime.session import PaperSession
 from quantdesk.strategy.load import parse_strategy
@@ -190,3 +191,30 @@ def test_a_halt_lifted_trades_again_and_a_restart_re_derives_both(market: Market
     for name in ("equity", "trades", "fills", "orders", "events"):
         assert getattr(again.result.output, name).tobytes() == getattr(whole.result.output, name).tobytes(), name
     assert SqliteLiveState("s2", state_path).snapshot().trading_state_history == history  # not written twice
+
+
+def test_a_replay_steps_its_feed_on_its_clock_and_a_resume_re_derives_without_waiting(market: Market) -> None:
+    bars, inst = market
+    whole = paper_replay(_strategy(), bars, instruments=inst)
+    known = whole.session.clock.known_ns
+    slept: list[float] = []
+    paced = paper_replay(_strategy(), bars, instruments=inst,
+                         clock=ReplayClock(int(known[0]), speed=60.0, sleep=slept.append))  # fmt: skip
+    # one wait a row after the first: the data time between two rows' closes over 60 (a second a minute; the
+    # nights between the sessions too)
+    gaps = np.diff(known) / 1e9 / 60.0
+    assert slept == gaps.tolist() and slept.count(1.0) == len(known) - 3
+    assert paced.result.output.fills.tobytes() == whole.result.output.fills.tobytes()
+
+    def stop_at_500(session: PaperSession, t: int) -> None:
+        if t == 500:
+            session.request_stop()
+
+    log = InMemoryEventLog()
+    paper_replay(_strategy(), bars, instruments=inst, event_log=log, on_row=stop_at_500)
+    slept.clear()
+    again = paper_replay(_strategy(), bars, instruments=inst, event_log=log,
+                         clock=ReplayClock(int(known[0]), speed=60.0, sleep=slept.append))  # fmt: skip
+    # the 501 rows re-derived move the clock without a wait; from the first row past them, as before
+    assert slept == gaps[500:].tolist()
+    assert again.result.output.equity.tobytes() == whole.result.output.equity.tobytes()
