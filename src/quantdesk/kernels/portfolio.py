@@ -37,7 +37,8 @@ two steps beside them when it is on (``P_HEDGE``):
 
 Every fill, whatever placed it (an entry, a market exit, a stop, a target, or a fill that arrives from
 outside, such as a broker's), is booked by one function, ``apply_fill``: cash, the position, the trade's
-entry and exit values and costs, the fill record, and the trade record when the position closes.
+entry and exit values and costs, the fill record, and the trade record when the position closes (the
+hedge's fills, which open no trade, by ``book_hedge_fill``).
 ``simulate_portfolio`` is ``init_state``, the steps on every row, and ``end_of_data`` (positions
 still open are reported marked at their last close, resting orders as open). Outputs are preallocated
 record buffers; when one is too small the kernel returns status 1 and the caller retries with larger
@@ -600,24 +601,35 @@ def step_hedge_fill(af: np.ndarray, ai: np.ndarray, t: int, bench_open: np.ndarr
             side = 1.0 if qty > 0.0 else -1.0
             half = p[P_HEDGE_HALF_SPREAD]
             price = o * (1.0 + side * half)
-            spread = abs(qty) * o * half
             comm = abs(qty) * price * p[P_HEDGE_FEE_RATE]
-            af[A_CASH] -= qty * price + comm
-            af[A_H_CASH] -= qty * price + comm
-            af[A_H_COSTS] += spread + comm
-            af[A_H_UNITS] = af[A_H_TARGET]
-            k = ai[A_N_HEDGE_FILLS]
-            if k < hedge_fills.shape[0]:
-                f = hedge_fills[k]
-                f["row"] = t
-                f["decided_row"] = ai[A_H_DECIDED]
-                f["units"] = qty
-                f["price"] = price
-                f["commission"] = comm
-                f["spread"] = spread
-            ai[A_N_HEDGE_FILLS] = k + 1
+            book_hedge_fill(af, ai, t, qty, price, comm, abs(qty) * o * half, hedge_fills)
+            af[A_H_UNITS] = af[A_H_TARGET]  # the target exactly: units + (target - units) can round off it
         ai[A_H_PENDING] = 0
     af[A_H_MARK] = o
+
+
+@njit(cache=True, inline="always")
+def book_hedge_fill(af: np.ndarray, ai: np.ndarray, t: int, qty: float, price: float, comm: float, spread: float,
+                    hedge_fills: np.ndarray) -> None:  # fmt: skip
+    """A fill of ``qty`` benchmark units (signed: > 0 bought) for the hedge on row ``t`` at ``price`` (half spread
+    included, ``spread`` its money) with ``comm`` commission: the hedge's own fill at the open (``step_hedge_fill``)
+    or a broker's. Cash (the account's and the hedge's own) moves by the value and the commission, the units by
+    ``qty``, and the fill record is written with the decision row of the order it fills. The hedge's counterpart
+    of ``apply_fill``: it opens no trade and has no stop or target."""
+    af[A_CASH] -= qty * price + comm
+    af[A_H_CASH] -= qty * price + comm
+    af[A_H_COSTS] += spread + comm
+    af[A_H_UNITS] += qty
+    k = ai[A_N_HEDGE_FILLS]
+    if k < hedge_fills.shape[0]:
+        f = hedge_fills[k]
+        f["row"] = t
+        f["decided_row"] = ai[A_H_DECIDED]
+        f["units"] = qty
+        f["price"] = price
+        f["commission"] = comm
+        f["spread"] = spread
+    ai[A_N_HEDGE_FILLS] = k + 1
 
 
 @njit(cache=True, inline="always")
