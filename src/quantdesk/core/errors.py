@@ -10,6 +10,10 @@
     ├── StoreError                 the store on disk is damaged or unwritable (check the data directory)
     ├── SourceUnavailableError     an outside source (EDGAR, a database server) cannot be reached: check the
     │                              network or the server, then retry
+    │   └── BrokerUnavailableError the broker's gateway (moomoo OpenD) dropped or timed out a call: transient,
+    │                              retried with backoff, then reported
+    ├── BrokerAuthError            the broker refused the login or the trade unlock: trading stops until a
+    │                              person fixes the credentials (never retried)
     └── OrderStateError            an order event that its order's state does not allow (a fill after a cancel,
                                    an accept after a reject, a fill beyond the quantity): a broker or a log
                                    out of step with quantdesk; stop and reconcile
@@ -89,6 +93,15 @@ class StoreError(QuantdeskError):
 
 class SourceUnavailableError(QuantdeskError):
     """An outside data source or server could not be reached (no network, refused, timed out)."""
+
+
+class BrokerUnavailableError(SourceUnavailableError):
+    """The broker's gateway dropped or timed out a call (a transient failure: the adapter retries it with backoff
+    and raises this when the retries are spent)."""
+
+
+class BrokerAuthError(QuantdeskError):
+    """The broker refused the login or the trade unlock. Trading stops; retrying would only lock the account."""
 
 
 class OrderStateError(QuantdeskError):
