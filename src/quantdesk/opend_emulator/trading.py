@@ -307,7 +307,7 @@ class Broker:
         self.clock = clock
         self.paper_account_limits = paper_account_limits
         self._sinks: list[Sink] = []
-        self.thread_check: Callable[[], None] = lambda: None  # register_trading: "on the emulator's loop thread"
+        self.thread_check: Callable[[], object] = lambda: None  # register_trading: "on the emulator's loop thread"
         self._next_order_id = 1_000_001
         self._next_fill_id = 5_000_001
         self._next_position_id = 1
@@ -795,14 +795,27 @@ def _header(msg: Any, acc: Account) -> None:
     msg.trdEnv, msg.accID, msg.trdMarket = acc.trd_env, acc.acc_id, acc.trd_market
 
 
-def _on_loop_thread() -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        raise ConfigError(
-            "opend emulator: the broker runs on the emulator's loop thread; from another thread call "
-            "it through emu.call(broker.on_market, code)"
-        ) from None
+class _LoopGuard:
+    """The emulator's loop, learnt from the first handler that runs on it (a handler always does), and the check
+    that the broker is driven from it (its pushes are written there)."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def seen(self) -> None:
+        self.loop = asyncio.get_running_loop()
+
+    def check(self) -> asyncio.AbstractEventLoop:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is None or (self.loop is not None and running is not self.loop):
+            raise ConfigError(
+                "opend emulator: the broker runs on the emulator's loop thread; from another thread call "
+                "it through emu.call(broker.on_market, code)"
+            )
+        return running
 
 
 def _filter_time(conditions: Any, text: str) -> bool:
@@ -813,6 +826,7 @@ def _filter_time(conditions: Any, text: str) -> bool:
 
 def register_trading(emu: Emulator, broker: Broker) -> None:
     """Answer the trade protos on ``emu`` from ``broker`` and push its order and deal changes (module docstring)."""
+    guard = _LoopGuard()
 
     def deliver(event: Event) -> None:
         # built now (the order as it is at this moment), sent after the reply the handler is writing
@@ -832,10 +846,10 @@ def register_trading(emu: Emulator, broker: Broker) -> None:
                 if conn.initialised and not conn.closed and acc_id in conn.push_accounts:
                     emu.push(conn, proto_id, s2c)
 
-        asyncio.get_running_loop().call_soon(send)
+        guard.check().call_soon(send)
 
     broker.subscribe(deliver)
-    broker.thread_check = _on_loop_thread
+    broker.thread_check = guard.check
 
     def acc_list(conn: Connection, c2s: Any) -> Any:
         s2c = wire.pb("Trd_GetAccList").S2C()
@@ -1020,4 +1034,12 @@ def register_trading(emu: Emulator, broker: Broker) -> None:
         (2102, position_list),
         (2101, funds),
     ):
-        emu.register(proto_id, handler)
+        emu.register(proto_id, _seen_by(guard, handler))
+
+
+def _seen_by(guard: _LoopGuard, handler: Callable[[Connection, Any], Any]) -> Callable[[Connection, Any], Any]:
+    def run(conn: Connection, c2s: Any) -> Any:
+        guard.seen()
+        return handler(conn, c2s)
+
+    return run

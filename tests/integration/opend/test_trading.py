@@ -7,6 +7,7 @@ lot 1) that a test moves by hand before calling ``broker.on_market``. The broker
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import socket
 import time
@@ -300,6 +301,55 @@ def test_a_stop_rests_until_its_trigger_is_reached_then_fills_as_a_market_order(
         assert row["dealt_avg_price"] == pytest.approx((60 * 190.55 + 40 * 190.60) / 100, rel=1e-12)
 
 
+def test_a_sell_stop_limit_triggers_fills_what_crosses_and_the_rest_at_its_limit(sdk: ModuleType, desk: Desk) -> None:
+    with trade_context(sdk, desk) as ctx:
+        assert place(sdk, ctx, price=0.0, qty=100, code="US.AAPL", trd_side=sdk.TrdSide.BUY,
+                     order_type=sdk.OrderType.MARKET)["dealt_avg_price"] == 190.02  # fmt: skip
+        placed = place(sdk, ctx, price=189.85, qty=100, code="US.AAPL", trd_side=sdk.TrdSide.SELL,
+                       order_type=sdk.OrderType.STOP_LIMIT, aux_price=189.90)  # fmt: skip
+        oid = placed["order_id"]
+        assert placed["order_status"] == sdk.OrderStatus.SUBMITTED and placed["dealt_qty"] == 0.0
+        assert ctx.position_list_query(trd_env=sdk.TrdEnv.SIMULATE)[1].can_sell_qty[0] == 0.0  # held by the stop
+
+        desk.books.set("US.AAPL", [(189.88, 60.0), (189.84, 100.0)], [(189.90, 100.0)])
+        desk.emu.call(desk.broker.on_market, "US.AAPL")  # triggered: sells down to its limit, 189.85
+        row = order_row(sdk, ctx, oid)
+        assert (row["order_status"], row["dealt_qty"], row["dealt_avg_price"]) == (
+            sdk.OrderStatus.FILLED_PART, 60.0, 189.88,
+        )  # fmt: skip
+        ret, positions = ctx.position_list_query(trd_env=sdk.TrdEnv.SIMULATE)
+        assert ret == sdk.RET_OK and positions.qty[0] == 40.0 and positions.cost_price[0] == pytest.approx(190.02)
+        assert positions.realized_pl[0] == pytest.approx((189.88 - 190.02) * 60)
+
+        desk.books.set("US.AAPL", [(189.86, 100.0)], [(189.89, 100.0)])
+        desk.emu.call(desk.broker.on_market, "US.AAPL")  # resting now: the rest fills at its own limit
+        row = order_row(sdk, ctx, oid)
+        assert row["order_status"] == sdk.OrderStatus.FILLED_ALL
+        assert row["dealt_avg_price"] == pytest.approx((60 * 189.88 + 40 * 189.85) / 100, rel=1e-12)
+        ret, positions = ctx.position_list_query(trd_env=sdk.TrdEnv.SIMULATE)
+        assert ret == sdk.RET_OK and positions.empty
+        f = funds(sdk, ctx)
+        cash = CASH_USD - 100 * 190.02 + 60 * 189.88 + 40 * 189.85 - 200 * RATE_USD
+        assert f["cash"] == pytest.approx(cash, abs=1e-6) and f["total_assets"] == pytest.approx(cash, abs=1e-6)
+        assert f["market_val"] == 0.0
+
+        ret, msg = ctx.modify_order(sdk.ModifyOrderOp.CANCEL, oid, qty=0, price=0, trd_env=sdk.TrdEnv.SIMULATE)
+        assert ret == sdk.RET_ERROR and f"order {oid} is FILLED_ALL; only an open order" in msg
+
+
+def test_reset_restores_the_starting_account_and_keeps_counting_ids(sdk: ModuleType, desk: Desk) -> None:
+    with trade_context(sdk, desk) as ctx:
+        first = place(sdk, ctx, price=0.0, qty=10, code="US.AAPL", trd_side=sdk.TrdSide.BUY,
+                      order_type=sdk.OrderType.MARKET)["order_id"]  # fmt: skip
+        assert funds(sdk, ctx)["cash"] < CASH_USD
+        desk.emu.call(desk.broker.reset)
+        assert funds(sdk, ctx)["cash"] == CASH_USD
+        assert ctx.order_list_query(trd_env=sdk.TrdEnv.SIMULATE)[1].empty
+        assert ctx.position_list_query(trd_env=sdk.TrdEnv.SIMULATE)[1].empty
+        second = place(sdk, ctx, price=189.0, qty=10, code="US.AAPL", trd_side=sdk.TrdSide.BUY)["order_id"]
+        assert int(second) > int(first)
+
+
 def test_an_order_in_the_real_environment_is_refused(sdk: ModuleType, desk: Desk) -> None:
     with trade_context(sdk, desk) as ctx:
         assert ctx.unlock_trade(password=PASSWORD) == (sdk.RET_OK, None)
@@ -423,6 +473,14 @@ def test_paper_account_limits_refuse_stops_and_deals(sdk: ModuleType, emulator: 
         assert desk.deal_pushes == []
 
 
-def test_the_broker_refuses_calls_from_outside_the_loop_thread(desk: Desk) -> None:
+def test_the_broker_refuses_calls_from_outside_the_emulators_loop(sdk: ModuleType, desk: Desk) -> None:
     with pytest.raises(ConfigError, match=r"emu\.call\(broker\.on_market"):
+        desk.broker.on_market("US.AAPL")  # the test's thread: no loop at all
+
+    async def on_another_loop() -> None:
         desk.broker.on_market("US.AAPL")
+
+    with trade_context(sdk, desk):  # a handler has run: the broker knows the emulator's loop
+        with pytest.raises(ConfigError, match=r"emu\.call\(broker\.on_market"):
+            asyncio.run(on_another_loop())
+        desk.emu.call(desk.broker.on_market, "US.AAPL")
