@@ -251,7 +251,8 @@ class Broker:
       within its limit (a market order has none), each level in whole lots up to the level's volume. Liquidity taken
       from a displayed book is gone until the book moves: ``on_market(code)`` forgets it and re-matches the resting
       orders of that code, oldest first. A resting limit order fills at its own limit price (it was in the book
-      before the liquidity that crosses it arrived), a resting market order at the book's prices.
+      before the liquidity that crosses it arrived), a resting market order at the book's prices. Orders trade
+      only against the source's book, never against each other.
     - **What is left.** The unfilled part of any order rests in the book (moomoo's paper-trading rules: what the
       market's volume does not fill stays in the queue), so a market order larger than the visible book is
       FILLED_PART until later books fill it; an IOC order's remainder is cancelled instead (CANCELLED_PART).
@@ -270,9 +271,11 @@ class Broker:
     - **Refusals** (retType -1 and the message, no order): the REAL environment, an unknown account or one without
       the order's market, an unknown code, a quantity that is not a positive multiple of the lot, a missing or
       off-tick price, insufficient power or shares, no book to price a market order, a time in force or order type
-      not emulated. ``reject_next(n, reason)`` refuses the next n placements that pass those checks with ``reason``
-      and, by default, records each as a FAILED order (its ``lastErrMsg`` the reason), as OpenD has been seen to list
-      a rejected order as FAILED (FutunnOpen/futuquant#90); ``record=False`` leaves no order.
+      not emulated. ``reject_next(n, reason)`` refuses the next n placements that pass all of those checks with
+      ``reason`` (retType -1, so ``place_order`` returns the reason) and, by default, also lists each as a FAILED
+      order (``lastErrMsg`` the reason, its remark kept) and pushes it: OpenD answers a rejection with an error, and
+      has also been seen to list the rejected order as FAILED ("购买力不足", FutunnOpen/futuquant#90), so an adapter
+      must cope with both; ``record=False`` leaves no order.
     - **Replays.** Place and modify are idempotent on their ``packetID`` (connID, serialNo): the same packet again
       gets the first outcome (the same order, or the same refusal) and changes nothing.
     - ``paper_account_limits=True`` holds orders to what moomoo's paper trading allows (its OpenAPI FAQ): limit and
@@ -493,7 +496,9 @@ class Broker:
             created_s=now,
             updated_s=now,
         )
-        if self._reject_left > 0:
+        order.reserve_price = self._reserve_price(order)
+        self._check_resources(acc, order)
+        if self._reject_left > 0:  # the injected rejection: after every check, as a broker's risk system would
             self._reject_left -= 1
             if self._reject_record:
                 self._next_order_id += 1
@@ -501,8 +506,6 @@ class Broker:
                 self.orders[order.order_id] = order
                 self._emit(order)
             raise Refused(self._reject_reason)
-        order.reserve_price = self._reserve_price(order)
-        self._check_resources(acc, order)
         self._next_order_id += 1
         self.orders[order.order_id] = order
         self._emit(order)

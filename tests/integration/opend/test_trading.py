@@ -372,6 +372,8 @@ def test_reject_next_gives_the_reason_to_the_caller_and_lists_a_failed_order(sdk
         assert list(zip(orders.order_status, orders.last_err_msg, orders.remark, strict=True)) == [
             (sdk.OrderStatus.FAILED, reason, "qd-rej")
         ]
+        wait_for(lambda: [p["order_status"] for p in desk.order_pushes] == ["FAILED"])
+        assert (desk.order_pushes[0]["last_err_msg"], desk.order_pushes[0]["remark"]) == (reason, "qd-rej")
         assert place(sdk, ctx, price=189.5, qty=10, code="US.AAPL", trd_side=sdk.TrdSide.BUY)["order_status"] == (
             sdk.OrderStatus.SUBMITTED
         )
