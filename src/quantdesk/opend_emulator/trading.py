@@ -219,6 +219,7 @@ class Account:
     trd_env: int
     trd_market: int
     cash_usd: float
+    realized_pl_usd: float = 0.0  # of every sell, closed positions' included
     positions: dict[str, Position] = field(default_factory=dict)  # by quote code
 
 
@@ -405,12 +406,11 @@ class Broker:
         return acc
 
     def funds(self, acc: Account) -> Funds:
-        market_val = unrealized = realized = 0.0
+        market_val = unrealized = 0.0
         for code, pos in acc.positions.items():
             mark = self.mark_price(code, pos.last_fill_price)
             market_val += pos.qty * mark
             unrealized += pos.qty * mark - pos.cost_usd
-            realized += pos.realized_pl_usd
         frozen = self._frozen_usd(acc)
         return Funds(
             cash_usd=acc.cash_usd,
@@ -419,7 +419,7 @@ class Broker:
             market_val_usd=market_val,
             total_assets_usd=acc.cash_usd + market_val,
             unrealized_pl_usd=unrealized,
-            realized_pl_usd=realized,
+            realized_pl_usd=acc.realized_pl_usd,
         )
 
     def _frozen_usd(self, acc: Account, *, excluding: int | None = None) -> float:
@@ -712,6 +712,7 @@ class Broker:
             avg = pos.avg_cost
             acc.cash_usd += qty * price - commission
             pos.realized_pl_usd += (price - avg) * qty
+            acc.realized_pl_usd += (price - avg) * qty
             pos.qty -= qty
             pos.cost_usd = pos.qty * avg if pos.qty > _QTY_EPS else 0.0
             pos.td_sell_qty += qty

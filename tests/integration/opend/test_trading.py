@@ -332,6 +332,7 @@ def test_a_sell_stop_limit_triggers_fills_what_crosses_and_the_rest_at_its_limit
         cash = CASH_USD - 100 * 190.02 + 60 * 189.88 + 40 * 189.85 - 200 * RATE_USD
         assert f["cash"] == pytest.approx(cash, abs=1e-6) and f["total_assets"] == pytest.approx(cash, abs=1e-6)
         assert f["market_val"] == 0.0
+        assert f["realized_pl"] == pytest.approx((189.88 - 190.02) * 60 + (189.85 - 190.02) * 40, abs=1e-9)
 
         ret, msg = ctx.modify_order(sdk.ModifyOrderOp.CANCEL, oid, qty=0, price=0, trd_env=sdk.TrdEnv.SIMULATE)
         assert ret == sdk.RET_ERROR and f"order {oid} is FILLED_ALL; only an open order" in msg
