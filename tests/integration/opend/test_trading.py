@@ -285,6 +285,16 @@ def test_a_market_order_beyond_the_visible_book_rests_until_the_next_book(sdk: M
         assert row["dealt_avg_price"] == pytest.approx(notional / 1200, rel=1e-12)
 
 
+def test_an_ioc_limit_cancels_what_it_cannot_fill_at_once(sdk: ModuleType, desk: Desk) -> None:
+    with trade_context(sdk, desk) as ctx:
+        placed = place(sdk, ctx, price=190.03, qty=800, code="US.AAPL", trd_side=sdk.TrdSide.BUY,
+                       time_in_force=sdk.TimeInForce.IOC)  # fmt: skip
+        assert placed["order_status"] == sdk.OrderStatus.CANCELLED_PART and placed["dealt_qty"] == 500.0
+        assert funds(sdk, ctx)["frozen_cash"] == 0.0
+        wait_for(lambda: "CANCELLED_PART" in desk.statuses(placed["order_id"]))
+        assert desk.statuses(placed["order_id"]) == ["SUBMITTED", "FILLED_PART", "FILLED_PART", "CANCELLED_PART"]
+
+
 def test_a_stop_rests_until_its_trigger_is_reached_then_fills_as_a_market_order(sdk: ModuleType, desk: Desk) -> None:
     with trade_context(sdk, desk) as ctx:
         placed = place(sdk, ctx, price=0.0, qty=100, code="US.AAPL", trd_side=sdk.TrdSide.BUY,
@@ -431,7 +441,7 @@ def _raw_call(sock: socket.socket, proto_id: int, serial_no: int, body: bytes) -
     return reply
 
 
-def test_the_same_place_order_packet_twice_makes_one_order(sdk: ModuleType, desk: Desk) -> None:
+def test_the_same_place_or_cancel_packet_twice_acts_once(sdk: ModuleType, desk: Desk) -> None:
     with socket.create_connection(("127.0.0.1", desk.emu.port), timeout=5.0) as sock:
         init = wire.pb("InitConnect").Request()
         init.c2s.clientVer, init.c2s.clientID, init.c2s.packetEncAlgo = 300, "raw-test", -1
@@ -449,10 +459,23 @@ def test_the_same_place_order_packet_twice_makes_one_order(sdk: ModuleType, desk
         assert first.retType == 0 and again.retType == 0
         assert first.s2c.orderIDEx == again.s2c.orderIDEx
 
+        cancel = wire.pb("Trd_ModifyOrder").Request()
+        cancel.c2s.packetID.connID, cancel.c2s.packetID.serialNo = conn_id, 4243
+        cancel.c2s.header.CopyFrom(c2s.header)
+        cancel.c2s.orderID, cancel.c2s.orderIDEx, cancel.c2s.modifyOrderOp = 0, first.s2c.orderIDEx, 2
+        body = cancel.SerializeToString()
+        replies = [_raw_call(sock, 2205, 4243, body) for _ in range(2)]  # a replayed cancel is not a second one
+        assert [(r.retType, r.s2c.orderIDEx) for r in replies] == [(0, first.s2c.orderIDEx)] * 2
+        cancel.c2s.packetID.serialNo = 4244  # a new cancel of the same order is refused
+        refused = _raw_call(sock, 2205, 4244, cancel.SerializeToString())
+        assert refused.retType == -1 and "is CANCELLED_ALL" in refused.retMsg
+
     with trade_context(sdk, desk) as ctx:
         ret, orders = ctx.order_list_query(trd_env=sdk.TrdEnv.SIMULATE)
         assert ret == sdk.RET_OK
-        assert list(zip(orders.order_id, orders.remark, strict=True)) == [(first.s2c.orderIDEx, "qd-once")]
+        assert list(zip(orders.order_id, orders.remark, orders.order_status, strict=True)) == [
+            (first.s2c.orderIDEx, "qd-once", sdk.OrderStatus.CANCELLED_ALL)
+        ]
 
 
 def test_paper_account_limits_refuse_stops_and_deals(sdk: ModuleType, emulator: Emulator) -> None:
