@@ -13,6 +13,7 @@ from types import ModuleType
 
 import pytest
 
+from quantdesk.core.errors import ConfigError
 from quantdesk.domain.ids import ClientOrderId, OrderKind
 from quantdesk.domain.order_events import (
     OrderAccepted,
@@ -26,6 +27,7 @@ from quantdesk.domain.orders import Order, OrderSide, OrderStatus, OrderType, Ti
 from quantdesk.execution.event_log import InMemoryEventLog
 from quantdesk.execution.moomoo.broker import MoomooBroker
 from quantdesk.execution.moomoo.gateway import Gateway
+from quantdesk.execution.moomoo.live import Secret, TradingEnv
 from quantdesk.execution.order_manager import OrderManager
 from quantdesk.opend_emulator.server import Emulator
 from quantdesk.opend_emulator.trading import Broker, register_trading
@@ -148,3 +150,18 @@ def test_delayed_and_reordered_pushes_still_give_fills_before_the_cancel(sdk: Mo
         assert done.status is OrderStatus.CANCELLED and done.filled_units == 450.0
         cancelled = [e for e in evs if isinstance(e, OrderCancelled)]
         assert cancelled[0].filled_units == 450.0
+
+
+def test_no_code_path_reaches_the_real_environment_in_a_test(sdk: ModuleType, desk: tuple) -> None:
+    emu, broker, _ = desk
+    with Gateway(port=emu.port) as gateway:
+        # the broker asks for every opt-in itself: under pytest REAL is refused before any packet leaves
+        before = list(emu.requests)
+        with pytest.raises(ConfigError, match="refused in a test run"):
+            MoomooBroker(gateway, env=TradingEnv.REAL, password=Secret("123456"))
+        assert 2005 not in emu.requests[len(before) :] and 2202 not in emu.requests[len(before) :]
+        # and the SDK itself, called straight, meets the emulator's refusal
+        ctx = gateway.trade("US")
+        ret, msg = ctx.place_order(price=190.0, qty=1, code="US.AAPL", trd_side=sdk.TrdSide.BUY,
+                                   order_type=sdk.OrderType.NORMAL, trd_env=sdk.TrdEnv.REAL)  # fmt: skip
+        assert ret == sdk.RET_ERROR and "REAL environment are refused" in msg and not broker.orders

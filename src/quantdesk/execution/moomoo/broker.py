@@ -36,7 +36,7 @@ from quantdesk.domain.order_events import (
 from quantdesk.domain.orders import Order, OrderSide, OrderType, TimeInForce
 from quantdesk.execution.moomoo.errors import BrokerCallError, checked, with_retry
 from quantdesk.execution.moomoo.gateway import Gateway
-from quantdesk.execution.moomoo.live import Secret, TradingEnv
+from quantdesk.execution.moomoo.live import Secret, TradingEnv, trading_env
 
 _WORKING = ("SUBMITTING", "SUBMITTED", "WAITING_SUBMIT", "FILLED_PART")
 _CANCELLED = ("CANCELLED_ALL", "CANCELLED_PART", "FILL_CANCELLED", "DELETED")
@@ -84,6 +84,7 @@ class MoomooBroker:
         self.ctx = gateway.trade(market)
         self._install_handlers()
         if env is TradingEnv.REAL:
+            trading_env(live=True)  # every opt-in again, here where orders leave: never REAL in a test run
             if password is None:
                 raise ConfigError("moomoo REAL trading: no trade unlock password (live.trade_password)")
             self._call("unlock_trade", lambda: self.ctx.unlock_trade(password_md5=password.md5()))
