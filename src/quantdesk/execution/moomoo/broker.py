@@ -82,6 +82,7 @@ class MoomooBroker:
         self._lock = threading.Lock()
         self.foreign: dict[str, dict[str, Any]] = {}  # the latest row of each order or deal placed outside quantdesk
         self.ctx = gateway.trade(market)
+        self._reconnected = threading.Event()
         self._install_handlers()
         if env is TradingEnv.REAL:
             trading_env(live=True)  # every opt-in again, here where orders leave: never REAL in a test run
@@ -120,6 +121,17 @@ class MoomooBroker:
 
         self.ctx.set_handler(OrderPush())
         self.ctx.set_handler(DealPush())
+        # the SDK calls this on every connect (its network thread): pushes sent while it was away are lost, so the
+        # next poll reads the account again
+        sdk_hook = self.ctx.on_api_socket_reconnected
+        flag = self._reconnected
+
+        def reconnected() -> Any:
+            result = sdk_hook()
+            flag.set()
+            return result
+
+        self.ctx.on_api_socket_reconnected = reconnected
 
     # ---- the Broker interface -------------------------------------------------------------------------------------
 
@@ -216,9 +228,30 @@ class MoomooBroker:
         return self._find_by_remark(client_order_id)
 
     def poll(self) -> list[OrderEvent]:
+        if self._reconnected.is_set():
+            self._reconnected.clear()
+            self.reconcile()
         self._drain()
         out, self._events = self._events, []
         return out
+
+    def positions(self) -> dict[str, float]:
+        """Units held per symbol, as the account reports them (``position_list_query``)."""
+        data = self._call("position_list_query", lambda: self.ctx.position_list_query(trd_env=self._env))
+        out: dict[str, float] = {}
+        for row in data.to_dict("records"):
+            code = str(row["code"])
+            symbol = self._symbol_of_code.get(code, code.partition(".")[2] or code)
+            qty = float(row["qty"])
+            if qty:
+                out[symbol] = out.get(symbol, 0.0) + qty
+        return out
+
+    def cash(self) -> float:
+        """The account's cash, as it reports it (``accinfo_query``)."""
+        data = self._call("accinfo_query", lambda: self.ctx.accinfo_query(trd_env=self._env,
+                                                                          currency=self.sdk.Currency.USD))  # fmt: skip
+        return float(data["cash"].iloc[0])
 
     # ---- reconciliation -------------------------------------------------------------------------------------------
 
