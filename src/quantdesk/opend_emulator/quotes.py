@@ -8,7 +8,8 @@ remain), static info (3202), snapshots (3203), the book (3012), basic quotes (30
 ticker (3010) and subscriptions (3001, with the first push sent right after the reply); and, from the data home's
 point-in-time fundamentals store, financial statements (3227, as known at the replay time, with each period's
 end) and the earnings calendar (3401, each event at its known time; the reported EPS only once that time has
-passed); the economic calendar (3409) is a small deterministic one, every title marked synthetic. As OpenD does,
+passed); the economic calendar (3409) lists the catalog's weekly or coarser macro series' releases at their
+known times, or, when it has none, is a small deterministic one, every title marked synthetic. As OpenD does,
 the book, quote, ticker and current-kline requests need a subscription on the connection first. Times are
 ``yyyy-MM-dd HH:mm:ss`` in the instrument's time zone, an intraday kline labelled by its end (OpenD's 09:31:00 is
 the 09:30 minute), a daily one by its date at 00:00:00. Prices are the stored ones, unrounded; the adjustment
@@ -24,6 +25,7 @@ import datetime as dt
 import math
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,7 @@ from quantdesk.core.errors import ConfigError, NotFoundError, QuantdeskError
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.fundamentals import ITEMS, FiscalPeriod, Statement
 from quantdesk.domain.instrument import AssetClass
+from quantdesk.domain.series import MacroSeries
 from quantdesk.domain.timeframe import Timeframe
 from quantdesk.opend_emulator import wire
 from quantdesk.opend_emulator.market import Market, OrderBook
@@ -74,6 +77,8 @@ _ESTIMATE_EPS = 1
 _PERIOD_QUARTERLY, _PERIOD_ANNUAL = 1, 3
 _ECONOMIC_PAGE, _ECONOMIC_MAX_PAGE = 50, 100
 _ECONOMIC_MAX_DAYS = 366
+_RELEASE_FREQUENCIES = ("weekly", "monthly", "quarterly", "semiannual", "annual")
+_CALENDAR_TZ = "America/New_York"
 
 
 def register_quotes(emu: Emulator, market: Market, *, push_depth: int = _PUSH_BOOK_DEPTH) -> QuoteService:
@@ -90,6 +95,7 @@ class QuoteService:
         self.market = market
         self.push_depth = int(push_depth)
         self._muted: set[tuple[int, str, int]] = set()  # (conn id, code, sub type) subscribed without pushes
+        self._series: list[MacroSeries] | None = None
         handlers: dict[int, Callable[[Connection, Any], Any]] = {
             3001: self.subscribe,
             3004: self.basic_quotes,
@@ -550,16 +556,21 @@ class QuoteService:
         return _PUB_AFTER if clock >= regular.end else _PUB_REGULAR
 
     def economic_calendar(self, conn: Connection, c2s: Any) -> Any:
-        """3409: a deterministic US calendar (every title ends "(synthetic)"): jobless claims each Thursday,
-        payrolls the first Friday of a month, CPI on the weekday from the 12th, the rate decision the third
-        Wednesday of odd months; the actual figure once the replay has passed the release. ``count`` (50, at most
-        100) a page, ``nextPage`` the offset."""
+        """3409: the releases of the catalog's weekly or coarser macro series (each observation at its known
+        time, New York dates; the title the series' name and description, the previous value, no consensus) or,
+        when the catalog has none, a deterministic US calendar whose every title ends "(synthetic)": jobless
+        claims each Thursday, payrolls the first Friday of a month, CPI on the weekday from the 12th, the rate
+        decision the third Wednesday of odd months. A figure is shown once the replay has reached its release.
+        ``count`` (50, at most 100) a page, ``nextPage`` the offset."""
         begin = _date(c2s.beginDate, "beginDate")
         end = _date(c2s.endDate, "endDate") if c2s.HasField("endDate") else begin
         if end < begin or (end - begin).days > _ECONOMIC_MAX_DAYS:
             raise Refused(f"emulator: endDate {end} must be from beginDate {begin} to a year after it")
         markets = {int(m) for m in c2s.marketList}
-        events = [] if markets and QOT_MARKETS["US"] not in markets else _economic_events(begin, end)
+        if markets and QOT_MARKETS["US"] not in markets:
+            events: list[_EconomicEvent] = []
+        else:
+            events = self._series_events(begin, end) if self._release_series() else _economic_events(begin, end)
         if c2s.HasField("importance") and c2s.importance > 0:
             events = [e for e in events if e.star == int(c2s.importance)]
         count = min(_ECONOMIC_MAX_PAGE, max(1, int(c2s.count))) if c2s.HasField("count") else _ECONOMIC_PAGE
@@ -574,8 +585,10 @@ class QuoteService:
             item.timestamp = event.time_ns / 1e9
             item.country = "US"
             item.star = event.star
-            item.previous = event.previous
-            item.consensus = event.consensus
+            if event.previous and event.previous_ns <= self.market.now_ns:
+                item.previous = event.previous
+            if event.consensus:
+                item.consensus = event.consensus
             if event.time_ns <= self.market.now_ns:
                 item.actual = event.actual
         more = offset + count < len(events)
@@ -583,6 +596,28 @@ class QuoteService:
         if more:
             s2c.nextPage = str(offset + count)
         return s2c
+
+    def _release_series(self) -> list[MacroSeries]:
+        """The catalog's macro series released weekly or less often (read once): the ones a calendar lists."""
+        if self._series is None:
+            catalog = self.market.catalog
+            found = [catalog.read_series(name) for name in catalog.series_names()]
+            self._series = [x for x in found if x.frequency in _RELEASE_FREQUENCIES]
+        return self._series
+
+    def _series_events(self, begin: dt.date, end: dt.date) -> list[_EconomicEvent]:
+        lo = int(pd.Timestamp(begin).tz_localize(_CALENDAR_TZ).value)
+        hi = int((pd.Timestamp(end) + pd.Timedelta(days=1)).tz_localize(_CALENDAR_TZ).value)
+        events = []
+        for series in self._release_series():
+            title = f"{series.name}: {series.description}" if series.description else series.name
+            for i in np.flatnonzero((series.known_ts >= lo) & (series.known_ts < hi)):
+                previous = _series_text(float(series.value[i - 1]), series.unit) if i > 0 else ""
+                events.append(_EconomicEvent(title=title, time_ns=int(series.known_ts[i]), star=2,
+                                             previous=previous, consensus="",
+                                             actual=_series_text(float(series.value[i]), series.unit),
+                                             previous_ns=int(series.known_ts[i - 1]) if i > 0 else 0))  # fmt: skip
+        return sorted(events, key=lambda e: (e.time_ns, e.title))
 
 
 # ---- helpers --------------------------------------------------------------------------------------------------------
@@ -625,12 +660,23 @@ def _date(text: str, what: str) -> dt.date:
         raise Refused(f"emulator: {what} {text!r} is not 'yyyy-MM-dd'") from None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _EconomicEvent:
-    __slots__ = ("actual", "consensus", "previous", "star", "time_ns", "title")
+    """One release: figures as text ("" for none), the previous figure known at ``previous_ns``."""
 
-    def __init__(self, title: str, time_ns: int, star: int, previous: str, consensus: str, actual: str) -> None:
-        self.title, self.time_ns, self.star = title, time_ns, star
-        self.previous, self.consensus, self.actual = previous, consensus, actual
+    title: str
+    time_ns: int
+    star: int
+    previous: str
+    consensus: str
+    actual: str
+    previous_ns: int = 0
+
+
+def _series_text(value: float, unit: str) -> str:
+    if not math.isfinite(value):
+        return ""
+    return f"{value:.2f}%" if unit.startswith("percent") else f"{value:.6g}"
 
 
 # (title, star, release time in New York, level, step sd, unit)
@@ -672,14 +718,15 @@ def _economic_events(begin: dt.date, end: dt.date) -> list[_EconomicEvent]:
             previous = level + sd * z[0]
             consensus = previous + 0.5 * sd * z[1]
             actual = consensus + sd * z[2]
-            local = pd.Timestamp(dt.datetime.combine(day, clock)).tz_localize("America/New_York")
+            local = pd.Timestamp(dt.datetime.combine(day, clock)).tz_localize(_CALENDAR_TZ)
             digits = 2 if unit == "%" else 0
-            events.append(_EconomicEvent(title, int(local.tz_convert("UTC").value), star,
-                                         _figure(previous, digits, unit), _figure(consensus, digits, unit),
-                                         _figure(actual, digits, unit)))  # fmt: skip
+            events.append(_EconomicEvent(title=title, time_ns=int(local.tz_convert("UTC").value), star=star,
+                                         previous=_figure(previous, digits, unit),
+                                         consensus=_figure(consensus, digits, unit),
+                                         actual=_figure(actual, digits, unit)))  # fmt: skip
         day += dt.timedelta(days=1)
     return sorted(events, key=lambda e: (e.time_ns, e.title))
 
 
 def _figure(value: float, digits: int, unit: str) -> str:
-    return f"{round(value, digits):.{digits}f}{unit}" if math.isfinite(value) else "--"
+    return f"{round(value, digits):.{digits}f}{unit}" if math.isfinite(value) else ""

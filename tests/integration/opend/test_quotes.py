@@ -7,6 +7,7 @@ tick of 0.05 so that the lot and tick rules are visible."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from quantdesk.data.resample import resample
 from quantdesk.data.sources.synthetic import SyntheticConfig
 from quantdesk.data.sources.synthetic_fundamentals import write_synthetic_companies
 from quantdesk.domain.bars import Bars
+from quantdesk.domain.series import MacroSeries
 from quantdesk.domain.timeframe import Timeframe
 from quantdesk.opend_emulator.market import Market
 from quantdesk.opend_emulator.quotes import FIELD_IDS, register_quotes
@@ -436,6 +438,32 @@ def test_the_economic_calendar_is_synthetic_deterministic_and_pages(
     assert list(pd.to_datetime(payrolls["timestamp"], unit="s", utc=True).dt.tz_convert(NY).dt.day) == [5, 2, 1]
     released = whole["timestamp"] * 1e9 <= market.now_ns
     assert (whole.loc[~released, "actual"] == "--").all() and (whole.loc[released, "actual"] != "--").all()
+
+
+def test_the_economic_calendar_lists_the_catalogs_macro_releases_at_their_known_times(
+    sdk: ModuleType, emulator: Emulator, data_home: Path, stored: Bars, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(data_home / "catalog", home / "catalog")
+    known = pd.DatetimeIndex(
+        ["2023-11-14 13:30", "2023-12-12 13:30", "2024-01-03 13:30", "2024-02-13 13:30"], tz="UTC"
+    ).as_unit("ns")
+    months = pd.DatetimeIndex(["2023-10-01", "2023-11-01", "2023-12-01", "2024-01-01"], tz="UTC").as_unit("ns")
+    cpi = MacroSeries(name="CPI", ts=months.asi8, known_ts=known.asi8, value=np.array([3.2, 3.1, 3.4, 3.1]),
+                      description="consumer prices, year on year", unit="percent", frequency="monthly")  # fmt: skip
+    daily = MacroSeries(name="VIX", ts=months.asi8, known_ts=known.asi8, value=np.ones(4), frequency="daily")
+    catalog = Catalog(home / "catalog")
+    catalog.write_series(cpi)
+    catalog.write_series(daily)  # daily series are not releases a calendar lists
+    register_quotes(emulator, _market(home, int(stored.known_ns()[START])))
+    with _context(sdk, emulator) as quote:
+        ret, calendar, _, more = quote.get_economic_calendar("2023-11-01", "2024-02-29")
+        assert ret == sdk.RET_OK and not more, calendar
+    assert list(calendar["title"]) == ["CPI: consumer prices, year on year"] * 4
+    assert list(calendar["timestamp"] * 1e9) == list(known.asi8)
+    assert list(calendar["actual"]) == ["3.20%", "3.10%", "3.40%", "--"]  # February's is after the replay time
+    assert list(calendar["previous"]) == ["--", "3.20%", "3.10%", "3.40%"]
+    assert (calendar["consensus"] == "--").all()
 
 
 # ---- errors ---------------------------------------------------------------------------------------------------------
