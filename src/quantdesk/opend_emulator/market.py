@@ -491,12 +491,10 @@ class Market:
             prices[at_high], prices[at_low] = high, low
         prices[0] = float(bars.open[k])
         prices[-1] = float(bars.close[k])
-        duration = (
-            int(self.timeframe.duration_ns) if self.timeframe.is_intraday else int(listing.known_ns[k] - bars.ts[k])
-        )
-        ms = max(1, duration // 1_000_000)
+        start_ns, duration_ns = self._trading_window(listing, k)
+        ms = max(1, duration_ns // 1_000_000)
         offsets = np.sort(rng.choice(ms, size=min(n, ms), replace=False)) if ms >= n else np.zeros(n, np.int64)
-        times = int(bars.ts[k]) + np.asarray(offsets, dtype=np.int64) * 1_000_000
+        times = start_ns + np.asarray(offsets, dtype=np.int64) * 1_000_000
         previous = float(bars.close[k - 1]) if k > 0 else prices[0]
         out = []
         for i in range(n):
@@ -505,6 +503,21 @@ class Market:
             out.append(Tick(int(times[i]), p, int(sizes[i]), direction, (int(bars.ts[k]) // 1_000_000) * 100 + i))
             previous = p
         return out
+
+    def _trading_window(self, listing: _Listing, k: int) -> tuple[int, int]:
+        """(start, length) in ns of the time bar ``k`` traded in: an intraday bar's own minutes; a daily or longer
+        bar's last regular session, ending when it is known (its whole label period when there is no session)."""
+        bars = listing.bars
+        if self.timeframe.is_intraday:
+            return int(bars.ts[k]), int(self.timeframe.duration_ns)
+        calendar = bars.calendar
+        known = int(listing.known_ns[k])
+        if calendar.session_open is not None and calendar.session_close is not None:
+            open_, close = calendar.session_open, calendar.session_close
+            length = ((close.hour - open_.hour) * 60 + close.minute - open_.minute) * 60_000_000_000
+            if length > 0:
+                return known - length, length
+        return int(bars.ts[k]), max(1, known - int(bars.ts[k]))
 
 
 def _concat(a: Bars, b: Bars) -> Bars:

@@ -23,7 +23,7 @@ import pytest
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.fundamentals.store import FundamentalStore
 from quantdesk.data.resample import resample
-from quantdesk.data.sources.synthetic import SyntheticConfig
+from quantdesk.data.sources.synthetic import SyntheticConfig, write_synthetic_market
 from quantdesk.data.sources.synthetic_fundamentals import write_synthetic_companies
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.series import MacroSeries
@@ -516,3 +516,19 @@ def test_the_book_and_ticker_are_the_same_for_the_same_seed_and_bar(data_home: P
     ticks = a.ticks(CODE)
     assert sum(t.volume for t in ticks) == stored.volume[START] and ticks[-1].price == stored.close[START]
     assert all(stored.ts[START] <= t.time_ns < stored.ts[START] + 60_000_000_000 for t in ticks)
+
+
+def test_a_daily_replay_trades_each_bar_inside_its_session(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "catalog")
+    write_synthetic_market(catalog, SyntheticConfig(n_symbols=1, days=5, seed=7))
+    daily = catalog.read_bars("SYN001", Timeframe.D1)
+    market = Market(catalog, timeframe=Timeframe.D1)
+    assert market.advance() == [CODE] and market.now_ns == daily.known_ns()[1]  # the 3 January close
+    ticks = market.ticks(CODE)
+    local = pd.DatetimeIndex([t.time_ns for t in ticks]).tz_localize("UTC").tz_convert(NY)
+    assert local.strftime("%Y-%m-%d").unique().tolist() == ["2024-01-03"]
+    assert local.min().strftime("%H:%M") >= "09:30" and local.max().strftime("%H:%M") < "16:00"
+    assert sum(t.volume for t in ticks) == daily.volume[1] and ticks[-1].price == daily.close[1]
+    quote = market.quote(CODE)
+    assert (quote.open, quote.last, quote.prev_close) == (daily.open[1], daily.close[1], daily.close[0])
+    assert len(market.bars(CODE, Timeframe.W1)) == 0 and len(market.bars(CODE, Timeframe.W1, forming=True)) == 1
