@@ -532,3 +532,22 @@ def test_a_daily_replay_trades_each_bar_inside_its_session(tmp_path: Path) -> No
     quote = market.quote(CODE)
     assert (quote.open, quote.last, quote.prev_close) == (daily.open[1], daily.close[1], daily.close[0])
     assert len(market.bars(CODE, Timeframe.W1)) == 0 and len(market.bars(CODE, Timeframe.W1, forming=True)) == 1
+
+
+def test_a_timeframe_the_catalog_stores_is_read_from_it_up_to_the_replay_time(
+    sdk: ModuleType, emulator: Emulator, data_home: Path, stored: Bars, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(data_home / "catalog", home / "catalog")
+    catalog = Catalog(home / "catalog")
+    write_synthetic_market(catalog, SyntheticConfig(n_symbols=2, days=3, seed=7))  # the same market's daily bars
+    daily = catalog.read_bars("SYN001", Timeframe.D1)
+    market = _market(home, int(stored.known_ns()[START]))
+    register_quotes(emulator, market)
+    with _context(sdk, emulator) as quote:
+        ret, frame, _ = _within(WAIT_S, quote.request_history_kline, CODE, start="2024-01-01", end="2024-01-31")
+        assert ret == sdk.RET_OK, frame
+    for column in ("open", "high", "low", "close", "volume"):  # the stored daily bars, the third not yet known
+        np.testing.assert_array_equal(frame[column].to_numpy(dtype=float), getattr(daily, column)[:2])
+    forming = market.current_bar(CODE, Timeframe.D1)
+    assert forming is not None and not forming.complete and forming.close == stored.close[START]
