@@ -313,7 +313,8 @@ class QuoteService:
         return _SEC_TYPES.get(inst.asset_class, 0) if inst else _SEC_TYPE_EQUITY
 
     def snapshots(self, conn: Connection, c2s: Any) -> Any:
-        """3203: the quote of each code with its best bid and ask (no subscription needed, as in OpenD)."""
+        """3203: the quote of each code with its best bid and ask (no subscription needed, as in OpenD), and the
+        equity block (shares, PE, PB, EPS) from the statements known at the replay time when there is a store."""
         codes = [self._code(sec) for sec in c2s.securityList]
         s2c = wire.pb("Qot_GetSecuritySnapshot").S2C()
         for code in codes:
@@ -341,7 +342,46 @@ class QuoteService:
             basic.bidPrice, basic.askPrice = book.best_bid, book.best_ask
             basic.bidVol, basic.askVol = book.bids[0].volume, book.asks[0].volume
             basic.hpBidVol, basic.hpAskVol = float(book.bids[0].volume), float(book.asks[0].volume)
+            figures = self._equity_figures(code, quote.last)
+            if figures is not None:
+                snapshot = s2c.snapshotList[len(s2c.snapshotList) - 1]
+                for name, value in figures.items():
+                    setattr(snapshot.equityExData, name, value)
         return s2c
+
+    def _equity_figures(self, code: str, price: float) -> dict[str, float | int] | None:
+        """The snapshot's equity block from the statements known at the replay time: shares and equity of the
+        latest period, EPS and net income of the latest fiscal year, net income over the last four quarters
+        (that year plus this year's quarters less last year's same quarters), dividends of that year; None
+        without a store or when a figure is missing."""
+        store = self.market.fundamentals
+        if store is None:
+            return None
+        wide = store.wide_as_of([self.market.symbol(code)], self.market.now_ns)
+        if not len(wide):
+            return None
+        wide = wide.assign(order=wide["fiscal_period"].map(lambda p: FiscalPeriod(p).quarter * 2 + (p == "FY")))
+        wide = wide.sort_values(["fiscal_year", "order"])
+        years = wide[wide["fiscal_period"] == "FY"]
+        if not len(years):
+            return None
+        last, year = wide.iloc[-1], years.iloc[-1]
+        ttm = float(year["net_income"])
+        later = wide[(wide["fiscal_year"] == year["fiscal_year"] + 1) & (wide["fiscal_period"] != "FY")]
+        for _, row in later.iterrows():
+            same = wide[(wide["fiscal_year"] == year["fiscal_year"]) & (wide["fiscal_period"] == row["fiscal_period"])]
+            ttm += float(row["net_income"]) - (float(same["net_income"].iloc[0]) if len(same) else math.nan)
+        shares, equity = float(last["shares_outstanding"]), float(last["shareholders_equity"])
+        eps, dividends = float(year["eps_diluted"]), float(year["dividends_paid"])
+        if not all(math.isfinite(x) for x in (ttm, shares, equity, eps)) or shares <= 0 or eps == 0 or ttm == 0:
+            return None
+        cap = price * shares
+        dividend_lfy = dividends / shares if math.isfinite(dividends) else 0.0
+        return {"issuedShares": round(shares), "issuedMarketVal": cap, "netAsset": equity,
+                "netProfit": float(year["net_income"]), "earningsPershare": eps, "outstandingShares": round(shares),
+                "outstandingMarketVal": cap, "netAssetPershare": equity / shares, "eyRate": eps / price * 100.0,
+                "peRate": price / eps, "pbRate": price / (equity / shares), "peTTMRate": cap / ttm,
+                "dividendLFY": dividend_lfy, "dividendLFYRatio": dividend_lfy / price * 100.0}  # fmt: skip
 
     def order_book(self, conn: Connection, c2s: Any) -> Any:
         """3012: ``num`` levels a side (at most the market's depth)."""

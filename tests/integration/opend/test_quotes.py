@@ -202,8 +202,8 @@ def test_static_info_carries_the_instrument_masters_lot_size_and_name(
     assert sorted(whole_market["code"]) == [CODE, CODE2]
 
 
-def test_snapshot_is_the_session_so_far_with_the_books_top(
-    sdk: ModuleType, served: tuple[Emulator, Market], stored: Bars
+def test_snapshot_is_the_session_so_far_with_the_books_top_and_the_known_statements(
+    sdk: ModuleType, served: tuple[Emulator, Market], stored: Bars, data_home: Path
 ) -> None:
     emu, market = served
     with _context(sdk, emu) as quote:
@@ -219,6 +219,18 @@ def test_snapshot_is_the_session_so_far_with_the_books_top(
     book = market.book(CODE, 1)
     assert (row["bid_price"], row["ask_price"]) == (book.best_bid, book.best_ask)
     assert row["bid_price"] <= row["last_price"] < row["ask_price"]
+
+    store = _store(data_home)  # the equity block: the statements known at the replay time (2023/Q3 the latest)
+    facts = store.facts_as_of(["SYN001"], market.now_ns).set_index(["item", "fiscal_year", "fiscal_period"])["value"]
+    store.db.dispose()
+    price, eps, shares = row["last_price"], facts["eps_diluted", 2022, "FY"], facts["shares_outstanding", 2023, "Q3"]
+    ttm = facts["net_income", 2022, "FY"] + sum(
+        facts["net_income", 2023, q] - facts["net_income", 2022, q] for q in ("Q1", "Q2", "Q3")
+    )
+    assert row["equity_valid"] and row["issued_shares"] == shares and row["pe_ratio"] == pytest.approx(price / eps)
+    assert row["total_market_val"] == pytest.approx(price * shares)
+    assert row["pe_ttm_ratio"] == pytest.approx(price * shares / ttm)
+    assert row["pb_ratio"] == pytest.approx(price * shares / facts["shareholders_equity", 2023, "Q3"])
 
 
 def test_the_book_brackets_the_last_close_with_the_asked_depth_in_ticks_and_lots(
