@@ -207,17 +207,26 @@ class Market:
         self._update_visible()
 
     @classmethod
-    def from_home(cls, home: Path | str, **options: object) -> Market:
+    def from_home(
+        cls,
+        home: Path | str,
+        *,
+        timeframe: Timeframe | str = Timeframe.M1,
+        start_ns: int | None = None,
+        symbols: list[str] | None = None,
+        seed: int = 0,
+    ) -> Market:
         """The market over a data home: its ``catalog`` folder and, when it has one, its SQLite fundamentals
-        (``quantdesk.db``); ``options`` as for the constructor."""
+        (``quantdesk.db``); the rest as for the constructor."""
         root = Path(home)
-        catalog = Catalog(root / "catalog")
-        if (root / "quantdesk.db").exists() and "fundamentals" not in options:
+        fundamentals = None
+        if (root / "quantdesk.db").exists():
             from quantdesk.data.fundamentals.store import FundamentalStore
             from quantdesk.persistence.db import open_database
 
-            options["fundamentals"] = FundamentalStore(open_database(f"sqlite:///{root / 'quantdesk.db'}"))
-        return cls(catalog, **options)  # type: ignore[arg-type]
+            fundamentals = FundamentalStore(open_database(f"sqlite:///{root / 'quantdesk.db'}"))
+        return cls(Catalog(root / "catalog"), timeframe=timeframe, start_ns=start_ns, symbols=symbols,
+                   fundamentals=fundamentals, seed=seed)  # fmt: skip
 
     def _load(self, symbol: str) -> _Listing:
         instrument = self.catalog.find_instrument(symbol)
