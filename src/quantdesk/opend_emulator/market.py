@@ -88,6 +88,7 @@ class BarView:
     close: float
     volume: float
     complete: bool = True
+    prev_close: float = math.nan  # the close of the bar before it (NaN for the first)
 
     @property
     def turnover(self) -> float:
@@ -361,9 +362,14 @@ class Market:
         return self.latest_bar(code).close
 
     @staticmethod
-    def _view(code: str, bars: Bars, known: np.ndarray, k: int, complete: bool = True) -> BarView:
+    def _view(
+        code: str, bars: Bars, known: np.ndarray, k: int, complete: bool = True, prev_close: float | None = None
+    ) -> BarView:
+        if prev_close is None:
+            prev_close = float(bars.close[k - 1]) if k > 0 else math.nan
         return BarView(code, int(bars.ts[k]), int(known[k]), float(bars.open[k]), float(bars.high[k]),
-                       float(bars.low[k]), float(bars.close[k]), float(bars.volume[k]), complete)  # fmt: skip
+                       float(bars.low[k]), float(bars.close[k]), float(bars.volume[k]), complete,
+                       prev_close)  # fmt: skip
 
     def bars(self, code: str, timeframe: Timeframe | str, *, forming: bool = False) -> Bars:
         """The bars of ``timeframe`` complete at ``now_ns`` (the replayed ones, the catalog's when it stores that
@@ -373,32 +379,53 @@ class Market:
         tf = Timeframe.parse(timeframe)
         if tf is self.timeframe:
             return listing.bars[: listing.visible]
-        visible = listing.bars[: listing.visible]
-        built = resample(visible, tf) if self.timeframe.is_finer_than(tf) else None
         complete: Bars
         if self.catalog.has_bars(listing.symbol, tf):
             stored = self._stored(listing.symbol, tf)
             complete = stored[: int(np.searchsorted(stored.known_ns(), self._now_ns, side="right"))]
-        elif built is not None:
+        elif self.timeframe.is_finer_than(tf):
+            built = resample(listing.bars[: listing.visible], tf)
             complete = built[: int(np.searchsorted(built.known_ns(), self._now_ns, side="right"))]
         else:
             raise NotFoundError(f"no {tf.value} bars of {code}: the catalog stores none and the replay is "
                                 f"{self.timeframe.value}, too coarse to build them")  # fmt: skip
-        if not forming or built is None or len(built) == 0 or int(built.known_ns()[-1]) <= self._now_ns:
+        found = self._forming(listing, tf) if forming else None
+        if found is None:
             return complete
-        keep = complete.ts < built.ts[-1]
-        return _concat(complete[: int(np.count_nonzero(keep))], built[len(built) - 1 :])
+        last = found[0]
+        keep = int(np.count_nonzero(complete.ts < last.ts[0]))
+        return _concat(complete[:keep], last)
+
+    def _forming(self, listing: _Listing, tf: Timeframe) -> tuple[Bars, float] | None:
+        """The bar of ``tf`` still forming at ``now_ns``, from the visible replayed bars of its bin (resampling only
+        the last bin's length of them), and the replayed close before its bin (NaN for none); None when the
+        latest bin is complete or cannot be built."""
+        if listing.visible == 0 or not self.timeframe.is_finer_than(tf):
+            return None
+        bars = listing.bars
+        first = int(np.searchsorted(bars.ts, int(bars.ts[listing.visible - 1]) - tf.duration_ns, side="left"))
+        window = bars[first : listing.visible]
+        built = resample(window, tf)
+        last = built[len(built) - 1 :]
+        if int(last.known_ns()[0]) <= self._now_ns:
+            return None
+        labels = bars.calendar.bin_labels(window.ts, self.timeframe, tf)
+        start = first + int(np.argmax(labels == last.ts[0]))
+        return last, float(bars.close[start - 1]) if start > 0 else math.nan
 
     def current_bar(self, code: str, timeframe: Timeframe | str) -> BarView | None:
-        """The latest bar of ``timeframe`` at ``now_ns``, forming or complete (``complete`` tells which); None
-        before the first."""
+        """The latest bar of ``timeframe`` at ``now_ns``, forming or complete (``complete`` tells which), with the
+        close before it; None before the first."""
         tf = Timeframe.parse(timeframe)
-        bars = self.bars(code, tf, forming=True)
+        listing = self._listing(code)
+        forming = self._forming(listing, tf) if tf is not self.timeframe else None
+        if forming is not None:
+            last, prev_close = forming
+            return self._view(code, last, last.known_ns(), 0, complete=False, prev_close=prev_close)
+        bars = self.bars(code, tf)
         if not len(bars):
             return None
-        known = bars.known_ns()
-        k = len(bars) - 1
-        return self._view(code, bars, known, k, complete=bool(known[k] <= self._now_ns))
+        return self._view(code, bars, bars.known_ns(), len(bars) - 1)
 
     def _stored(self, symbol: str, timeframe: Timeframe) -> Bars:
         key = (symbol, timeframe)

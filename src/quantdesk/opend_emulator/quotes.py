@@ -230,16 +230,23 @@ class QuoteService:
 
     def _fill_current_kline(self, s2c: Any, code: str, kl_type: int) -> bool:
         """The latest kline of ``kl_type`` (forming or complete) into an UpdateKL ``s2c``; False before the first."""
-        bars = self.market.bars(code, KL_TYPES[kl_type], forming=True)
-        if not len(bars):
+        bar = self.market.current_bar(code, KL_TYPES[kl_type])
+        if bar is None:
             return False
         s2c.rehabType = _REHAB_FORWARD
         s2c.klType = kl_type
         self._security(s2c.security, code)
         s2c.name = self.market.name(code)
-        labels, label_ns = self._kline_labels(code, bars[len(bars) - 1 :])
-        last = bars[max(0, len(bars) - 2) :]
-        self._fill_kline(s2c.klList.add(), last, len(last) - 1, labels[0], int(label_ns[0]))
+        one = Bars.from_arrays(self.market.symbol(code), KL_TYPES[kl_type],
+                               {"ts": np.array([bar.ts_ns]), "open": np.array([bar.open]),
+                                "high": np.array([bar.high]), "low": np.array([bar.low]),
+                                "close": np.array([bar.close]), "volume": np.array([bar.volume])})  # fmt: skip
+        labels, label_ns = self._kline_labels(code, one)
+        kl = s2c.klList.add()
+        self._fill_kline(kl, one, 0, labels[0], int(label_ns[0]))
+        if math.isfinite(bar.prev_close) and bar.prev_close:
+            kl.lastClosePrice = bar.prev_close
+            kl.changeRate = (bar.close / bar.prev_close - 1.0) * 100.0
         return True
 
     # ---- requests ---------------------------------------------------------------------------------------------------

@@ -178,7 +178,7 @@ def test_daily_history_holds_only_complete_sessions(
     forming = market.current_bar(CODE, Timeframe.D1)
     assert forming is not None and not forming.complete
     assert (forming.open, forming.close) == (stored.open[780], stored.close[START])
-    assert forming.volume == stored.volume[780 : START + 1].sum()
+    assert forming.volume == stored.volume[780 : START + 1].sum() and forming.prev_close == stored.close[779]
 
 
 # ---- static info, snapshot, book --------------------------------------------------------------------------------
@@ -315,6 +315,7 @@ def test_subscribe_and_advance_push_the_new_bar_to_every_handler(
         assert (minute["open"], minute["high"], minute["low"], minute["close"], minute["volume"]) == (
             stored.open[new], stored.high[new], stored.low[new], stored.close[new], stored.volume[new]
         )  # fmt: skip
+        assert minute["last_close"] == stored.close[new - 1] and day["last_close"] == stored.close[779]
         assert day["time_key"] == "2024-01-04 00:00:00" and day["close"] == stored.close[new]
         assert day["open"] == stored.open[780] and day["volume"] == stored.volume[780 : new + 1].sum()
 
