@@ -4,8 +4,9 @@
 market that, after each ``advance``, pushes to every connection subscribed to the code: the basic quote (3005),
 the order book (3013), the klines subscribed (3007: the new bar, or the day so far for K_DAY) and the new bar's
 trades (3011). The requests: history klines (3103, pages of at most 1000 with ``nextReqKey`` only while more
-remain), static info (3202), snapshots (3203), the book (3012), basic quotes (3004), current klines (3006), the
-ticker (3010) and subscriptions (3001, with the first push sent right after the reply); and, from the data home's
+remain), static info (3202), snapshots (3203, with PE, PB and EPS from the statements known at the replay
+time when there is a store), the book (3012), basic quotes (3004), current klines (3006), the ticker (3010) and
+subscriptions (3001, with the first push sent right after the reply); and, from the data home's
 point-in-time fundamentals store, financial statements (3227, as known at the replay time, with each period's
 end) and the earnings calendar (3401, each event at its known time; the reported EPS only once that time has
 passed); the economic calendar (3409) lists the catalog's weekly or coarser macro series' releases at their
