@@ -15,7 +15,8 @@ level's volume a share of the bar's volume growing with its distance from the to
 handful of trades inside the bar from its open to its close, through its high and its low, whose sizes add up to
 the bar's volume. Written by hand because no library emulates OpenD's market data; plain numpy. A ``Market`` has
 no thread of its own: in the emulator everything runs on the loop's thread (``Emulator.call(market.advance)``),
-which is also where the trading side matches resting orders against ``book`` and ``latest_bar`` in a listener.
+which is also where the trading side matches resting orders against ``book`` and ``latest_bar`` in a listener
+(``MarketBooks`` gives the broker the market's books in the shape it takes).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from quantdesk.domain.timeframe import Timeframe
 if TYPE_CHECKING:  # the store loads SQLAlchemy; a market without fundamentals never imports it
     from quantdesk.data.fundamentals.store import FundamentalStore
 
-__all__ = ["BarView", "BookLevel", "Market", "OrderBook", "Quote", "Tick", "moomoo_market"]
+__all__ = ["BarView", "BookLevel", "Market", "MarketBooks", "OrderBook", "Quote", "Tick", "moomoo_market"]
 
 log = logging.getLogger(__name__)
 Listener = Callable[[str], None]
@@ -554,6 +555,43 @@ class Market:
             if length > 0:
                 return known - length, length
         return int(bars.ts[k]), max(1, known - int(bars.ts[k]))
+
+
+class MarketBooks:
+    """A ``Market`` in the shape the emulator's broker takes its prices in (``trading.BookSource``): ``book`` as
+    ``(bids, asks)`` of ``(price, volume)`` best first (both empty before a code's first bar), ``lot_size`` and
+    ``tick_size``, an unknown code a ``KeyError``; ``now_s`` the replay time in seconds, for the broker's clock.
+    Wire them with ``Broker(MarketBooks(market), clock=books.now_s)`` and ``market.add_listener(broker.on_market)``:
+    each advance then re-matches the resting orders of every code with a new bar against its new book."""
+
+    def __init__(self, market: Market) -> None:
+        self.market = market
+
+    def _known(self, code: str) -> None:
+        if not self.market.has(code):
+            raise KeyError(f"unknown security {code} (codes: {', '.join(self.market.codes)})")
+
+    def book(self, code: str, depth: int) -> tuple[tuple[tuple[float, float], ...], tuple[tuple[float, float], ...]]:
+        self._known(code)
+        try:
+            book = self.market.book(code, depth)
+        except NotFoundError:  # no bar known yet: an empty book
+            return (), ()
+        return (
+            tuple((x.price, float(x.volume)) for x in book.bids),
+            tuple((x.price, float(x.volume)) for x in book.asks),
+        )
+
+    def lot_size(self, code: str) -> int:
+        self._known(code)
+        return self.market.lot_size(code)
+
+    def tick_size(self, code: str) -> float:
+        self._known(code)
+        return self.market.tick_size(code)
+
+    def now_s(self) -> float:
+        return self.market.now_ns / 1e9
 
 
 def _concat(a: Bars, b: Bars) -> Bars:

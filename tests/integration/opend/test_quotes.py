@@ -28,7 +28,7 @@ from quantdesk.data.sources.synthetic_fundamentals import write_synthetic_compan
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.series import MacroSeries
 from quantdesk.domain.timeframe import Timeframe
-from quantdesk.opend_emulator.market import Market
+from quantdesk.opend_emulator.market import Market, MarketBooks
 from quantdesk.opend_emulator.quotes import FIELD_IDS, register_quotes
 from quantdesk.opend_emulator.server import Emulator
 from quantdesk.persistence.db import open_database
@@ -564,3 +564,16 @@ def test_a_timeframe_the_catalog_stores_is_read_from_it_up_to_the_replay_time(
         np.testing.assert_array_equal(frame[column].to_numpy(dtype=float), getattr(daily, column)[:2])
     forming = market.current_bar(CODE, Timeframe.D1)
     assert forming is not None and not forming.complete and forming.close == stored.close[START]
+
+
+def test_the_market_gives_the_broker_its_books_in_the_brokers_shape(data_home: Path, stored: Bars) -> None:
+    market = _market(data_home, start_ns=int(stored.ts[0]))  # before the first bar is known
+    books = MarketBooks(market)
+    assert books.book(CODE, 5) == ((), ()) and books.now_s() == stored.ts[0] / 1e9
+    market.advance()
+    bids, asks = books.book(CODE2, 5)
+    book = market.book(CODE2, 5)
+    assert bids == tuple((x.price, float(x.volume)) for x in book.bids) and len(asks) == 5
+    assert (books.lot_size(CODE2), books.tick_size(CODE2)) == (100, 0.05)
+    with pytest.raises(KeyError, match=r"US\.NOPE"):
+        books.book("US.NOPE", 5)
