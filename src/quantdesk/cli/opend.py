@@ -1,0 +1,49 @@
+"""``quantdesk opend-emulator``: the OpenD emulator over a data home, in the foreground (``opend_emulator.app``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from quantdesk.cli.common import app, out
+
+
+@app.command("opend-emulator")
+def opend_emulator(
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port on 127.0.0.1 (0: any free)")] = 11111,
+    data_home: Annotated[
+        Path | None, typer.Option("--data-home", help="the data home whose catalog it serves (default QUANTDESK_HOME)")
+    ] = None,
+    timeframe: Annotated[str, typer.Option("--timeframe", help="the bars it replays, e.g. 1m or 1d")] = "1m",
+    symbols: Annotated[str | None, typer.Option("--symbols", help="comma-separated; default every one stored")] = None,
+    bars_per_s: Annotated[
+        float, typer.Option("--bars-per-s", min=0.0, help="replay pace: bars a second (0: the market stays put)")
+    ] = 1.0,
+    cash: Annotated[float, typer.Option("--cash", min=0.0, help="the simulated account's starting cash, USD")] = 1e6,
+    seed: Annotated[int, typer.Option("--seed", help="seed of the synthetic book and ticker")] = 0,
+) -> None:
+    """Serve a data home's bars over OpenD's protocol on loopback, with a synthetic Level 2 book and ticker and a
+    simulated trading account (its REAL account refuses every order). Stop with Ctrl-C."""
+    from quantdesk.core.paths import data_home as default_home
+    from quantdesk.opend_emulator.app import build_opend
+
+    home = data_home if data_home is not None else default_home()
+    chosen = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
+    opend = build_opend(home, port=port, timeframe=timeframe, symbols=chosen, seed=seed, starting_cash_usd=cash)
+    with opend:
+        codes = opend.market.codes
+        shown = ", ".join(codes[:8]) + (" ..." if len(codes) > 8 else "")
+        out.print(f"OpenD emulator on 127.0.0.1:{opend.port}: {len(codes)} codes ({escape(shown)}), "
+                  f"{opend.market.timeframe.value} bars from {escape(str(home))}; Ctrl-C to stop",
+                  highlight=False)  # fmt: skip
+        if bars_per_s > 0:
+            opend.play(bars_per_s)
+        try:
+            while True:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            out.print("stopped")
