@@ -22,8 +22,9 @@ the model's (warning), drawdown from the peak equity seen beyond the backtest's 
 ``drawdown_multiple`` or beyond ``max_drawdown_fraction`` (critical), consecutive losses beyond the backtest's
 longest streak or ``max_consecutive_losses`` (warning), a symbol with no bar or quote for more than
 ``max_feed_age_s`` (critical; one alert per symbol) and a disconnected feed (critical). The statistics are a few
-lines of arithmetic over the domain's ``Trade`` and ``Fill``; a library (scipy's intervals, a rules engine) would
-add a dependency and hide the firing and re-arming that the tests pin.
+lines of arithmetic over the domain's ``Trade`` and ``Fill`` (or any record with the few fields the rules read:
+``ClosedTrade``, ``PricedFill``); a library (scipy's intervals, a rules engine) would add a dependency and hide
+the firing and re-arming that the tests pin.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, Strict, ValidationError, model_validator
 
 from quantdesk.core.errors import ConfigError
-from quantdesk.domain.orders import Fill, Trade, record_dict
+from quantdesk.domain.orders import OrderSide, record_dict
 
 if TYPE_CHECKING:
     from quantdesk.backtest.result import BacktestResult
@@ -53,6 +54,8 @@ __all__ = [
     "AlertRule",
     "AlertStatus",
     "Band",
+    "ClosedTrade",
+    "PricedFill",
     "Severity",
     "SupportsNow",
     "fill_slippage_bps",
@@ -144,7 +147,29 @@ class AlertConfig(BaseModel):
         return NormalDist().inv_cdf(0.5 + self.confidence / 2.0)
 
 
-def fill_slippage_bps(fill: Fill) -> float:
+class PricedFill(Protocol):
+    """What the slippage rule reads of a fill: a domain ``Fill`` or an ``OrderFilled`` event."""
+
+    @property
+    def side(self) -> OrderSide: ...
+    @property
+    def price(self) -> float: ...
+    @property
+    def reference_price(self) -> float: ...
+
+
+class ClosedTrade(Protocol):
+    """What the trade rules read of a trade: a domain ``Trade`` (or any record with these three)."""
+
+    @property
+    def is_open(self) -> bool: ...
+    @property
+    def pnl(self) -> float: ...
+    @property
+    def initial_risk(self) -> float: ...
+
+
+def fill_slippage_bps(fill: PricedFill) -> float:
     """A fill's price against its reference price (the open, limit or stop before costs), in bps of the reference,
     signed against the trader (positive: paid more on a buy, got less on a sell); NaN without a reference."""
     ref = fill.reference_price
@@ -162,7 +187,7 @@ def longest_losing_streak(pnls: Iterable[float]) -> int:
     return longest
 
 
-def _r(trade: Trade) -> float:
+def _r(trade: ClosedTrade) -> float:
     return trade.pnl / trade.initial_risk if trade.initial_risk > 0.0 else math.nan
 
 
@@ -311,7 +336,7 @@ class AlertMonitor:
 
     # ---- the stream ----------------------------------------------------------------------------------------
 
-    def on_trade(self, trade: Trade) -> tuple[Alert, ...]:
+    def on_trade(self, trade: ClosedTrade) -> tuple[Alert, ...]:
         """A trade closed (an open one is ignored): the win rate, expectancy and losing-streak rules."""
         if trade.is_open:
             return ()
@@ -345,8 +370,9 @@ class AlertMonitor:
         )  # fmt: skip
         return self._deliver(out)
 
-    def on_fill(self, fill: Fill) -> tuple[Alert, ...]:
-        """A fill: the slippage rule (a fill without a reference price is not counted)."""
+    def on_fill(self, fill: PricedFill) -> tuple[Alert, ...]:
+        """A fill (a domain ``Fill``, or the ``OrderFilled`` event of a session's log): the slippage rule (a fill
+        without a reference price is not counted)."""
         bps = fill_slippage_bps(fill)
         if not math.isfinite(bps):
             return ()

@@ -4,7 +4,7 @@ on recovery and fires again on the next breach; the band from a real backtest; t
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pytest
 from tests.unit.monitoring.conftest import Pair
@@ -268,3 +268,61 @@ def test_a_backtest_with_one_trade_gives_no_win_rate_or_expectancy_band_and_thos
     assert math.isnan(band.win_rate_low) and math.isnan(band.expectancy_r_low)
     monitor = AlertMonitor(band, AlertConfig(window_trades=2, max_consecutive_losses=10), clock=ReplayClock(T0))
     assert [a for pnl in [L, L, L] for a in monitor.on_trade(_trade(pnl))] == []
+
+
+def test_a_monitor_on_a_paper_sessions_row_hook_alerts_at_the_replayed_time_of_each_drawdown_breach(
+    pair: Pair,
+) -> None:
+    """The stream a session will feed: each row's bars, its equity at the close, the fills its log gained and the
+    trades the kernel closed, on the replay's own clock."""
+    import numpy as np
+
+    from quantdesk.domain.order_events import OrderFilled
+    from quantdesk.kernels import portfolio_layout as L
+    from quantdesk.runtime.paper import paper_replay
+    from quantdesk.runtime.session import PaperSession
+
+    backtest = pair.backtest
+    cfg = AlertConfig(window_trades=5, max_drawdown_fraction=0.02, max_feed_age_s=4 * 86400.0)
+    clock = ReplayClock(int(backtest.known_ns[0]))
+    monitor = AlertMonitor(Band.from_backtest(backtest, cfg), cfg, clock=clock, symbols=backtest.symbols)
+    alerts: list[tuple[int, Alert]] = [(-1, a) for a in monitor.on_equity(backtest.initial_cash)]
+    seen_events, closed = 0, set()
+
+    @dataclass(frozen=True)
+    class Closed:
+        pnl: float
+        initial_risk: float
+        is_open: bool = False
+
+    def on_row(session: PaperSession, t: int) -> None:
+        nonlocal seen_events
+        got: list[Alert] = []
+        for symbol in session.symbols:
+            got += monitor.on_data(symbol)
+        got += monitor.on_equity(float(session.equity[t]))
+        events = session.manager.event_log.events()
+        got += [a for e in events[seen_events:] if isinstance(e, OrderFilled) for a in monitor.on_fill(e)]
+        seen_events = len(events)
+        for rec in session.trades[: int(session.ai[L.A_N_TRADES])]:
+            if int(rec["exit_row"]) >= 0 and int(rec["trade_id"]) not in closed:
+                closed.add(int(rec["trade_id"]))
+                got += monitor.on_trade(Closed(float(rec["pnl"]), float(rec["initial_risk"])))
+        got += monitor.check_feed()
+        alerts.extend((t, a) for a in got)
+
+    strategy = backtest.strategy
+    bars = [r.bars for r in backtest.runs]
+    instruments = {r.symbol: r.instrument for r in backtest.runs if r.instrument is not None}
+    paper_replay(strategy, bars, instruments=instruments, clock=clock, on_row=on_row)
+
+    # independently: the equity curve with the capital in front, its drawdown, and each entry into a breach
+    curve = np.concatenate([[backtest.initial_cash], backtest.equity.to_numpy()])
+    breached = curve / np.maximum.accumulate(curve) - 1.0 < -0.02
+    entries = [k - 1 for k in range(1, len(curve)) if breached[k] and not breached[k - 1]]
+    assert len(entries) >= 1
+    fired = [(t, a) for t, a in alerts if a.status is AlertStatus.FIRING]
+    assert {a.rule for _, a in fired} == {AlertRule.DRAWDOWN}  # the replay is its backtest: nothing else drifts
+    assert [t for t, _ in fired] == entries
+    assert [a.ts_ns for _, a in fired] == [int(backtest.known_ns[t]) for t in entries]
+    assert len(closed) == backtest.metrics.n_trades
