@@ -235,28 +235,32 @@ def _pair(
     expected: Sequence[Any], actual: Sequence[Any], keys: Sequence[Callable[[Any], Hashable]]
 ) -> tuple[list[tuple[Any, Any, int]], list[Any], list[Any]]:
     """Pair items by each key in turn over what the earlier keys left, the n-th of a key's group with the n-th:
-    (expected, actual, key index) in actual order, and what is left of each side."""
-    left_e, left_a = list(expected), list(actual)
-    pairs: list[tuple[int, Any, Any, int]] = []
-    position = {id(a): k for k, a in enumerate(actual)}
+    (expected, actual, key index) in actual order, and what is left of each side (by position, so the same object
+    given twice, a fill a broker reported twice, is two items)."""
+    left_e, left_a = list(range(len(expected))), list(range(len(actual)))
+    pairs: list[tuple[int, int, int]] = []  # (actual position, expected position, key index)
     for level, key in enumerate(keys):
-        groups: dict[Hashable, list[Any]] = defaultdict(list)
-        for e in left_e:
-            groups[key(e)].append(e)
+        groups: dict[Hashable, list[int]] = defaultdict(list)
+        for i in left_e:
+            groups[key(expected[i])].append(i)
         used: set[int] = set()
         rest_a = []
-        for a in left_a:
-            group = groups.get(key(a))
+        for k in left_a:
+            group = groups.get(key(actual[k]))
             if group:
-                e = group.pop(0)
-                used.add(id(e))
-                pairs.append((position[id(a)], e, a, level))
+                i = group.pop(0)
+                used.add(i)
+                pairs.append((k, i, level))
             else:
-                rest_a.append(a)
-        left_e = [e for e in left_e if id(e) not in used]
+                rest_a.append(k)
+        left_e = [i for i in left_e if i not in used]
         left_a = rest_a
-    pairs.sort(key=lambda p: p[0])
-    return [(e, a, level) for _, e, a, level in pairs], left_e, left_a
+    pairs.sort()
+    return (
+        [(expected[i], actual[k], level) for k, i, level in pairs],
+        [expected[i] for i in left_e],
+        [actual[k] for k in left_a],
+    )
 
 
 def compare_fills(expected: Sequence[ExecutedFill], actual: Sequence[ExecutedFill]) -> FillComparison:

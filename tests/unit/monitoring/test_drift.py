@@ -175,3 +175,12 @@ def test_the_drift_tables_render_as_text_and_rich(pair: Pair) -> None:
         console.print(table)
     out = console.export_text()
     assert "fill drift" in out and "SYN001" in out
+
+
+def test_a_fill_reported_twice_pairs_once_and_the_repeat_is_reported_as_not_modelled() -> None:
+    coid = _ids("s")["entry"]
+    fill = _fill(coid, "AAA", OrderKind.ENTRY, OrderSide.BUY, T0, T0 + S, 100, 10.0, 10.0, 0.0, 0.0)
+    result = compare_fills([fill], [fill, fill])
+    assert len(result.matched) == 1 and result.unmatched_actual == (fill,) and result.unmatched_expected == ()
+    twice_modelled = compare_fills([fill, fill], [fill])
+    assert len(twice_modelled.matched) == 1 and twice_modelled.unmatched_expected == (fill,)
