@@ -45,7 +45,9 @@ __all__ = [
     "FillDrift",
     "TradeComparison",
     "TradeDrift",
+    "by_order",
     "compare_fills",
+    "compare_orders",
     "compare_trades",
     "drift_report",
     "fills_from_events",
@@ -281,6 +283,39 @@ def compare_fills(expected: Sequence[ExecutedFill], actual: Sequence[ExecutedFil
     )
 
 
+def by_order(fills: Iterable[ExecutedFill]) -> tuple[ExecutedFill, ...]:
+    """Each order's fills as one: units summed, price and reference price volume-weighted, costs summed, the first
+    fill's id and time (``seq`` 0), in the order of each order's first fill. Brokers split fills as the market
+    gives them, not as the model did; an order's total is what should agree."""
+    groups: dict[ClientOrderId, list[ExecutedFill]] = {}
+    for f in fills:
+        groups.setdefault(f.client_order_id, []).append(f)
+    out = []
+    for own in groups.values():
+        units = sum(f.quantity_units for f in own)
+
+        def vwap(values: list[float], own: list[ExecutedFill] = own, units: float = units) -> float:
+            return sum(v * f.quantity_units for v, f in zip(values, own, strict=True)) / units if units else math.nan
+
+        first = own[0]
+        out.append(
+            ExecutedFill(
+                fill_id=first.fill_id, client_order_id=first.client_order_id, symbol=first.symbol, kind=first.kind,
+                side=first.side, decided_ns=first.decided_ns, ts_ns=first.ts_ns, seq=0, quantity_units=units,
+                price=vwap([f.price for f in own]), reference_price=vwap([f.reference_price for f in own]),
+                commission=sum(f.commission for f in own), spread_slippage=sum(f.spread_slippage for f in own),
+                impact=sum(f.impact for f in own),
+            )
+        )  # fmt: skip
+    return tuple(out)
+
+
+def compare_orders(expected: Sequence[ExecutedFill], actual: Sequence[ExecutedFill]) -> FillComparison:
+    """``compare_fills`` on each side's fills taken together per order (``by_order``): one row per order, its
+    ``time_diff_s`` between the first fills."""
+    return compare_fills(by_order(expected), by_order(actual))
+
+
 def _r(t: Trade) -> float:
     return t.pnl / t.initial_risk if t.initial_risk > 0 else math.nan
 
@@ -420,10 +455,20 @@ def _mean(values: Iterable[float]) -> float:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DriftReport:
-    """Fills and trades of a session against the model's; records, frames and tables of both."""
+    """Fills, orders (their fills taken together) and trades of a session against the model's; records, frames and
+    tables."""
 
     fills: FillComparison
+    orders: FillComparison
     trades: TradeComparison
+
+    def order_records(self) -> list[dict[str, Any]]:
+        return [d.to_dict() for d in self.orders.matched]
+
+    def orders_frame(self) -> pd.DataFrame:
+        """One row per matched order (the ``FillDrift`` fields over ``by_order``)."""
+        names = [f.name for f in fields(FillDrift)]
+        return pd.DataFrame([{k: r[k] for k in names} for r in self.order_records()], columns=names)
 
     def fill_records(self) -> list[dict[str, Any]]:
         return [d.to_dict() for d in self.fills.matched]
@@ -449,9 +494,11 @@ class DriftReport:
         return pd.DataFrame([{k: r.get(k) for k in names} for r in rows], columns=names)
 
     def summary(self) -> dict[str, Any]:
-        """Counts, and the mean and worst fill slip (bps, against the trader), total cost and PnL differences."""
+        """Counts, the mean and worst fill slip (bps, against the trader), the worst order slip (its fills
+        volume-weighted), total cost and PnL differences."""
         m = self.fills.matched
         slips = [d.price_slip_bps for d in m if math.isfinite(d.price_slip_bps)]
+        order_slips = [d.price_slip_bps for d in self.orders.matched if math.isfinite(d.price_slip_bps)]
         return {
             "fills_matched": len(m),
             "fills_missing_in_actual": len(self.fills.unmatched_expected),
@@ -459,6 +506,10 @@ class DriftReport:
             "mean_price_slip_bps": _mean(slips),
             "worst_price_slip_bps": max(slips) if slips else math.nan,
             "total_cost_diff": sum(d.cost_diff for d in m if math.isfinite(d.cost_diff)),
+            "orders_matched": len(self.orders.matched),
+            "orders_missing_in_actual": len(self.orders.unmatched_expected),
+            "orders_missing_in_model": len(self.orders.unmatched_actual),
+            "worst_order_slip_bps": max(order_slips) if order_slips else math.nan,
             "trades_matched": len(self.trades.matched),
             "trades_missing_in_actual": len(self.trades.unmatched_expected),
             "trades_missing_in_model": len(self.trades.unmatched_actual),
@@ -491,6 +542,9 @@ class DriftReport:
             f"fills: {s['fills_matched']} matched, {s['fills_missing_in_actual']} modelled but not filled, "
             f"{s['fills_missing_in_model']} filled but not modelled; mean slip {mean} bps, worst {worst} bps, "
             f"cost diff {s['total_cost_diff']:+.2f}",
+            f"orders: {s['orders_matched']} matched, {s['orders_missing_in_actual']} modelled but not filled, "
+            f"{s['orders_missing_in_model']} filled but not modelled; worst slip "
+            f"{_cell(s['worst_order_slip_bps'], '+.2f')} bps (their fills volume-weighted)",
             f"trades: {s['trades_matched']} matched, {s['trades_missing_in_actual']} modelled but not traded, "
             f"{s['trades_missing_in_model']} traded but not modelled; pnl diff {s['total_pnl_diff']:+.2f}",
         ]
@@ -549,4 +603,8 @@ def drift_report(
     else:
         model_fills = fills_from_result(expected)
         model_trades = tuple(expected_trades) if expected_trades is not None else expected.domain_trades()
-    return DriftReport(fills=compare_fills(model_fills, fills), trades=compare_trades(model_trades, trades))
+    return DriftReport(
+        fills=compare_fills(model_fills, fills),
+        orders=compare_orders(model_fills, fills),
+        trades=compare_trades(model_trades, trades),
+    )

@@ -4,6 +4,7 @@ whose drift from its own backtest is zero on every fill and trade."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from tests.unit.monitoring.conftest import Pair
@@ -14,6 +15,7 @@ from quantdesk.domain.orders import OrderSide, Trade
 from quantdesk.monitoring import (
     ExecutedFill,
     compare_fills,
+    compare_orders,
     compare_trades,
     drift_report,
     fills_from_events,
@@ -107,6 +109,17 @@ def test_a_second_fill_of_one_order_pairs_with_the_models_second_fill_or_is_repo
     result = compare_fills([whole], [one, two])
     assert [d.quantity_diff_units for d in result.matched] == [-40.0]
     assert result.unmatched_actual == (two,) and result.unmatched_expected == ()
+    # per order the two pieces are one fill of 100: the second piece 0.05 dearer makes the order 2 bps worse
+    dearer = replace(two, price=10.05, commission=1.0)
+    (order,) = compare_orders([whole], [one, dearer]).matched
+    assert order.quantity_diff_units == 0.0 and order.actual_price == pytest.approx(10.02, abs=1e-12)
+    assert order.price_slip_bps == pytest.approx(20.0, abs=1e-9) and order.commission_diff == 1.0
+    assert order.time_diff_s == 0.0  # the first fills' times
+    report = drift_report([whole], fills=[one, dearer])
+    assert report.summary()["orders_matched"] == 1 and report.summary()["fills_missing_in_model"] == 1
+    assert "orders: 1 matched, 0 modelled but not filled, 0 filled but not modelled; worst slip +20.00 bps" in (
+        report.to_text()
+    )
 
 
 def _trade(trade_id: str, entry: float, exit_: float, pnl: float, *, side: OrderSide = OrderSide.BUY,
@@ -148,6 +161,8 @@ def test_a_paper_replay_drifts_from_its_own_backtest_by_exactly_zero_on_every_fi
     for t in report.trades.matched:
         assert (t.pnl_diff, t.entry_slip_bps, t.exit_slip_bps, t.cost_diff, t.quantity_diff_units) == (0, 0, 0, 0, 0)
     assert report.is_zero
+    assert len(report.orders.matched) == len({f.client_order_id for f in expected})
+    assert all(d.price_diff == 0 and d.cost_diff == 0 for d in report.orders.matched)
     # the session derives its ids from its own session id, so the pairs are made by decision (the stop too)
     assert {d.matched_by for d in report.fills.matched} == {"decision"}
 
