@@ -198,7 +198,7 @@ def test_the_queued_notifier_returns_at_once_and_delivers_on_its_worker() -> Non
     assert isinstance(queued, Notifier)
     assert queued.notify(_alert()) is True
     started = time.monotonic()
-    while queued._queue.qsize():  # the worker has taken the first alert and waits on the gate
+    while queued._queue.qsize() and time.monotonic() - started < 2.0:  # the worker takes the first alert, waits
         time.sleep(0.01)
     assert queued.notify(_alert(AlertRule.SLIPPAGE)) is True
     assert queued.notify(_alert(AlertRule.WIN_RATE)) is False  # the queue of one is full: dropped, logged
