@@ -240,8 +240,9 @@ class BacktestResult:
 
     @cached_property
     def session_id(self) -> str:
-        """This run's session (``domain.ids.session_id``): the strategy, its symbols, timeframe and first bar."""
-        return session_id(self.strategy_instance_id, self.symbols, self.timeframe, int(self.start.value))
+        """This run's session (``domain.ids.session_id``): the strategy, its symbols, timeframe and first bar (the
+        first row's known time, as a paper replay of the same bars derives it, so both give a decision one id)."""
+        return session_id(self.strategy_instance_id, self.symbols, self.timeframe, int(self.known_ns[0]))
 
     @cached_property
     def _nouns(self) -> nouns.DomainRecords:

@@ -404,8 +404,9 @@ def test_the_engine_pair_converts_to_exactly_its_orders_fills_and_events(pair: B
     # AAA: decided at its bar 6's close, no bar on DAYS[7], bought 37 at DAYS[8]'s open 107.50; the exit decided
     # at its bar 11 sells at bar 12's open 99.50. BBB: decided at its bar 4, 36 bought at bar 5's open 108.50,
     # sold at 98.50 (test_engine.py works the numbers out)
-    session = session_id(pair.strategy_instance_id, ["AAA", "BBB"], "1d", int(DAYS[0].value))
-    assert pair.session_id == session
+    # the session starts at the first row's known time (the first bar's close), as a paper replay derives it
+    session = session_id(pair.strategy_instance_id, ["AAA", "BBB"], "1d", int(pair.known_ns[0]))
+    assert pair.session_id == session and int(pair.known_ns[0]) > int(DAYS[0].value)
 
     def cid(symbol: str, day: int, kind: OrderKind) -> ClientOrderId:
         return ClientOrderId.derive(session, symbol, int(KNOWN[day].value), kind)
