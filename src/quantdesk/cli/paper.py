@@ -187,10 +187,18 @@ def paper_run(
         bool, typer.Option("--record/--no-record", help="record the finished session (quantdesk runs list shows it)")
     ] = True,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the JSON result here")] = None,
+    alerts: Annotated[
+        bool, typer.Option("--alerts/--no-alerts", help="watch the session against its backtest's band")
+    ] = True,
+    alert_webhook: Annotated[
+        str | None,
+        typer.Option("--alert-webhook", envvar="QUANTDESK_ALERT_WEBHOOK", help="also POST each alert here (JSON)"),
+    ] = None,
 ) -> None:
-    """Run a strategy as a paper session over stored bars; the same command resumes it after a stop or a kill."""
+    """Run a strategy as a paper session over stored bars; the same command resumes it after a stop or a kill.
+    Alerts (drift from the backtest's band) go to the log and the session folder's alerts.jsonl."""
     from quantdesk.runtime.paper_driver import check_speed
-    from quantdesk.runtime.service import paper, session_folder
+    from quantdesk.runtime.service import paper, session_alerts, session_folder
 
     if not replay:
         raise ConfigError("--live: live feeds come with the moomoo adapter; paper sessions replay stored bars today "
@@ -202,6 +210,8 @@ def paper_run(
     name = run.strategy.strategy_meta.name
     watch = _View(name, float(capital)) if (out.is_terminal if view is None else view) else None
     sessions: list[Any] = []
+    watcher = session_alerts(run, webhook_url=alert_webhook) if alerts else None
+    shown_alerts = [0]
 
     def started(session: Any, resumed_from: int | None) -> None:
         sessions.append(session)
@@ -213,7 +223,13 @@ def paper_run(
         if watch is not None:
             watch.start(session)
 
-    def each_row(session: Any, _t: int) -> None:
+    def each_row(session: Any, t: int) -> None:
+        if watcher is not None:
+            watcher.on_row(session, t)
+            for alert in watcher.fired[shown_alerts[0] :]:
+                if watch is None:
+                    out.print(f"[yellow]alert[/yellow] {escape(alert.message)}", highlight=False)
+            shown_alerts[0] = len(watcher.fired)
         if watch is not None:
             watch.update(session)
 
@@ -246,6 +262,10 @@ def paper_run(
     if st.trading_state == "HALTED":
         out.print("[bold red]trading HALTED[/bold red]: no entry goes out, positions are left as they are; "
                   "a rerun resumes halted; `quantdesk paper unhalt` lifts it")  # fmt: skip
+    if watcher is not None:
+        firing = [a for a in watcher.fired if a.status.value == "firing"]
+        where = f" (see {escape(str(folder.path / 'alerts.jsonl'))})" if firing else ""
+        out.print(f"{len(firing)} alert(s) fired against the backtest's band{where}", highlight=False)
     out.print(f"session folder: {escape(str(folder.path))}", highlight=False)
 
 

@@ -92,6 +92,7 @@ def _value_text(value: Any) -> str:
 class EventLog(Protocol):
     def append(self, event: OrderEvent) -> None: ...
     def events(self) -> list[OrderEvent]: ...
+    def since(self, index: int) -> list[OrderEvent]: ...
     def sync(self) -> None: ...
 
 
@@ -127,6 +128,10 @@ class InMemoryEventLog:
 
     def events(self) -> list[OrderEvent]:
         return list(self._events)
+
+    def since(self, index: int) -> list[OrderEvent]:
+        """The events from the ``index``-th on (a reader that follows the log pays for the new ones only)."""
+        return self._events[index:]
 
     def sync(self) -> None:
         """Nothing to make durable."""
@@ -200,6 +205,10 @@ class JsonlEventLog:
     def events(self) -> list[OrderEvent]:
         return list(self._events)
 
+    def since(self, index: int) -> list[OrderEvent]:
+        """The events from the ``index``-th on (a reader that follows the log pays for the new ones only)."""
+        return self._events[index:]
+
     def close(self) -> None:
         self._file.close()
 
@@ -261,6 +270,9 @@ class ResumedEventLog:
 
     def events(self) -> list[OrderEvent]:
         return list(self._made)
+
+    def since(self, index: int) -> list[OrderEvent]:
+        return self._made[index:]
 
     def sync(self) -> None:
         self.log.sync()

@@ -162,6 +162,32 @@ def session_folder(run: PreparedRun) -> SessionDir:
     return SessionDir(paper_session_id(run), sessions_root(run.spec.home))
 
 
+def paper_backtest(run: PreparedRun) -> BacktestResult:
+    """The backtest a paper session of ``run`` is held to: the same bars and settings, orders sized at the decision
+    as the session sizes them (``runtime.paper.paper_strategy``)."""
+    from quantdesk.backtest.engine import run_backtest
+    from quantdesk.runtime.paper import paper_strategy
+
+    return run_backtest(
+        paper_strategy(run.strategy), list(run.bars), instruments=run.instruments,
+        initial_cash=float(run.spec.capital), sources=run.sources, benchmark=run.benchmark,
+        trade_from_ns=run.spec.ns("trade_from"), benchmark_instrument=run.benchmark_instrument,
+    )  # fmt: skip
+
+
+def session_alerts(run: PreparedRun, *, webhook_url: str | None = None) -> Any:
+    """A ``monitoring.SessionAlerts`` for the paper session of ``run``: its band from ``paper_backtest``, its alerts
+    to the log, the session folder's ``alerts.jsonl`` and, when given, a webhook."""
+    from quantdesk.monitoring.alerts import Band
+    from quantdesk.monitoring.session_alerts import SessionAlerts, default_notifiers
+
+    folder = session_folder(run)
+    band = Band.from_backtest(paper_backtest(run))
+    first = min(int(b.known_ns()[0]) for b in run.bars)
+    return SessionAlerts(band, run.symbols, notifiers=default_notifiers(folder.path, webhook_url),
+                         session_id=folder.session_id, start_ns=first)  # fmt: skip
+
+
 def paper(
     spec: RunSpec | PreparedRun,
     *,

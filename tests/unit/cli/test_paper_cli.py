@@ -97,6 +97,9 @@ def test_a_paper_replay_trades_as_the_backtest_sized_at_the_decision_and_is_reco
     assert status["open_orders"] == 0 and status["positions"] == {} and status["last_bar"] == "2025-02-24T21:00:00Z"
     assert status["command"] == "quantdesk " + " ".join(RUN) + f" --json {tmp_path / 'paper.json'}"
     assert f"session folder: {home / 'sessions' / status['session_id']}" in ran.stdout
+    # watched against the backtest's band by default: a replay of its own backtest does not drift
+    assert "0 alert(s) fired against the backtest's band" in ran.stdout
+    assert not (home / "sessions" / status["session_id"] / "alerts.jsonl").exists()
     from quantdesk.persistence.runs import RunStore
 
     # the backtest above was recorded too (every backtest is); the session is the newest run

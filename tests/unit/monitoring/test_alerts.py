@@ -4,7 +4,8 @@ on recovery and fires again on the next breach; the band from a real backtest; t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from tests.unit.monitoring.conftest import Pair
@@ -270,59 +271,35 @@ def test_a_backtest_with_one_trade_gives_no_win_rate_or_expectancy_band_and_thos
     assert [a for pnl in [L, L, L] for a in monitor.on_trade(_trade(pnl))] == []
 
 
-def test_a_monitor_on_a_paper_sessions_row_hook_alerts_at_the_replayed_time_of_each_drawdown_breach(
-    pair: Pair,
+def test_a_paper_sessions_alert_hook_alerts_at_the_replayed_time_of_each_drawdown_breach(
+    pair: Pair, tmp_path: Path
 ) -> None:
-    """The stream a session will feed: each row's bars, its equity at the close, the fills its log gained and the
-    trades the kernel closed, on the replay's own clock."""
+    """``SessionAlerts``, the row hook the CLI's paper sessions run: each row's bars, its equity at the close, the
+    fills its log gained and the trades the kernel closed, on the replay's own clock, into the notifiers."""
     import numpy as np
 
-    from quantdesk.domain.order_events import OrderFilled
-    from quantdesk.kernels import portfolio_layout as L
+    from quantdesk.monitoring.notifiers import JsonlNotifier
+    from quantdesk.monitoring.session_alerts import SessionAlerts
     from quantdesk.runtime.paper import paper_replay
-    from quantdesk.runtime.session import PaperSession
 
     backtest = pair.backtest
     cfg = AlertConfig(window_trades=5, max_drawdown_fraction=0.02, max_feed_age_s=4 * 86400.0)
-    clock = ReplayClock(int(backtest.known_ns[0]))
-    monitor = AlertMonitor(Band.from_backtest(backtest, cfg), cfg, clock=clock, symbols=backtest.symbols)
-    alerts: list[tuple[int, Alert]] = [(-1, a) for a in monitor.on_equity(backtest.initial_cash)]
-    seen_events, closed = 0, set()
-
-    @dataclass(frozen=True)
-    class Closed:
-        pnl: float
-        initial_risk: float
-        is_open: bool = False
-
-    def on_row(session: PaperSession, t: int) -> None:
-        nonlocal seen_events
-        got: list[Alert] = []
-        for symbol in session.symbols:
-            got += monitor.on_data(symbol)
-        got += monitor.on_equity(float(session.equity[t]))
-        events = session.manager.event_log.events()
-        got += [a for e in events[seen_events:] if isinstance(e, OrderFilled) for a in monitor.on_fill(e)]
-        seen_events = len(events)
-        for rec in session.trades[: int(session.ai[L.A_N_TRADES])]:
-            if int(rec["exit_row"]) >= 0 and int(rec["trade_id"]) not in closed:
-                closed.add(int(rec["trade_id"]))
-                got += monitor.on_trade(Closed(float(rec["pnl"]), float(rec["initial_risk"])))
-        got += monitor.check_feed()
-        alerts.extend((t, a) for a in got)
-
+    watcher = SessionAlerts(Band.from_backtest(backtest, cfg), backtest.symbols, config=cfg,
+                            notifiers=[JsonlNotifier(tmp_path / "alerts.jsonl")],
+                            start_ns=int(backtest.known_ns[0]))  # fmt: skip
     strategy = backtest.strategy
     bars = [r.bars for r in backtest.runs]
     instruments = {r.symbol: r.instrument for r in backtest.runs if r.instrument is not None}
-    paper_replay(strategy, bars, instruments=instruments, clock=clock, on_row=on_row)
+    paper_replay(strategy, bars, instruments=instruments, on_row=watcher.on_row)
 
     # independently: the equity curve with the capital in front, its drawdown, and each entry into a breach
     curve = np.concatenate([[backtest.initial_cash], backtest.equity.to_numpy()])
     breached = curve / np.maximum.accumulate(curve) - 1.0 < -0.02
     entries = [k - 1 for k in range(1, len(curve)) if breached[k] and not breached[k - 1]]
     assert len(entries) >= 1
-    fired = [(t, a) for t, a in alerts if a.status is AlertStatus.FIRING]
-    assert {a.rule for _, a in fired} == {AlertRule.DRAWDOWN}  # the replay is its backtest: nothing else drifts
-    assert [t for t, _ in fired] == entries
-    assert [a.ts_ns for _, a in fired] == [int(backtest.known_ns[t]) for t in entries]
-    assert len(closed) == backtest.metrics.n_trades
+    fired = [a for a in watcher.fired if a.status is AlertStatus.FIRING]
+    assert {a.rule for a in fired} == {AlertRule.DRAWDOWN}  # the replay is its backtest: nothing else drifts
+    assert [a.ts_ns for a in fired] == [int(backtest.known_ns[t]) for t in entries]
+    lines = (tmp_path / "alerts.jsonl").read_text().splitlines()
+    assert len(lines) == len(watcher.fired) and all('"rule":"drawdown"' in line for line in lines)
+    assert watcher._trades_seen == backtest.metrics.n_trades
