@@ -20,6 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ONLINE = ("fundamentals fetch-edgar",)
+SERVERS = ("opend-emulator",)  # serve until stopped: started, seen serving, then stopped
 
 
 def readme_commands() -> list[str]:
@@ -85,6 +86,17 @@ def test_every_readme_command_runs_as_shown(tmp_path: Path) -> None:
         if ">" in args:
             at = args.index(">")
             args, target = args[:at], cwd / args[at + 1]
+        if any(server in command for server in SERVERS):
+            served = subprocess.Popen([sys.executable, "-m", "quantdesk.cli", *args[1:]], cwd=cwd, env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+            try:
+                assert served.stdout is not None
+                first = served.stdout.readline()
+                assert "OpenD emulator on 127.0.0.1:" in first and "Ctrl-C to stop" in first, (command, first)
+            finally:
+                served.terminate()
+                served.communicate(timeout=30)
+            continue
         done = subprocess.run([sys.executable, "-m", "quantdesk.cli", *args[1:]], cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
         assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"

@@ -165,7 +165,8 @@ def test_paper_halt_cancels_the_resting_orders_and_the_session_ends_halted(home:
     assert [(json.loads(line)["command"], json.loads(line)["reason"]) for line in journal] == [
         ("halt", "risk desk"), ("stop", None)]  # fmt: skip
     # resumed (halted, from the live state), then the halt lifted: it trades to the end
-    again = start(home, *RUN, "--speed", "40", "--no-record")
+    # paced slower than the first run: the unhalt must reach it before its last bar, also on a loaded machine
+    again = start(home, *RUN, "--speed", "10", "--no-record")
     wait_status(home, again, lambda s: s["row"] > final["row"] and not s["resuming"])
     assert the_status(home)["trading_state"] == "HALTED"
     lift = cli(home, "paper", "unhalt", "--reason", "all clear")
