@@ -137,11 +137,18 @@ def _fetch(quote: Any, codes: list[str], tf: Timeframe, first: dt.date, last: dt
 
     try:
         found = market_data.instruments(quote, codes)
-    except BrokerCallError as exc:
-        named = [c for c in codes if c in str(exc)]
-        if named:
-            raise ConfigError(f"--symbols: moomoo refused {', '.join(named)}: {exc}") from None
-        raise
+    except BrokerCallError as exc:  # which codes? each alone: a refusal names its code, but may list others too
+        refused = {}
+        for code in codes:
+            try:
+                market_data.instruments(quote, [code])
+            except BrokerCallError as alone:
+                refused[code] = str(alone)
+        if refused:
+            raise ConfigError(
+                f"--symbols: moomoo refused {', '.join(refused)}: {'; '.join(refused.values())}"
+            ) from None
+        raise exc from None
     records = {f"{i.market}.{i.symbol}": i for i in found}
     missing = [c for c in codes if c not in records]
     if missing:
