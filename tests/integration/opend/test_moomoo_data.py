@@ -192,6 +192,11 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60, env=env | {"QUANTDESK_HOME": str(home), "COLUMNS": "200"})  # fmt: skip
 
 
+def _flat(text: str) -> str:
+    """``text`` with its whitespace runs as single spaces (rich wraps long messages)."""
+    return " ".join(text.split())
+
+
 def test_the_cli_writes_the_served_bars_instruments_and_facts_into_a_fresh_home(
     sdk: ModuleType, data_home: Path, stored: Bars, tmp_path: Path
 ) -> None:
@@ -246,13 +251,36 @@ def test_the_cli_says_clearly_what_is_wrong(sdk: ModuleType, data_home: Path, st
         port = s.getsockname()[1]
     down = _cli(home, "--symbols", CODE, "--opend-port", str(port))
     assert down.returncode == 1 and "Traceback" not in down.stderr
-    assert f"moomoo OpenD at 127.0.0.1:{port}: not reachable" in down.stderr and "--opend-port" in down.stderr
+    assert f"moomoo OpenD at 127.0.0.1:{port}: not reachable" in _flat(down.stderr) and "--opend-port" in down.stderr
 
     bad_date = _cli(home, "--symbols", CODE, "--start", "2024-13-01", "--opend-port", str(port))
-    assert bad_date.returncode == 2 and "--start: expected a date YYYY-MM-DD, found '2024-13-01'" in bad_date.stderr
+    assert bad_date.returncode == 2
+    assert _flat(bad_date.stderr) == "error: --start: expected a date YYYY-MM-DD, found '2024-13-01'"
 
     with build_opend(data_home, start_ns=int(stored.known_ns()[START])) as opend:
         unknown = _cli(home, "--symbols", f"{CODE},US.NOPE", "--opend-port", str(opend.port))
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
-    assert "--symbols: moomoo refused US.NOPE: " in unknown.stderr and "unknown security US.NOPE" in unknown.stderr
+    said = _flat(unknown.stderr)
+    assert said.startswith("error: --symbols: moomoo refused US.NOPE: moomoo get_stock_basicinfo: emulator: unknown "
+                           "security US.NOPE")  # fmt: skip
     assert not (home / "catalog" / "bars").exists() and not (home / "quantdesk.db").exists()  # nothing written
+
+
+def test_without_statements_on_the_server_the_cli_says_so_and_no_fundamentals_fetches_the_bars(
+    sdk: ModuleType, data_home: Path, stored: Bars, tmp_path: Path
+) -> None:
+    served = tmp_path / "served"
+    shutil.copytree(data_home / "catalog", served / "catalog")  # a home without a fundamentals store
+    home = tmp_path / "fresh"
+    args = ["--symbols", CODE, "--timeframe", "1m", "--start", "2024-01-01", "--end", "2024-01-31"]
+    with build_opend(served, start_ns=int(stored.known_ns()[START])) as opend:
+        refused = _cli(home, *args, "--opend-port", str(opend.port))
+        bars_only = _cli(home, *args, "--no-fundamentals", "--opend-port", str(opend.port))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    said = _flat(refused.stderr)
+    assert "moomoo get_financials_statements: emulator: this data home has no fundamentals store" in said
+    assert said.endswith("(pass --no-fundamentals to fetch bars and instruments only)")
+    assert bars_only.returncode == 0, bars_only.stderr
+    assert "SYN001 1m: stored · 1101 bars in, 1101 added" in bars_only.stdout and "fundamentals" not in bars_only.stdout
+    assert len(Catalog(home / "catalog").read_bars("SYN001", Timeframe.M1)) == START + 1
+    assert not (home / "quantdesk.db").exists()
