@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -100,9 +101,17 @@ def fetch(
     announcements, and store them in the data home. A statement whose announcement is not in OpenD's earnings
     calendar is left out and listed, never stored under a guessed time."""
     from quantdesk.execution.moomoo.gateway import Gateway
+    from quantdesk.execution.moomoo.market_data import KTYPES
 
     codes = _codes(symbols)
-    tf = Timeframe.parse(timeframe)
+    try:
+        tf = Timeframe.parse(timeframe)
+    except ConfigError as exc:
+        raise ConfigError(f"--timeframe: {exc}") from None
+    if tf not in KTYPES:
+        raise ConfigError(
+            f"--timeframe: OpenD has no klines of {tf.value}; one of {', '.join(t.value for t in KTYPES)}"
+        )
     last = _date(end, "--end", dt.datetime.now(dt.UTC).date())
     first = _date(start, "--start", last - dt.timedelta(days=DEFAULT_DAYS))
     if first > last:
@@ -112,7 +121,7 @@ def fetch(
         logging.getLogger("FTConsoleLog").setLevel(logging.WARNING)  # the SDK's chatter off stdout (its file keeps it)
         quote = gateway.quote()
         records, bars, fetched = _fetch(quote, codes, tf, first, last, fundamentals=fundamentals)
-    fetched_ns = int(dt.datetime.now(dt.UTC).timestamp() * 1e9)
+    fetched_ns = time.time_ns()
     store = None
     if fetched:
         from quantdesk.data.fundamentals.store import FundamentalStore
@@ -178,7 +187,8 @@ def _store_line(store: FundamentalStore, fetched: FundamentalsFetch, fetched_ns:
     span = f" ({fetched.periods[0]} .. {fetched.periods[-1]})" if fetched.periods else ""
     line = (f"{fetched.symbol} fundamentals: {len(fetched.facts)} statement figures over {len(fetched.periods)} "
             f"periods{span}, {written.facts.added} new versions; {written.earnings} earnings"
-            f"{f', {fetched.upcoming} upcoming not stored' if fetched.upcoming else ''}")  # fmt: skip
+            f"{f', {fetched.upcoming} upcoming not stored' if fetched.upcoming else ''}"
+            f"{f', {fetched.unestimated} without an estimate not stored' if fetched.unestimated else ''}")  # fmt: skip
     if written.restated:
         line += f"; {written.restated} restated figures known from now"
     out.print(line, highlight=False)

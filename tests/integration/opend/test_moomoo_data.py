@@ -256,6 +256,8 @@ def test_the_cli_says_clearly_what_is_wrong(sdk: ModuleType, data_home: Path, st
     bad_date = _cli(home, "--symbols", CODE, "--start", "2024-13-01", "--opend-port", str(port))
     assert bad_date.returncode == 2
     assert _flat(bad_date.stderr) == "error: --start: expected a date YYYY-MM-DD, found '2024-13-01'"
+    no_klines = _cli(home, "--symbols", CODE, "--timeframe", "4h", "--opend-port", str(port))
+    assert no_klines.returncode == 2 and "--timeframe: OpenD has no klines of 4h" in _flat(no_klines.stderr)
 
     with build_opend(data_home, start_ns=int(stored.known_ns()[START])) as opend:
         unknown = _cli(home, "--symbols", f"{CODE},US.NOPE", "--opend-port", str(opend.port))

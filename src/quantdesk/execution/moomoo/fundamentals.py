@@ -1,20 +1,19 @@
-"""moomoo's financial statements as point-in-time facts, each known from its earnings announcement.
-
-The plan's ``get_financial_data`` does not exist in the SDK; this module replaces it with two calls.
+"""moomoo's financial statements as point-in-time facts, each known from its earnings announcement. The plan's
+``get_financial_data`` does not exist in the SDK; this module replaces it with two calls.
 ``get_financials_statements`` (3227) gives each reported period's figures and its period end, but not when they
 became public, so ``get_earnings_calendar`` (3401) supplies that: a statement of fiscal ``(year, period)`` is known
-at the announcement of the same period (a ``Q4`` statement also matches a ``FY`` event and the other way round)
-made after the period ended. A statement whose announcement is not in the calendar is **left out and reported**
+at the announcement of the same period (a ``Q4`` statement also matches a ``FY`` event and the other way round) made
+after the period ended. A statement whose announcement is not in the calendar is **left out and reported**
 (``FundamentalsFetch.unannounced``), never stored under a guessed time; the period end is never a known time.
 ``statement_periods`` pages the three statements (income, balance sheet, cash flow; single quarters and fiscal
-years, 50 a page, following ``next_key`` until ``"-1"``) and maps each field by its display name (lower case,
-spaces as underscores) onto ``domain.fundamentals.ITEMS``; unmapped names are reported, not guessed.
-``earnings_calendar`` pages the calendar of one market week by week (OpenD refuses an end date more than 7 days
-after the begin date; each call here asks 7 dates, begin to begin + 6). ``fetch_fundamentals`` joins them for
-a list of codes, scanning the calendar from the earliest period end to ``ANNOUNCEMENT_WINDOW_DAYS`` after the
-latest; ``store_fundamentals`` writes the facts (``FundamentalStore.put_facts``) and the reported earnings events
-(``put_earnings``; an event without a reported EPS yet is upcoming and not stored). A figure that differs from
-the one already stored for its period (a restatement seen on a later fetch) is known from the fetch, not from the
+years, 50 a page, following ``next_key`` until ``"-1"``) and maps each field by its display name (lower case, spaces
+as underscores) onto ``domain.fundamentals.ITEMS``; unmapped names are reported, not guessed. ``earnings_calendar``
+pages the calendar of one market week by week (OpenD refuses an end date more than 7 days after the begin date; each
+call here asks 7 dates, begin to begin + 6). ``fetch_fundamentals`` joins them for a list of codes, scanning the
+calendar from the earliest period end to ``ANNOUNCEMENT_WINDOW_DAYS`` after the latest; ``store_fundamentals``
+writes the facts (``FundamentalStore.put_facts``) and the reported earnings events (``put_earnings``; an event
+without a reported EPS yet is upcoming and not stored, nor one without an estimate). A figure that differs from the
+one already stored for its period (a restatement seen on a later fetch) is known from the fetch, not from the
 original announcement, so what was known before stays readable.
 """
 
@@ -100,6 +99,7 @@ class FundamentalsFetch:
     periods: list[str]  # the periods stored, oldest first ("2023/Q3")
     unannounced: list[str]  # statements left out: no announcement found ("2023/Q3 (ended 2023-09-30)")
     upcoming: int  # calendar events without a reported EPS yet (not stored)
+    unestimated: int = 0  # reported events without an estimate (not stored: the store's events carry one)
     unmapped_fields: list[str] = field(default_factory=list)
 
 
@@ -112,8 +112,8 @@ class FundamentalsWrite:
 
 
 def statement_periods(quote_ctx: Any, code: str) -> tuple[list[StatementPeriod], list[str]]:
-    """Every single-quarter and fiscal-year report of ``code`` (all three statements merged per period, newest
-    first as OpenD orders them) and the display names of fields that map onto no item."""
+    """Every single-quarter and fiscal-year report of ``code`` (the three statements merged per period, oldest
+    first) and the display names of fields that map onto no item."""
     sdk = _sdk()
     _, symbol = split_code(code)
     merged: dict[tuple[int, FiscalPeriod], tuple[str, dict[str, float]]] = {}
@@ -255,14 +255,14 @@ def fetch_fundamentals(quote_ctx: Any, codes: Sequence[str], *, today: dt.date |
 def _join(code: str, periods: list[StatementPeriod], unmapped: list[str],
           entries: list[CalendarEntry]) -> FundamentalsFetch:  # fmt: skip
     _, symbol = split_code(code)
-    first: dict[tuple[int, FiscalPeriod], CalendarEntry] = {}
+    by_period: dict[tuple[int, FiscalPeriod], list[CalendarEntry]] = {}
     for entry in sorted(entries, key=lambda e: e.announced_ns):
-        first.setdefault((entry.fiscal_year, entry.fiscal_period), entry)
+        by_period.setdefault((entry.fiscal_year, entry.fiscal_period), []).append(entry)
     facts: list[StatementFact] = []
     stored: list[str] = []
     unannounced: list[str] = []
     for p in periods:
-        event = _announcement(p, first)
+        event = _announcement(p, by_period)
         if event is None:
             unannounced.append(f"{p.label} (ended {p.period_end})")
             continue
@@ -273,23 +273,27 @@ def _join(code: str, periods: list[StatementPeriod], unmapped: list[str],
                           form="earnings")
             for item, value in sorted(p.values.items(), key=lambda kv: list(ITEMS).index(kv[0]))
         )  # fmt: skip
-    reported = [e for e in first.values() if math.isfinite(e.eps_actual) and math.isfinite(e.eps_estimate)]
+    reported = [next((e for e in group if math.isfinite(e.eps_actual)), None) for group in by_period.values()]
+    events = [e for e in reported if e is not None and math.isfinite(e.eps_estimate)]
     earnings = [EarningsEvent(symbol=symbol, fiscal_year=e.fiscal_year, fiscal_period=e.fiscal_period,
                               announced_ns=e.announced_ns, eps_estimate=e.eps_estimate, eps_actual=e.eps_actual,
-                              source=SOURCE) for e in sorted(reported, key=lambda e: e.announced_ns)]  # fmt: skip
+                              source=SOURCE) for e in sorted(events, key=lambda e: e.announced_ns)]  # fmt: skip
     return FundamentalsFetch(code=code, symbol=symbol, facts=facts, earnings=earnings, periods=stored,
-                             unannounced=unannounced, upcoming=len(first) - len(reported),
+                             unannounced=unannounced, upcoming=sum(e is None for e in reported),
+                             unestimated=sum(e is not None for e in reported) - len(events),
                              unmapped_fields=unmapped)  # fmt: skip
 
 
 def _announcement(period: StatementPeriod,
-                  first: dict[tuple[int, FiscalPeriod], CalendarEntry]) -> CalendarEntry | None:  # fmt: skip
-    """The announcement of ``period``: the same fiscal period's (else, at a year end, Q4's for FY and FY's for Q4),
-    made after the period ended."""
+                  by_period: dict[tuple[int, FiscalPeriod], list[CalendarEntry]]) -> CalendarEntry | None:  # fmt: skip
+    """The announcement of ``period``: the earliest of the same fiscal period's events (else, at a year end, of Q4's
+    for FY and FY's for Q4) made after the period ended."""
     end_ns = int(pd.Timestamp(period.period_end).tz_localize("UTC").value)
     for fiscal in (period.fiscal_period, _YEAR_END.get(period.fiscal_period)):
-        event = first.get((period.fiscal_year, fiscal)) if fiscal is not None else None
-        if event is not None and event.announced_ns > end_ns:
+        if fiscal is None:
+            continue
+        event = next((e for e in by_period.get((period.fiscal_year, fiscal), []) if e.announced_ns > end_ns), None)
+        if event is not None:
             return event
     return None
 
