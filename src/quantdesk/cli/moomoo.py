@@ -129,9 +129,13 @@ def fetch(
         store = FundamentalStore()  # the home's store: $QUANTDESK_HOME/quantdesk.db or QUANTDESK_DATABASE_URL
     for code in codes:
         inst = _instrument(catalog, records[code])
-        report = catalog.write_bars(bars[code], instrument=inst, source=f"moomoo {code} {tf.value}")
-        out.print(f"{_bars_line(report)} · lot {inst.lot_size:g}, tick {inst.tick_size:g} {inst.currency}",
-                  highlight=False)  # fmt: skip
+        sizes = f"lot {inst.lot_size:g}, tick {inst.tick_size:g} {inst.currency}"
+        if len(bars[code]) == 0:  # the instrument alone: no timeframe listed without its bars
+            catalog.put_instruments([inst])
+            out.print(f"{inst.symbol} {tf.value}: no bars from OpenD from {first} to {last} · {sizes}", highlight=False)
+        else:
+            report = catalog.write_bars(bars[code], instrument=inst, source=f"moomoo {code} {tf.value}")
+            out.print(f"{_bars_line(report)} · {sizes}", highlight=False)
         if store is not None:
             _store_line(store, fetched[code], fetched_ns)
     out.print(f"catalog: {escape(str(catalog.root))}" + (f"; fundamentals: {store.db.url}" if store else ""),

@@ -277,7 +277,14 @@ def test_without_statements_on_the_server_the_cli_says_so_and_no_fundamentals_fe
     args = ["--symbols", CODE, "--timeframe", "1m", "--start", "2024-01-01", "--end", "2024-01-31"]
     with build_opend(served, start_ns=int(stored.known_ns()[START])) as opend:
         refused = _cli(home, *args, "--opend-port", str(opend.port))
+        empty_home = tmp_path / "empty"
+        nothing = _cli(empty_home, "--symbols", CODE2, "--start", "2023-01-01", "--end", "2023-01-31",
+                       "--no-fundamentals", "--opend-port", str(opend.port))  # fmt: skip
         bars_only = _cli(home, *args, "--no-fundamentals", "--opend-port", str(opend.port))
+    assert nothing.returncode == 0, nothing.stderr  # no bars in the range: the instrument alone, no timeframe listed
+    assert "SYN002 1d: no bars from OpenD from 2023-01-01 to 2023-01-31 · lot 100, tick 0.05 USD" in nothing.stdout
+    record = Catalog(empty_home / "catalog").get_instrument("SYN002")
+    assert (record.lot_size, record.technical_availability) == (100, [])
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
     said = _flat(refused.stderr)
     assert "moomoo get_financials_statements: emulator: this data home has no fundamentals store" in said
