@@ -2,9 +2,10 @@
 fundamentals (two stocks, three sessions of 1-minute bars, seed 7; SYN002 with a lot of 100 and a tick of 0.05):
 the adapter's statements are exactly the source store's facts known at the replay time, each known from its
 earnings announcement and never from its period end; a statement whose announcement is missing from the calendar
-is left out and reported; a figure that changed since the last fetch is known from the fetch; and
-``quantdesk moomoo fetch`` writes the served bars, instruments and facts into a fresh data home, with clear errors
-for an unreachable OpenD, a refused code and a bad date."""
+is left out and reported, and a fiscal year's statement takes a Q4 announcement; a figure that changed since the
+last fetch is known from the fetch; and ``quantdesk moomoo fetch`` writes the served bars, instruments and facts
+into a fresh data home (again: nothing changes), with clear errors for an unreachable OpenD, a refused code, a bad
+date or timeframe and a server without statements."""
 
 from __future__ import annotations
 
@@ -142,7 +143,7 @@ def test_statements_are_the_stores_facts_known_at_the_replay_time_each_known_fro
     target.db.dispose()
 
 
-def test_a_statement_without_an_announcement_is_left_out_and_reported(
+def test_a_statement_without_an_announcement_is_left_out_and_reported_and_a_year_takes_its_q4_announcement(
     sdk: ModuleType, data_home: Path, stored: Bars, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
@@ -152,6 +153,8 @@ def test_a_statement_without_an_announcement_is_left_out_and_reported(
     with store.db.begin() as conn:  # the calendar no longer lists SYN001's 2023/Q2 announcement
         conn.execute(earnings_events.delete().where((t.symbol == "SYN001") & (t.fiscal_year == 2023)
                                                     & (t.fiscal_period == "Q2")))  # fmt: skip
+        year_end = (t.symbol == "SYN002") & (t.fiscal_year == 2022) & (t.fiscal_period == "FY")
+        conn.execute(earnings_events.update().where(year_end).values(fiscal_period="Q4"))  # announced as "2022Q4"
     store.db.dispose()
     fetched, now_ns, _ = _fetch(home, int(stored.known_ns()[START]))
     syn1, syn2 = fetched
@@ -160,6 +163,9 @@ def test_a_statement_without_an_announcement_is_left_out_and_reported(
     expected = {k: v for k, v in _source_facts(home, "SYN001", now_ns).items() if k[1:] != (2023, "Q2")}
     assert _keyed(syn1.facts) == expected  # every other period still there
     assert syn2.unannounced == [] and "2023/Q2" in syn2.periods
+    q4 = _announcements(home, "SYN002")[(2022, "Q4")]  # a year's statement takes its Q4 announcement
+    assert {f.known_ns for f in syn2.facts if (f.fiscal_year, f.fiscal_period) == (2022, FiscalPeriod.FY)} == {q4}
+    assert (2022, FiscalPeriod.Q4, q4) in {(e.fiscal_year, e.fiscal_period, e.announced_ns) for e in syn2.earnings}
 
 
 def test_a_figure_changed_since_the_last_fetch_is_known_from_the_fetch(tmp_path: Path) -> None:
