@@ -5,7 +5,8 @@
 labels an intraday kline by its end in the exchange's time (09:31:00 is the 09:30 minute), so the bar's ``ts`` is
 that end in UTC less the bar's length; a daily or coarser kline is labelled by its date, which becomes that date
 at 00:00 UTC, the store's date label. ``instruments(quote_ctx, codes)`` reads ``get_stock_basicinfo`` and the
-snapshot's price spread into ``Instrument`` records (lot size, tick size, name, market, currency), ready for the
+snapshot's price spread into ``Instrument`` records (lot size, tick size, name, market, currency, and for US codes
+the regular session 09:30-16:00 New York that OpenD's klines cover without extended hours), ready for the
 instrument master. A code is ``"<MARKET>.<SYMBOL>"``; the store's symbol is the part after the market. The SDK's
 failures are translated by ``errors.checked`` (transient ones retried).
 """
@@ -19,7 +20,7 @@ import pandas as pd
 
 from quantdesk.core.errors import ConfigError, DataError
 from quantdesk.domain.bars import Bars
-from quantdesk.domain.instrument import Instrument
+from quantdesk.domain.instrument import Instrument, TradingHours
 from quantdesk.domain.timeframe import Timeframe
 from quantdesk.execution.moomoo.errors import checked, with_retry
 
@@ -28,6 +29,9 @@ KTYPES = {Timeframe.M1: "K_1M", Timeframe.M5: "K_5M", Timeframe.M15: "K_15M", Ti
           Timeframe.H1: "K_60M", Timeframe.D1: "K_DAY", Timeframe.W1: "K_WEEK", Timeframe.MN1: "K_MON"}  # fmt: skip
 CURRENCIES = {"US": "USD", "HK": "HKD", "SH": "CNY", "SZ": "CNY", "SG": "SGD", "JP": "JPY", "AU": "AUD",
               "MY": "MYR", "CA": "CAD"}  # fmt: skip
+# the sessions of a market's instrument record: without them a stock would be stored as trading around the clock
+# (its daily bar known at midnight, its hourly bins anchored at midnight)
+HOURS = {"US": TradingHours.model_validate({"regular": "09:30-16:00"})}
 
 
 def split_code(code: str) -> tuple[str, str]:
@@ -105,7 +109,7 @@ def instruments(quote_ctx: Any, codes: list[str]) -> list[Instrument]:
             out.append(Instrument(
                 symbol=symbol, asset_class="equity", market=mkt, currency=CURRENCIES.get(mkt, "USD"),
                 lot_size=float(row["lot_size"]) or 1.0, tick_size=float(spread.get(row["code"], 0.01)) or 0.01,
-                name=str(row.get("name", "")), source="moomoo",
+                name=str(row.get("name", "")), source="moomoo", trading_hours=HOURS.get(mkt, TradingHours()),
             ))  # fmt: skip
     return out
 
