@@ -1,12 +1,13 @@
 """The whole emulated OpenD over a data home: the server, the market replay, the quote handlers and the broker.
 
 ``build_opend(home, ...)`` makes an ``Emulator`` with the quote side (``quotes.register_quotes`` over a
-``market.Market`` of the home's catalog and fundamentals) and the trading side (``trading.register_trading`` over a
-``trading.Broker`` whose prices are the market's book, ``market.MarketBooks``, and whose clock is the replay's),
-wired so that each ``advance`` of the market pushes the new bar's quote, book, kline and ticker to subscribers and
-then re-matches the broker's resting orders on that code. ``OpenD.advance()`` moves the market one bar from any
-thread; ``OpenD.play(bars_per_s)`` advances it on the emulator's loop at that pace until the replay ends or
-``stop_playing``. The CLI's ``quantdesk opend-emulator`` is ``build_opend`` and ``play`` in the foreground.
+``market.Market`` of the home's catalog and fundamentals) and the trading side
+(``trade_handlers.register_trading`` over a ``trading.Broker`` whose prices are the market's book,
+``market.MarketBooks``, and whose clock is the replay's), wired so that each ``advance`` of the market pushes the
+new bar's quote, book, kline and ticker to subscribers and then re-matches the broker's resting orders on that
+code. ``OpenD.advance()`` moves the market one bar from any thread; ``OpenD.play(bars_per_s)`` advances it on the
+emulator's loop at that pace until the replay ends or ``stop_playing``. The CLI's ``quantdesk opend-emulator`` is
+``build_opend`` and ``play`` in the foreground.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from quantdesk.domain.timeframe import Timeframe
 from quantdesk.opend_emulator.market import Market, MarketBooks
 from quantdesk.opend_emulator.quotes import QuoteService, register_quotes
 from quantdesk.opend_emulator.server import Emulator
-from quantdesk.opend_emulator.trading import Broker, register_trading
+from quantdesk.opend_emulator.trade_handlers import register_trading
+from quantdesk.opend_emulator.trading import Broker
 
 
 @dataclass

@@ -30,7 +30,8 @@ from quantdesk.execution.moomoo.gateway import Gateway
 from quantdesk.execution.moomoo.live import Secret, TradingEnv
 from quantdesk.execution.order_manager import OrderManager
 from quantdesk.opend_emulator.server import Emulator
-from quantdesk.opend_emulator.trading import Broker, register_trading
+from quantdesk.opend_emulator.trade_handlers import register_trading
+from quantdesk.opend_emulator.trading import Broker
 from tests.integration.opend.test_trading import FixedBooks
 
 

@@ -22,7 +22,8 @@ from quantdesk.execution.moomoo.broker import MoomooBroker
 from quantdesk.execution.moomoo.gateway import Gateway
 from quantdesk.execution.order_manager import OrderManager
 from quantdesk.opend_emulator.server import Emulator
-from quantdesk.opend_emulator.trading import Broker, register_trading
+from quantdesk.opend_emulator.trade_handlers import register_trading
+from quantdesk.opend_emulator.trading import Broker
 from tests.integration.opend.test_trading import FixedBooks
 
 CASH_USD = 1_000_000.0

@@ -21,7 +21,8 @@ import pytest
 from quantdesk.core.errors import ConfigError
 from quantdesk.opend_emulator import wire
 from quantdesk.opend_emulator.server import Emulator
-from quantdesk.opend_emulator.trading import Broker, register_trading
+from quantdesk.opend_emulator.trade_handlers import register_trading
+from quantdesk.opend_emulator.trading import Broker
 
 PASSWORD = "314159"
 RATE_USD = 0.005  # commission per share
