@@ -172,7 +172,23 @@ def _sector_codes(insts: Sequence[Instrument | None]) -> np.ndarray:
     return codes
 
 
-def run_backtest(
+@dataclass(frozen=True, slots=True)
+class PreparedKernel:
+    """What ``run_backtest`` hands the kernel, and what it needs back to build the result: the kernel's grids and
+    parameters, the rows, each instrument's bars (from the trade-from bar on), signals and instrument, and the
+    hedge's inputs. A live session prepares the same from the bars known so far: every grid's row t depends only on
+    bars known by row t (the truncation property), so the row it steps is the row a backtest of those bars steps."""
+
+    inputs: KernelInputs
+    params: np.ndarray
+    grid: Grid
+    bars: tuple[Bars, ...]
+    signals: tuple[SignalArrays, ...]
+    instruments: tuple[Instrument | None, ...]
+    hedge: _HedgeInputs | None
+
+
+def prepare_kernel(
     strategy: Strategy,
     bars: Bars | Sequence[Bars],
     *,
@@ -183,20 +199,10 @@ def run_backtest(
     benchmark: Bars | None = None,
     progress: Progress | None = None,
     trade_from_ns: int | None = None,
-    kernel_runner: KernelRunner | None = None,
     benchmark_instrument: Instrument | None = None,
-) -> BacktestResult:
-    """Backtest ``strategy`` on ``bars`` (one instrument's, or a list sharing one account).
-
-    Decided at each bar's close, filled at a later bar (``DESIGN.md`` section 2). ``instrument`` /
-    ``instruments`` give lot and tick sizes, margin and sector; ``benchmark`` is compared against;
-    ``progress`` is called with a short label as each step starts; with ``trade_from_ns`` the bars before it
-    only warm the indicators and the run trades from the first bar stored at or after it (``backtest/window.py``);
-    ``benchmark_instrument`` gives the beta hedge's margin rate (default: a cash account).
-    ``kernel_runner`` steps the kernel over the grids (default ``run_kernel``; a paper replay passes its session,
-    ``runtime.paper``, so both share everything before and after the kernel). Every rule of the run is in
-    ``strategy``.
-    """
+) -> PreparedKernel:
+    """Everything before the kernel of ``run_backtest`` (the same arguments): signals, evidence, the grid, the
+    parameters and the kernel's inputs."""
     bar_list = [bars] if isinstance(bars, Bars) else list(bars)
     _check(strategy, bar_list, initial_cash)
     step = progress or (lambda _label: None)
@@ -258,13 +264,49 @@ def run_backtest(
         bench_open=None if hedge_in is None else hedge_in.bench_open,
         bench_close=None if hedge_in is None else hedge_in.bench_close,
     )  # fmt: skip
+    return PreparedKernel(inputs, params, grid, tuple(bar_list), tuple(signals), tuple(inst_list), hedge_in)
+
+
+def run_backtest(
+    strategy: Strategy,
+    bars: Bars | Sequence[Bars],
+    *,
+    instrument: Instrument | None = None,
+    instruments: Mapping[str, Instrument] | None = None,
+    initial_cash: float = 100_000.0,
+    sources: EvidenceSources | None = None,
+    benchmark: Bars | None = None,
+    progress: Progress | None = None,
+    trade_from_ns: int | None = None,
+    kernel_runner: KernelRunner | None = None,
+    benchmark_instrument: Instrument | None = None,
+) -> BacktestResult:
+    """Backtest ``strategy`` on ``bars`` (one instrument's, or a list sharing one account).
+
+    Decided at each bar's close, filled at a later bar (``DESIGN.md`` section 2). ``instrument`` /
+    ``instruments`` give lot and tick sizes, margin and sector; ``benchmark`` is compared against;
+    ``progress`` is called with a short label as each step starts; with ``trade_from_ns`` the bars before it
+    only warm the indicators and the run trades from the first bar stored at or after it (``backtest/window.py``);
+    ``benchmark_instrument`` gives the beta hedge's margin rate (default: a cash account).
+    ``kernel_runner`` steps the kernel over the grids (default ``run_kernel``; a paper replay passes its session,
+    ``runtime.paper``, so both share everything before and after the kernel). Every rule of the run is in
+    ``strategy``.
+    """
+    prep = prepare_kernel(
+        strategy, bars, instrument=instrument, instruments=instruments, initial_cash=initial_cash, sources=sources,
+        benchmark=benchmark, progress=progress, trade_from_ns=trade_from_ns,
+        benchmark_instrument=benchmark_instrument,
+    )  # fmt: skip
+    step = progress or (lambda _label: None)
+    inputs, params, grid, bar_list = prep.inputs, prep.params, prep.grid, list(prep.bars)
     output = run_kernel(inputs, params) if kernel_runner is None else kernel_runner(inputs, params, grid, bar_list)
-    hedge = None if hedge_in is None or benchmark is None else _hedge(hedge_in, output, benchmark.symbol)
+    hedge = None if prep.hedge is None or benchmark is None else _hedge(prep.hedge, output, benchmark.symbol)
     step("metrics")
     runs = tuple(
-        InstrumentRun(symbol=b.symbol, bars=b, rows=grid.rows[j], instrument=inst_list[j], signals=signals[j])
+        InstrumentRun(symbol=b.symbol, bars=b, rows=grid.rows[j], instrument=prep.instruments[j],
+                      signals=prep.signals[j])
         for j, b in enumerate(bar_list)
-    )
+    )  # fmt: skip
     bench_name, bench = _benchmark_series(benchmark, runs)
     return BacktestResult(
         strategy=strategy,
