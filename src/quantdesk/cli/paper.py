@@ -395,3 +395,40 @@ def paper_unhalt(session_id: SessionArgument = None, reason: ReasonOption = "", 
     st = _send(session_id, "unhalt", reason.strip() or None, lambda s: s.trading_state == "ACTIVE", wait)
     if st is not None:
         out.print(f"session {st.session_id} trading {st.trading_state} at row {st.row} of {st.n}", highlight=False)
+
+
+@paper_app.command("drift")
+def paper_drift(
+    strategy_file: Annotated[Path, typer.Argument(help="strategy JSON file (the session's own)")],
+    symbols: SymbolsOption = None,
+    universe: UniverseOption = None,
+    timeframe: TimeframeOption = "1d",
+    start: StartOption = None,
+    end: EndOption = None,
+    capital: CapitalOption = 100_000.0,
+    trade_from: TradeFromOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary and every fill's drift as JSON")] = False,
+) -> None:
+    """How far the paper session of these options (those of its `paper run`) drifted from its backtest: each fill
+    beside the model's for the same decision, and what has no counterpart. Reads the session's log only."""
+    from quantdesk.execution.event_log import read_event_file
+    from quantdesk.monitoring.drift import drift_report, fills_from_events
+    from quantdesk.runtime.service import paper_backtest, session_folder
+
+    spec = run_spec(strategy_file, symbols, universe, None, timeframe, start, end, capital, trade_from)
+    run = prepared(spec)
+    folder = session_folder(run)
+    if not folder.events_path.exists():
+        raise ConfigError(f"paper drift: no session of these options has run yet (no event log at "
+                          f"{folder.events_path}); run `quantdesk paper run` with them first")  # fmt: skip
+    # fills and orders: the log holds the session's fills; its trades are the kernel's, not in the log
+    report = drift_report(paper_backtest(run), fills=fills_from_events(read_event_file(folder.events_path)),
+                          expected_trades=())  # fmt: skip
+    if as_json:
+        from quantdesk.analytics.jsonable import dumps
+
+        out.print_json(dumps({"summary": report.summary(), "fills": report.fill_records(), "zero": report.is_zero}))
+        return
+    out.print(escape(report.to_text()), highlight=False)
+    out.print("no drift: every fill is the backtest's" if report.is_zero else "the session drifted from its "
+              "backtest (above)", highlight=False)  # fmt: skip

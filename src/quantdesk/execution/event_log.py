@@ -25,7 +25,7 @@ from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any, Protocol
 
-from quantdesk.core.errors import StoreError
+from quantdesk.core.errors import DataError, StoreError
 from quantdesk.core.timestamps import ns_to_iso
 from quantdesk.domain.ids import ClientOrderId, OrderKind
 from quantdesk.domain.order_events import ORDER_EVENT_TYPES, OrderEvent, OrderSubmitted
@@ -222,6 +222,22 @@ def order_from_submitted(event: OrderSubmitted) -> Order:
         status=OrderStatus.SUBMITTED, reason=event.reason, decided_ns=event.ts_ns, submitted_ns=event.ts_ns,
         accepted_ns=None, closed_ns=None,
     )  # fmt: skip
+
+
+def read_event_file(path: Path | str) -> list[OrderEvent]:
+    """The events of a JSON-lines log, read only (a session may be writing it): a last line without its newline
+    is not read (it is being written, or torn); a line that is not an event is a ``DataError`` naming it."""
+    raw = Path(path).read_bytes()
+    lines = raw.split(b"\n")
+    out: list[OrderEvent] = []
+    for number, line in enumerate(lines[:-1], start=1):  # the part after the last newline is not a whole line
+        if not line.strip():
+            continue
+        try:
+            out.append(event_from_dict(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"not an order event ({type(exc).__name__}: {exc})", source=str(path), row=number) from None
+    return out
 
 
 def replay(events: Iterable[OrderEvent]) -> dict[ClientOrderId, Order]:

@@ -107,6 +107,13 @@ def test_a_paper_replay_trades_as_the_backtest_sized_at_the_decision_and_is_reco
     assert backtest_run.mode == "backtest" and backtest_run.final_equity == final
     assert recorded.mode == "paper" and recorded.instance_id == status["run_id"] and recorded.final_equity == final
     assert f"recorded as run {recorded.instance_id}" in ran.stdout
+    drift = cli(home, "paper", "drift", *RUN[2:-1], "--json")  # the session beside its backtest: no drift
+    assert drift.returncode == 0, drift.stderr
+    report = json.loads(drift.stdout)
+    assert report["zero"] is True, report["summary"]
+    assert report["summary"]["fills_matched"] == 30 == len(report["fills"])
+    assert report["summary"]["fills_missing_in_actual"] == report["summary"]["fills_missing_in_model"] == 0
+    assert "no drift" in cli(home, "paper", "drift", *RUN[2:-1]).stdout
     again = cli(home, *RUN)  # the same command again: the finished session re-derived, not recorded twice
     assert again.returncode == 0, again.stderr
     assert f"resuming session {status['session_id']} from row 300 of 300" in again.stdout
@@ -204,6 +211,11 @@ def test_a_halt_whose_session_dies_before_answering_says_so_and_waits_for_the_ne
     assert "session sess-dies ended before it answered (killed (restart with the same command to resume)); " in out
     assert "the halt waits in its folder and a rerun of its command takes it" in out
     assert [c.command for _, c in folder.pending_commands()] == ["halt"]
+
+
+def test_paper_drift_of_a_session_that_never_ran_says_so(home: Path) -> None:
+    drift = cli(home, "paper", "drift", *RUN[2:-1])
+    assert drift.returncode == 2 and "no session of these options has run yet" in drift.stderr
 
 
 def test_paper_stop_and_halt_with_no_running_session_fail_with_a_clear_message(home: Path) -> None:

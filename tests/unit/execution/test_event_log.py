@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from quantdesk.core.errors import StoreError
+from quantdesk.core.errors import DataError, StoreError
 from quantdesk.domain.order_events import (
     OrderAccepted,
     OrderAmended,
@@ -22,7 +22,7 @@ from quantdesk.domain.order_events import (
     OrderSubmitted,
 )
 from quantdesk.domain.orders import OrderSide, OrderStatus
-from quantdesk.execution.event_log import InMemoryEventLog, JsonlEventLog, event_line, replay
+from quantdesk.execution.event_log import InMemoryEventLog, JsonlEventLog, event_line, read_event_file, replay
 
 from .kit import T0, coid, new_order
 
@@ -170,3 +170,20 @@ def test_replay_rebuilds_each_order_from_its_events() -> None:
     assert (first.accepted_ns, first.closed_ns) == (T0 + 1, T0 + 4)
     assert orders[coid(1)].status is OrderStatus.REJECTED
     assert orders[coid(3)].status is OrderStatus.EXPIRED
+
+
+def test_reading_a_log_being_written_takes_its_whole_lines_and_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    log = JsonlEventLog(path)
+    for e in every_type()[:3]:
+        log.append(e)
+    with path.open("ab") as f:
+        f.write(b'{"event": "OrderFilled", "client_order_id": "')  # a line still being written
+    before = path.read_bytes()
+    got = read_event_file(path)
+    assert [e.to_dict() for e in got] == [e.to_dict() for e in every_type()[:3]]
+    assert path.read_bytes() == before  # read only: the writer's half line is left alone
+    log.close()
+    path.write_bytes(before.split(b"\n")[0] + b"\nnot json\n")
+    with pytest.raises(DataError, match=r"events.jsonl, row 2: not an order event"):
+        read_event_file(path)
