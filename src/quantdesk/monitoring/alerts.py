@@ -403,8 +403,11 @@ class AlertMonitor:
             limit, source = self.band.max_drawdown * cfg.drawdown_multiple, "the backtest's worst"
             if cfg.drawdown_multiple != 1.0:
                 source += f" x {cfg.drawdown_multiple:g}"
+        breach = "over" if drawdown < limit else None
+        if self._breach_of.get((AlertRule.DRAWDOWN, "")) == breach:
+            return ()  # no change (this runs at every close)
         out = self._judge(
-            AlertRule.DRAWDOWN, "", "over" if drawdown < limit else None, value=drawdown, threshold=limit,
+            AlertRule.DRAWDOWN, "", breach, value=drawdown, threshold=limit,
             severity=Severity.CRITICAL, message=f"drawdown {drawdown:.2%} from the peak, {source} is {limit:.2%}",
         )  # fmt: skip
         return self._deliver(out)
@@ -413,9 +416,22 @@ class AlertMonitor:
         """A bar or quote of ``symbol`` arrived (now, by the clock): its feed is fresh again."""
         now = int(self.clock.now_ns())
         self._last_seen_ns[symbol] = now
+        if (AlertRule.STALE_FEED, symbol) not in self._breach_of:
+            return ()  # nothing firing for it: nothing to resolve (a session calls this for every bar)
         out = self._judge(AlertRule.STALE_FEED, symbol, None, value=0.0, threshold=self.config.max_feed_age_s,
                           severity=Severity.CRITICAL, message=f"{symbol}: data arrives again")  # fmt: skip
         return self._deliver(out)
+
+    def on_data_many(self, symbols: Iterable[str]) -> tuple[Alert, ...]:
+        """``on_data`` for each of ``symbols`` at one time (a session's row)."""
+        now = int(self.clock.now_ns())
+        seen = self._last_seen_ns
+        out: list[Alert] = []
+        for symbol in symbols:
+            seen[symbol] = now
+            if (AlertRule.STALE_FEED, symbol) in self._breach_of:
+                out += self.on_data(symbol)
+        return tuple(out)
 
     def check_feed(self) -> tuple[Alert, ...]:
         """The heartbeat: every symbol watched (given at the start, or seen since) whose last bar or quote is older
@@ -423,10 +439,17 @@ class AlertMonitor:
         now = int(self.clock.now_ns())
         limit = self.config.max_feed_age_s
         out: list[Alert] = []
+        breach_of = self._breach_of
+        firing_stale = any(rule is AlertRule.STALE_FEED for rule, _ in breach_of)
+        if self._last_seen_ns and not firing_stale and (now - min(self._last_seen_ns.values())) / _NS_PER_S <= limit:
+            return ()  # every feed fresh and none firing: nothing to say (this runs at every row)
         for symbol, seen in self._last_seen_ns.items():
             age_s = (now - seen) / _NS_PER_S
+            breach = "stale" if age_s > limit else None
+            if breach_of.get((AlertRule.STALE_FEED, symbol)) == breach:
+                continue  # no change: _judge would say nothing (checked here: this runs for every symbol every row)
             out += self._judge(
-                AlertRule.STALE_FEED, symbol, "stale" if age_s > limit else None, value=age_s, threshold=limit,
+                AlertRule.STALE_FEED, symbol, breach, value=age_s, threshold=limit,
                 severity=Severity.CRITICAL, message=f"{symbol}: no bar or quote for {age_s:.0f} s (limit {limit:g} s)",
             )  # fmt: skip
         return self._deliver(out)

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from quantdesk.domain.order_events import OrderFilled
 from quantdesk.kernels import portfolio_layout as L
 from quantdesk.monitoring.alerts import Alert, AlertConfig, AlertMonitor, Band
@@ -66,9 +68,8 @@ class SessionAlerts:
         if not self._equity_started:  # the drawdown is measured from the capital, not the first close
             got += self.monitor.on_equity(float(session.p[L.P_INITIAL_CASH]))
             self._equity_started = True
-        for j, symbol in enumerate(session.symbols):
-            if session.close[t, j] == session.close[t, j]:
-                got += self.monitor.on_data(symbol)
+        has_bar = ~np.isnan(session.close[t])
+        got += self.monitor.on_data_many([s for s, b in zip(session.symbols, has_bar.tolist(), strict=True) if b])
         got += self.monitor.on_equity(float(session.equity[t]))
         new = session.manager.event_log.since(self._events_seen)
         for e in new:

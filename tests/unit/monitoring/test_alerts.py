@@ -156,6 +156,15 @@ def test_a_stale_feed_fires_per_symbol_by_the_clock_passed_in_and_rearms_on_data
     assert monitor.check_feed() == ()
     clock.skip_to(T0 + 141 * S)
     assert [(a.subject, a.status) for a in monitor.check_feed()] == [("AAA", AlertStatus.FIRING)]
+    # a session's row: both had a bar; both were firing (BBB since 75 s), so both resolve, and neither again
+    assert [(a.subject, a.status) for a in monitor.on_data_many(["AAA", "BBB"])] == [
+        ("AAA", AlertStatus.RESOLVED), ("BBB", AlertStatus.RESOLVED),
+    ]  # fmt: skip
+    assert monitor.on_data_many(["AAA", "BBB"]) == ()
+    clock.skip_to(T0 + 200 * S)
+    assert monitor.check_feed() == ()
+    clock.skip_to(T0 + 202 * S)
+    assert [a.subject for a in monitor.check_feed()] == ["AAA", "BBB"]
 
 
 def test_a_symbol_never_heard_from_is_stale_from_the_monitors_start() -> None:
