@@ -13,7 +13,7 @@ from types import ModuleType
 
 import pytest
 
-from quantdesk.core.errors import ConfigError
+from quantdesk.core.errors import BrokerUnavailableError, ConfigError
 from quantdesk.domain.ids import ClientOrderId, OrderKind
 from quantdesk.domain.order_events import (
     OrderAccepted,
@@ -166,3 +166,31 @@ def test_no_code_path_reaches_the_real_environment_in_a_test(sdk: ModuleType, de
         ret, msg = ctx.place_order(price=190.0, qty=1, code="US.AAPL", trd_side=sdk.TrdSide.BUY,
                                    order_type=sdk.OrderType.NORMAL, trd_env=sdk.TrdEnv.REAL)  # fmt: skip
         assert ret == sdk.RET_ERROR and "REAL environment are refused" in msg and not broker.orders
+
+
+def test_a_placement_opend_never_answered_is_sent_by_the_next_submit_once(
+    sdk: ModuleType, desk: tuple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu, broker, _ = desk
+    with Gateway(port=emu.port) as gateway:
+        mb = MoomooBroker(gateway)
+        real_place = mb.ctx.place_order
+        calls: list[int] = []
+
+        def flaky(**kwargs: object) -> object:
+            calls.append(1)
+            if len(calls) <= 3:
+                return sdk.RET_ERROR, "Connection lost"
+            return real_place(**kwargs)
+
+        monkeypatch.setattr(mb.ctx, "place_order", flaky)
+        monkeypatch.setattr("quantdesk.execution.moomoo.broker.time.sleep", lambda _s: None)
+        order = _order(950)
+        with pytest.raises(BrokerUnavailableError, match="did not answer three times"):
+            mb.submit(order)
+        assert not broker.orders and not mb.known(order.client_order_id)  # not lost: not placed, and known so
+        mb.submit(order)  # the manager sends it again: the remark is looked for first, then it goes, once
+        mb.submit(order)
+        assert len(calls) == 4
+        assert sum(o.remark == str(order.client_order_id) for o in broker.orders.values()) == 1
+        assert mb.known(order.client_order_id)

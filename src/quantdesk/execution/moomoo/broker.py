@@ -138,13 +138,18 @@ class MoomooBroker:
     def submit(self, order: Order) -> None:
         coid = order.client_order_id
         with self._lock:
-            if coid in self._tracked:
-                return  # never twice
-            self._tracked[coid] = tr = _Tracked(order)
+            tr = self._tracked.get(coid)
+            if tr is not None and (tr.broker_id or tr.closed):
+                return  # placed (or refused) once: never again
+            again = tr is not None  # an earlier submit gave up (OpenD did not answer): it may have been placed
+            if tr is None:
+                self._tracked[coid] = tr = _Tracked(order)
             held = self._remarks.get(str(coid))
         if held is not None:  # the account already holds it (sent before a restart): adopt it, send nothing
             self._adopt(coid, held)
             self.reconcile()
+            return
+        if again and self._find_by_remark(coid):
             return
         code = self._code_of(order.symbol)
         self._symbol_of_code[code] = order.symbol
@@ -181,6 +186,8 @@ class MoomooBroker:
                 return
             self._adopt(coid, str(data["order_id"].iloc[0]))
             return
+        # not placed as far as the account shows: a later submit of the same order (the order manager's reconcile)
+        # looks for its remark again, then sends it
         raise BrokerUnavailableError(f"moomoo place_order {coid}: OpenD did not answer three times")
 
     def cancel(self, client_order_id: ClientOrderId) -> bool:
