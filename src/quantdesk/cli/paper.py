@@ -233,7 +233,7 @@ def paper_run(
         if watch is not None:
             watch.update(session)
 
-    command = "quantdesk " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["paper"] else None
+    command = "quantdesk " + shlex.join(_without_secrets(sys.argv[1:])) if sys.argv[1:2] == ["paper"] else None
     try:
         with _ctrl_c_stops(sessions):
             outcome = paper(run, fresh=fresh, on_row=each_row, session_for=started, speed=speed, record=record,
@@ -267,6 +267,28 @@ def paper_run(
         where = f" (see {escape(str(folder.path / 'alerts.jsonl'))})" if firing else ""
         out.print(f"{len(firing)} alert(s) fired against the backtest's band{where}", highlight=False)
     out.print(f"session folder: {escape(str(folder.path))}", highlight=False)
+
+
+SECRET_OPTIONS = ("--alert-webhook",)  # a webhook URL often carries its token: never in status.json or a log
+
+
+def _without_secrets(argv: list[str]) -> list[str]:
+    """``argv`` with the value of every option in ``SECRET_OPTIONS`` replaced by ``***`` (the command a session's
+    status shows and keeps; ``QUANTDESK_ALERT_WEBHOOK`` keeps a webhook out of the command line altogether)."""
+    out: list[str] = []
+    hide = False
+    for arg in argv:
+        if hide:
+            out.append("***")
+            hide = False
+        elif arg in SECRET_OPTIONS:
+            out.append(arg)
+            hide = True
+        elif arg.startswith(tuple(f"{o}=" for o in SECRET_OPTIONS)):
+            out.append(arg.split("=", 1)[0] + "=***")
+        else:
+            out.append(arg)
+    return out
 
 
 def _status_dict(folder: Any, status: Any) -> dict[str, Any]:

@@ -264,3 +264,20 @@ def test_the_live_view_shows_the_trading_state_progress_positions_orders_and_fil
     assert f"ACTIVE · row {frames['row']}/300 · bar " in text
     assert "positions" in text and frames["symbol"] in text and "open orders" in text and "stop" in text
     assert "last fills" in text and "buy" in text and "PnL" in text and "%" in text
+
+
+def test_a_webhook_url_with_its_token_stays_out_of_the_sessions_status_and_output(home: Path) -> None:
+    url = "https://hooks.example.invalid/alerts?token=SECRET-TOKEN-31337"
+    ran = cli(home, *RUN, "--no-record", "--alert-webhook", url)
+    assert ran.returncode == 0, ran.stderr
+    status = the_status(home)
+    assert status["command"].endswith("--no-record --alert-webhook '***'")
+    shown = cli(home, "paper", "status", "--json")
+    everything = "".join([ran.stdout, ran.stderr, shown.stdout, json.dumps(status),
+                          *(p.read_text() for p in (home / "sessions").rglob("*") if p.is_file())])  # fmt: skip
+    assert "SECRET-TOKEN-31337" not in everything and "hooks.example.invalid" not in everything
+    from quantdesk.cli.paper import _without_secrets
+
+    assert _without_secrets(["paper", "run", f"--alert-webhook={url}", "--speed", "2"]) == [
+        "paper", "run", "--alert-webhook=***", "--speed", "2",
+    ]  # fmt: skip
