@@ -55,3 +55,28 @@ def test_the_inputs_of_the_bars_known_at_a_row_are_the_backtests_rows(world: dic
                 np.testing.assert_array_equal(np.where(later, -1, b[:k]), a, err_msg=f"{key} arrival at k={k}")
                 continue
             np.testing.assert_array_equal(a[:k], b[:k], err_msg=f"{key} {f.name} rows 0..{k - 1}")
+
+
+def test_the_beta_hedges_inputs_of_the_bars_known_at_a_row_are_the_backtests_rows(world: dict) -> None:  # noqa: F811
+    """The hedge's rolling betas and the benchmark's rows, prepared from the bars known at a row (the benchmark's too),
+    are the backtest's rows up to it: the hedge decides on nothing later than its row."""
+    import json
+
+    from quantdesk.runtime.paper import paper_strategy
+    from quantdesk.strategy.load import parse_strategy
+
+    catalog, _, _ = world["daily"]
+    doc = paper_strategy(load_template("ema_cross")).model_dump(mode="json", exclude_unset=True)
+    doc["risk_management"]["beta_hedge"] = {"window_bars": 40, "min_obs": 10, "rebalance_band": 0.01}
+    strategy = parse_strategy(json.dumps(doc))
+    bars, bench = [catalog.read_bars("IXIC", "1d")], catalog.read_bars("SPX", "1d")
+    whole = prepare_kernel(strategy, bars, benchmark=bench)
+    assert whole.inputs.beta is not None and np.isfinite(whole.inputs.beta).all()
+    n = whole.grid.n
+    for k in (50, n // 2, n - 3):
+        cut_ns = int(whole.grid.known_ns[k - 1])
+        cut = [b[: int(np.searchsorted(b.known_ns(), cut_ns, side="right"))] for b in [*bars, bench]]
+        part = prepare_kernel(strategy, cut[:1], benchmark=cut[1])
+        for name in ("beta", "bench_open", "bench_close"):
+            got, want = np.asarray(getattr(part.inputs, name)), np.asarray(getattr(whole.inputs, name))[:k]
+            np.testing.assert_array_equal(got, want, err_msg=f"{name} at k={k}")

@@ -134,15 +134,20 @@ def prepare(spec: RunSpec) -> PreparedRun:
 
 def backtest(spec: RunSpec | PreparedRun, progress: Progress | None = None) -> RunOutcome:
     """Backtest a spec (or one already prepared): the result and the notes on what was left out."""
-    from quantdesk.backtest.engine import run_backtest
 
     run = spec if isinstance(spec, PreparedRun) else prepare(spec)
-    result = run_backtest(
-        run.strategy, list(run.bars), instruments=run.instruments, initial_cash=float(run.spec.capital),
+    return RunOutcome(_run_backtest(run, run.strategy, progress), run.notes)
+
+
+def _run_backtest(run: PreparedRun, strategy: Strategy, progress: Progress | None = None) -> BacktestResult:
+    """``run_backtest`` of ``strategy`` on a prepared run's data and settings (written once for every caller)."""
+    from quantdesk.backtest.engine import run_backtest
+
+    return run_backtest(
+        strategy, list(run.bars), instruments=run.instruments, initial_cash=float(run.spec.capital),
         sources=run.sources, benchmark=run.benchmark, progress=progress, trade_from_ns=run.spec.ns("trade_from"),
         benchmark_instrument=run.benchmark_instrument,
     )  # fmt: skip
-    return RunOutcome(result, run.notes)
 
 
 def open_session_state(session_id: str, home: Path | None = None) -> LiveStateStore:
@@ -165,14 +170,9 @@ def session_folder(run: PreparedRun) -> SessionDir:
 def paper_backtest(run: PreparedRun) -> BacktestResult:
     """The backtest a paper session of ``run`` is held to: the same bars and settings, orders sized at the decision
     as the session sizes them (``runtime.paper.paper_strategy``)."""
-    from quantdesk.backtest.engine import run_backtest
     from quantdesk.runtime.paper import paper_strategy
 
-    return run_backtest(
-        paper_strategy(run.strategy), list(run.bars), instruments=run.instruments,
-        initial_cash=float(run.spec.capital), sources=run.sources, benchmark=run.benchmark,
-        trade_from_ns=run.spec.ns("trade_from"), benchmark_instrument=run.benchmark_instrument,
-    )  # fmt: skip
+    return _run_backtest(run, paper_strategy(run.strategy))
 
 
 def session_alerts(run: PreparedRun, *, webhook_url: str | None = None) -> Any:
