@@ -200,9 +200,11 @@ def prepare_kernel(
     progress: Progress | None = None,
     trade_from_ns: int | None = None,
     benchmark_instrument: Instrument | None = None,
+    min_trading_bars: int = 2,
 ) -> PreparedKernel:
     """Everything before the kernel of ``run_backtest`` (the same arguments): signals, evidence, the grid, the
-    parameters and the kernel's inputs."""
+    parameters and the kernel's inputs. ``min_trading_bars``: the fewest bars from ``trade_from_ns`` on (a live
+    session prepares its first row from the first bar that closed)."""
     bar_list = [bars] if isinstance(bars, Bars) else list(bars)
     _check(strategy, bar_list, initial_cash)
     step = progress or (lambda _label: None)
@@ -217,7 +219,7 @@ def prepare_kernel(
         s = compile_signals(strategy, b, sources)
         e = build_evidence(strategy, b, s, needs)
         if trade_from_ns is not None:  # the warm-up bars leave the run once everything is computed on them
-            first = first_trading_bar(b, trade_from_ns)
+            first = first_trading_bar(b, trade_from_ns, min_bars=min_trading_bars)
             s, e, bar_list[k] = tail(s, first, len(b)), tail(e, first, len(b)), b[first:]
         signals.append(s)
         evidence.append(e)

@@ -39,12 +39,13 @@ def tail(obj: T, first: int, n: int) -> T:
     return out
 
 
-def first_trading_bar(bars: Bars, trade_from_ns: int) -> int:
-    """The position of ``bars``' first bar stored at or after ``trade_from_ns``; ConfigError when there is none."""
+def first_trading_bar(bars: Bars, trade_from_ns: int, *, min_bars: int = 2) -> int:
+    """The position of ``bars``' first bar stored at or after ``trade_from_ns``; ConfigError when fewer than
+    ``min_bars`` are (a backtest needs 2; a live session steps its first row from one)."""
     first = int(np.searchsorted(bars.ts, trade_from_ns, side="left"))
-    if first >= len(bars) - 1:
+    if first > len(bars) - min_bars:
         raise ConfigError(
             f"trade_from: {bars.symbol} has {len(bars) - first} bar(s) at or after {ns_to_iso(trade_from_ns)} "
-            f"(its bars end {ns_to_iso(int(bars.ts[-1]))}); a trading window needs at least 2"
+            f"(its bars end {ns_to_iso(int(bars.ts[-1]))}); a trading window needs at least {min_bars}"
         )
     return first

@@ -1,9 +1,10 @@
 """``quantdesk paper run|status|stop|halt|unhalt``: a strategy as a durable paper session, and the commands that
 watch, stop, halt and un-halt it from another terminal.
 
-``paper run`` replays stored bars through the paper session and the simulated broker (``runtime.service.paper``;
-``--replay`` is the only mode today, live feeds come with the moomoo adapter), optionally paced (``--speed``
-bars per second) and watched in a rich live view. The session lives in ``<data home>/sessions/<id>/``; the
+``paper run`` replays stored bars through the paper session and the simulated broker (``runtime.service.paper``),
+optionally paced (``--speed`` bars per second) and watched in a rich live view; with ``--broker moomoo`` it trades
+bars as they close on moomoo OpenD's simulated account instead (``cli.paper_moomoo``; REAL only with ``--live``
+and every opt-in). The session lives in ``<data home>/sessions/<id>/``; the
 same command after a kill or a stop resumes it where it was, and ``--fresh`` starts it over. A first Ctrl-C
 stops it after the current bar, as ``paper stop`` does. ``paper status`` reads the sessions' ``status.json``;
 ``paper stop``, ``halt`` and ``unhalt`` leave a command in the running session's ``control/`` folder and wait
@@ -31,6 +32,7 @@ from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
 from quantdesk.cli.backtest import (
     CapitalOption,
@@ -47,9 +49,21 @@ from quantdesk.cli.backtest import (
 from quantdesk.cli.common import app, out
 from quantdesk.core.errors import ConfigError
 
+
+class _PaperGroup(TyperGroup):
+    """``quantdesk paper STRATEGY.json ...`` is ``quantdesk paper run STRATEGY.json ...`` (a file, not a command)."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and args[0].lower().endswith(".json"):
+            args = ["run", *args]
+        return super().resolve_command(ctx, args)
+
+
 paper_app = typer.Typer(
-    help="Paper trading: a strategy replayed bar by bar through the simulated broker, as a session that can be "
-    "watched, stopped, halted and resumed.",
+    cls=_PaperGroup,
+    help="Paper trading: a strategy replayed bar by bar through the simulated broker, or traded as its bars close "
+    "on moomoo OpenD (--broker moomoo), as a session that can be watched, stopped, halted and resumed. "
+    "`quantdesk paper STRATEGY.json ...` is `quantdesk paper run STRATEGY.json ...`.",
     no_args_is_help=True,
 )
 app.add_typer(paper_app, name="paper")
@@ -57,9 +71,13 @@ app.add_typer(paper_app, name="paper")
 _VIEW_EVERY_S = 0.25  # the live view is redrawn at most 4 times a second
 _WAIT_EVERY_S = 0.1
 _LAST_FILLS = 6
-REPLAY_HELP = (
-    "replay stored bars through the simulated broker: the default and only mode today (live feeds come with the "
-    "moomoo adapter)"
+BROKER_HELP = (
+    "sim: replay stored bars through the simulated broker; moomoo: trade bars as they close on moomoo OpenD's "
+    "simulated account (--opend, --symbols US.AAPL,...)"
+)
+LIVE_HELP = (
+    "--broker moomoo: REAL orders on the live account; refused unless QUANTDESK_LIVE_CONFIRM holds the confirmation "
+    "phrase and the trade unlock password is in QUANTDESK_MOOMOO_TRADE_PASSWORD or the system keyring"
 )
 
 
@@ -175,7 +193,21 @@ def paper_run(
     end: EndOption = None,
     capital: CapitalOption = 100_000.0,
     trade_from: TradeFromOption = None,
-    replay: Annotated[bool, typer.Option("--replay/--live", help=REPLAY_HELP)] = True,
+    broker: Annotated[str, typer.Option("--broker", help=BROKER_HELP)] = "sim",
+    opend: Annotated[str, typer.Option("--opend", help="moomoo OpenD's HOST:PORT (--broker moomoo)")] = (
+        "127.0.0.1:11111"
+    ),
+    live: Annotated[bool, typer.Option("--live", help=LIVE_HELP)] = False,
+    history_bars: Annotated[
+        int, typer.Option("--history-bars", help="--broker moomoo: bars of warm-up read from OpenD first")
+    ] = 500,
+    idle_stop_s: Annotated[
+        float | None,
+        typer.Option("--idle-stop-s", help="--broker moomoo: stop after this many seconds without a new bar"),
+    ] = None,
+    max_bars: Annotated[
+        int | None, typer.Option("--max-bars", help="--broker moomoo: stop after this many bars have closed")
+    ] = None,
     speed: Annotated[float, typer.Option("--speed", help="bars per second of wall time (0: full speed)")] = 0.0,
     view: Annotated[
         bool | None, typer.Option("--view/--no-view", help="a live view of the session (default: in a terminal)")
@@ -200,9 +232,21 @@ def paper_run(
     from quantdesk.runtime.paper_driver import check_speed
     from quantdesk.runtime.service import paper, session_alerts, session_folder
 
-    if not replay:
-        raise ConfigError("--live: live feeds come with the moomoo adapter; paper sessions replay stored bars today "
-                          "(--replay, the default)")  # fmt: skip
+    command = "quantdesk " + shlex.join(_without_secrets(sys.argv[1:])) if sys.argv[1:2] == ["paper"] else None
+    if broker not in ("sim", "moomoo"):
+        raise ConfigError(f"--broker: expected sim or moomoo, found {broker!r}")
+    if broker == "moomoo":
+        from quantdesk.cli.paper_moomoo import run_paper_on_moomoo
+
+        if universe is not None or start is not None or end is not None or trade_from is not None:
+            raise ConfigError("--broker moomoo trades bars as they close: --universe, --start, --end and "
+                              "--trade-from are for replays (--broker sim)")  # fmt: skip
+        run_paper_on_moomoo(strategy_file, symbols, timeframe, capital, opend=opend, live=live,
+                            history_bars=history_bars, idle_stop_s=idle_stop_s, max_bars=max_bars,
+                            command=command)  # fmt: skip
+        return
+    if live:
+        raise ConfigError("--live places REAL orders through moomoo OpenD: it needs --broker moomoo")
     check_speed(speed)
     spec = run_spec(strategy_file, symbols, universe, None, timeframe, start, end, capital, trade_from)
     run = prepared(spec)
@@ -233,7 +277,6 @@ def paper_run(
         if watch is not None:
             watch.update(session)
 
-    command = "quantdesk " + shlex.join(_without_secrets(sys.argv[1:])) if sys.argv[1:2] == ["paper"] else None
     try:
         with _ctrl_c_stops(sessions):
             outcome = paper(run, fresh=fresh, on_row=each_row, session_for=started, speed=speed, record=record,

@@ -60,7 +60,8 @@ def replay_session_id(strategy: Strategy, symbols: Sequence[str], timeframe: str
     return session_id(instance, symbols, timeframe, start_ns)
 
 
-def _open_times(grid: Grid, bars: Sequence[Bars]) -> np.ndarray:
+def grid_open_times(grid: Grid, bars: Sequence[Bars]) -> np.ndarray:
+    """Each instrument's bar open time on each row of ``grid`` (0 where it has no bar): a ``SessionClock``'s."""
     out = np.zeros((grid.n, len(bars)), dtype=np.int64)
     for j, b in enumerate(bars):
         out[grid.rows[j], j] = np.asarray(b.ts, dtype=np.int64)
@@ -107,7 +108,8 @@ def paper_replay(
         sid = session_id or replay_session_id(strategy, symbols, bar_list[0].timeframe.value, int(grid.known_ns[0]))
         session = PaperSession(
             kernel_arrays(inputs), params, symbols=symbols,
-            clock=SessionClock(known_ns=np.asarray(grid.known_ns, dtype=np.int64), open_ns=_open_times(grid, bar_list)),
+            clock=SessionClock(known_ns=np.asarray(grid.known_ns, dtype=np.int64),
+                               open_ns=grid_open_times(grid, bar_list)),
             session_id=sid, event_log=event_log, live_state=live_state,
             live_limits=strategy.execution_rules.live_limits, on_row=on_row, commit_every_s=commit_every_s,
         )  # fmt: skip

@@ -60,12 +60,14 @@ from quantdesk.domain.order_events import (
 )
 from quantdesk.domain.orders import Order, OrderSide, OrderStatus, OrderType, TimeInForce
 from quantdesk.domain.trading_state import TradingState
+from quantdesk.execution.broker import Broker
 from quantdesk.execution.event_log import EventLog, InMemoryEventLog, ResumedEventLog
 from quantdesk.execution.order_manager import OrderManager
 from quantdesk.execution.sim_broker import SimBar, SimulatedBroker
 from quantdesk.kernels import portfolio_layout as L
 from quantdesk.kernels.fills import floor_lots
 from quantdesk.kernels.portfolio import (
+    apply_fill,
     book_close_out,
     book_entry_fill,
     book_exit_fill,
@@ -124,6 +126,7 @@ class _Protect:
     stop: ClientOrderId | None = None
     target: ClientOrderId | None = None
     extra: list[ClientOrderId] = field(default_factory=list)
+    target_refused: int = -1  # the trade whose target the broker refused: not sent again for it
 
 
 class PaperSession:
@@ -142,6 +145,7 @@ class PaperSession:
         live_limits: LiveLimits | None = None,
         on_row: Callable[[PaperSession, int], None] | None = None,
         commit_every_s: float = 0.05,
+        broker: Broker | None = None,
     ) -> None:
         p = np.ascontiguousarray(params, dtype=np.float64)
         if p[L.P_SIZE_AT_DECISION] <= 0.0:
@@ -149,17 +153,11 @@ class PaperSession:
                 'paper session: orders must be sized at the decision (execution_rules.size_orders_at "decision"); '
                 "a broker holds an order's quantity from the moment it is sent"
             )
-        (self.open, self.high, self.low, self.close, self.volume, self.long_entry, self.long_exit, self.short_entry,
-         self.short_exit, self.atr_stop, self.atr_trail, self.atr_chand, self.vol_measure, self.expansion,
-         self.swing_low, self.swing_high, self.adv, self.sigma_bar, self.sigma_daily, self.win_p, self.ret,
-         self.arrival, self.day_id, self.lot, self.tick, self.margin, self.sector, self.beta, self.bench_open,
-         self.bench_close) = arrays  # fmt: skip
-        self.arrays = tuple(arrays)
         self.p = p
-        n, m = self.open.shape
+        self._set_arrays(arrays)
+        n, m = self.n, self.m
         if len(symbols) != m:
             raise ConfigError(f"paper session: expected {m} symbols for the grid's columns, found {len(symbols)}")
-        self.n, self.m = n, m
         self.symbols = tuple(symbols)
         self._index = {s: j for j, s in enumerate(self.symbols)}
         self.clock = clock
@@ -176,18 +174,25 @@ class PaperSession:
         self.orders = np.empty(2 * cap, dtype=L.ORDER_RECORD)
         self.events = np.empty(2 * cap, dtype=L.RISK_EVENT_RECORD)
         self.hedged = p[L.P_HEDGE] > 0.0
+        if self.hedged and broker is not None:
+            raise ConfigError("paper session: the beta hedge is filled by the kernel in this process; a session on a "
+                              "broker outside it cannot hedge yet")  # fmt: skip
         self.hedge_path = np.full((n, L.N_H) if self.hedged else (1, L.N_H), np.nan)
         self.hedge_fills = np.empty(n if self.hedged else 0, dtype=L.HEDGE_FILL_RECORD)  # at most one a row
-        self.broker = SimulatedBroker.for_kernel_params(
+        log: EventLog = event_log if event_log is not None else InMemoryEventLog()
+        self.event_log: EventLog = ResumedEventLog(log) if log.events() else log
+        # a broker outside the process reports what it did through the order manager's poll (``_process``);
+        # the simulated broker reports each event as it happens, to ``_on_event``
+        self.external = broker is not None
+        self.broker: Broker = broker if broker is not None else SimulatedBroker.for_kernel_params(
             p, tick_size=dict(zip(self.symbols, self.tick.tolist(), strict=True)),
             lot_size=dict(zip(self.symbols, self.lot.tolist(), strict=True)), account=self,
             arrival_ns=self._arrival_ns, on_event=self._on_event,
         )  # fmt: skip
-        log: EventLog = event_log if event_log is not None else InMemoryEventLog()
-        self.event_log: EventLog = ResumedEventLog(log) if log.events() else log
         # the simulated broker lives in this process: a restart rebuilds it with the session, so ids are not
-        # claimed one by one (that is for a broker outside the process, which a restart must not send to twice)
-        self.manager = OrderManager(self.broker, self.event_log, None)
+        # claimed one by one; a broker outside the process must never get an order twice, so each id is claimed
+        # in the live state before it is sent
+        self.manager = OrderManager(self.broker, self.event_log, live_state if self.external else None)
         self.live_state = live_state
         self.commit_every_s = float(commit_every_s)
         snapshot = live_state.snapshot() if live_state is not None else None
@@ -206,6 +211,7 @@ class PaperSession:
         self.stop_requested = False
         self.on_row = on_row
         self._tracked: dict[ClientOrderId, _Tracked] = {}
+        self._leaving: dict[ClientOrderId, _Tracked] = {}  # cancels asked of a broker outside the process
         self._coid_of_oid: dict[int, ClientOrderId] = {}
         self._working: list[dict[ClientOrderId, _Tracked]] = [{} for _ in range(m)]
         # which instruments a row must visit in Python: at the open, those with orders working at the broker
@@ -229,8 +235,92 @@ class PaperSession:
         self._t = -1
         self.next_row = 0
         self.denied: list[Order] = []
+
+    def _set_arrays(self, arrays: Sequence[np.ndarray]) -> None:
+        (self.open, self.high, self.low, self.close, self.volume, self.long_entry, self.long_exit, self.short_entry,
+         self.short_exit, self.atr_stop, self.atr_trail, self.atr_chand, self.vol_measure, self.expansion,
+         self.swing_low, self.swing_high, self.adv, self.sigma_bar, self.sigma_daily, self.win_p, self.ret,
+         self.arrival, self.day_id, self.lot, self.tick, self.margin, self.sector, self.beta, self.bench_open,
+         self.bench_close) = arrays  # fmt: skip
+        self.arrays = tuple(arrays)
+        self.n, self.m = self.open.shape
         self._volume_grid = self.volume.shape[0] > 1
         self._day_grid = self.day_id.shape[0] > 1
+
+    def extend(self, arrays: Sequence[np.ndarray], clock: SessionClock) -> None:
+        """The grid grown by the rows of bars that have closed since (a live session): ``arrays`` are the kernel's
+        inputs prepared from every bar known now, whose earlier rows are the ones the session holds (each row
+        depends only on bars known by it), and ``clock`` their times. The rows already stepped must be the same."""
+        n_old = self.n
+        n = int(np.asarray(arrays[0]).shape[0])
+        if n < n_old or np.asarray(arrays[0]).shape[1] != self.m:
+            raise ConfigError(f"paper session: a grid of {n} rows cannot extend one of {n_old} rows")
+        if not np.array_equal(clock.known_ns[:n_old], self.clock.known_ns[:n_old]):
+            raise ConfigError("paper session: the grown grid's earlier rows are not the session's rows")
+        self._set_arrays(arrays)
+        self.clock = clock
+        grow = n - n_old
+
+        def padded(a: np.ndarray, fill: float) -> np.ndarray:
+            if a.shape[0] != n_old or grow == 0:
+                return a
+            return np.concatenate([a, np.full((grow, *a.shape[1:]), fill, dtype=a.dtype)])
+
+        self.equity = padded(self.equity, np.nan)
+        record = self.p[L.P_RECORD_PATHS] > 0.0
+        if record:
+            self.cash = padded(self.cash, np.nan)
+            self.qty_path = padded(self.qty_path, 0.0)
+            self.stop_path = padded(self.stop_path, np.nan)
+        if self.hedged:
+            self.hedge_path = padded(self.hedge_path, np.nan)
+            grown = np.empty(n, dtype=self.hedge_fills.dtype)
+            grown[: self.hedge_fills.shape[0]] = self.hedge_fills
+            self.hedge_fills = grown
+
+    @property
+    def _sim(self) -> SimulatedBroker:
+        broker = self.broker
+        if not isinstance(broker, SimulatedBroker):
+            raise AssertionError("paper session: the bar-by-bar open is the simulated broker's")
+        return broker
+
+    def _process(self) -> None:
+        """The broker's events since the last call, through the order manager (its log, its orders); a broker
+        outside the process reports them here, so they are booked here (the simulated one booked each already)."""
+        events = self.manager.process()
+        if self.external and events:
+            self._on_broker_events(events)
+
+    def _on_broker_events(self, events: Sequence[OrderEvent]) -> None:
+        """A broker outside the process reported ``events`` (in the row being formed, ``self._t``): each booked as
+        the simulated broker's are, then each instrument that filled gets its protective orders (a new position's
+        stop goes out at its fill and works on the rest of the bar)."""
+        touched: dict[int, None] = {}
+        for event in events:
+            tr = self._tracked.get(event.client_order_id)
+            self._on_event(event)
+            if tr is not None and isinstance(event, OrderFilled):
+                touched[tr.inst] = None
+        if not touched:
+            return
+        ts = int(self.clock.known_ns[self.next_row - 1]) if self.next_row > 0 else int(self.clock.known_ns[0]) - 1
+        for j in touched:
+            self._cancel_closed(j)
+            self._follow_position(j, ts)
+
+    def book_broker_events(self) -> None:
+        """Book what a broker outside the process has reported since the last call (a live session's pump)."""
+        self._process()
+
+    def close_row(self, t: int) -> None:
+        """Row ``t`` of a session on a broker outside the process (``broker`` given): its bar has closed; the fills
+        of the bar were booked as the broker reported them. The kernel's close and decisions, as in ``step``."""
+        if not self.external:
+            raise ConfigError("paper session: close_row is for a broker outside the process; use step")
+        self._process()  # what the broker did during the bar, before the close reads the position
+        self._begin_row(t)
+        self._close_row(t)
 
     # ---- stepping -----------------------------------------------------------------------------------------
 
@@ -313,9 +403,8 @@ class PaperSession:
                 continue
             if tr.oid >= 0 and int(self.orders[tr.oid]["status"]) == L.OS_OPEN:
                 self._kernel_cancel(tr.inst, tr.oid, tr.kind is OrderKind.ENTRY, t)
-            self.manager.cancel(coid)
-            self._untrack(coid)
-        self.manager.process()
+            self._cancel(coid)
+        self._process()
 
     def state_step(self) -> StateStep:
         """What the session holds after its last row: positions, the orders open at the broker, each
@@ -344,6 +433,14 @@ class PaperSession:
 
     def step(self, t: int) -> None:
         """Row ``t``: the open through the broker, then the kernel's close and the orders it decided."""
+        self._begin_row(t)
+        if self.hedged:
+            step_hedge_fill(self.af, self.ai, t, self.bench_open, self.p, self.hedge_fills)
+        self._open_phase(t)
+        self._close_row(t)
+
+    def _begin_row(self, t: int) -> None:
+        """Row ``t`` is next: room for its records, and the stored changes of the trading state made before it."""
         if t != self.next_row:
             raise ConfigError(f"paper session: expected row {self.next_row} next, found {t}")
         self._ensure_room()
@@ -358,8 +455,9 @@ class PaperSession:
                 self.gate.reduce(now_ns=at, reason="restarted reducing")
             else:
                 self.resume_trading("restarted active", now_ns=at)
-        if self.hedged:
-            step_hedge_fill(self.af, self.ai, t, self.bench_open, self.p, self.hedge_fills)
+
+    def _open_phase(self, t: int) -> None:
+        """The open of row ``t`` at the simulated broker: each instrument with orders that its bar may touch."""
         idx, code = self._visit_idx, self._visit_code
         n_visit = open_visits(t, self.open, self.low, self.high, self._busy, self._levels_stale, self._quiet_ok,
                               self._quiet_lo, self._quiet_hi, idx, code)  # fmt: skip
@@ -375,7 +473,13 @@ class PaperSession:
                 else:
                     self._open_bar(t, j)
             if quiet:
-                self.broker.pass_bars([self.symbols[j] for j in quiet], self.clock.open_ns[t, quiet].tolist())
+                self._sim.pass_bars([self.symbols[j] for j in quiet], self.clock.open_ns[t, quiet].tolist())
+
+    def _close_row(self, t: int) -> None:
+        """The close of row ``t``: the kernel's mark and decisions, the protective orders following each position,
+        the kernel's new orders out; then the row is done."""
+        known = int(self.clock.known_ns[t])
+        idx = self._visit_idx
         n_orders = int(self.ai[L.A_N_ORDERS])  # the orders the close decides are those numbered from here
         step_close(  # type: ignore[call-arg]  # mypy cannot count the grids spread into the call
             self.fs, self.is_, self.af, self.ai, t, *self.arrays[1:4], *self.arrays[5:23], self.lot, self.tick,
@@ -389,8 +493,11 @@ class PaperSession:
             self._follow_position(j, known)
         for oid in range(n_orders, int(self.ai[L.A_N_ORDERS])):
             self._send_kernel_order(oid, t, known)
-        self.manager.process()
         self.next_row = t + 1
+        if self.external:  # what the broker reports from now on happens during the next row's bar
+            self._t = t + 1
+            self._ensure_room()
+        self._process()
         if self.live_state is not None and time.monotonic() - self._last_commit_s >= self.commit_every_s:
             self.commit()
         if self.on_row is not None:
@@ -400,9 +507,10 @@ class PaperSession:
         sym = self.symbols[j]
         h, lo = float(self.high[t, j]), float(self.low[t, j])
         ts = int(self.clock.open_ns[t, j])
-        if self.broker.quiet_bar(sym, ts, h, lo):
+        sim = self._sim
+        if sim.quiet_bar(sym, ts, h, lo):
             return
-        self.broker.on_bar(sym, SimBar(
+        sim.on_bar(sym, SimBar(
             ts_ns=ts, open=float(self.open[t, j]), high=h, low=lo, close=float(self.close[t, j]),
             volume=float(self.volume[t, j]) if self._volume_grid else math.nan,
             day=int(self.day_id[t]) if self._day_grid else 0,
@@ -415,7 +523,7 @@ class PaperSession:
     def finish(self) -> KernelOutput:
         """The end of the data: open positions reported at their last close (the kernel's ``end_of_data``); the
         session's records as the kernel's output. Resting orders stay with the broker."""
-        self.manager.process()
+        self._process()
         counts = np.zeros(6, dtype=np.int64)
         end_of_data(self.fs, self.is_, self.ai, self.trades, self.fills, self.orders, self.events, self.hedge_fills,
                     counts)  # fmt: skip
@@ -470,6 +578,8 @@ class PaperSession:
             return
         if decision.quantity_units != order.quantity_units:
             order = order.evolve(quantity_units=decision.quantity_units)
+        if self.external and kind is OrderKind.EXIT:
+            self._withdraw_protection(j)
         tracked = _Tracked(kind=kind, inst=j, oid=oid, leaves=order.quantity_units)
         self._track(order.client_order_id, tracked)
         self._coid_of_oid[oid] = order.client_order_id
@@ -492,6 +602,14 @@ class PaperSession:
         self._levels_stale[tracked.inst] = True
         if tracked.oid >= 0:
             self._kernel_working[tracked.inst] += 1
+
+    def _cancel(self, coid: ClientOrderId) -> None:
+        """Ask the broker to cancel ``coid`` and stop following it. A broker outside the process may still fill it
+        before the cancel lands: it is kept aside (``_leaving``) until its terminal event, so such a fill is booked."""
+        self.manager.cancel(coid)
+        tracked = self._untrack(coid)
+        if self.external and tracked is not None:
+            self._leaving[coid] = tracked
 
     def _untrack(self, coid: ClientOrderId) -> _Tracked | None:
         tracked = self._tracked.pop(coid, None)
@@ -531,8 +649,7 @@ class PaperSession:
         """Entries and exits the kernel has closed (cancelled by a signal, or with the position) leave the broker."""
         for coid, tr in list(self._working[j].items()):
             if tr.oid >= 0 and int(self.orders[tr.oid]["status"]) != L.OS_OPEN:
-                self.manager.cancel(coid)
-                self._untrack(coid)
+                self._cancel(coid)
 
     def _follow_position(self, j: int, ts: int) -> None:
         """The instrument's stop and target orders follow the kernel's position and its stop (sent, amended or
@@ -541,11 +658,13 @@ class PaperSession:
         self._seen[j] = self.fs[j, FOLLOWED_COLUMNS]
         qty = float(self.fs[j, L.F_QTY])
         prot = self._protect[j]
+        if self.external and qty != 0.0 and any(tr.kind is OrderKind.EXIT for tr in self._working[j].values()):
+            self._withdraw_protection(j)
+            return
         if qty == 0.0:
             for coid in (prot.stop, prot.target):
                 if coid is not None:
-                    self.manager.cancel(coid)
-                    self._untrack(coid)
+                    self._cancel(coid)
             return
         direction = int(self.is_[j, L.I_DIR])
         units = abs(qty)
@@ -554,14 +673,22 @@ class PaperSession:
         prot.stop = self._protective(j, prot.stop, OrderKind.STOP, direction, units, stop, ts)
         prot.target = self._protective(j, prot.target, OrderKind.TARGET, direction, units, target, ts)
 
+    def _withdraw_protection(self, j: int) -> None:
+        """A market exit is going out on a broker outside the process: the position's stop and target leave first.
+        A cash account holds the shares a resting sell may take, so the exit would be refused beside them; and the
+        kernel fills an exit at the open, before a stop or target could, so nothing it does is lost."""
+        prot = self._protect[j]
+        for coid in (prot.stop, prot.target):
+            if coid is not None:
+                self._cancel(coid)
+
     def _protective(self, j: int, coid: ClientOrderId | None, kind: OrderKind, direction: int, units: float,
                     price: float, ts: int) -> ClientOrderId | None:  # fmt: skip
         wanted = price == price and price > 0.0
         if coid is not None:
             tr = self._tracked[coid]
             if not wanted:
-                self.manager.cancel(coid)
-                self._untrack(coid)
+                self._cancel(coid)
                 return None
             if tr.price != price or abs(tr.leaves - units) > 1e-12:
                 change = {"stop_price": price} if kind is OrderKind.STOP else {"limit_price": price}
@@ -570,9 +697,15 @@ class PaperSession:
             return coid
         if not wanted or self.gate.state is TradingState.HALTED:
             return None
+        trade_id = int(self.is_[j, L.I_TRADE_ID])
+        if kind is OrderKind.TARGET and self._protect[j].target_refused == trade_id:
+            return None
         sym = self.symbols[j]
+        coid = ClientOrderId.derive(self.session_id, sym, ts, kind, trade_id)
+        if self.manager.order(coid) is not None:
+            return None  # this id went out already (refused, or done): a broker refusal is not answered by a resend
         order = Order(
-            client_order_id=ClientOrderId.derive(self.session_id, sym, ts, kind, int(self.is_[j, L.I_TRADE_ID])),
+            client_order_id=coid,
             symbol=sym, kind=kind, side=OrderSide.SELL if direction > 0 else OrderSide.BUY,
             order_type=OrderType.STOP if kind is OrderKind.STOP else OrderType.LIMIT,
             time_in_force=TimeInForce.GTC, quantity_units=units, filled_units=0.0,
@@ -629,6 +762,8 @@ class PaperSession:
     def _on_event(self, event: OrderEvent) -> None:
         tr = self._tracked.get(event.client_order_id)
         if tr is None:
+            if self._leaving:
+                self._on_leaving_event(event)
             return
         self._stale[tr.inst] = True
         self._levels_stale[tr.inst] = True
@@ -644,6 +779,10 @@ class PaperSession:
             tr.price = event.stop_price if tr.kind is OrderKind.STOP else event.limit_price
         elif isinstance(event, OrderCancelled | OrderExpired | OrderRejected):
             self._untrack(event.client_order_id)
+            if isinstance(event, OrderRejected) and tr.kind is OrderKind.TARGET:
+                # a broker that will not hold a target beside the stop (a cash account's sellable shares): the
+                # position keeps its stop, and the refusal (an event with its reason) is not repeated every bar
+                self._protect[tr.inst].target_refused = int(self.is_[tr.inst, L.I_TRADE_ID])
             if tr.kind is OrderKind.ENTRY and int(self.orders[tr.oid]["status"]) == L.OS_OPEN:
                 self._entry_closed_by_broker(tr, event)
 
@@ -671,6 +810,40 @@ class PaperSession:
         self.orders[oid]["final_row"] = t
         self.is_[j, L.I_E_ACTIVE] = 0
 
+    def _on_leaving_event(self, event: OrderEvent) -> None:
+        """An event of an order the session asked to cancel (a broker outside the process): a fill that came first
+        is booked against the position as it is now, the terminal event ends it."""
+        tr = self._leaving.get(event.client_order_id)
+        if tr is None:
+            return
+        if isinstance(event, OrderFilled):
+            self._stale[tr.inst] = True
+            self._book_outside_fill(tr, event)
+        elif isinstance(event, OrderCancelled | OrderExpired | OrderRejected):
+            del self._leaving[event.client_order_id]
+
+    def _book_outside_fill(self, tr: _Tracked, f: OrderFilled) -> None:
+        """A broker's fill of an order the kernel no longer holds (cancelled here before the broker filled it):
+        booked as a plain fill of its side, so the kernel's position is the broker's; a fill against the position
+        closes at most what is held (the trade ends with the order's reason)."""
+        j, t = tr.inst, self._t
+        side = 1 if f.side is OrderSide.BUY else -1
+        qty = float(self.fs[j, L.F_QTY])
+        q = f.quantity_units
+        if qty * side < 0.0:
+            q = min(q, abs(qty))
+        if q <= 0.0:
+            return
+        reason = {OrderKind.ENTRY: L.R_ENTRY, OrderKind.TARGET: L.R_TAKE_PROFIT}.get(tr.kind, L.R_SIGNAL_EXIT)
+        if tr.kind is OrderKind.STOP:
+            reason = int(self.is_[j, L.I_STOP_KIND])
+        apply_fill(self.fs, self.is_, self.af, self.ai, j, t, side, q, f.price, f.reference_price, f.commission,
+                   f.spread_slippage, f.impact, reason, -1, -1, L.ORDER_MARKET, self.trades, self.fills,
+                   self.orders)  # fmt: skip
+        tr.leaves -= q
+        if tr.leaves <= 1e-12:
+            self._leaving.pop(f.client_order_id, None)
+
     def _book_fill(self, tr: _Tracked, f: OrderFilled) -> None:
         j, t = tr.inst, self._t
         args = (f.quantity_units, f.price, f.reference_price, f.commission, f.spread_slippage, f.impact)
@@ -688,6 +861,13 @@ class PaperSession:
                     self.is_[j, L.I_PARTIAL] = 1  # stopped on its entry bar while the entry still filled
             else:
                 reason = L.R_TAKE_PROFIT
+            if self.external and f.quantity_units < abs(float(self.fs[j, L.F_QTY])) - 1e-9:
+                # a broker outside the process filled part of the stop or target: that part closes, the rest is
+                # held (and keeps its order at the broker)
+                apply_fill(self.fs, self.is_, self.af, self.ai, j, t, -int(self.is_[j, L.I_DIR]), f.quantity_units,
+                           f.price, f.reference_price, f.commission, f.spread_slippage, f.impact, reason, -1, -1,
+                           L.ORDER_MARKET, self.trades, self.fills, self.orders)  # fmt: skip
+                return
             book_close_out(self.fs, self.is_, self.af, self.ai, j, t, reason, *args[1:], self.trades, self.fills,
                            self.orders)  # fmt: skip
             # the close-out takes a pending entry with it (a reversal's too): it leaves the broker before its turn

@@ -230,7 +230,7 @@ def test_paper_stop_and_halt_with_no_running_session_fail_with_a_clear_message(h
     ("args", "message"),
     [
         (("--speed", "-2"), "--speed: expected bars per second >= 0 (0: full speed), found -2.0"),
-        (("--live",), "--live: live feeds come with the moomoo adapter"),
+        (("--live",), "--live places REAL orders through moomoo OpenD: it needs --broker moomoo"),
     ],
 )
 def test_bad_paper_options_are_config_errors_naming_the_option(home: Path, args: tuple[str, ...], message: str) -> None:
