@@ -83,7 +83,8 @@ SEC_MARKETS: dict[int, tuple[str, str]] = {
     32: ("SZ", "Asia/Shanghai"),
 }
 REMARK_MAX_BYTES = 64
-MATCHING_MODES = ("book", "bar")
+Matching = Literal["book", "bar"]  # against a Level 2 book on arrival, or by the backtest's bar rules
+MATCHING_MODES: tuple[Matching, ...] = ("book", "bar")
 _QTY_EPS = 1e-9
 
 Level = tuple[float, float]  # (price, volume in shares)
@@ -319,7 +320,7 @@ class Broker:
         book_depth: int = 10,
         clock: Callable[[], float] = time.time,
         paper_account_limits: bool = False,
-        matching: Literal["book", "bar"] = "book",
+        matching: Matching = "book",
     ) -> None:
         if matching not in MATCHING_MODES:
             raise ConfigError(
