@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from quantdesk.cli.common import app, out
+from quantdesk.core.errors import ConfigError
 
 
 @app.command("opend-emulator")
@@ -25,20 +26,33 @@ def opend_emulator(
     ] = 1.0,
     cash: Annotated[float, typer.Option("--cash", min=0.0, help="the simulated account's starting cash, USD")] = 1e6,
     seed: Annotated[int, typer.Option("--seed", help="seed of the synthetic book and ticker")] = 0,
+    matching: Annotated[
+        str,
+        typer.Option(
+            "--matching",
+            help="how orders fill: book = they walk the synthetic Level 2 book on arrival; bar = the backtest's "
+            "optimistic fill rules at the bar's open and range (a paper session to compare with its backtest)",
+        ),
+    ] = "book",
 ) -> None:
     """Serve a data home's bars over OpenD's protocol on loopback, with a synthetic Level 2 book and ticker and a
     simulated trading account (its REAL account refuses every order). Stop with Ctrl-C."""
     from quantdesk.core.paths import data_home as default_home
     from quantdesk.opend_emulator.app import build_opend
+    from quantdesk.opend_emulator.trading import MATCHING_MODES, Matching
 
+    if matching not in MATCHING_MODES:
+        raise ConfigError(f"--matching: expected one of {', '.join(MATCHING_MODES)}, found {matching!r}")
+    mode: Matching = "bar" if matching == "bar" else "book"
     home = data_home if data_home is not None else default_home()
     chosen = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
-    opend = build_opend(home, port=port, timeframe=timeframe, symbols=chosen, seed=seed, starting_cash_usd=cash)
+    opend = build_opend(home, port=port, timeframe=timeframe, symbols=chosen, seed=seed, starting_cash_usd=cash,
+                        matching=mode)  # fmt: skip
     with opend:
         codes = opend.market.codes
         shown = ", ".join(codes[:8]) + (" ..." if len(codes) > 8 else "")
         out.print(f"OpenD emulator on 127.0.0.1:{opend.port}: {len(codes)} codes ({escape(shown)}), "
-                  f"{opend.market.timeframe.value} bars from {escape(str(home))}; Ctrl-C to stop",
+                  f"{opend.market.timeframe.value} bars from {escape(str(home))}, {mode} matching; Ctrl-C to stop",
                   highlight=False)  # fmt: skip
         if bars_per_s > 0:
             opend.play(bars_per_s)

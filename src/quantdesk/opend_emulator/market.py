@@ -16,7 +16,9 @@ handful of trades inside the bar from its open to its close, through its high an
 the bar's volume. Written by hand because no library emulates OpenD's market data; plain numpy. A ``Market`` has
 no thread of its own: in the emulator everything runs on the loop's thread (``Emulator.call(market.advance)``),
 which is also where the trading side matches resting orders against ``book`` and ``latest_bar`` in a listener
-(``MarketBooks`` gives the broker the market's books in the shape it takes).
+(``MarketBooks`` gives the broker the market's books in the shape it takes). ``upcoming`` tells, without moving
+the clock, which codes and bars the next ``advance`` reveals: the emulator's bar matching fills orders on a bar's
+open and range before the bar is shown.
 """
 
 from __future__ import annotations
@@ -283,6 +285,20 @@ class Market:
         if failure is not None:
             raise failure
         return changed
+
+    def upcoming(self) -> list[tuple[str, BarView]]:
+        """What the next ``advance`` will reveal, without moving the clock: each code that gets a new bar and that
+        bar, in the order ``advance`` names them (none at the end)."""
+        later = self._times[self._times > self._now_ns]
+        if not len(later):
+            return []
+        next_ns = int(later[0])
+        out = []
+        for listing in self._listings.values():
+            visible = int(np.searchsorted(listing.known_ns, next_ns, side="right"))
+            if visible != listing.visible:  # one bar: no code has two known times before the next one
+                out.append((listing.code, self._view(listing.code, listing.bars, listing.known_ns, visible - 1)))
+        return out
 
     def _update_visible(self) -> list[str]:
         changed = []

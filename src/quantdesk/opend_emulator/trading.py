@@ -5,10 +5,12 @@ that exists only so that the SDK's ``unlock_trade`` sends its packet, orders, fi
 ``trade_handlers.register_trading(emu, broker)`` answers the trade protos on an ``Emulator`` from it and sends the
 order and deal pushes to every connection that subscribed the order's account. Prices come from a
 ``BookSource`` (a Level 2 book per code; the market replay provides one, a test a fixed double), and
-``Broker.on_market(code)`` re-matches the resting orders of a code when its book moves. Nothing here can trade real
-money: every order and modification in the REAL environment is refused. Hand-written because no library emulates
-OpenD's trading side; every message is the pinned SDK's own protobuf (``wire``), so the replies are checked against
-its schema. The semantics chosen where OpenD's are not observable here are written on ``Broker``.
+``Broker.on_market(code)`` re-matches the resting orders of a code when its book moves; with ``matching="bar"``
+the broker fills by the backtest's bar rules instead (nothing matches on arrival; ``on_bar_open(code, open_price)``
+then ``on_bar_range(code, high, low)`` fill a code's orders as its next bar opens and trades). Nothing here can
+trade real money: every order and modification in the REAL environment is refused. Hand-written because no library
+emulates OpenD's trading side; every message is the pinned SDK's own protobuf (``wire``), so the replies are checked
+against its schema. The semantics chosen where OpenD's are not observable here are written on ``Broker``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from quantdesk.core.errors import ConfigError
 from quantdesk.opend_emulator.server import Refused
@@ -81,6 +83,8 @@ SEC_MARKETS: dict[int, tuple[str, str]] = {
     32: ("SZ", "Asia/Shanghai"),
 }
 REMARK_MAX_BYTES = 64
+Matching = Literal["book", "bar"]  # against a Level 2 book on arrival, or by the backtest's bar rules
+MATCHING_MODES: tuple[Matching, ...] = ("book", "bar")
 _QTY_EPS = 1e-9
 
 Level = tuple[float, float]  # (price, volume in shares)
@@ -276,6 +280,32 @@ class Broker:
       gets the first outcome (the same order, or the same refusal) and changes nothing.
     - ``paper_account_limits=True`` holds orders to what moomoo's paper trading allows (its OpenAPI FAQ): limit and
       market orders only, DAY only, and no deals (2211 refused, no 2218 pushes).
+
+    ``matching="bar"``: the backtest's fill rules with the optimistic fill model (no spread, no slippage, no volume
+    cap; the kernel's ``_protective`` and its open phase, ``execution.sim_broker``), so that a session replaying
+    stored bars through the emulator trades as its backtest did. Everything above holds except the matching:
+
+    - **No matching on arrival.** A placement or a modification is checked and answered as above (lots, ticks,
+      power, refusals, ``reject_next``, replays) and then rests, SUBMITTED; ``on_market`` does nothing. An order
+      decided at bar k's close fills on bar k+1, in two calls per code as that bar arrives.
+    - **The open** (``on_bar_open(code, open_price)``): the code's open orders fill whole at the open, oldest first
+      within each of three turns: market orders (and a stop triggered on an earlier bar, which is one); then stops
+      the open gapped through (a sell stop: open ≤ aux price; a buy stop: open ≥ aux price; a STOP fills at the
+      open, a STOP_LIMIT becomes a limit at its price); then limits the open is at or through (a buy: open ≤ limit;
+      a sell: open ≥ limit). An IOC order has this one turn: what it has not filled there is cancelled.
+    - **The range** (``on_bar_range(code, high, low)``): first the untriggered stops the range reaches (a sell:
+      low ≤ aux price; a buy: high ≥ aux price) trigger, a STOP filling whole at its aux price, stops placed
+      between the two calls included (the open was before them: they cannot have gapped); then the limits the range
+      trades through, strictly (a sell: high > limit; a buy: low < limit), fill whole at their limit, except a limit
+      placed or modified between the two calls, which waits for the next bar (so does a STOP_LIMIT so placed once
+      it triggers). A STOP_LIMIT that triggers is a limit from then on: it fills at its limit when the range trades
+      through it, else rests. So when a bar reaches both a position's stop and its target, the stop fills (the
+      kernel's order: gapped stop, gapped target, stop in the range, target in the range), and a new position's
+      stop sent on its entry's fill at the open works on the rest of that bar while its target waits a bar.
+    - **Whole fills, at most the holding.** No depth limits a fill; a sell fills at most the shares held, and a
+      sell with nothing to sell stays open unfilled (untriggered, if a stop). A sell is checked at placement
+      against the shares held, not less what other open sells hold: a position's stop and target each cover the
+      whole position, as the backtest's do, and whichever fills first sells it. Commission as above.
     """
 
     def __init__(
@@ -290,7 +320,12 @@ class Broker:
         book_depth: int = 10,
         clock: Callable[[], float] = time.time,
         paper_account_limits: bool = False,
+        matching: Matching = "book",
     ) -> None:
+        if matching not in MATCHING_MODES:
+            raise ConfigError(
+                f"opend emulator broker: matching: expected one of {', '.join(MATCHING_MODES)}, found {matching!r}"
+            )
         if starting_cash_usd < 0 or commission_per_share_usd < 0 or book_depth < 1:
             raise ConfigError(
                 f"opend emulator broker: starting_cash_usd {starting_cash_usd} and commission_per_share_usd "
@@ -305,6 +340,7 @@ class Broker:
         self.book_depth = int(book_depth)
         self.clock = clock
         self.paper_account_limits = paper_account_limits
+        self.matching = matching
         self._sinks: list[Sink] = []
         self.thread_check: Callable[[], object] = lambda: None  # register_trading: "on the emulator's loop thread"
         self._next_order_id = 1_000_001
@@ -333,6 +369,7 @@ class Broker:
         self.fills: list[Fill] = []
         self.unlocked = False
         self._taken: dict[str, dict[tuple[int, float], float]] = {}  # code -> (side, price) -> shares taken
+        self._between: dict[str, set[int]] = {}  # bar matching: code with a bar opened -> orders placed since
         self._outcomes: dict[tuple[int, int, int], tuple[bool, Any]] = {}  # (proto, connID, serialNo)
         self._reject_left = 0
         self._reject_reason = ""
@@ -358,12 +395,113 @@ class Broker:
 
     def on_market(self, code: str) -> None:
         """The book of ``code`` (quote form, ``"US.AAPL"``) has moved: forget the liquidity taken from the last one
-        and re-match the code's open orders, oldest first (stops are checked against their trigger first)."""
+        and re-match the code's open orders, oldest first (stops are checked against their trigger first). Nothing
+        with bar matching (``on_bar_open`` and ``on_bar_range`` fill the orders)."""
         self.thread_check()
+        if self.matching == "bar":
+            return
         self._taken.pop(code, None)
         for order in sorted(self.orders.values(), key=lambda o: o.order_id):
             if order.is_open and order.quote_code == code:
                 self._match(order, arriving=False)
+
+    def on_bar_open(self, code: str, open_price: float) -> None:
+        """Bar matching: a new bar of ``code`` (quote form) opens at ``open_price``. The code's open orders fill
+        whole at the open: market orders, then stops the open gapped through, then limits the open is at or through
+        (oldest first within each); an IOC order's remainder is then cancelled (see the class docstring)."""
+        self.thread_check()
+        self._bar_matching("on_bar_open")
+        if not (open_price > 0 and math.isfinite(open_price)):
+            raise ConfigError(f"opend emulator broker: open_price of {code} must be > 0, got {open_price!r}")
+        orders = self._open_orders(code)
+        self._between[code] = set()
+        for order in orders:
+            if order.is_open and self._is_market(order):
+                self._fill_whole(order, open_price)
+        for order in orders:
+            if order.is_open and self._untriggered_stop(order) and self._sellable_now(order) > _QTY_EPS:
+                gapped = open_price >= order.aux_price if order.side == SIDE_BUY else open_price <= order.aux_price
+                if gapped:
+                    order.triggered = True
+                    if order.order_type == ORDER_TYPE_STOP:
+                        self._fill_whole(order, open_price)
+        for order in orders:
+            if order.is_open and self._is_limit(order):
+                through = open_price <= order.price if order.side == SIDE_BUY else open_price >= order.price
+                if through:
+                    self._fill_whole(order, open_price)
+        for order in orders:
+            if order.is_open and order.time_in_force == TIF_IOC:
+                self._cancel(order)
+
+    def on_bar_range(self, code: str, high: float, low: float) -> None:
+        """Bar matching: the bar of ``code`` opened by ``on_bar_open`` traded from ``low`` to ``high``. The stops it
+        reaches trigger (a STOP fills whole at its aux price), those placed since the open included; then the limits
+        it trades through, strictly, fill whole at their limit, except those placed or modified since the open,
+        which wait for the next bar (see the class docstring)."""
+        self.thread_check()
+        self._bar_matching("on_bar_range")
+        if not (0 < low <= high and math.isfinite(high)):
+            raise ConfigError(f"opend emulator broker: the range of {code} must be 0 < low <= high, got {low!r}, "
+                              f"{high!r}")  # fmt: skip
+        waiting = self._between.pop(code, set())
+        orders = self._open_orders(code)
+        for order in orders:
+            if order.is_open and self._untriggered_stop(order) and self._sellable_now(order) > _QTY_EPS:
+                reached = high >= order.aux_price if order.side == SIDE_BUY else low <= order.aux_price
+                if reached:
+                    order.triggered = True
+                    if order.order_type == ORDER_TYPE_STOP:
+                        self._fill_whole(order, order.aux_price)
+        for order in orders:
+            if order.is_open and self._is_limit(order) and order.order_id not in waiting:
+                through = low < order.price if order.side == SIDE_BUY else high > order.price
+                if through:
+                    self._fill_whole(order, order.price)
+
+    def _bar_matching(self, what: str) -> None:
+        if self.matching != "bar":
+            raise ConfigError(
+                f"opend emulator broker: {what} is bar matching's; this broker matches against the book "
+                f"(matching={self.matching!r}: on_market)"
+            )
+
+    def _open_orders(self, code: str) -> list[Order]:
+        return sorted((o for o in self.orders.values() if o.is_open and o.quote_code == code),
+                      key=lambda o: o.order_id)  # fmt: skip
+
+    @staticmethod
+    def _is_market(order: Order) -> bool:
+        """A market order, or a STOP whose trigger has been reached (one from then on)."""
+        return order.order_type == ORDER_TYPE_MARKET or (order.order_type == ORDER_TYPE_STOP and order.triggered)
+
+    @staticmethod
+    def _is_limit(order: Order) -> bool:
+        """A limit order, or a STOP_LIMIT whose trigger has been reached (one from then on)."""
+        return order.order_type == ORDER_TYPE_NORMAL or (order.order_type == ORDER_TYPE_STOP_LIMIT and order.triggered)
+
+    @staticmethod
+    def _untriggered_stop(order: Order) -> bool:
+        return order.order_type in STOP_TYPES and not order.triggered
+
+    def _sellable_now(self, order: Order) -> float:
+        """What a bar fill of ``order`` can take: its remainder, a sell's at most the shares held."""
+        if order.side == SIDE_BUY:
+            return order.remaining
+        pos = self.accounts[order.acc_id].positions.get(order.quote_code)
+        return min(order.remaining, pos.qty if pos else 0.0)
+
+    def _fill_whole(self, order: Order, price: float) -> None:
+        """One fill of all ``order`` can take (a sell: at most the holding) at ``price``; none when that is nothing."""
+        qty = self._sellable_now(order)
+        if qty > _QTY_EPS:
+            self._fill(order, qty, price)
+
+    def _arrived(self, order: Order) -> None:
+        """A placement or modification rests (bar matching): one between a bar's open and range is marked."""
+        waiting = self._between.get(order.quote_code)
+        if waiting is not None:
+            waiting.add(order.order_id)
 
     def _book(self, code: str) -> tuple[list[Level], list[Level]]:
         bids, asks = self.source.book(code, self.book_depth)
@@ -425,8 +563,12 @@ class Broker:
         )
 
     def sellable(self, acc: Account, code: str, *, excluding: int | None = None) -> float:
+        """The shares of ``code`` a new sell may cover: those held less what open sells hold; with bar matching
+        all those held (a position's stop and target each cover it)."""
         pos = acc.positions.get(code)
         held = pos.qty if pos else 0.0
+        if self.matching == "bar":
+            return held
         selling = sum(
             o.remaining
             for o in self.orders.values()
@@ -458,7 +600,7 @@ class Broker:
         return value
 
     def place(self, req: OrderRequest) -> Order:
-        """Accept (and match) an order, or refuse it (``Refused``; see the class docstring)."""
+        """Accept (and, matching the book, match) an order, or refuse it (``Refused``; see the class docstring)."""
         if req.trd_env != TRD_ENV_SIMULATE:
             raise Refused(
                 "emulator: orders in the REAL environment are refused; this emulator never trades real "
@@ -504,6 +646,9 @@ class Broker:
         self._next_order_id += 1
         self.orders[order.order_id] = order
         self._emit(order)
+        if self.matching == "bar":
+            self._arrived(order)
+            return order
         self._match(order, arriving=True)
         if order.is_open and order.time_in_force == TIF_IOC and (order.order_type not in STOP_TYPES or order.triggered):
             self._cancel(order)
@@ -513,7 +658,7 @@ class Broker:
         self, acc: Account, order_ref: str, *, qty: float | None, price: float | None, aux_price: float | None
     ) -> Order:
         """ModifyOrderOp NORMAL: a new total quantity (more than what has filled) and price (and trigger); the order
-        then arrives again (it loses its place and may fill at once)."""
+        then arrives again (it loses its place and, matching the book, may fill at once)."""
         order = self._order(acc, order_ref)
         self._check_open(order, "modified")
         lot, tick = self._units(order.sec_market, order.code)
@@ -538,7 +683,10 @@ class Broker:
         order.qty, order.price, order.aux_price, order.reserve_price = new_qty, new_price, new_aux, trial.reserve_price
         order.updated_s = self.clock()
         self._emit(order)
-        self._match(order, arriving=True)
+        if self.matching == "bar":
+            self._arrived(order)
+        else:
+            self._match(order, arriving=True)
         return order
 
     def cancel(self, acc: Account, order_ref: str) -> Order:

@@ -107,3 +107,19 @@ def test_the_cli_serves_a_data_home_to_the_sdk(sdk: ModuleType, home: Path) -> N
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_the_cli_serves_with_the_matching_mode_it_is_given(home: Path) -> None:
+    env = os.environ | {"QUANTDESK_HOME": str(home)}
+    command = [sys.executable, "-m", "quantdesk.cli", "opend-emulator", "--port", "0", "--bars-per-s", "0"]
+    refused = subprocess.run([*command, "--matching", "tick"], capture_output=True, text=True, env=env, timeout=60)
+    assert refused.returncode == 2 and "--matching: expected one of book, bar, found 'tick'" in refused.stderr
+    proc = subprocess.Popen([*command, "--matching", "bar"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env)  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "OpenD emulator on 127.0.0.1:" in line and "bar matching" in line, line
+    finally:
+        proc.terminate()
+        proc.wait(10)
