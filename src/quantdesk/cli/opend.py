@@ -34,10 +34,19 @@ def opend_emulator(
             "optimistic fill rules at the bar's open and range (a paper session to compare with its backtest)",
         ),
     ] = "book",
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="replay from this time (UTC, e.g. 2024-01-05T14:30): the bars up to it are "
+            "history at once, the rest come one by one (default: from the first bar)",
+        ),
+    ] = None,
 ) -> None:
     """Serve a data home's bars over OpenD's protocol on loopback, with a synthetic Level 2 book and ticker and a
     simulated trading account (its REAL account refuses every order). Stop with Ctrl-C."""
     from quantdesk.core.paths import data_home as default_home
+    from quantdesk.core.timestamps import to_utc_ns
     from quantdesk.opend_emulator.app import build_opend
     from quantdesk.opend_emulator.trading import MATCHING_MODES, Matching
 
@@ -46,8 +55,9 @@ def opend_emulator(
     mode: Matching = "bar" if matching == "bar" else "book"
     home = data_home if data_home is not None else default_home()
     chosen = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
+    start_ns = to_utc_ns(start, what="--start") if start is not None else None
     opend = build_opend(home, port=port, timeframe=timeframe, symbols=chosen, seed=seed, starting_cash_usd=cash,
-                        matching=mode)  # fmt: skip
+                        matching=mode, start_ns=start_ns)  # fmt: skip
     with opend:
         codes = opend.market.codes
         shown = ", ".join(codes[:8]) + (" ..." if len(codes) > 8 else "")

@@ -152,7 +152,7 @@ def build_opend(home: Path | str, *, port: int = 0, timeframe: Timeframe | str =
     """The emulated OpenD over the data home ``home`` (not started: ``with build_opend(...) as opend``); ``matching``
     is the broker's: ``"book"`` against the synthetic Level 2 book, ``"bar"`` by the backtest's bar rules."""
     market = Market.from_home(home, timeframe=timeframe, symbols=symbols, start_ns=start_ns, seed=seed)
-    emulator = Emulator(port=port)
+    emulator = Emulator(port=port, server_time_s=lambda: market.now_ns / 1e9)  # OpenD's time is the replay's
     quotes = register_quotes(emulator, market)
     books = MarketBooks(market)
     broker = Broker(books, starting_cash_usd=starting_cash_usd, trade_password=trade_password,

@@ -70,9 +70,11 @@ class Faults:
 class Emulator:
     """An OpenD on loopback (see the module docstring)."""
 
-    def __init__(self, *, port: int = 0, keep_alive_s: int = 10) -> None:
+    def __init__(self, *, port: int = 0, keep_alive_s: int = 10,
+                 server_time_s: Callable[[], float] = time.time) -> None:  # fmt: skip
         self.requested_port = int(port)
         self.keep_alive_s = int(keep_alive_s)
+        self.server_time_s = server_time_s  # OpenD's clock in GetGlobalState and KeepAlive (a replay's: its time)
         self.handlers: dict[int, Handler] = {}
         self.connections: dict[int, Connection] = {}
         self.faults = Faults()
@@ -288,7 +290,7 @@ class Emulator:
 
     def _keep_alive(self, conn: Connection, c2s: Any) -> Any:
         s2c = wire.pb("KeepAlive").S2C()
-        s2c.time = int(time.time())
+        s2c.time = int(self.server_time_s())
         return s2c
 
     def _global_state(self, conn: Connection, c2s: Any) -> Any:
@@ -299,8 +301,8 @@ class Emulator:
         s2c.trdLogined = True
         s2c.serverVer = SERVER_VER
         s2c.serverBuildNo = 1
-        s2c.time = int(time.time())
-        s2c.localTime = time.time()
+        s2c.time = int(self.server_time_s())
+        s2c.localTime = self.server_time_s()
         s2c.programStatus.type = PROGRAM_STATUS_READY
         s2c.connID = conn.conn_id
         return s2c

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from quantdesk.core.errors import BrokerUnavailableError, ConfigError
 from quantdesk.domain.ids import ClientOrderId
 from quantdesk.domain.order_events import (
@@ -44,6 +46,9 @@ _REJECTED = ("FAILED", "SUBMIT_FAILED", "DISABLED", "TIMEOUT")
 _ORDER_TYPES = {OrderType.MARKET: "MARKET", OrderType.LIMIT: "NORMAL", OrderType.STOP: "STOP",
                 OrderType.STOP_LIMIT: "STOP_LIMIT"}  # fmt: skip
 _TIF = {TimeInForce.DAY: "DAY", TimeInForce.GTC: "GTC"}
+# OpenD writes a deal's time in its market's local time
+_MARKET_TZ = {"US": "America/New_York", "HK": "Asia/Hong_Kong", "CN": "Asia/Shanghai", "SG": "Asia/Singapore",
+              "JP": "Asia/Tokyo", "AU": "Australia/Sydney"}  # fmt: skip
 
 
 @dataclass
@@ -365,12 +370,23 @@ class MoomooBroker:
         qty = float(row["qty"])
         tr.filled_units += qty
         self._events.append(OrderFilled(
-            ts_ns=self._now(), client_order_id=o.client_order_id, symbol=o.symbol, fill_id=f"moomoo-{deal_id}",
+            ts_ns=self._deal_ns(row), client_order_id=o.client_order_id, symbol=o.symbol, fill_id=f"moomoo-{deal_id}",
             side=o.side, quantity_units=qty, price=float(row["price"]), commission=0.0, spread_slippage=0.0,
             impact=0.0, trade_id=None,
         ))  # fmt: skip
         if tr.filled_units >= o.quantity_units - 1e-9:
             tr.closed = True
+
+    def _deal_ns(self, row: dict[str, Any]) -> int:
+        """When the deal was made, as OpenD says (its ``create_time``, the market's local time); else now."""
+        text = str(row.get("create_time", "") or "")
+        try:
+            stamp = pd.Timestamp(text)
+            if stamp is pd.NaT or stamp.tzinfo is not None:
+                raise ValueError(text)
+            return int(stamp.tz_localize(_MARKET_TZ.get(self.market, "UTC")).tz_convert("UTC").as_unit("ns").value)
+        except (ValueError, TypeError):
+            return self._now()
 
     def _accept(self, tr: _Tracked) -> None:
         if not tr.accepted:
