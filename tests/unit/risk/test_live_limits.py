@@ -1,7 +1,8 @@
 """The live limits and the kill switch (``risk.live_limits``): each limit just inside and just outside, the
 throttles across their 60-second window, what each trading state lets through, the kill switch's cancels,
 the state kept in a SQLite live state store across a reopen; and the ``execution_rules.live_limits`` field
-of the strategy format (parse, resolve, bad values named by their JSON path)."""
+of the strategy format (parse, resolve, bad values named by their JSON path). The position limit, market
+hours, the stale-data guard and the daily loss limit are in ``test_live_limits_guards.py``."""
 
 from __future__ import annotations
 
