@@ -1,8 +1,9 @@
 """The live state a paper or live session resumes from after a crash, in SQLite (default) or Redis (production).
 
 What is kept, per session: the positions and the open orders after the last bar the session finished, the
-last bar processed per instrument, the trading state (``domain.trading_state``), and every client order id
-the session has claimed for sending. Both stores keep one contract (``LiveStateStore``):
+last bar processed per instrument, the trading state (``domain.trading_state``), the trading day and its
+starting equity that the daily loss limit measures from (``set_day_start``; ``risk.live_limits``), and every
+client order id the session has claimed for sending. Both stores keep one contract (``LiveStateStore``):
 
 - ``commit(step)`` writes one ``StateStep`` (positions and open orders after a bar, with that bar's time per
   instrument) all at once or not at all, so a SIGKILL leaves the state of one bar or of the next, never a mix.
@@ -69,6 +70,8 @@ class LiveSnapshot:
     trading_state_ns: int | None = None
     # every change of the trading state, oldest first: (state, the session's time it was made at)
     trading_state_history: tuple[tuple[TradingState, int], ...] = ()
+    # (the trading day, the equity at its start) of the daily loss limit; None: never set
+    day_start: tuple[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +81,7 @@ class LiveSnapshot:
             "trading_state": str(self.trading_state),
             "trading_state_ns": self.trading_state_ns,
             "trading_state_history": [[str(st), ns] for st, ns in self.trading_state_history],
+            "day_start": None if self.day_start is None else list(self.day_start),
         }
 
 
@@ -89,6 +93,7 @@ class LiveStateStore(Protocol):
     def claimed(self) -> set[str]: ...
     def snapshot(self) -> LiveSnapshot: ...
     def set_trading_state(self, state: TradingState, since_ns: int | None = None) -> None: ...
+    def set_day_start(self, day: str, equity: float) -> None: ...
     def clear(self) -> None: ...
 
 
@@ -111,6 +116,21 @@ def _check_step(step: StateStep, stored: Mapping[str, int]) -> None:
                 f"live state: {symbol}'s bar {ns} is before the last one processed ({before}); "
                 "the state never goes back"
             )
+
+
+def _day_start_text(day: str, equity: float) -> str:
+    if not isinstance(day, str) or not day:
+        raise ConfigError(f"live state: a trading day is a non-empty text, found {day!r}")
+    if isinstance(equity, bool) or not isinstance(equity, int | float):
+        raise ConfigError(f"live state: the day's starting equity must be a number, found {equity!r}")
+    return _dumps([day, float(equity)], f"day start {day}")
+
+
+def _day_start(text: str | None) -> tuple[str, float] | None:
+    if not text:
+        return None
+    day, equity = json.loads(text)
+    return str(day), float(equity)
 
 
 def _dumps(value: Any, what: str) -> str:
@@ -205,6 +225,14 @@ class SqliteLiveState:
                 "INSERT OR REPLACE INTO live_item (session, kind, item, value) VALUES (?, 'meta', ?, ?)", rows
             )
 
+    def set_day_start(self, day: str, equity: float) -> None:
+        text = _day_start_text(day, equity)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO live_item (session, kind, item, value) VALUES (?, 'meta', 'day_start', ?)",
+                (self.session_id, text),
+            )
+
     def clear(self) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM live_item WHERE session = ?", (self.session_id,))
@@ -242,6 +270,7 @@ def _snapshot(items: Mapping[str, Mapping[str, str]]) -> LiveSnapshot:
         trading_state=TradingState(state),
         trading_state_ns=int(since) if since else None,
         trading_state_history=_history(meta),
+        day_start=_day_start(meta.get("day_start")),
     )
 
 
@@ -328,6 +357,11 @@ class RedisLiveState:
             if entry is not None:
                 meta[entry[0]] = entry[1]
             self._r.hset(self._key("meta"), mapping=meta)  # type: ignore[arg-type]
+
+    def set_day_start(self, day: str, equity: float) -> None:
+        text = _day_start_text(day, equity)
+        with self._translated():
+            self._r.hset(self._key("meta"), "day_start", text)
 
     def clear(self) -> None:
         with self._translated():

@@ -7,9 +7,12 @@ in milliseconds.
 
 ``live_limits`` (an addition; the plan asks for "live trading execution ... with safety limits" and names
 none) holds the safety limits of a paper or live session, which ``risk.live_limits.LiveRiskGate`` applies
-before an order or a modify leaves for a broker: the largest value of one order in the account's currency
-and how many orders and modifies may go out in any 60 seconds. Each is off when null (the default), so a
-file that names none sends what its rules decide; a backtest ignores them all (it has no broker to protect).
+before an order or a modify leaves for a broker: the largest value of one order and of one instrument's
+position in the account's currency, how many orders and modifies may go out in any 60 seconds, the largest
+loss of one trading day (reaching it halts the session, which then flattens), new orders only inside the
+instrument's regular session (``market_hours_only``), and none on a quote older than ``max_quote_age_s``
+(the stale-data guard). Each is off when null or false (the default), so a file that names none sends what
+its rules decide; a backtest ignores them all (it has no broker to protect).
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ class MockTrading(StrictModel):
 
 
 class LiveLimits(StrictModel):
-    """Addition: a paper or live session's safety limits (null: off); backtests ignore them."""
+    """Addition: a paper or live session's safety limits (null or false: off); backtests ignore them."""
 
     max_order_notional: float | None = Field(
         default=None,
@@ -71,6 +74,36 @@ class LiveLimits(StrictModel):
     )
     max_modifies_per_minute: int | None = Field(
         default=None, ge=1, le=100_000, strict=True, description="modifies (amends) sent in any 60 seconds"
+    )
+    max_position_notional: float | None = Field(
+        default=None,
+        gt=0,
+        le=1e15,
+        strict=True,
+        description="largest value of one instrument's position once the order fills (units x price), in the "
+        "account's currency; a larger order is resized to what fits, an order that reduces is always allowed",
+    )
+    max_daily_loss: float | None = Field(
+        default=None,
+        gt=0,
+        le=1e15,
+        strict=True,
+        description="largest loss of one trading day (the equity at the day's start less the equity now), in the "
+        "account's currency; reaching it halts the session, which flattens",
+    )
+    market_hours_only: bool = Field(
+        default=False,
+        strict=True,
+        description="true: no order that adds exposure outside the instrument's regular session (reducing orders "
+        "always go out)",
+    )
+    max_quote_age_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=604_800,
+        strict=True,
+        description="seconds: no order that adds exposure while the instrument's last quote is older than this, "
+        "or of unknown age (reducing orders always go out)",
     )
 
 

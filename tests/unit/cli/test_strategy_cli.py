@@ -54,6 +54,7 @@ def test_resolve_prints_every_default_and_the_rules_the_file_leaves_off(tmp_path
     # the live limits of paper and live sessions: named by no file here, so every one is off (null)
     assert doc["execution_rules"]["live_limits"] == {
         "max_order_notional": None, "max_orders_per_minute": None, "max_modifies_per_minute": None,
+        "max_position_notional": None, "max_daily_loss": None, "market_hours_only": False, "max_quote_age_s": None,
     }  # fmt: skip
     # the resolved file is a strategy file, and resolves to itself
     resolved = tmp_path / "resolved.json"

@@ -97,6 +97,24 @@ def test_the_trading_state_is_kept(store: SqliteLiveState | RedisLiveState) -> N
         store.set_trading_state("PAUSED")  # type: ignore[arg-type]
 
 
+def test_the_day_start_of_the_daily_loss_limit_is_kept_and_replaced(store: SqliteLiveState | RedisLiveState) -> None:
+    assert store.snapshot().day_start is None and store.snapshot().to_dict()["day_start"] is None
+    store.set_day_start("20240102", 100_000.25)
+    store.set_trading_state(TradingState.HALTED, 1_735_828_200_000_000_000)  # the other meta items stay apart
+    snap = store.snapshot()
+    assert snap.day_start == ("20240102", 100_000.25) and snap.to_dict()["day_start"] == ["20240102", 100_000.25]
+    assert snap.trading_state_history == ((TradingState.HALTED, 1_735_828_200_000_000_000),)
+    store.set_day_start("20240103", 99_000.0)  # a new day replaces it
+    assert store.snapshot().day_start == ("20240103", 99_000.0)
+    with pytest.raises(ConfigError, match="day start 20240104 is not JSON-ready"):
+        store.set_day_start("20240104", float("nan"))
+    with pytest.raises(ConfigError, match="a trading day is a non-empty text"):
+        store.set_day_start("", 1.0)
+    assert store.snapshot().day_start == ("20240103", 99_000.0)
+    store.clear()
+    assert store.snapshot().day_start is None
+
+
 def test_values_that_are_not_json_and_bad_session_ids_are_config_errors(
     store: SqliteLiveState | RedisLiveState,
 ) -> None:

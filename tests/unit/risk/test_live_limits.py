@@ -1,7 +1,8 @@
 """The live limits and the kill switch (``risk.live_limits``): each limit just inside and just outside, the
 throttles across their 60-second window, what each trading state lets through, the kill switch's cancels,
 the state kept in a SQLite live state store across a reopen; and the ``execution_rules.live_limits`` field
-of the strategy format (parse, resolve, bad values named by their JSON path)."""
+of the strategy format (parse, resolve, bad values named by their JSON path). The position limit, market
+hours, the stale-data guard and the daily loss limit are in ``test_live_limits_guards.py``."""
 
 from __future__ import annotations
 
@@ -50,6 +51,13 @@ def order(
 
 def gate(state: TradingState = TradingState.ACTIVE, **limits: Any) -> LiveRiskGate:
     return LiveRiskGate(LiveLimits(**limits), state)
+
+
+# every live limit as a file that names none resolves it: off
+LIMITS_OFF = {
+    "max_order_notional": None, "max_orders_per_minute": None, "max_modifies_per_minute": None,
+    "max_position_notional": None, "max_daily_loss": None, "market_hours_only": False, "max_quote_age_s": None,
+}  # fmt: skip
 
 
 # ---- max_order_notional -------------------------------------------------------------------------------------
@@ -366,9 +374,7 @@ def with_limits(**limits: Any) -> dict[str, Any]:
 
 def test_live_limits_parse_from_the_file_and_default_to_off() -> None:
     assert parse_strategy(SPEC.read_text()).execution_rules.live_limits == LiveLimits()
-    assert LiveLimits().model_dump() == {
-        "max_order_notional": None, "max_orders_per_minute": None, "max_modifies_per_minute": None,
-    }  # fmt: skip
+    assert LiveLimits().model_dump() == LIMITS_OFF
     report = validate_data(with_limits(max_order_notional=25_000, max_orders_per_minute=30, max_modifies_per_minute=60))
     assert report.ok, report.problems
     assert report.strategy is not None
@@ -382,12 +388,22 @@ def test_live_limits_parse_from_the_file_and_default_to_off() -> None:
 
 def test_resolve_writes_the_live_limits_out_null_when_off_and_round_trips() -> None:
     off = parse_strategy(SPEC.read_text()).resolved_document()["execution_rules"]["live_limits"]
-    assert off == {"max_order_notional": None, "max_orders_per_minute": None, "max_modifies_per_minute": None}
+    assert off == LIMITS_OFF
     report = validate_data(with_limits(max_orders_per_minute=30))
     assert report.strategy is not None
     document = report.strategy.resolved_document()
-    assert document["execution_rules"]["live_limits"] == {
-        "max_order_notional": None, "max_orders_per_minute": 30, "max_modifies_per_minute": None,
+    assert document["execution_rules"]["live_limits"] == LIMITS_OFF | {"max_orders_per_minute": 30}
+    again = validate_data(document)
+    assert again.strategy is not None and again.strategy.resolved_document() == document
+    every = {"max_position_notional": 50_000, "max_daily_loss": 2_000.5, "market_hours_only": True,
+             "max_quote_age_s": 5}  # fmt: skip
+    report = validate_data(with_limits(**every))
+    assert report.ok, report.problems
+    assert report.strategy is not None
+    document = report.strategy.resolved_document()
+    assert document["execution_rules"]["live_limits"] == LIMITS_OFF | {
+        "max_position_notional": 50_000.0, "max_daily_loss": 2_000.5, "market_hours_only": True,
+        "max_quote_age_s": 5.0,
     }  # fmt: skip
     again = validate_data(document)
     assert again.strategy is not None and again.strategy.resolved_document() == document
@@ -405,6 +421,23 @@ def test_resolve_writes_the_live_limits_out_null_when_off_and_round_trips() -> N
         ("max_orders_per_minute", True, "valid integer"),
         ("max_modifies_per_minute", 100_001, "less than or equal to 100000"),
         ("max_modifies_per_minute", "60", "valid integer"),
+        ("max_position_notional", 0, "greater than 0"),
+        ("max_position_notional", -50_000.0, "greater than 0"),
+        ("max_position_notional", 2e15, "less than or equal to 1000000000000000"),
+        ("max_position_notional", "50000", "valid number"),
+        ("max_position_notional", True, "valid number"),
+        ("max_daily_loss", 0.0, "greater than 0"),
+        ("max_daily_loss", -1_000, "greater than 0"),
+        ("max_daily_loss", "1000", "valid number"),
+        ("max_daily_loss", [1_000], "valid number"),
+        ("market_hours_only", "yes", "valid boolean"),
+        ("market_hours_only", 1, "valid boolean"),
+        ("market_hours_only", None, "valid boolean"),
+        ("max_quote_age_s", 0, "greater than 0"),
+        ("max_quote_age_s", -5.0, "greater than 0"),
+        ("max_quote_age_s", 604_801, "less than or equal to 604800"),
+        ("max_quote_age_s", "5s", "valid number"),
+        ("max_quote_age_s", True, "valid number"),
     ],
 )
 def test_bad_live_limits_are_problems_at_their_json_path(field: str, value: Any, message: str) -> None:
@@ -426,7 +459,15 @@ def test_live_limits_are_frozen() -> None:
 
 def test_a_backtest_ignores_the_live_limits() -> None:
     data = [bars("AAA", A_DAYS, A_CLOSE), bars("BBB", B_DAYS, B_CLOSE)]
-    tight = {"max_order_notional": 1.0, "max_orders_per_minute": 1, "max_modifies_per_minute": 1}
+    tight = {
+        "max_order_notional": 1.0,
+        "max_orders_per_minute": 1,
+        "max_modifies_per_minute": 1,
+        "max_position_notional": 1.0,
+        "max_daily_loss": 1.0,
+        "market_hours_only": True,
+        "max_quote_age_s": 1.0,
+    }
     limited = strategy(execution_rules={"mock_trading": {"fill_model": "optimistic"}, "live_limits": tight})
     free = run_backtest(strategy(), data, initial_cash=10_000.0)
     ran = run_backtest(limited, data, initial_cash=10_000.0)
