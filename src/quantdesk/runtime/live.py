@@ -61,6 +61,7 @@ class _Series:
     history: Bars
     ts: list[int] = field(default_factory=list)
     ohlcv: list[tuple[float, float, float, float, float]] = field(default_factory=list)
+    arrived_s: float = field(default_factory=time.monotonic)  # when its latest bar came (monotonic seconds)
     _bars: Bars | None = None
 
     @property
@@ -71,6 +72,7 @@ class _Series:
         if bar.ts_ns <= self.last_ts:
             return False  # the history already holds it (the first push repeats the latest bar)
         self.ts.append(bar.ts_ns)
+        self.arrived_s = time.monotonic()
         self.ohlcv.append((bar.open, bar.high, bar.low, bar.close, bar.volume))
         self._bars = None
         return True
@@ -216,7 +218,10 @@ class LiveSession:
                 event_log=self.event_log, live_state=self.live_state,
                 live_limits=self.strategy.execution_rules.live_limits, on_row=self.on_row,
                 commit_every_s=self.commit_every_s, broker=self.broker,
+                calendars=[b.calendar for b in prep.bars],
             )  # fmt: skip
+            series = [self._series[s] for s in self.symbols]
+            session.quote_age_s = lambda j: time.monotonic() - series[j].arrived_s
         elif prep.grid.n > session.n:
             session.extend(arrays, clock)
         stepped = 0

@@ -112,6 +112,7 @@ def paper_replay(
                                open_ns=grid_open_times(grid, bar_list)),
             session_id=sid, event_log=event_log, live_state=live_state,
             live_limits=strategy.execution_rules.live_limits, on_row=on_row, commit_every_s=commit_every_s,
+            calendars=[b.calendar for b in bar_list],
         )  # fmt: skip
         made.append(session)
         if session_for is not None:

@@ -48,6 +48,7 @@ import numpy as np
 
 from quantdesk.backtest.kernel_io import KernelOutput
 from quantdesk.core.errors import ConfigError
+from quantdesk.domain.calendar import TradingCalendar
 from quantdesk.domain.ids import ClientOrderId, OrderKind
 from quantdesk.domain.order_events import (
     OrderAccepted,
@@ -86,7 +87,7 @@ from quantdesk.kernels.session_rows import (
     open_visits,
 )
 from quantdesk.persistence.live_state import LiveStateStore, StateStep
-from quantdesk.risk.live_limits import LiveRiskGate, TradingStateChanged
+from quantdesk.risk.live_limits import GateDecision, LiveRiskGate, TradingStateChanged
 from quantdesk.strategy.execution_models import LiveLimits
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ class PaperSession:
         on_row: Callable[[PaperSession, int], None] | None = None,
         commit_every_s: float = 0.05,
         broker: Broker | None = None,
+        calendars: Sequence[TradingCalendar] | None = None,
     ) -> None:
         p = np.ascontiguousarray(params, dtype=np.float64)
         if p[L.P_SIZE_AT_DECISION] <= 0.0:
@@ -205,7 +207,17 @@ class PaperSession:
             self._restore = list(snapshot.trading_state_history)
             if not self._restore and snapshot.trading_state is not TradingState.ACTIVE:
                 self._restore = [(snapshot.trading_state, self._stored_last_ns)]
-        self.gate = LiveRiskGate(live_limits or LiveLimits(), store=live_state)
+        limits = live_limits or LiveLimits()
+        self.gate = LiveRiskGate(limits, store=live_state)
+        # market hours come from each instrument's calendar; a quote's age from the live session (a replay's bar
+        # has just closed on the session's clock: age 0)
+        self.calendars = tuple(calendars) if calendars is not None else ()
+        if limits.market_hours_only and (len(self.calendars) != m or not all(c.has_session for c in self.calendars)):
+            raise ConfigError(
+                "execution_rules.live_limits.market_hours_only: the session needs each instrument's trading hours "
+                "(its calendar's session open and close), and at least one has none"
+            )
+        self.quote_age_s: Callable[[int], float] | None = None
         self._last_bar_ns = np.full(m, -1, dtype=np.int64)
         self._last_commit_s = -math.inf
         self.stop_requested = False
@@ -491,8 +503,11 @@ class PaperSession:
         for j in idx[:n_visit].tolist():
             self._cancel_closed(j)
             self._follow_position(j, known)
+        flatten = self.gate.limits.max_daily_loss is not None and self._daily_loss(t, known)
         for oid in range(n_orders, int(self.ai[L.A_N_ORDERS])):
             self._send_kernel_order(oid, t, known)
+        if flatten:
+            self._flatten(t, known, n_orders)
         self.next_row = t + 1
         if self.external:  # what the broker reports from now on happens during the next row's bar
             self._t = t + 1
@@ -570,10 +585,15 @@ class PaperSession:
         price = order.limit_price if not math.isnan(order.limit_price) else order.stop_price
         if math.isnan(price):
             price = float(self.close[t, j])
-        decision = self.gate.check(order, position_qty=float(self.fs[j, L.F_QTY]), price=price, now_ns=known)
+        limits = self.gate.limits
+        hours = self._in_market_hours(j, known) if limits.market_hours_only else None
+        age = None
+        if limits.max_quote_age_s is not None:
+            age = self.quote_age_s(j) if self.quote_age_s is not None else 0.0
+        decision = self.gate.check(order, position_qty=float(self.fs[j, L.F_QTY]), price=price, now_ns=known,
+                                   lot_units=float(self.lot[j]), in_market_hours=hours, quote_age_s=age)  # fmt: skip
         if not decision.allowed:
-            self.denied.append(self.manager.deny(order, reason=decision.reason, value=decision.value,
-                                                 limit=decision.limit, ts_ns=known))  # fmt: skip
+            self._deny(order, decision, known)
             self._kernel_cancel(j, oid, entry, t)
             return
         if decision.quantity_units != order.quantity_units:
@@ -585,6 +605,11 @@ class PaperSession:
         self._coid_of_oid[oid] = order.client_order_id
         self.gate.record_submit(known)
         self.manager.submit(order)
+
+    def _deny(self, order: Order, decision: GateDecision, ts_ns: int) -> None:
+        """A live limit refused ``order``: its ``OrderDenied`` (the check's name first, then why) is logged."""
+        self.denied.append(self.manager.deny(order, reason=f"{decision.check}: {decision.reason}",
+                                             value=decision.value, limit=decision.limit, ts_ns=ts_ns))  # fmt: skip
 
     def _kernel_cancel(self, j: int, oid: int, entry: bool, t: int) -> None:
         """A refused order leaves the kernel as cancelled, so the kernel decides again on a later bar."""
@@ -672,6 +697,52 @@ class PaperSession:
         target = float(self.fs[j, L.F_TARGET])
         prot.stop = self._protective(j, prot.stop, OrderKind.STOP, direction, units, stop, ts)
         prot.target = self._protective(j, prot.target, OrderKind.TARGET, direction, units, target, ts)
+
+    def _in_market_hours(self, j: int, now_ns: int) -> bool:
+        return not bool(self.calendars[j].outside_hours(np.asarray([now_ns], dtype=np.int64))[0])
+
+    def _daily_loss(self, t: int, known: int) -> bool:
+        """``max_daily_loss`` at row ``t``'s close: True when the loss of the day reached it now (the gate halted,
+        its open orders are cancelled; the caller flattens)."""
+        day = int(self.day_id[t]) if self._day_grid else known // 86_400_000_000_000
+        change = self.gate.check_daily_loss(
+            now_ns=max(known, self._gate_now()), day=day, equity=float(self.equity[t]),
+            open_orders=self.manager.open_orders(),
+        )  # fmt: skip
+        if change is None:
+            return False
+        self._cancel_all(change.cancel_client_order_ids)
+        self.commit()
+        return True
+
+    def _flatten(self, t: int, known: int, n_orders: int) -> None:
+        """After the daily loss limit halted the session: a market order closes each position the kernel is not
+        closing already at this close (a halted gate lets an order that reduces a position out)."""
+        exiting = {int(self.orders[oid]["inst"]) for oid in range(n_orders, int(self.ai[L.A_N_ORDERS]))
+                   if int(self.orders[oid]["reason"]) != L.R_ENTRY}  # fmt: skip
+        for j, sym in enumerate(self.symbols):
+            qty = float(self.fs[j, L.F_QTY])
+            if qty == 0.0 or j in exiting or any(tr.kind is OrderKind.EXIT for tr in self._working[j].values()):
+                continue
+            order = Order(
+                client_order_id=ClientOrderId.derive(self.session_id, sym, known, OrderKind.EXIT,
+                                                     1 + int(self.is_[j, L.I_TRADE_ID])),
+                symbol=sym, kind=OrderKind.EXIT, side=OrderSide.SELL if qty > 0 else OrderSide.BUY,
+                order_type=OrderType.MARKET, time_in_force=TimeInForce.GTC, quantity_units=abs(qty),
+                filled_units=0.0, limit_price=math.nan, stop_price=math.nan, average_price=math.nan,
+                status=OrderStatus.NEW, reason="max_daily_loss", decided_ns=known, submitted_ns=known,
+                accepted_ns=None, closed_ns=None,
+            )  # fmt: skip
+            decision = self.gate.check(order, position_qty=qty, price=float(self.close[t, j]), now_ns=known,
+                                       lot_units=float(self.lot[j]))  # fmt: skip
+            if not decision.allowed:
+                self._deny(order, decision, known)
+                continue
+            if self.external:
+                self._withdraw_protection(j)
+            self._track(order.client_order_id, _Tracked(kind=OrderKind.EXIT, inst=j, oid=-1, leaves=abs(qty)))
+            self.gate.record_submit(known)
+            self.manager.submit(order)
 
     def _withdraw_protection(self, j: int) -> None:
         """A market exit is going out on a broker outside the process: the position's stop and target leave first.
@@ -819,6 +890,9 @@ class PaperSession:
         if isinstance(event, OrderFilled):
             self._stale[tr.inst] = True
             self._book_outside_fill(tr, event)
+            tr.leaves -= event.quantity_units
+            if tr.leaves <= 1e-12:
+                del self._leaving[event.client_order_id]
         elif isinstance(event, OrderCancelled | OrderExpired | OrderRejected):
             del self._leaving[event.client_order_id]
 
@@ -840,9 +914,6 @@ class PaperSession:
         apply_fill(self.fs, self.is_, self.af, self.ai, j, t, side, q, f.price, f.reference_price, f.commission,
                    f.spread_slippage, f.impact, reason, -1, -1, L.ORDER_MARKET, self.trades, self.fills,
                    self.orders)  # fmt: skip
-        tr.leaves -= q
-        if tr.leaves <= 1e-12:
-            self._leaving.pop(f.client_order_id, None)
 
     def _book_fill(self, tr: _Tracked, f: OrderFilled) -> None:
         j, t = tr.inst, self._t
@@ -852,6 +923,8 @@ class PaperSession:
             book_entry_fill(self.fs, self.is_, self.af, self.ai, j, t, *args, _at(self.atr_stop, dec, j),
                             _at(self.expansion, dec, j), _at(self.swing_low, dec, j), _at(self.swing_high, dec, j),
                             float(self.tick[j]), self.p, self.trades, self.fills, self.orders)  # fmt: skip
+        elif tr.oid < 0 and tr.kind is OrderKind.EXIT:  # the daily loss limit's flatten: no kernel order
+            self._book_outside_fill(tr, f)
         elif tr.kind is OrderKind.EXIT:
             book_exit_fill(self.fs, self.is_, self.af, self.ai, j, t, *args, self.trades, self.fills, self.orders)
         else:

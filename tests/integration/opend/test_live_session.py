@@ -91,7 +91,7 @@ def _lockstep(opend: OpenD, live: LiveSession, bars: int) -> None:
         _wait(lambda: _fills(live) == len(opend.broker.fills), live.pump, f"the fills at bar {k}'s open")
         opend.close_bar()
         _wait(lambda: _fills(live) == len(opend.broker.fills), book, f"the fills in bar {k}'s range")
-        _wait(lambda: live.session is not None and live.session.next_row > k, live.pump, f"row {k}'s close")
+        _wait(lambda k=k: live.session is not None and live.session.next_row > k, live.pump, f"row {k}'s close")
     _wait(lambda: _fills(live) == len(opend.broker.fills), live.pump, "the last fills")
 
 
@@ -108,8 +108,9 @@ def _session(gateway: Gateway, home: Path, start_k: int, *, log_events: bool = T
     return live, feed
 
 
-def test_a_session_replaying_a_stored_day_on_the_emulator_trades_as_that_days_backtest(sdk: ModuleType,
-                                                                                         home: Path) -> None:  # fmt: skip
+def test_a_session_replaying_a_stored_day_on_the_emulator_trades_as_that_days_backtest(
+    sdk: ModuleType, home: Path
+) -> None:
     stored = Catalog(home / "catalog").read_bars("SYN001", Timeframe.M1)
     start_k = 3 * DAY  # the fourth day is replayed; the three before are the warm-up
     with (
@@ -153,7 +154,7 @@ def test_with_book_matching_the_session_holds_what_the_account_holds(sdk: Module
         try:
             for k in range(180):
                 opend.advance()
-                _wait(lambda: live.session is not None and live.session.next_row > k, live.pump, f"row {k}")
+                _wait(lambda k=k: live.session is not None and live.session.next_row > k, live.pump, f"row {k}")
             _wait(lambda: _fills(live) == len(opend.broker.fills), live.pump, "the last fills")
             session = live.session
             assert session is not None

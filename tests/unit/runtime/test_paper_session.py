@@ -96,7 +96,7 @@ def test_the_kill_switch_leaves_no_resting_order_and_only_reducing_orders_go_out
     assert (late_entries["status"] == 2).all() and (late_entries["filled"] == 0.0).all()
     denied = [e for e in session.manager.event_log.events()[seen["events"] :] if isinstance(e, OrderDenied)]
     assert len(denied) == len(late_entries)
-    assert all(e.reason.startswith("HALTED allows only orders that reduce a position") for e in denied)
+    assert all(e.reason.startswith("trading_state: HALTED allows only orders that reduce a position") for e in denied)
 
 
 def test_a_stop_ends_the_run_after_its_row_and_a_restart_resumes_it_to_the_same_end(
