@@ -49,6 +49,7 @@ bench: $(STAMP_RUN)
 	$(BIN)/python benchmarks/plan_example.py
 	$(BIN)/python benchmarks/user_path.py
 	$(BIN)/python benchmarks/paper.py
+	$(BIN)/python benchmarks/opend.py
 
 bench-peers: $(STAMP_BENCH)
 	$(BIN)/python benchmarks/peers.py

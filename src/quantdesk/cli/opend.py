@@ -34,6 +34,15 @@ def opend_emulator(
             "optimistic fill rules at the bar's open and range (a paper session to compare with its backtest)",
         ),
     ] = "book",
+    quote_pushes_per_s: Annotated[
+        float,
+        typer.Option(
+            "--quote-pushes-per-s",
+            min=0.0,
+            help="also push the subscribed quotes again, about this many "
+            "a second in all (a busy market's load; 0: only at each bar)",
+        ),
+    ] = 0.0,
     start: Annotated[
         str | None,
         typer.Option(
@@ -65,7 +74,7 @@ def opend_emulator(
                   f"{opend.market.timeframe.value} bars from {escape(str(home))}, {mode} matching; Ctrl-C to stop",
                   highlight=False)  # fmt: skip
         if bars_per_s > 0:
-            opend.play(bars_per_s)
+            opend.play(bars_per_s, quote_pushes_per_s=quote_pushes_per_s)
         try:
             while True:
                 time.sleep(0.5)

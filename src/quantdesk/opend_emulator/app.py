@@ -41,6 +41,7 @@ class OpenD:
     quotes: QuoteService
     broker: Broker
     _playing: asyncio.TimerHandle | None = field(default=None, repr=False)
+    _quoting: asyncio.TimerHandle | None = field(default=None, repr=False)
     _opened: list[tuple[str, BarView]] | None = field(default=None, repr=False)  # bar matching: bars at their open
 
     @property
@@ -91,17 +92,39 @@ class OpenD:
             self.broker.on_bar_range(code, bar.high, bar.low)
         return self.market.advance()
 
-    def play(self, bars_per_s: float) -> None:
+    def play(self, bars_per_s: float, *, quote_pushes_per_s: float = 0.0) -> None:
         """Advance the market on the emulator's loop, ``bars_per_s`` bars a second, until the replay ends. With bar
         matching each bar is opened (``open_next``), closed half a period later (``close_bar``), and the next one
-        opened a period after it."""
+        opened a period after it. ``quote_pushes_per_s``: besides each bar's pushes, the subscribed quotes pushed
+        again at about that many a second in all (``QuoteService.push_quotes``; OpenD pushes a quote on each trade),
+        to load a client as a busy market does."""
         if not bars_per_s > 0:
             raise ConfigError(f"--bars-per-s: expected a pace > 0, found {bars_per_s!r}")
+        if not quote_pushes_per_s >= 0:
+            raise ConfigError(f"--quote-pushes-per-s: expected a rate >= 0, found {quote_pushes_per_s!r}")
         period_s = 1.0 / bars_per_s
         by_bar = self.matching == "bar"
 
         def start() -> None:
             loop = asyncio.get_running_loop()
+
+            began, pushed = loop.time(), [0]
+
+            def quote_round() -> None:
+                # as many rounds as keep the pushes at the rate since the start (a timer comes late on a busy loop)
+                self._quoting = None
+                if self.market.at_end:
+                    return
+                due = quote_pushes_per_s * (loop.time() - began)
+                while pushed[0] < due:
+                    sent = self.quotes.push_quotes()
+                    if not sent:
+                        break
+                    pushed[0] += sent
+                self._quoting = loop.call_later(0.005, quote_round)
+
+            if quote_pushes_per_s > 0:
+                self._quoting = loop.call_later(0.0, quote_round)
 
             def tick() -> None:
                 self._playing = None
@@ -125,9 +148,10 @@ class OpenD:
 
     def stop_playing(self) -> None:
         def stop() -> None:
-            if self._playing is not None:
-                self._playing.cancel()
-                self._playing = None
+            for handle in (self._playing, self._quoting):
+                if handle is not None:
+                    handle.cancel()
+            self._playing = self._quoting = None
 
         self.emulator.call(stop)
 

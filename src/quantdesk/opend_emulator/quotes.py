@@ -466,6 +466,17 @@ class QuoteService:
             if pairs:
                 self._push_all(conn, pairs)
 
+    def push_quotes(self) -> int:
+        """Push every subscribed code's quote (3005) again, as OpenD does on each trade between bars (the latest
+        bar's quote: a replay has no trades inside a bar); the number of pushes sent. On the loop thread."""
+        sent = 0
+        for conn in list(self.emu.connections.values()):
+            pairs = sorted(p for p in conn.subscriptions if p[1] == SUB_QUOTE)
+            if pairs:
+                self._push_all(conn, pairs)
+                sent += len(pairs)
+        return sent
+
     def _push_all(self, conn: Connection, pairs: Iterable[tuple[str, int]]) -> None:
         for code, sub_type in pairs:
             if conn.closed or (conn.conn_id, code, sub_type) in self._muted:

@@ -152,6 +152,7 @@ class LiveSession:
         self.bars_received = 0
         self.last_bar_s = time.monotonic()
         self.stop_requested = False
+        self._complete_upto = -1  # the rows known by this time are stepped
 
     # ---- the loop -------------------------------------------------------------------------------------------------
 
@@ -189,7 +190,7 @@ class LiveSession:
     def _complete_ns(self) -> int:
         """The latest time up to which every instrument has given its bars: the rows known by then are complete."""
         return min(
-            int(s.bars().calendar.known_ns(np.asarray([s.last_ts], dtype=np.int64), self.timeframe)[0])
+            int(s.history.calendar.known_ns(np.asarray([s.last_ts], dtype=np.int64), self.timeframe)[0])
             for s in self._series.values()
         )
 
@@ -204,9 +205,13 @@ class LiveSession:
                               sources=self.sources, trade_from_ns=self.trade_from_ns, min_trading_bars=1)  # fmt: skip
 
     def _step_complete_rows(self) -> int:
-        prep = self._prepare(self._complete_ns())
+        upto = self._complete_ns()
+        if upto <= self._complete_upto:
+            return 0  # an instrument's bar came, the row waits for the others: nothing to prepare yet
+        prep = self._prepare(upto)
         if prep is None:
             return 0
+        self._complete_upto = upto
         self._prepared = prep
         arrays = kernel_arrays(prep.inputs)
         clock = SessionClock(known_ns=np.asarray(prep.grid.known_ns, dtype=np.int64),

@@ -192,3 +192,41 @@ def test_quantdesk_paper_broker_moomoo_shows_orders_fills_and_positions(sdk: Mod
     assert any(" fill " in x and "SYN001 at" in x for x in lines)
     assert any(x.startswith("positions at OpenD: ") for x in lines)
     assert any(x.startswith("200 bar(s) received") for x in lines)
+
+
+def test_quantdesk_paper_live_is_refused_in_a_test_run_before_anything_connects(tmp_path: Path) -> None:
+    strategy_file = tmp_path / "ema.json"
+    strategy_file.write_text(_strategy().model_dump_json(exclude_unset=True))
+    env = {**os.environ, "QUANTDESK_HOME": str(tmp_path / "qhome"), "QUANTDESK_NO_REAL_ORDERS": "1",
+           "QUANTDESK_LIVE_CONFIRM": "I accept that quantdesk places real orders with real money",
+           "QUANTDESK_MOOMOO_TRADE_PASSWORD": "not-a-real-password"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "quantdesk.cli", "paper", str(strategy_file), "--broker", "moomoo", "--symbols",
+         "US.SYN001", "--live", "--opend", "127.0.0.1:1"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--live: refused in a test run" in done.stderr and "not reachable" not in done.stderr
+    assert "not-a-real-password" not in done.stdout + done.stderr
+    assert not (tmp_path / "qhome" / "sessions").exists()
+
+
+def test_the_emulator_pushes_quotes_between_bars_at_the_rate_asked(sdk: ModuleType, home: Path) -> None:
+    stored = Catalog(home / "catalog").read_bars("SYN001", Timeframe.M1)
+    got = [0]
+    with build_opend(home, start_ns=int(stored.known_ns()[DAY])) as opend, Gateway(port=opend.port) as gateway:
+
+        class Quotes(sdk.StockQuoteHandlerBase):  # type: ignore[name-defined,misc]
+            def on_recv_rsp(self, rsp_pb: object) -> object:
+                got[0] += 1
+                return self.parse_rsp_pb(rsp_pb)
+
+        quote = gateway.quote()
+        quote.set_handler(Quotes())
+        quote.subscribe(["US.SYN001"], [sdk.SubType.QUOTE])
+        time.sleep(0.3)
+        got[0] = 0
+        opend.play(0.5, quote_pushes_per_s=200.0)  # no bar in the second timed: only the quotes between bars
+        time.sleep(1.0)
+        opend.stop_playing()
+        assert 150 <= got[0] <= 260

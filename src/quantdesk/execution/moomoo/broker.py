@@ -46,6 +46,8 @@ _REJECTED = ("FAILED", "SUBMIT_FAILED", "DISABLED", "TIMEOUT")
 _ORDER_TYPES = {OrderType.MARKET: "MARKET", OrderType.LIMIT: "NORMAL", OrderType.STOP: "STOP",
                 OrderType.STOP_LIMIT: "STOP_LIMIT"}  # fmt: skip
 _TIF = {TimeInForce.DAY: "DAY", TimeInForce.GTC: "GTC"}
+# how long an order's deal pushes may trail its status before the deal list is read for them
+DEAL_GRACE_S = 0.25
 # OpenD writes a deal's time in its market's local time
 _MARKET_TZ = {"US": "America/New_York", "HK": "Asia/Hong_Kong", "CN": "Asia/Shanghai", "SG": "Asia/Singapore",
               "JP": "Asia/Tokyo", "AU": "Australia/Sydney"}  # fmt: skip
@@ -61,6 +63,8 @@ class _Tracked:
     terminal: OrderEvent | None = None  # held until the fills it counts are reported
     terminal_filled: float = 0.0
     deals: set[str] = field(default_factory=set)
+    dealt_seen: float = 0.0  # the units the account's order status says are dealt
+    missing_since: float | None = None  # since when its status counts deals no push has brought (monotonic s)
 
 
 class MoomooBroker:
@@ -348,9 +352,11 @@ class MoomooBroker:
         self._accept(tr)
         dealt = float(row.get("dealt_qty", 0.0) or 0.0)
         if status == "FILLED_ALL" and tr.filled_units < dealt - 1e-9:
-            for deal in self._deals():  # a deal push that never came: the account's deal list has it
-                if self._tracked_for(deal) is tr:
-                    self._on_deal(deal)
+            # its deal pushes follow the order's push: the account's deal list is read for them only if they have
+            # not come after a grace (``_fetch_missing_deals``; reading it at once costs a round trip per fill)
+            tr.dealt_seen = max(tr.dealt_seen, dealt)
+            if tr.missing_since is None:
+                tr.missing_since = time.monotonic()
         if status in _CANCELLED:
             tr.terminal = OrderCancelled(ts_ns=self._now(), client_order_id=o.client_order_id, symbol=o.symbol,
                                          filled_units=float(row.get("dealt_qty", 0.0) or 0.0))  # fmt: skip
@@ -401,14 +407,35 @@ class MoomooBroker:
         self._events.append(OrderRejected(ts_ns=self._now(), client_order_id=o.client_order_id, symbol=o.symbol,
                                           reason=reason))  # fmt: skip
 
+    def _fetch_missing_deals(self) -> None:
+        """The deals an order's status counts that no push brought within ``DEAL_GRACE_S``: read from the account's
+        deal list (one query for every order waiting), each reported once."""
+        now = time.monotonic()
+        waiting = []
+        for tr in self._tracked.values():
+            if tr.closed:
+                continue
+            owed = max(tr.dealt_seen, tr.terminal_filled if tr.terminal is not None else 0.0)
+            if tr.filled_units >= owed - 1e-9:
+                tr.missing_since = None
+            elif tr.missing_since is None:
+                tr.missing_since = now
+            elif now - tr.missing_since >= DEAL_GRACE_S:
+                waiting.append(tr)
+        if not waiting:
+            return
+        deals = self._deals()
+        for tr in waiting:
+            tr.missing_since = None
+            for row in deals:
+                if self._tracked_for(row) is tr:
+                    self._on_deal(row)
+
     def _release_terminals(self) -> None:
+        self._fetch_missing_deals()
         for tr in self._tracked.values():
             if tr.terminal is None or tr.closed:
                 continue
-            if tr.filled_units < tr.terminal_filled - 1e-9:
-                for row in self._deals():  # the fills the cancel counts that no push brought
-                    if self._tracked_for(row) is tr:
-                        self._on_deal(row)
             if tr.filled_units >= tr.terminal_filled - 1e-9:
                 self._events.append(tr.terminal)
                 tr.closed = True
