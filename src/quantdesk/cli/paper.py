@@ -243,7 +243,7 @@ def paper_run(
                               "--trade-from are for replays (--broker sim)")  # fmt: skip
         run_paper_on_moomoo(strategy_file, symbols, timeframe, capital, opend=opend, live=live,
                             history_bars=history_bars, idle_stop_s=idle_stop_s, max_bars=max_bars,
-                            command=command)  # fmt: skip
+                            command=command, alerts=alerts, alert_webhook=alert_webhook)  # fmt: skip
         return
     if live:
         raise ConfigError("--live places REAL orders through moomoo OpenD: it needs --broker moomoo")

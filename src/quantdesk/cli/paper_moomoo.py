@@ -67,7 +67,7 @@ def event_line(event: OrderEvent) -> str | None:
 
 def run_paper_on_moomoo(strategy_file: Path, symbols: str | None, timeframe: str, capital: float, *, opend: str,
                         live: bool, history_bars: int, idle_stop_s: float | None, max_bars: int | None,
-                        command: str | None) -> Any:  # fmt: skip
+                        command: str | None, alerts: bool = True, alert_webhook: str | None = None) -> Any:  # fmt: skip
     from quantdesk.core.paths import data_home
     from quantdesk.runtime.moomoo_driver import moomoo_codes, run_moomoo_session
     from quantdesk.strategy.load import load_strategy
@@ -87,7 +87,8 @@ def run_paper_on_moomoo(strategy_file: Path, symbols: str | None, timeframe: str
               f"OpenD at {host}:{port}", highlight=False)  # fmt: skip
     outcome = run_moomoo_session(strategy, codes, timeframe=timeframe, capital=capital, host=host, port=port,
                                  live=live, history_bars=history_bars, home=data_home(), idle_stop_s=idle_stop_s,
-                                 max_bars=max_bars, on_events=show, command=command)  # fmt: skip
+                                 max_bars=max_bars, on_events=show, command=command, alerts=alerts,
+                                 alert_webhook=alert_webhook)  # fmt: skip
     held = ", ".join(f"{escape(s)} {q:g}" for s, q in sorted(outcome.broker_positions.items())) or "none"
     out.print(f"positions at OpenD: {held}; cash {outcome.broker_cash:,.2f}", highlight=False)
     live_session = outcome.live
@@ -96,6 +97,8 @@ def run_paper_on_moomoo(strategy_file: Path, symbols: str | None, timeframe: str
     if outcome.result is not None:
         m = outcome.result.metrics
         out.print(f"{m.n_trades} closed trades, final equity {m.final_equity:,.2f}", highlight=False)
+    if alerts:
+        out.print(f"{outcome.alerts_fired} alert(s) against the band of the warm-up's backtest", highlight=False)
     if outcome.status is not None:
         out.print(f"session {outcome.status.session_id}: `quantdesk paper status` shows it", highlight=False)
     return outcome

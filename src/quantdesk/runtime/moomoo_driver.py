@@ -5,13 +5,15 @@
 ``history_bars`` bars (the strategy's warm-up), subscribes the codes' klines (``KlineFeed``), opens a
 ``MoomooBroker`` on the SIMULATE account (REAL only when ``live`` and every opt-in of ``execution.moomoo.live``
 holds), and runs a ``runtime.live.LiveSession`` in a session folder (``<home>/sessions/<id>/``: its event log, its
-status and its control file, so ``quantdesk paper status|stop|halt|unhalt`` work on it as on a replay) with its
-live state (Redis when configured, else SQLite in the home). It runs until the strategy's bars stop coming for
+status and its control file, so ``quantdesk paper status|stop|halt|unhalt`` work on it as on a replay) with its live
+state (Redis when configured, else SQLite in the home). It runs until the strategy's bars stop coming for
 ``idle_stop_s`` seconds (a replay that ended), a stop is asked, or ``max_bars`` bars have closed; ``on_events``
-receives each new event of the log (orders, fills, rejections) as it is written, for the CLI to show.
-The session's id is the strategy, the codes, the timeframe and the first bar it trades; a rerun is a new session
-over the account as it finds it (a killed session is not resumed from its log yet; its orders stay at the broker,
-tied to their decisions by their remarks, and the order manager never sends an id it claimed twice).
+receives each new event of the log (orders, fills, rejections) as it is written, for the CLI to show. Alerts
+(``monitoring``) hold the session to the band of a backtest of its warm-up bars, to the log, the folder's
+``alerts.jsonl`` and a webhook when one is given. The session's id is the strategy, the codes, the timeframe and the
+first bar it trades; a rerun is a new session over the account as it finds it (a killed session is not resumed from
+its log yet; its orders stay at the broker, tied to their decisions by their remarks, and the order manager never
+sends an id it claimed twice).
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from quantdesk.backtest.result import BacktestResult
 from quantdesk.core.errors import ConfigError
 from quantdesk.core.timestamps import ns_to_iso
+from quantdesk.domain.bars import Bars
 from quantdesk.domain.ids import derived_id
+from quantdesk.domain.instrument import Instrument
 from quantdesk.domain.order_events import OrderEvent
 from quantdesk.domain.timeframe import Timeframe
 from quantdesk.execution.event_log import JsonlEventLog
@@ -34,6 +39,9 @@ from quantdesk.runtime.session import PaperSession
 from quantdesk.runtime.session_dir import SessionDir, SessionFacts, SessionStatus, SessionWatch, sessions_root
 from quantdesk.strategy.compile import EvidenceSources
 from quantdesk.strategy.models import Strategy
+
+if TYPE_CHECKING:
+    from quantdesk.monitoring.session_alerts import SessionAlerts
 
 __all__ = ["MoomooOutcome", "moomoo_codes", "run_moomoo_session", "server_time_s"]
 
@@ -49,6 +57,7 @@ class MoomooOutcome:
     broker_positions: dict[str, float]
     broker_cash: float
     env: str
+    alerts_fired: int = 0
 
 
 def moomoo_codes(symbols: Sequence[str], market: str = "US") -> tuple[str, ...]:
@@ -86,6 +95,8 @@ def run_moomoo_session(
     on_row: Callable[[PaperSession, int], None] | None = None,
     command: str | None = None,
     poll_s: float = 0.02,
+    alerts: bool = True,
+    alert_webhook: str | None = None,
 ) -> MoomooOutcome:
     """Run the session (see the module docstring); ``live``: REAL orders (refused unless every opt-in holds)."""
     from quantdesk.execution.moomoo.broker import MoomooBroker
@@ -127,6 +138,8 @@ def run_moomoo_session(
         facts = SessionFacts(strategy=strategy.strategy_meta.name, symbols=codes, timeframe=tf.value,
                              capital=float(capital), command=command)  # fmt: skip
         watch = SessionWatch(folder, facts)
+        watcher = _alerts(strategy, history, insts, capital, sources, folder, sid, trade_from, alert_webhook) \
+            if alerts else None  # fmt: skip
         with folder.held():
             if folder.events_path.exists() and folder.events_path.stat().st_size:
                 raise ConfigError(f"moomoo session {sid}: its folder {folder.path} already holds events; a killed "
@@ -138,13 +151,14 @@ def run_moomoo_session(
                     live_session = LiveSession(
                         strategy, history, feed, broker, instruments=insts, initial_cash=capital, sources=sources,
                         trade_from_ns=trade_from, session_id=sid, event_log=log,
-                        live_state=open_session_state(sid, home), on_row=_watched(watch, on_row),
+                        live_state=open_session_state(sid, home), on_row=_watched(watch, on_row, watcher),
                     )  # fmt: skip
                     result = _run(live_session, watch, log, idle_stop_s, max_bars, on_events, poll_s)
             finally:
                 log.close()
             status = watch.finish(live_session.session, "stopped") if live_session.session is not None else None
-            return MoomooOutcome(result, live_session, status, broker.positions(), broker.cash(), env.value)
+            fired = len(watcher.fired) if watcher is not None else 0
+            return MoomooOutcome(result, live_session, status, broker.positions(), broker.cash(), env.value, fired)
 
 
 def server_time_s(quote_ctx: object) -> float:
@@ -155,14 +169,32 @@ def server_time_s(quote_ctx: object) -> float:
     return float(state["timestamp"])
 
 
-def _watched(watch: SessionWatch,
-             on_row: Callable[[PaperSession, int], None] | None) -> Callable[[PaperSession, int], None]:  # fmt: skip
+def _alerts(strategy: Strategy, history: Sequence[Bars], instruments: dict[str, Instrument], capital: float,
+            sources: EvidenceSources | None, folder: SessionDir, sid: str, trade_from: int,
+            webhook: str | None) -> SessionAlerts:  # fmt: skip
+    """The session's alerts: its band from a backtest of the warm-up bars (the strategy as the session runs it), the
+    alerts to the log, the folder's ``alerts.jsonl`` and, when given, a webhook."""
+    from quantdesk.backtest.engine import run_backtest
+    from quantdesk.monitoring.alerts import Band
+    from quantdesk.monitoring.session_alerts import SessionAlerts, default_notifiers
+
+    warm_up = run_backtest(paper_strategy(strategy), list(history), instruments=instruments, initial_cash=capital,
+                           sources=sources)  # fmt: skip
+    return SessionAlerts(Band.from_backtest(warm_up), [h.symbol for h in history],
+                         notifiers=default_notifiers(folder.path, webhook), session_id=sid,
+                         start_ns=trade_from)  # fmt: skip
+
+
+def _watched(watch: SessionWatch, on_row: Callable[[PaperSession, int], None] | None,
+             alerts: SessionAlerts | None) -> Callable[[PaperSession, int], None]:  # fmt: skip
     started: list[bool] = []
 
     def row(session: PaperSession, t: int) -> None:
         if not started:
             started.append(True)
             watch.start(session)
+        if alerts is not None:
+            alerts.on_row(session, t)
         watch.poll(session)
         if on_row is not None:
             on_row(session, t)

@@ -192,6 +192,9 @@ def test_quantdesk_paper_broker_moomoo_shows_orders_fills_and_positions(sdk: Mod
     assert any(" fill " in x and "SYN001 at" in x for x in lines)
     assert any(x.startswith("positions at OpenD: ") for x in lines)
     assert any(x.startswith("200 bar(s) received") for x in lines)
+    assert any(x.endswith("alert(s) against the band of the warm-up's backtest") for x in lines)
+    (folder,) = [p for p in (tmp_path / "qhome" / "sessions").iterdir() if not p.name.startswith(".")]
+    assert (folder / "events.jsonl").stat().st_size > 0 and (folder / "status.json").exists()
 
 
 def test_quantdesk_paper_live_is_refused_in_a_test_run_before_anything_connects(tmp_path: Path) -> None:
