@@ -72,7 +72,7 @@ def opend_emulator(
         shown = ", ".join(codes[:8]) + (" ..." if len(codes) > 8 else "")
         out.print(f"OpenD emulator on 127.0.0.1:{opend.port}: {len(codes)} codes ({escape(shown)}), "
                   f"{opend.market.timeframe.value} bars from {escape(str(home))}, {mode} matching; Ctrl-C to stop",
-                  highlight=False)  # fmt: skip
+                  highlight=False, soft_wrap=True)  # fmt: skip
         if bars_per_s > 0:
             opend.play(bars_per_s, quote_pushes_per_s=quote_pushes_per_s)
         try:
