@@ -41,6 +41,7 @@ from quantdesk.strategy.compile import EvidenceSources
 from quantdesk.strategy.models import Strategy
 
 if TYPE_CHECKING:
+    from quantdesk.execution.moomoo.broker import MoomooBroker
     from quantdesk.monitoring.session_alerts import SessionAlerts
 
 __all__ = ["MoomooOutcome", "moomoo_codes", "run_moomoo_session", "server_time_s"]
@@ -145,6 +146,7 @@ def run_moomoo_session(
                 raise ConfigError(f"moomoo session {sid}: its folder {folder.path} already holds events; a killed "
                                   "moomoo session is not resumed yet: move the folder away to start again")  # fmt: skip
             broker = MoomooBroker(gateway, env=env, password=password)
+            _refuse_held(broker, codes, symbols)
             log = JsonlEventLog(folder.events_path, sync_each=False)
             try:
                 with KlineFeed(gateway, list(codes), tf) as feed:
@@ -159,6 +161,23 @@ def run_moomoo_session(
             status = watch.finish(live_session.session, "stopped") if live_session.session is not None else None
             fired = len(watcher.fired) if watcher is not None else 0
             return MoomooOutcome(result, live_session, status, broker.positions(), broker.cash(), env.value, fired)
+
+
+def _refuse_held(broker: MoomooBroker, codes: Sequence[str], symbols: Sequence[str]) -> None:
+    """A new session starts flat: an account that holds one of its instruments, or has orders working on them (a
+    killed session's stop, say), would be traded twice over; refused, naming what it holds."""
+    held = {s: q for s, q in broker.positions().items() if s in symbols and q}
+    working = [row for row in broker.working_orders() if str(row.get("code", "")) in codes]
+    if not held and not working:
+        return
+    what = [f"{q:g} {s}" for s, q in sorted(held.items())]
+    what += [f"a working {str(row.get('trd_side', '')).lower()} order for {float(row.get('qty', 0)):g} "
+             f"{row.get('code', '')} (remark {row.get('remark', '') or 'none'})" for row in working]  # fmt: skip
+    raise ConfigError(
+        f"moomoo session: the {broker.env.value} account already holds {'; '.join(what)}; a new session starts "
+        "flat and would trade them twice over (a killed session is not resumed yet): close them (and cancel the "
+        "orders) in moomoo, or trade other symbols"
+    )
 
 
 def server_time_s(quote_ctx: object) -> float:

@@ -233,3 +233,27 @@ def test_the_emulator_pushes_quotes_between_bars_at_the_rate_asked(sdk: ModuleTy
         time.sleep(1.0)
         opend.stop_playing()
         assert 150 <= got[0] <= 260
+
+
+def test_a_new_session_refuses_an_account_that_already_holds_its_instrument(sdk: ModuleType, home: Path,
+                                                                            tmp_path: Path) -> None:  # fmt: skip
+    """A killed session's position (and its stop) are still at the broker: a new session, which starts flat, would
+    trade them twice over, so it is refused before it sends anything, naming what the account holds."""
+    from quantdesk.core.errors import ConfigError
+    from quantdesk.runtime.moomoo_driver import run_moomoo_session
+
+    stored = Catalog(home / "catalog").read_bars("SYN001", Timeframe.M1)
+    with build_opend(home, start_ns=int(stored.known_ns()[3 * DAY - 1])) as opend:
+        with Gateway(port=opend.port) as gateway:
+            ctx = gateway.trade()
+            ret, data = ctx.place_order(price=0.0, qty=10, code="US.SYN001", trd_side=sdk.TrdSide.BUY,
+                                        order_type=sdk.OrderType.MARKET, trd_env=sdk.TrdEnv.SIMULATE)  # fmt: skip
+            assert ret == sdk.RET_OK, data
+        placed = len(opend.broker.orders)
+        with pytest.raises(ConfigError, match=r"the SIMULATE account already holds 10 SYN001; a new session starts"):
+            run_moomoo_session(_strategy(), ["US.SYN001"], timeframe="1m", port=opend.port, history_bars=300,
+                               home=tmp_path, max_bars=1, alerts=False)  # fmt: skip
+        assert len(opend.broker.orders) == placed  # nothing was sent
+        assert not (tmp_path / "sessions").exists() or not any(
+            (p / "events.jsonl").exists() for p in (tmp_path / "sessions").iterdir()
+        )

@@ -281,6 +281,10 @@ class MoomooBroker:
             self._pushes.put(("deal", row))
         self._drain()
 
+    def working_orders(self) -> list[dict[str, Any]]:
+        """The account's orders still working (OpenD's rows: code, side, qty, remark, ...), whoever placed them."""
+        return [row for row in self._orders() if str(row.get("order_status", "")) in _WORKING]
+
     def _orders(self) -> list[dict[str, Any]]:
         data = self._call("order_list_query", lambda: self.ctx.order_list_query(trd_env=self._env))
         return list(data.to_dict("records"))
