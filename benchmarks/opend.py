@@ -1,15 +1,17 @@
 """Benchmark: quote pushes at 1,000 updates a second through the moomoo adapter to the strategy's decision.
 
 Role: issue 17 asks for the latency from OpenD's pushes to the strategy's decision, through the adapter and the
-runtime, with pushes at 1,000 updates a second, as a median and a 99th percentile. The OpenD emulator
-(``quantdesk opend-emulator``, book matching, in its own process as OpenD is) replays ten synthetic US equities'
-one-minute bars, ``--bars-per-s`` bars a second (default 2: a minute of the market every half second), each bar
-with its kline push (3007) and quote push (3005) for every code, and between bars pushes the ten quotes again
-(``--quote-pushes-per-s``, as OpenD pushes a quote on each trade) so that the SDK in this process receives about
-1,000 updates a second over loopback. The session (``runtime.live.LiveSession``: the ``ema_cross`` template on the
-ten instruments, ``KlineFeed`` for the bars, ``MoomooBroker`` on the simulated account, live limits on, an event
-log) takes each completed row, prepares the kernel's inputs from every bar known (two days of warm-up and the day
-so far), steps the close and sends the orders it decides, while the quote pushes keep the SDK's threads busy.
+runtime, with pushes at 1,000 updates a second, as a median and a 99th percentile. The OpenD emulator (``quantdesk
+opend-emulator``, book matching, in its own process as OpenD is) replays ten synthetic US equities' one-minute bars,
+``--bars-per-s`` bars a second (default 2: a minute of the market every half second), each bar with its kline push
+(3007) and quote push (3005) for every code, and between bars pushes the ten quotes again (``--quote-pushes-per-s``,
+as OpenD pushes a quote on each trade) so that the SDK in this process receives about 1,000 updates a second over
+loopback. The session is what ``quantdesk paper --broker moomoo`` runs
+(``runtime.moomoo_driver.run_moomoo_session``: the ``ema_cross`` template on the ten instruments, ``KlineFeed`` for
+the bars, ``MoomooBroker`` on the simulated account, live limits on, its event log on disk, its live state, its
+alerts and status); it takes each completed row, prepares the kernel's inputs from every bar known (two days of
+warm-up and the day so far), steps the close and sends the orders it decides, while the quote pushes keep the SDK's
+threads busy.
 
 Timed per row: from the moment the SDK handed this process the push that completed the row (the last of its ten
 klines) to the moment the session finished the row's close, its orders placed and answered by OpenD (each SDK trade
@@ -59,12 +61,9 @@ def main() -> None:
     from quantdesk.data.catalog import Catalog
     from quantdesk.data.sources.synthetic import SyntheticConfig, write_synthetic_market
     from quantdesk.domain.timeframe import Timeframe
-    from quantdesk.execution.event_log import InMemoryEventLog
-    from quantdesk.execution.moomoo.broker import MoomooBroker
     from quantdesk.execution.moomoo.gateway import Gateway
     from quantdesk.execution.moomoo.live_bars import KlineFeed
-    from quantdesk.execution.moomoo.market_data import history_bars
-    from quantdesk.runtime.live import LiveSession
+    from quantdesk.runtime.moomoo_driver import run_moomoo_session
     from quantdesk.strategy.load import parse_strategy
     from quantdesk.strategy.templates import template_text
 
@@ -99,45 +98,48 @@ def main() -> None:
     try:
         assert emulator.stdout is not None
         emulator.stdout.readline()  # "OpenD emulator on ...": serving
-        with Gateway(port=port) as gw:
-            quote = gw.quote()
-            history = [history_bars(quote, c, "1m", start="2000-01-01", end="2100-01-01") for c in codes]
-            instruments = {s: catalog.find_instrument(s) for s in symbols}
+        # the user's path: ``run_moomoo_session`` (what ``quantdesk paper --broker moomoo`` runs: the session folder,
+        # its event log on disk, the live state, the alerts and the status), with the time each kline reaches this
+        # process taken in the SDK's thread as the push lands
+        start_feed = KlineFeed.start
+
+        def timed_start(feed: KlineFeed) -> KlineFeed:
+            put = feed._pushes.put
+
+            def received(row: dict, *a: object, **k: object) -> None:
+                updates[0] += 1
+                arrived[feed._bar(row).end_ns] = time.perf_counter()  # the last of the row's codes wins
+                put(row, *a, **k)
+
+            feed._pushes.put = received  # type: ignore[method-assign]
+            return start_feed(feed)
+
+        KlineFeed.start = timed_start  # type: ignore[method-assign]
+        seen = [0, 0]  # events read, orders among them
+
+        def on_row(session: object, t: int) -> None:
+            at = time.perf_counter()
+            new = session.event_log.since(seen[0])  # type: ignore[attr-defined]
+            seen[0] += len(new)
+            seen[1] += sum(type(e).__name__ == "OrderSubmitted" for e in new)
+            decided.append((int(session.clock.known_ns[t]), at, seen[1]))  # type: ignore[attr-defined]
+
+        with Gateway(port=port) as gw:  # a second client in this process: the quote pushes' load
 
             class Quotes(moomoo.StockQuoteHandlerBase):  # type: ignore[misc]
                 def on_recv_rsp(self, rsp_pb: object) -> object:
                     updates[0] += 1
                     return self.parse_rsp_pb(rsp_pb)
 
+            quote = gw.quote()
             quote.set_handler(Quotes())
             quote.subscribe(codes, [moomoo.SubType.QUOTE])
-            with KlineFeed(gw, codes, "1m") as feed:
-                put = feed._pushes.put
-
-                def received(row: dict, *a: object, **k: object) -> None:  # the SDK's thread, as the push lands
-                    updates[0] += 1
-                    arrived[feed._bar(row).end_ns] = time.perf_counter()  # the last of the row's codes wins
-                    put(row, *a, **k)
-
-                feed._pushes.put = received  # type: ignore[method-assign]
-
-                def on_row(session: object, t: int) -> None:
-                    sent = sum(type(e).__name__ == "OrderSubmitted" for e in session.event_log.events())  # type: ignore[attr-defined]
-                    decided.append((int(session.clock.known_ns[t]), time.perf_counter(), sent))  # type: ignore[attr-defined]
-
-                live = LiveSession(strategy, history, feed, MoomooBroker(gw), instruments=instruments,
-                                   initial_cash=1_000_000.0, event_log=InMemoryEventLog(), on_row=on_row)  # fmt: skip
-                time.sleep(0.5)
-                live.pump()
-                updates[0] = 0
-                began = time.perf_counter()
-                while (
-                    len(decided) < rows + WARM_UP_ROWS
-                    and time.perf_counter() - began < (rows + WARM_UP_ROWS) / args.bars_per_s * 2 + 30
-                ):
-                    if not live.pump():
-                        time.sleep(0.0005)
-                elapsed = time.perf_counter() - began
+            began = time.perf_counter()
+            outcome = run_moomoo_session(
+                strategy, codes, timeframe="1m", capital=1_000_000.0, port=port, history_bars=start_k,
+                home=home, max_bars=(rows + WARM_UP_ROWS) * N_CODES, on_row=on_row, poll_s=0.0005,
+            )  # fmt: skip
+            elapsed = time.perf_counter() - began
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
@@ -145,7 +147,7 @@ def main() -> None:
     before = [decided[WARM_UP_ROWS - 1][2], *[n for _, _, n in timed[:-1]]]
     lat = np.array([(at - arrived[k]) * 1e3 for k, at, _ in timed])
     with_orders = np.array([n > b for (_, _, n), b in zip(timed, before, strict=True)])
-    orders = sum(1 for e in live.event_log.events() if type(e).__name__ == "OrderSubmitted")  # type: ignore[union-attr]
+    orders = seen[1]
 
     def pct(x: np.ndarray, q: float) -> float | None:
         return round(float(np.percentile(x, q)), 3) if len(x) else None
@@ -159,7 +161,7 @@ def main() -> None:
         "latency_ms_p99_no_orders": pct(lat[~with_orders], 99),
         "latency_ms_median_with_orders": pct(lat[with_orders], 50),
         "latency_ms_p99_with_orders": pct(lat[with_orders], 99),
-        "orders_sent": orders,
+        "orders_sent": orders, "session_rows": outcome.live.session.next_row if outcome.live.session else 0,
     }  # fmt: skip
     print(json.dumps(figures, indent=1))
     if args.json is not None:

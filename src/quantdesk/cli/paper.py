@@ -75,6 +75,7 @@ BROKER_HELP = (
     "sim: replay stored bars through the simulated broker; moomoo: trade bars as they close on moomoo OpenD's "
     "simulated account (--opend, --symbols US.AAPL,...)"
 )
+DEFAULT_OPEND = "127.0.0.1:11111"
 LIVE_HELP = (
     "--broker moomoo: REAL orders on the live account; refused unless QUANTDESK_LIVE_CONFIRM holds the confirmation "
     "phrase and the trade unlock password is in QUANTDESK_MOOMOO_TRADE_PASSWORD or the system keyring"
@@ -194,9 +195,7 @@ def paper_run(
     capital: CapitalOption = 100_000.0,
     trade_from: TradeFromOption = None,
     broker: Annotated[str, typer.Option("--broker", help=BROKER_HELP)] = "sim",
-    opend: Annotated[str, typer.Option("--opend", help="moomoo OpenD's HOST:PORT (--broker moomoo)")] = (
-        "127.0.0.1:11111"
-    ),
+    opend: Annotated[str, typer.Option("--opend", help="moomoo OpenD's HOST:PORT (--broker moomoo)")] = DEFAULT_OPEND,
     live: Annotated[bool, typer.Option("--live", help=LIVE_HELP)] = False,
     history_bars: Annotated[
         int, typer.Option("--history-bars", help="--broker moomoo: bars of warm-up read from OpenD first")
@@ -238,15 +237,36 @@ def paper_run(
     if broker == "moomoo":
         from quantdesk.cli.paper_moomoo import run_paper_on_moomoo
 
-        if universe is not None or start is not None or end is not None or trade_from is not None:
-            raise ConfigError("--broker moomoo trades bars as they close: --universe, --start, --end and "
-                              "--trade-from are for replays (--broker sim)")  # fmt: skip
-        run_paper_on_moomoo(strategy_file, symbols, timeframe, capital, opend=opend, live=live,
-                            history_bars=history_bars, idle_stop_s=idle_stop_s, max_bars=max_bars,
-                            command=command, alerts=alerts, alert_webhook=alert_webhook)  # fmt: skip
+        replay_only = {"--universe": universe is not None, "--start": start is not None, "--end": end is not None,
+                       "--trade-from": trade_from is not None, "--speed": speed != 0.0, "--fresh": fresh,
+                       "--view": bool(view)}  # fmt: skip
+        given = [name for name, on in replay_only.items() if on]
+        if given:
+            raise ConfigError(f"--broker moomoo trades bars as they close: {', '.join(given)} "
+                              f"{'is' if len(given) == 1 else 'are'} for replays (--broker sim)")  # fmt: skip
+        if idle_stop_s is not None and not idle_stop_s > 0:
+            raise ConfigError(f"--idle-stop-s: expected seconds > 0, found {idle_stop_s!r}")
+        if max_bars is not None and max_bars < 1:
+            raise ConfigError(f"--max-bars: expected at least 1 bar, found {max_bars}")
+        outcome = run_paper_on_moomoo(strategy_file, symbols, timeframe, capital, opend=opend, live=live,
+                                      history_bars=history_bars, idle_stop_s=idle_stop_s, max_bars=max_bars,
+                                      command=command, alerts=alerts, alert_webhook=alert_webhook)  # fmt: skip
+        if json_out is not None:
+            if outcome.result is None:
+                raise ConfigError(f"--json: the session stepped fewer than 2 bars; there is no result to write to "
+                                  f"{json_out}")  # fmt: skip
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            outcome.result.to_json(json_out)
+            out.print(f"JSON result: {escape(str(json_out))}")
         return
+    moomoo_only = {"--live": live, "--opend": opend != DEFAULT_OPEND, "--history-bars": history_bars != 500,
+                   "--idle-stop-s": idle_stop_s is not None, "--max-bars": max_bars is not None}  # fmt: skip
+    given = [name for name, on in moomoo_only.items() if on]
     if live:
         raise ConfigError("--live places REAL orders through moomoo OpenD: it needs --broker moomoo")
+    if given:
+        raise ConfigError(f"{', '.join(given)}: for a session on moomoo OpenD (--broker moomoo); a replay "
+                          "(--broker sim) steps stored bars")  # fmt: skip
     check_speed(speed)
     spec = run_spec(strategy_file, symbols, universe, None, timeframe, start, end, capital, trade_from)
     run = prepared(spec)

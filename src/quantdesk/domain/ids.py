@@ -70,6 +70,11 @@ class ClientOrderId:
             )
 
     @classmethod
+    def from_text(cls, text: str) -> ClientOrderId | None:
+        """The id ``text`` holds (a broker's remark, say), or None when it holds none."""
+        return cls(text) if _UUID_TEXT.fullmatch(text) else None
+
+    @classmethod
     def derive(cls, session: str, symbol: str, decided_ns: int, kind: OrderKind, seq: int = 0) -> ClientOrderId:
         """The id of the ``seq``-th order of ``kind`` on ``symbol`` decided at the close known at ``decided_ns``."""
         return cls(derived_id(f"{session}/order/{symbol}/{int(decided_ns)}/{OrderKind(kind).value}/{int(seq)}"))

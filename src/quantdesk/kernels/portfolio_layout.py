@@ -165,7 +165,10 @@ REASON_NAMES = (
     "signal_exit",
     "reverse",
     "end_of_data_mark",
+    "max_daily_loss",
 )
+# a position a session closed when the daily loss limit halted it (its own market order; the kernel never books it)
+R_DAILY_LOSS = 10
 
 # ---- order status ------------------------------------------------------------------------------
 (OS_FILLED, OS_PARTIAL, OS_CANCELLED, OS_EXPIRED, OS_OPEN) = range(5)

@@ -72,7 +72,7 @@ def moomoo_codes(symbols: Sequence[str], market: str = "US") -> tuple[str, ...]:
         mkt, _, name = code.partition(".")
         if not mkt.isalpha() or not name:
             raise ConfigError(f"--symbols: expected a moomoo code such as US.AAPL, found {raw!r}")
-        out[code.upper() if mkt.isupper() else f"{mkt.upper()}.{name}"] = None
+        out[f"{mkt.upper()}.{name}"] = None
     if not out:
         raise ConfigError("--symbols: expected at least one moomoo code such as US.AAPL, found none")
     return tuple(out)

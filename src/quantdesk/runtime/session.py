@@ -120,6 +120,7 @@ class _Tracked:
     price: float = math.nan  # a stop's or target's working price
     sell: bool = False  # a stop or target that sells (it protects a long position)
     accepted: bool = False  # the broker has it working in the market
+    reason: int = -1  # an order of the session's own (no kernel order): the reason its fills close a trade with
 
 
 @dataclass(slots=True)
@@ -462,7 +463,10 @@ class PaperSession:
             state, since = self._restore.pop(0)
             at = max(since, self._gate_now())
             if state is TradingState.HALTED:
-                self.halt("restarted halted", now_ns=at)
+                # a halt the re-derived run made again itself (the daily loss limit's) is not made twice: a second
+                # one would cancel the orders the first sent (its flatten)
+                if self.gate.state is not TradingState.HALTED:
+                    self.halt("restarted halted", now_ns=at)
             elif state is TradingState.REDUCING:
                 self.gate.reduce(now_ns=at, reason="restarted reducing")
             else:
@@ -740,7 +744,8 @@ class PaperSession:
                 continue
             if self.external:
                 self._withdraw_protection(j)
-            self._track(order.client_order_id, _Tracked(kind=OrderKind.EXIT, inst=j, oid=-1, leaves=abs(qty)))
+            self._track(order.client_order_id, _Tracked(kind=OrderKind.EXIT, inst=j, oid=-1, leaves=abs(qty),
+                                                        reason=L.R_DAILY_LOSS))  # fmt: skip
             self.gate.record_submit(known)
             self.manager.submit(order)
 
@@ -911,6 +916,8 @@ class PaperSession:
         reason = {OrderKind.ENTRY: L.R_ENTRY, OrderKind.TARGET: L.R_TAKE_PROFIT}.get(tr.kind, L.R_SIGNAL_EXIT)
         if tr.kind is OrderKind.STOP:
             reason = int(self.is_[j, L.I_STOP_KIND])
+        if tr.reason >= 0:
+            reason = tr.reason
         apply_fill(self.fs, self.is_, self.af, self.ai, j, t, side, q, f.price, f.reference_price, f.commission,
                    f.spread_slippage, f.impact, reason, -1, -1, L.ORDER_MARKET, self.trades, self.fills,
                    self.orders)  # fmt: skip

@@ -182,7 +182,7 @@ def test_quantdesk_paper_broker_moomoo_shows_orders_fills_and_positions(sdk: Mod
         done = subprocess.run(
             [sys.executable, "-m", "quantdesk.cli", "paper", str(strategy_file), "--broker", "moomoo", "--symbols",
              "US.SYN001", "--timeframe", "1m", "--opend", f"127.0.0.1:{opend.port}", "--history-bars", "1200",
-             "--max-bars", "200"],
+             "--max-bars", "200", "--json", str(tmp_path / "result.json")],
             capture_output=True, text=True, env=env, timeout=180,
         )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -194,6 +194,8 @@ def test_quantdesk_paper_broker_moomoo_shows_orders_fills_and_positions(sdk: Mod
     assert any(x.startswith("200 bar(s) received") for x in lines)
     assert any(x.endswith("alert(s) against the band of the warm-up's backtest") for x in lines)
     (folder,) = [p for p in (tmp_path / "qhome" / "sessions").iterdir() if not p.name.startswith(".")]
+    written = json.loads((tmp_path / "result.json").read_text())
+    assert written["metrics"]["n_trades"] == sum(" fill " in x and " sell " in x for x in lines) > 0
     assert (folder / "events.jsonl").stat().st_size > 0 and (folder / "status.json").exists()
 
 

@@ -231,6 +231,10 @@ def test_paper_stop_and_halt_with_no_running_session_fail_with_a_clear_message(h
     [
         (("--speed", "-2"), "--speed: expected bars per second >= 0 (0: full speed), found -2.0"),
         (("--live",), "--live places REAL orders through moomoo OpenD: it needs --broker moomoo"),
+        (("--broker", "ib"), "--broker: expected sim or moomoo, found 'ib'"),
+        (("--max-bars", "5"), "--max-bars: for a session on moomoo OpenD (--broker moomoo)"),
+        (("--broker", "moomoo", "--speed", "5"), "--broker moomoo trades bars as they close: --speed is for replays"),
+        (("--broker", "moomoo", "--max-bars", "0"), "--max-bars: expected at least 1 bar, found 0"),
     ],
 )
 def test_bad_paper_options_are_config_errors_naming_the_option(home: Path, args: tuple[str, ...], message: str) -> None:

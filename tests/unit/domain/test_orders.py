@@ -79,6 +79,12 @@ def test_client_order_id_is_the_same_for_the_same_inputs_and_differs_for_any_oth
 def test_client_order_id_refuses_text_that_is_not_a_derived_id(text: str) -> None:
     with pytest.raises(DataError, match=r"client_order_id.*expected a quantdesk uuid5.*found"):
         ClientOrderId(text)
+    assert ClientOrderId.from_text(text) is None  # a broker's remark that holds none
+
+
+def test_from_text_reads_the_id_a_remark_holds() -> None:
+    one = ClientOrderId.derive(SESSION, "AAA", T0, OrderKind.STOP, 2)
+    assert ClientOrderId.from_text(one.value) == one
 
 
 def _order(**changes: object) -> Order:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +15,9 @@ from quantdesk.core.errors import ConfigError
 from quantdesk.domain.ids import OrderKind
 from quantdesk.domain.instrument import TradingHours
 from quantdesk.domain.order_events import OrderDenied, OrderFilled, OrderSubmitted
-from quantdesk.execution.event_log import InMemoryEventLog
+from quantdesk.execution.event_log import InMemoryEventLog, JsonlEventLog
 from quantdesk.kernels import portfolio_layout as L
+from quantdesk.persistence.live_state import SqliteLiveState
 from quantdesk.risk.live_limits import TradingState
 from quantdesk.runtime.paper import paper_replay
 from quantdesk.runtime.session import PaperSession
@@ -56,6 +58,36 @@ def test_the_daily_loss_limit_halts_cancels_and_flattens_every_position(market: 
     assert all(e.client_order_id in filled for e in flatten)
     assert np.all(session.fs[:, L.F_QTY] == 0.0)
     assert session.state_step().open_orders == {}
+
+
+def test_a_session_the_daily_loss_limit_halted_resumes_after_a_stop_to_the_uninterrupted_end(
+    market: Market,
+    tmp_path: Path,  # noqa: F811
+) -> None:
+    """Stopped a few rows after the daily loss halt, the rerun re-derives the halt and its flatten itself and takes
+    the stored halt as the same one (a second halt would cancel the flatten's orders before they fill)."""
+    strategy = _limited(max_daily_loss=20.0)
+    bars, inst = market
+    whole_log = InMemoryEventLog()
+    whole = paper_replay(strategy, bars, instruments=inst, event_log=whole_log)
+    halted = next(e.ts_ns for e in whole_log.events() if isinstance(e, OrderSubmitted) and e.reason == "max_daily_loss")
+    stop_row = int(np.searchsorted(whole.session.clock.known_ns, halted)) + 3
+    log_path, state_path = tmp_path / "events.jsonl", tmp_path / "live.db"
+
+    def stop(session: PaperSession, t: int) -> None:
+        if t == stop_row:
+            session.request_stop()
+
+    first = paper_replay(strategy, bars, instruments=inst, on_row=stop, event_log=JsonlEventLog(log_path),
+                         live_state=SqliteLiveState("s1", state_path))  # fmt: skip
+    assert first.session.next_row == stop_row + 1 and first.session.gate.state is TradingState.HALTED
+    again = paper_replay(strategy, bars, instruments=inst, event_log=JsonlEventLog(log_path),
+                         live_state=SqliteLiveState("s1", state_path))  # fmt: skip
+    for name in ("equity", "trades", "fills", "orders", "events"):
+        assert getattr(again.result.output, name).tobytes() == getattr(whole.result.output, name).tobytes(), name
+    assert [e.to_dict() for e in JsonlEventLog(log_path).events()] == [e.to_dict() for e in whole_log.events()]
+    closed = again.result.trades
+    assert (closed["exit_reason"] == "max_daily_loss").any()  # the flatten closes its trades with its own reason
 
 
 def test_the_position_limit_resizes_entries_to_what_fits(market: Market) -> None:  # noqa: F811

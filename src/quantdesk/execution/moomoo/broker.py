@@ -83,6 +83,7 @@ class MoomooBroker:
         self._code_of = code_of or (lambda symbol: f"{market}.{symbol}")
         self._now = now_ns
         self._tracked: dict[ClientOrderId, _Tracked] = {}
+        self._pending: dict[ClientOrderId, _Tracked] = {}  # owed deals a push has not brought, or a terminal held
         self._by_broker_id: dict[str, ClientOrderId] = {}
         self._symbol_of_code: dict[str, str] = {}
         self._remarks: dict[str, str] = {}  # remark (a client order id) -> the broker's order id, from the account
@@ -334,8 +335,8 @@ class MoomooBroker:
         coid = self._by_broker_id.get(str(row.get("order_id", "")))
         if coid is None:
             remark = str(row.get("remark", "") or "")
-            match = next((c for c in self._tracked if str(c) == remark), None)
-            if match is not None:
+            match = ClientOrderId.from_text(remark)  # an order quantdesk sent, not yet tied to its broker id
+            if match is not None and match in self._tracked:
                 self._adopt(match, str(row["order_id"]))
                 coid = match
         return self._tracked.get(coid) if coid is not None else None
@@ -361,10 +362,12 @@ class MoomooBroker:
             tr.dealt_seen = max(tr.dealt_seen, dealt)
             if tr.missing_since is None:
                 tr.missing_since = time.monotonic()
+            self._pending[o.client_order_id] = tr
         if status in _CANCELLED:
             tr.terminal = OrderCancelled(ts_ns=self._now(), client_order_id=o.client_order_id, symbol=o.symbol,
                                          filled_units=float(row.get("dealt_qty", 0.0) or 0.0))  # fmt: skip
             tr.terminal_filled = float(row.get("dealt_qty", 0.0) or 0.0)
+            self._pending[o.client_order_id] = tr
 
     def _on_deal(self, row: dict[str, Any]) -> None:
         tr = self._tracked_for(row)
@@ -413,15 +416,16 @@ class MoomooBroker:
 
     def _fetch_missing_deals(self) -> None:
         """The deals an order's status counts that no push brought within ``DEAL_GRACE_S``: read from the account's
-        deal list (one query for every order waiting), each reported once."""
+        deal list (one query for every order waiting), each reported once. Only the orders owed a deal or holding
+        a terminal event are looked at (``_pending``), not every order the session ever sent."""
         now = time.monotonic()
         waiting = []
-        for tr in self._tracked.values():
-            if tr.closed:
-                continue
+        for coid, tr in list(self._pending.items()):
             owed = max(tr.dealt_seen, tr.terminal_filled if tr.terminal is not None else 0.0)
-            if tr.filled_units >= owed - 1e-9:
+            if tr.closed or tr.filled_units >= owed - 1e-9:
                 tr.missing_since = None
+                if tr.closed or tr.terminal is None:
+                    del self._pending[coid]
             elif tr.missing_since is None:
                 tr.missing_since = now
             elif now - tr.missing_since >= DEAL_GRACE_S:
@@ -436,10 +440,14 @@ class MoomooBroker:
                     self._on_deal(row)
 
     def _release_terminals(self) -> None:
+        if not self._pending:
+            return
         self._fetch_missing_deals()
-        for tr in self._tracked.values():
-            if tr.terminal is None or tr.closed:
+        for coid, tr in list(self._pending.items()):
+            if tr.closed:
+                del self._pending[coid]
                 continue
-            if tr.filled_units >= tr.terminal_filled - 1e-9:
+            if tr.terminal is not None and tr.filled_units >= tr.terminal_filled - 1e-9:
                 self._events.append(tr.terminal)
                 tr.closed = True
+                del self._pending[coid]
