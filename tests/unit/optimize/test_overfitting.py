@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from quantdesk.analytics.overfitting import (
+from quantdesk.optimize.overfitting import (
     EULER_GAMMA,
     annual_to_period,
     deflated_sharpe,

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from quantdesk.core.errors import ConfigError
-from quantdesk.validation.splits import cpcv, cpcv_paths, parse_length, purged_kfold, walk_forward
+from quantdesk.optimize.splits import cpcv, cpcv_paths, parse_length, purged_kfold, walk_forward
 
 
 def _days(start: str, end: str) -> np.ndarray:

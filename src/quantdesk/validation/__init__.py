@@ -1,1 +1,0 @@
-"""Validation: a strategy held to data it was not fitted on (splits of a run's rows; walk-forward comes next)."""
