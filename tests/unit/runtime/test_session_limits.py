@@ -61,8 +61,8 @@ def test_the_daily_loss_limit_halts_cancels_and_flattens_every_position(market: 
 
 
 def test_a_session_the_daily_loss_limit_halted_resumes_after_a_stop_to_the_uninterrupted_end(
-    market: Market,
-    tmp_path: Path,  # noqa: F811
+    market: Market,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     """Stopped a few rows after the daily loss halt, the rerun re-derives the halt and its flatten itself and takes
     the stored halt as the same one (a second halt would cancel the flatten's orders before they fill)."""
