@@ -16,13 +16,15 @@ the run's instruments (closes, no costs) is the benchmark the analytics compare 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from quantdesk.backtest.evidence import Evidence, arrival_bars, build_evidence
+from quantdesk.backtest.evidence import Evidence, arrival_bars, build_evidence, evidence_key
 from quantdesk.backtest.kernel_io import KernelInputs, KernelOutput, run_kernel
 from quantdesk.backtest.result import BacktestResult, Hedge, InstrumentRun
 from quantdesk.backtest.settings import kernel_params
@@ -36,8 +38,10 @@ from quantdesk.risk.hedge import HedgeResult, benchmark_returns
 from quantdesk.risk.hedge import rolling_beta as hedge_beta
 from quantdesk.strategy.compile import EvidenceSources, SignalArrays, compile_signals
 from quantdesk.strategy.models import Strategy
+from quantdesk.strategy.signals import SignalWorkspace
 
 MIN_BARS = 2
+T = TypeVar("T")
 # Quantities and prices are whole numbers of lots and ticks, counted in float64: exact up to 2**53 steps. A run is
 # refused before it starts when the account could buy more lots than that (with room for the account to grow
 # EQUITY_HEADROOM times), or a price is more ticks than that.
@@ -201,10 +205,14 @@ def prepare_kernel(
     trade_from_ns: int | None = None,
     benchmark_instrument: Instrument | None = None,
     min_trading_bars: int = 2,
+    cache: KernelCache | None = None,
 ) -> PreparedKernel:
     """Everything before the kernel of ``run_backtest`` (the same arguments): signals, evidence, the grid, the
     parameters and the kernel's inputs. ``min_trading_bars``: the fewest bars from ``trade_from_ns`` on (a live
-    session prepares its first row from the first bar that closed)."""
+    session prepares its first row from the first bar that closed). ``cache``: a dict kept across calls with the
+    same bars and arguments and strategies that differ (a search's trials): what a strategy's parts determine
+    (its signals by the rules they read, ``signal_key``; its evidence, ``evidence_key``; the grid and the per-row
+    arrays) is computed once and reused, each indicator output once per instrument (``KernelCache``)."""
     bar_list = [bars] if isinstance(bars, Bars) else list(bars)
     _check(strategy, bar_list, initial_cash)
     step = progress or (lambda _label: None)
@@ -212,52 +220,68 @@ def prepare_kernel(
     sources = sources if sources is not None else EvidenceSources()
     params = kernel_params(strategy, initial_cash=initial_cash)
     needs = _needs(params)
+    memo = cache if cache is not None else KernelCache(max_signal_sets=0)
+    sig_key = signal_key(strategy)
+    ev_key = evidence_key(strategy, needs)
     signals: list[SignalArrays] = []
     evidence: list[Evidence] = []
     for k, b in enumerate(bar_list):
         step(f"signals {b.symbol}")
-        s = compile_signals(strategy, b, sources)
-        e = build_evidence(strategy, b, s, needs)
+        workspace = memo.get(("workspace", k), lambda b=b: SignalWorkspace(b))
+        s = memo.get(("signals", k), lambda b=b, w=workspace: compile_signals(strategy, b, sources, w), sig_key)
+        e = memo.get(("evidence", k, ev_key), lambda b=b, s=s: build_evidence(strategy, b, s, needs), sig_key)
         if trade_from_ns is not None:  # the warm-up bars leave the run once everything is computed on them
             first = first_trading_bar(b, trade_from_ns, min_bars=min_trading_bars)
-            s, e, bar_list[k] = tail(s, first, len(b)), tail(e, first, len(b)), b[first:]
+            s = memo.get(("signals tail", k), lambda s=s, b=b, first=first: tail(s, first, len(b)), sig_key)
+            e = memo.get(("evidence tail", k, ev_key), lambda e=e, b=b, first=first: tail(e, first, len(b)),
+                         sig_key)  # fmt: skip
+            bar_list[k] = memo.get(("bars tail", k), lambda b=b, first=first: b[first:])
         signals.append(s)
         evidence.append(e)
     step("kernel")
-    grid = build_grid(bar_list)
+    grid = memo.get("grid", lambda: build_grid(bar_list))
     n, m = grid.n, len(bar_list)
 
     def price(name: str) -> np.ndarray:
         if m == 1:
             return np.asarray(getattr(bar_list[0], name), dtype=np.float64)
-        g = np.full((n, m), np.nan)
-        for j, b in enumerate(bar_list):
-            grid.spread(j, getattr(b, name), g)
-        return g
+
+        def make() -> np.ndarray:
+            g = np.full((n, m), np.nan)
+            for j, b in enumerate(bar_list):
+                grid.spread(j, getattr(b, name), g)
+            return g
+
+        return memo.get(("price", name), make)
 
     def flags(name: str) -> np.ndarray:
         if m == 1:
             return np.asarray(getattr(signals[0], name), dtype=bool)
-        g = np.zeros((n, m), dtype=bool)
-        for j, s in enumerate(signals):
-            grid.spread(j, getattr(s, name), g)
-        return g
+
+        def make() -> np.ndarray:
+            g = np.zeros((n, m), dtype=bool)
+            for j, s in enumerate(signals):
+                grid.spread(j, getattr(s, name), g)
+            return g
+
+        return memo.get(("flags", name), make, sig_key)
 
     inst_list = [insts[b.symbol] for b in bar_list]
-    _check_step_counts(bar_list, inst_list, initial_cash)
+    memo.get(("step counts", initial_cash), lambda: _check_step_counts(bar_list, inst_list, initial_cash))
     sector_codes = _sector_codes(inst_list)
-    ev = _evidence_grids(grid, evidence)
+    ev = memo.get(("evidence grids", ev_key), lambda: _evidence_grids(grid, evidence), sig_key)
     hedge_in = _hedge_inputs(strategy, grid, bar_list, benchmark)
     if hedge_in is not None:
         params[L.P_HEDGE_MARGIN] = _margin_rate(benchmark_instrument)
+    latency_ms = strategy.execution_rules.mock_trading.latency_simulation
     inputs = KernelInputs(
         open=price("open"), high=price("high"), low=price("low"), close=price("close"),
         long_entry=flags("long_entry"), long_exit=flags("long_exit"),
         short_entry=flags("short_entry"), short_exit=flags("short_exit"),
         volume=price("volume") if needs["volume"] else None,
         **ev,
-        arrival=_arrival_grid(grid, bar_list, strategy.execution_rules.mock_trading.latency_simulation),
-        day_id=_day_ids(grid, bar_list),
+        arrival=memo.get(("arrival", latency_ms), lambda: _arrival_grid(grid, bar_list, latency_ms)),
+        day_id=memo.get("day ids", lambda: _day_ids(grid, bar_list)),
         lot=np.array([float(i.lot_size) if i else 1.0 for i in inst_list]),
         tick=np.array([float(i.tick_size) if i else 0.01 for i in inst_list]),
         margin=np.array([_margin_rate(i) for i in inst_list]),
@@ -267,6 +291,48 @@ def prepare_kernel(
         bench_close=None if hedge_in is None else hedge_in.bench_close,
     )  # fmt: skip
     return PreparedKernel(inputs, params, grid, tuple(bar_list), tuple(signals), tuple(inst_list), hedge_in)
+
+
+def signal_key(strategy: Strategy) -> str:
+    """What ``compile_signals`` reads of a strategy, as text: two strategies with the same key have the same signals
+    on the same bars (the entry rules, the drill-down, the signal exit, and whether the posterior is needed)."""
+    exit_block = strategy.exit_conditions.signal_exit
+    return "|".join((
+        strategy.entry_conditions.model_dump_json(), strategy.harvesting_rules.model_dump_json(),
+        exit_block.model_dump_json() if exit_block is not None else "", str(strategy.uses_posterior),
+    ))  # fmt: skip
+
+
+class KernelCache:
+    """What ``prepare_kernel`` computed for earlier strategies on the same bars and arguments: the grid, prices and
+    per-row arrays for good, and what a set of signals determines (the signals, their evidence and grids) for the
+    ``max_signal_sets`` sets used last (a search over signal parameters would otherwise hold every set it tried;
+    over 1,000,000 bars a set is a few hundred MB). ``max_signal_sets=0`` keeps nothing (a single run)."""
+
+    def __init__(self, max_signal_sets: int = 4) -> None:
+        self.max_signal_sets = max_signal_sets
+        self._fixed: dict[Any, Any] = {}
+        self._by_signals: OrderedDict[str, dict[Any, Any]] = OrderedDict()
+
+    def get(self, key: Any, make: Callable[[], T], signals: str | None = None) -> T:
+        """The value of ``key`` (made now if not held); ``signals``: the signal set it belongs to."""
+        if signals is None:
+            store = self._fixed
+            if self.max_signal_sets == 0:
+                return make()
+        else:
+            if self.max_signal_sets == 0:
+                return make()
+            if signals not in self._by_signals:
+                self._by_signals[signals] = {}
+                while len(self._by_signals) > self.max_signal_sets:
+                    self._by_signals.popitem(last=False)
+            self._by_signals.move_to_end(signals)
+            store = self._by_signals[signals]
+        if key not in store:
+            store[key] = make()
+        value: T = store[key]
+        return value
 
 
 def run_backtest(

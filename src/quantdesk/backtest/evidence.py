@@ -135,6 +135,26 @@ def arrival_bars(bars: Bars, latency_ms: float) -> np.ndarray:
     return np.where(first < len(bars), first, -1).astype(np.int64)
 
 
+def evidence_key(strategy: Strategy, params_need: dict[str, bool]) -> tuple[object, ...]:
+    """Everything ``build_evidence`` reads of a strategy besides its signals, as a key: two strategies with the
+    same key (and the same signals) have the same evidence on the same bars. Kept beside ``build_evidence`` so the
+    two change together."""
+    exits = strategy.exit_conditions
+    stop = exits.stop_loss
+    trail = exits.take_profit.trailing_stop if exits.take_profit is not None else None
+    adj = strategy.risk_management.volatility_adjustment
+    rule = strategy.risk_management.volatility_expansion
+    return (
+        stop.atr_period if stop is not None else None,
+        stop.swing_lookback_bars if stop is not None and stop.reference != "entry" else None,
+        trail.atr_period if trail is not None else None,
+        exits.chandelier.atr_period if exits.chandelier is not None else None,
+        (adj.measure, adj.scaling) if adj is not None else None,
+        (rule.atr_period, rule.lookback_bars, rule.threshold_sd) if rule is not None else None,
+        tuple(sorted(params_need.items())),
+    )
+
+
 def build_evidence(strategy: Strategy, bars: Bars, signals: SignalArrays, params_need: dict[str, bool]) -> Evidence:
     """The evidence ``strategy`` needs on ``bars``; ``params_need`` says which optional parts are read."""
     exits = strategy.exit_conditions

@@ -327,7 +327,7 @@ class BacktestResult:
 
     @cached_property
     def strategy_instance_id(self) -> str:
-        return derived_id("strategy/" + self.strategy.model_dump_json())
+        return derived_id("strategy/" + self.strategy.identity_json())
 
     def trade_log_columns(self) -> dict[str, list[Any]]:
         """The trade log as flat columns (``backtest.trade_log.TRADE_LOG_FIELDS``; times as int64 UTC ns, None

@@ -56,7 +56,7 @@ def paper_strategy(strategy: Strategy) -> Strategy:
 
 def replay_session_id(strategy: Strategy, symbols: Sequence[str], timeframe: str, start_ns: int) -> str:
     """The session id of ``strategy`` replayed on ``symbols`` from the bar known at ``start_ns``."""
-    instance = derived_id("strategy/" + strategy.model_dump_json())
+    instance = derived_id("strategy/" + strategy.identity_json())
     return session_id(instance, symbols, timeframe, start_ns)
 
 

@@ -199,10 +199,17 @@ def compile_signals(
             factor = np.where(divergence, factor * (1.0 - adjustments.divergence.penalty), factor)
         adjusted = np.minimum(entry_conf * factor, 1.0)
 
-    gate = _gate(strategy, bars, sources)
-    carry_diff, carry_notes = _carry(strategy, bars, sources)
+    # the gate, the carry differential, the drill-down's other levels and the posterior depend on their own rules
+    # only (the posterior on the votes' signals): a workspace that compiles several strategies computes each once
+    gate_rule = entry.fundamental_gate
+    gate = ws.memo(("gate", gate_rule.model_dump_json() if gate_rule else ""), lambda: _gate(strategy, bars, sources))
+    carry_rule = entry.carry_gate
+    carry_diff, carry_notes = ws.memo(("carry", carry_rule.model_dump_json() if carry_rule else ""),
+                                      lambda: _carry(strategy, bars, sources))  # fmt: skip
     composite = (
-        composite_score(strategy, bars, adjusted, sources) if strategy.harvesting_rules.drill_down_sequence else None
+        composite_score(strategy, bars, adjusted, sources, memo=ws.memo)
+        if strategy.harvesting_rules.drill_down_sequence
+        else None
     )
 
     posterior = None
@@ -210,14 +217,18 @@ def compile_signals(
     if settings is not None or strategy.uses_posterior:
         settings = settings or InferenceSettings()
         votes = np.vstack(entry_votes)
-        posterior = expanding_posterior(
-            votes,
-            bars.close,
-            bars.known_ns(),
-            Outcome(horizon_bars=settings.horizon, min_return=settings.min_return),
-            min_labels=settings.min_labels,
-            window_labels=settings.window_labels,
-            names=[f"{s.indicator}:{s.condition}@{s.timeframe}" for s in entry.technical_signals],
+        signals_json = "[" + ",".join(s.model_dump_json() for s in entry.technical_signals) + "]"
+        posterior = ws.memo(
+            ("posterior", signals_json, settings.model_dump_json()),
+            lambda: expanding_posterior(
+                votes,
+                bars.close,
+                bars.known_ns(),
+                Outcome(horizon_bars=settings.horizon, min_return=settings.min_return),
+                min_labels=settings.min_labels,
+                window_labels=settings.window_labels,
+                names=[f"{s.indicator}:{s.condition}@{s.timeframe}" for s in entry.technical_signals],
+            ),
         )
 
     allowed = np.ones(n, dtype=bool)

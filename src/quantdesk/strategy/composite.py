@@ -142,8 +142,17 @@ def _fundamental(bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | Non
     return table["fundamental_quality"], ""
 
 
-def composite_score(strategy: Strategy, bars: Bars, technical: np.ndarray, sources: EvidenceSources) -> CompositeScore:
+def composite_score(
+    strategy: Strategy,
+    bars: Bars,
+    technical: np.ndarray,
+    sources: EvidenceSources,
+    memo: Callable[[Any, Callable[[], Any]], Any] | None = None,
+) -> CompositeScore:
+    """The drill-down composite on ``bars``; ``memo(key, make)`` (a ``SignalWorkspace``'s) keeps the macro, sector
+    and fundamental levels, which depend on the bars and the sources alone, across compiles."""
     n = len(bars)
+    keep = memo if memo is not None else (lambda _key, make: make())
     levels: dict[int, np.ndarray] = {}
     weights: dict[int, float] = {}
     missing: dict[int, str] = {}
@@ -153,7 +162,7 @@ def composite_score(strategy: Strategy, bars: Bars, technical: np.ndarray, sourc
         weights[item.level] = item.weight
         values: np.ndarray | None
         if item.level == 1:
-            macro, why = _macro(bars, sources)
+            macro, why = keep(("level", 1), lambda: _macro(bars, sources))
             values = None if macro is None else macro.score
             if macro is not None:
                 notes.extend(
@@ -161,9 +170,9 @@ def composite_score(strategy: Strategy, bars: Bars, technical: np.ndarray, sourc
                     for component, line in macro.stale_summary().items()
                 )
         elif item.level == 2:
-            values, why = _sector(bars, sources)
+            values, why = keep(("level", 2), lambda: _sector(bars, sources))
         elif item.level == 3:
-            values, why = _fundamental(bars, sources)
+            values, why = keep(("level", 3), lambda: _fundamental(bars, sources))
         elif item.level == 4:
             values, why = technical, ""
         else:

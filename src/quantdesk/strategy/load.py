@@ -27,6 +27,7 @@ from quantdesk.analysis.technical.registry import get_indicator, resolve_params
 from quantdesk.core.errors import ConfigError
 from quantdesk.strategy.entry_models import TechnicalSignal
 from quantdesk.strategy.models import Strategy
+from quantdesk.strategy.optimization_models import CONSTRAINT, Optimization, SearchParameter, parent_problem, with_value
 
 __all__ = ["Problem", "ValidationReport", "load_strategy", "parse_strategy", "strategy_json_schema", "validate_data"]
 
@@ -184,6 +185,60 @@ def _warnings(strategy: Strategy) -> list[Problem]:
     return out
 
 
+def _probe_values(p: SearchParameter) -> list[Any]:
+    """The values of a search parameter checked at load: every choice, or both ends of the range."""
+    if p.choices is not None:
+        return list(p.choices)
+    assert p.range is not None
+    low, high = p.range
+    return [int(low), int(high)] if p.is_integer else [float(low), float(high)]
+
+
+def _optimization_problems(data: dict[str, Any], opt: Optimization) -> list[Problem]:
+    """The optimization block against the rest of the file: names, constraints, objectives, and each parameter's
+    path and values (the file with a value set must itself be a valid strategy)."""
+    problems: list[Problem] = []
+    labels = [p.label for p in opt.parameters]
+    for name in sorted({x for x in labels if labels.count(x) > 1}):
+        problems.append(Problem("optimization.parameters", f"the name {name!r} is used twice; give each a name"))
+    paths = [p.path for p in opt.parameters]
+    for path in sorted({x for x in paths if paths.count(x) > 1}):
+        problems.append(Problem("optimization.parameters", f"{path} is searched twice"))
+    for i, text in enumerate(opt.constraints):
+        m = CONSTRAINT.match(text)
+        if m is None:
+            problems.append(Problem(f"optimization.constraints[{i}]", 'expected "NAME < NAME" (or <=, >, >=, !=; a '
+                                    f"number may stand on either side), found {text!r}"))  # fmt: skip
+            continue
+        for side in (m.group(1), m.group(3)):
+            if (side[0].isalpha() or side[0] == "_") and side not in labels:
+                problems.append(Problem(f"optimization.constraints[{i}]",
+                                        f"{side!r} is not a parameter; the names are {', '.join(labels)}"))  # fmt: skip
+    if opt.objectives is not None and len(opt.objectives) < 2:
+        problems.append(Problem("optimization.objectives", "a multi-objective search needs two or more, found "
+                                f"{len(opt.objectives)}; use objective for one"))  # fmt: skip
+    if opt.sampler == "nsga2" and opt.objectives is None:
+        problems.append(Problem("optimization.sampler", "'nsga2' searches several objectives; give objectives"))
+    if opt.objectives is not None and opt.folds > 1:
+        problems.append(Problem("optimization.folds", "pruning across folds needs one objective; set folds to 1"))
+    base = {k: v for k, v in data.items() if k != "optimization"}
+    for i, p in enumerate(opt.parameters):
+        where = f"optimization.parameters[{i}]"
+        why = parent_problem(base, p.path)
+        if why is not None:
+            problems.append(Problem(f"{where}.path", why))
+            continue
+        for value in _probe_values(p):
+            report = validate_data(with_value(base, p.path, value))
+            if report.problems:
+                first = report.problems[0]
+                field_name = "choices" if p.choices is not None else "range"
+                problems.append(Problem(f"{where}.{field_name}", f"{value!r} at {p.path} does not make a valid "
+                                        f"strategy: {first.path}: {first.message}"))  # fmt: skip
+                break
+    return problems
+
+
 @dataclass(frozen=True, slots=True)
 class _UnusableNumber:
     """A number as written in the file that no field can take (too many digits, beyond float, NaN)."""
@@ -247,6 +302,8 @@ def validate_data(data: Any) -> ValidationReport:
     except ValidationError as exc:
         problems.extend(_shape_problems(exc))
     problems.extend(_registry_problems(data))
+    if strategy is not None and strategy.optimization is not None:
+        problems.extend(_optimization_problems(data, strategy.optimization))
     if problems:
         return ValidationReport(None, problems)
     assert strategy is not None

@@ -28,6 +28,7 @@ from quantdesk.strategy.entry_models import (
 from quantdesk.strategy.execution_models import Commission, ExecutionRules
 from quantdesk.strategy.exit_models import ExitConditions
 from quantdesk.strategy.harvest_models import HarvestingRules
+from quantdesk.strategy.optimization_models import Optimization
 from quantdesk.strategy.risk_models import PositionSizing, RiskManagement
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "ExitConditions",
     "FundamentalGate",
     "HarvestingRules",
+    "Optimization",
     "PositionSizing",
     "RiskManagement",
     "SignalExit",
@@ -48,6 +50,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1"
+_NOT_OF_A_RUN = {"optimization"}
 
 
 class StrategyMeta(StrictModel):
@@ -73,6 +76,7 @@ class Strategy(StrictModel):
     exit_conditions: ExitConditions = ExitConditions()
     risk_management: RiskManagement = RiskManagement()
     execution_rules: ExecutionRules = ExecutionRules()
+    optimization: Optimization | None = None  # read by optimize and walkforward only; a run ignores it
 
     @field_validator("schema_version")
     @classmethod
@@ -126,10 +130,20 @@ class Strategy(StrictModel):
 
     def resolved_document(self) -> dict[str, Any]:
         """``resolved()`` as JSON-ready data: every key, null where a block or option is off."""
-        document: dict[str, Any] = self.resolved().model_dump(mode="json")
+        document: dict[str, Any] = self.resolved().model_dump(mode="json", exclude=_NOT_OF_A_RUN)
+        if self.optimization is not None:
+            document["optimization"] = self.optimization.model_dump(mode="json")
         sizing = document["risk_management"]["position_sizing"]
         document["risk_management"]["position_sizing"] = {k: v for k, v in sizing.items() if v is not None}
         return document
+
+    def identity_json(self) -> str:
+        """What the strategy's runs are identified by (run, instance and session ids): every rule of a run, not the
+        ``optimization`` block, which changes no run (and was not there when the first ids were made)."""
+        return self.model_dump_json(exclude=_NOT_OF_A_RUN)
+
+    def without_optimization(self) -> Strategy:
+        return self if self.optimization is None else self.model_copy(update={"optimization": None})
 
     def to_json(self, indent: int | None = 2) -> str:
         """The file form: compound strings written back (``2_bars``), unset optional blocks left out."""

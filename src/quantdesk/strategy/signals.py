@@ -21,7 +21,9 @@ compare yesterday with yesterday. ``SESSION_ANCHORS`` maps the timeframes to the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 import talib
@@ -37,6 +39,7 @@ from quantdesk.strategy.entry_models import DivergencePenalty, TechnicalSignal, 
 
 # a small tolerance so that weights like 0.3 + 0.2 + 0.25 + 0.25 meet a threshold of 1.0
 THRESHOLD_TOLERANCE = 1e-9
+T = TypeVar("T")
 # indicators that accumulate from a period's first bar, and the anchor each timeframe names over intraday bars
 ANCHORED_INDICATORS = frozenset({"VWAP", "VWAP_Bands"})
 SESSION_ANCHORS = {Timeframe.D1: "session", Timeframe.W1: "week", Timeframe.MN1: "month"}
@@ -49,6 +52,16 @@ class SignalWorkspace:
     base: Bars
     _bars: dict[str, Bars] = field(default_factory=dict)
     _outputs: dict[tuple[str, str, tuple[tuple[str, ParamValue], ...]], Outputs] = field(default_factory=dict)
+    _memo: dict[Any, Any] = field(default_factory=dict)
+
+    def memo(self, key: Any, make: Callable[[], T]) -> T:
+        """A value computed on the base bars once per key: what a compile reads that the rule named in ``key``
+        alone determines (the gate, a drill-down level, the posterior of a set of votes), reused when the same
+        workspace compiles another strategy on the same bars (a search's trials)."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        value: T = self._memo[key]
+        return value
 
     def bars(self, timeframe: str, where: str = "timeframe") -> Bars:
         if timeframe == "current" or timeframe == self.base.timeframe.value:

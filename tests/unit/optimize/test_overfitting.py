@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from quantdesk.core.errors import ConfigError
 from quantdesk.optimize.overfitting import (
     EULER_GAMMA,
     annual_to_period,
@@ -18,7 +19,6 @@ from quantdesk.optimize.overfitting import (
     probabilistic_sharpe,
     sharpe_stats,
 )
-from quantdesk.core.errors import ConfigError
 
 
 def test_the_deflated_sharpe_ratio_of_the_papers_example() -> None:

@@ -1,0 +1,221 @@
+"""``optimize`` and ``walkforward`` of a ``RunSpec``: the search and the walk-forward as a user runs them.
+
+``optimize(spec)`` searches the strategy file's ``optimization`` block on the spec's whole window and reports
+every trial, the best, and the overfitting statistics of the search (PSR, DSR with the trials actually run, PBO).
+``walkforward(spec)`` cuts the window into the block's (or the caller's) walk-forward windows and runs each
+(``optimize.walkforward.run_window``): in this process, or as tasks on an executor (``optimize.executors``: a
+local process pool or Celery), each task carrying the spec and the window's rows, never data, so that the outcome
+is the same wherever it ran. Both return JSON-ready reports (``OptimizationReport``, ``WalkForwardReport``) that
+``optimize.report`` renders as HTML; ``best_document`` is the strategy file with the chosen values written in.
+The sampler, number of trials, seed and walk-forward settings default to the file's and every one used is in the
+report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from quantdesk.core.errors import ConfigError
+from quantdesk.optimize.evaluate import WindowEvaluator, window_data
+from quantdesk.optimize.overfitting import probabilistic_sharpe, sharpe_stats
+from quantdesk.optimize.search import Trial, run_search
+from quantdesk.optimize.space import SearchSpace
+from quantdesk.optimize.splits import Split
+from quantdesk.optimize.trial_statistics import search_statistics
+from quantdesk.optimize.walkforward import WINDOW_TASK, RunData, make_splits, run_window, split_rows, summarize
+from quantdesk.runtime.service import PreparedRun, prepare
+from quantdesk.runtime.spec import RunSpec
+from quantdesk.strategy.optimization_models import WalkForwardSettings
+
+if TYPE_CHECKING:
+    from quantdesk.optimize.executors import Executor
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizationReport:
+    document: dict[str, Any]
+
+    @property
+    def best_values(self) -> dict[str, Any] | None:
+        best = self.document["best"]
+        return None if best is None else dict(best["values"])
+
+
+@dataclass(frozen=True, slots=True)
+class WalkForwardReport:
+    document: dict[str, Any]
+
+
+def run_data(run: PreparedRun) -> RunData:
+    return RunData(run.bars, run.instruments, run.sources, float(run.spec.capital), run.benchmark,
+                   run.benchmark_instrument)  # fmt: skip
+
+
+def _space(run: PreparedRun) -> SearchSpace:
+    return SearchSpace(run.strategy)
+
+
+def _header(run: PreparedRun, kind: str) -> dict[str, Any]:
+    s = run.strategy
+    return {
+        "kind": kind,
+        "strategy": s.strategy_meta.name,
+        "symbols": list(run.symbols),
+        "timeframe": run.timeframe.value,
+        "capital": float(run.spec.capital),
+        "spec": run.spec.to_dict(),
+        "optimization": None if s.optimization is None else s.optimization.model_dump(mode="json"),
+        "notes": list(run.notes),
+        "synthetic": any(i.synthetic for i in run.instruments.values()),
+    }
+
+
+def optimize(
+    spec: RunSpec | PreparedRun,
+    *,
+    sampler: str | None = None,
+    trials: int | None = None,
+    seed: int | None = None,
+    on_trial: Callable[[Trial], None] | None = None,
+) -> OptimizationReport:
+    """Search the block on the spec's window (trading from its ``trade_from``) and report every trial."""
+    run = spec if isinstance(spec, PreparedRun) else prepare(spec)
+    space = _space(run)
+    opt = space.settings
+    data = run_data(run)
+    evaluator = WindowEvaluator(window_data(
+        data.bars, stop_ns=int(data.known_ns[-1]), trade_from_ns=run.spec.ns("trade_from"),
+        instruments=data.instruments, sources=data.sources, initial_cash=data.initial_cash,
+        benchmark=data.benchmark, benchmark_instrument=data.benchmark_instrument,
+    ))  # fmt: skip
+    used = {"sampler": sampler or opt.sampler, "trials": trials if trials is not None else opt.trials,
+            "seed": opt.seed if seed is None else seed, "folds": opt.folds, "min_trades": opt.min_trades}  # fmt: skip
+    search = run_search(space, evaluator, sampler=used["sampler"], trials=used["trials"], seed=used["seed"],
+                        on_trial=on_trial)  # fmt: skip
+    stats = search_statistics(search)
+    best = search.best
+    doc = _header(run, "optimization")
+    doc.update(
+        settings=used,
+        parameters=list(space.names),
+        objectives=list(search.objectives),
+        n_trials=search.n_trials,
+        skipped=search.skipped,
+        search_notes=list(search.notes),
+        trials=[t.to_dict() for t in search.trials],
+        pareto=list(search.pareto),
+        best=None
+        if best is None
+        else {
+            "number": best.number,
+            "values": dict(best.values),
+            "metrics": None if best.scores is None else dict(best.scores.metrics),
+        },
+        statistics=stats.to_dict(),
+        fitted_through_ns=evaluator.fitted_through_ns,
+        best_file=None if best is None else space.document(best.values),
+    )
+    return OptimizationReport(doc)
+
+
+def _settings(run: PreparedRun, overrides: Mapping[str, Any]) -> WalkForwardSettings:
+    base = _space(run).settings.walk_forward
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return WalkForwardSettings.model_validate({**base.model_dump(), **given})
+    except ValidationError as exc:
+        problems = "; ".join(f"--{'.'.join(str(x) for x in e['loc'])}: {e['msg']}, found {e.get('input')!r}"
+                             for e in exc.errors())  # fmt: skip
+        raise ConfigError(f"walkforward: {problems}") from exc
+
+
+def walkforward(
+    spec: RunSpec | PreparedRun,
+    *,
+    mode: str | None = None,
+    train: str | None = None,
+    test: str | None = None,
+    step: str | None = None,
+    sampler: str | None = None,
+    trials: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+    splits: Sequence[Split] | None = None,
+) -> WalkForwardReport:
+    """The walk-forward of the spec: every window searched in sample and tested out of sample, then stitched.
+    ``splits`` replaces the block's windows (a test's own)."""
+    run = spec if isinstance(spec, PreparedRun) else prepare(spec)
+    space = _space(run)
+    opt = space.settings
+    settings = _settings(run, {"mode": mode, "train": train, "test": test, "step": step})
+    data = run_data(run)
+    chosen = list(splits) if splits is not None else make_splits(data.known_ns, settings)
+    if not chosen:
+        raise ConfigError(
+            f"walkforward: the window ({settings.train} training, {settings.test} test) gives no split over the "
+            "run's bars; use shorter lengths or more data"
+        )
+    used = {"sampler": sampler or opt.sampler, "trials": trials if trials is not None else opt.trials,
+            "seed": opt.seed if seed is None else seed, **settings.model_dump(mode="json")}  # fmt: skip
+    rows = [split_rows(s) for s in chosen]
+    total = len(rows)
+    done = 0
+
+    def tick(_i: int = 0, _r: Any = None) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    if executor is None:
+        windows = []
+        for i, r in enumerate(rows):
+            windows.append(run_window(data, space, i, r, sampler=used["sampler"], trials=used["trials"],
+                                      seed=used["seed"], mode=settings.mode))  # fmt: skip
+            tick()
+        windows = [json.loads(json.dumps(w)) for w in windows]  # as a task's result comes back
+    else:
+        payloads = [window_payload(run.spec, i, r, used, settings.mode) for i, r in enumerate(rows)]
+        windows = executor.map(WINDOW_TASK, payloads, on_done=tick)
+    doc = _header(run, "walkforward")
+    doc.update(settings=used, parameters=list(space.names), windows=list(windows))
+    doc["summary"] = summarize(windows, space.names, data.initial_cash, settings.mode, _oos_statistics)
+    return WalkForwardReport(doc)
+
+
+def window_payload(spec: RunSpec, index: int, rows: Mapping[str, Any], used: Mapping[str, Any],
+                   mode: str) -> dict[str, Any]:  # fmt: skip
+    """What a window's task carries: the spec, the window's rows and the search settings."""
+    return {"spec": spec.to_payload(), "index": index, "rows": dict(rows), "sampler": used["sampler"],
+            "trials": used["trials"], "seed": used["seed"], "mode": mode}  # fmt: skip
+
+
+def window_task(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The walk-forward window task (``WINDOW_TASK``) a worker runs: its spec prepared, the window run."""
+    spec = RunSpec.from_payload(payload["spec"])
+    run = prepare(spec)
+    return run_window(run_data(run), _space(run), int(payload["index"]), payload["rows"],
+                      sampler=str(payload["sampler"]), trials=int(payload["trials"]), seed=int(payload["seed"]),
+                      mode=str(payload["mode"]))  # fmt: skip
+
+
+def _oos_statistics(day_returns: Sequence[float], n_trials: int) -> dict[str, Any]:
+    """PSR of the stitched out-of-sample day returns (the chance its true Sharpe ratio is above 0)."""
+    out: dict[str, Any] = {"days": len(day_returns), "daily_sharpe": None, "psr": None, "n_trials": n_trials}
+    try:
+        st = sharpe_stats(np.asarray(day_returns, dtype=float))
+        out["daily_sharpe"] = st.sharpe
+        out["annual_sharpe"] = st.sharpe * 252**0.5
+        out["psr"] = probabilistic_sharpe(st.sharpe, st.n_obs, st.skewness, st.kurtosis)
+    except ConfigError as exc:
+        out["note"] = str(exc)
+    return out
