@@ -19,6 +19,7 @@ from quantdesk.analysis.inference.bayes import (
     reliability,
 )
 from quantdesk.analysis.inference.learned_probability import (
+    PROBABILITY_FLOOR,
     ClassifierSettings,
     LearnedProbabilitySeries,
     ProbabilityFit,
@@ -52,6 +53,7 @@ from quantdesk.analysis.inference.regime import (
 
 __all__ = [
     "HMM_REGIME_NAMES",
+    "PROBABILITY_FLOOR",
     "REGIME_NAMES",
     "ClassifierSettings",
     "DependentPair",

@@ -310,6 +310,7 @@ def _one_thread() -> Iterator[None]:
     """BLAS and OpenMP limited to one thread while a learned model fits (this one and ``learned_probability``):
     on a few thousand rows and covariances of 2 x 2, threads only wait on each other (ten times slower on two
     busy cores), and one thread gives the same numbers on every machine."""
+    import sklearn  # noqa: F401  (loads its OpenMP runtime and SciPy's BLAS: threadpoolctl limits loaded ones only)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
