@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # imported where a fit runs: scikit-learn takes seconds to lo
 
 __all__ = [
     "CALIBRATIONS",
+    "DEFAULT_CLASSIFIER_SETTINGS",
     "PROBABILITY_FLOOR",
     "ClassifierSettings",
     "LearnedProbabilitySeries",
@@ -100,6 +101,9 @@ class ClassifierSettings:
             "min_samples_leaf": self.min_samples_leaf,
             "random_state": self.random_state,
         }
+
+
+DEFAULT_CLASSIFIER_SETTINGS = ClassifierSettings()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -224,7 +228,7 @@ def learned_probability(
     outcome: Outcome,
     *,
     names: Sequence[str] | None = None,
-    settings: ClassifierSettings = ClassifierSettings(),
+    settings: ClassifierSettings = DEFAULT_CLASSIFIER_SETTINGS,
 ) -> LearnedProbabilitySeries:
     """P(up | votes and bar features) per bar, walk-forward (see the module docstring).
 

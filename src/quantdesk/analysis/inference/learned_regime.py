@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # imported where a fit runs: hmmlearn loads scikit-learn, whi
     from hmmlearn.hmm import GaussianHMM
 
 __all__ = [
+    "DEFAULT_HMM_SETTINGS",
     "HMM_REGIME_NAMES",
     "HmmFit",
     "HmmSettings",
@@ -130,6 +131,9 @@ class HmmSettings:
             "tol": self.tol,
             "random_state": self.random_state,
         }
+
+
+DEFAULT_HMM_SETTINGS = HmmSettings()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -384,7 +388,7 @@ def _fit_one(features: np.ndarray, valid: np.ndarray, f: int, known_ns: np.ndarr
     return fit, model, center, scale
 
 
-def hmm_regime(bars: Bars, settings: HmmSettings = HmmSettings()) -> LearnedRegimeSeries:
+def hmm_regime(bars: Bars, settings: HmmSettings = DEFAULT_HMM_SETTINGS) -> LearnedRegimeSeries:
     """The HMM regime of every bar of ``bars``, walk-forward (see the module docstring)."""
     if not isinstance(settings, HmmSettings):
         raise ConfigError(f"settings: expected an HmmSettings, found {type(settings).__name__}")
