@@ -339,9 +339,10 @@ def _quiet_em() -> Iterator[None]:
         logger.removeFilter(drop)
 
 
-def _fit_one(features: np.ndarray, valid: np.ndarray, f: int, known_ns: np.ndarray, settings: HmmSettings) -> tuple[
-    HmmFit, GaussianHMM, np.ndarray, np.ndarray
-]:  # fmt: skip
+def _fit_one(
+    features: np.ndarray, valid: np.ndarray, f: int, known_ns: np.ndarray, settings: HmmSettings
+) -> tuple[HmmFit, GaussianHMM, np.ndarray, np.ndarray]:
+    """The fit at bar ``f`` (see the module docstring), its model, and the standardisation it used."""
     from hmmlearn.hmm import GaussianHMM
 
     first = 0 if settings.train_bars is None else max(0, f - settings.train_bars + 1)
