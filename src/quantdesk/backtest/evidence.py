@@ -199,8 +199,8 @@ def build_evidence(strategy: Strategy, bars: Bars, signals: SignalArrays, params
     if rule is not None:
         expansion = expansion_flag(atr_of(rule.atr_period), rule.lookback_bars, rule.threshold_sd)
     win_p = None
-    if params_need.get("posterior") and signals.posterior is not None:
-        win_p = _f64(signals.posterior.posterior)
+    if params_need.get("posterior") and signals.p_up is not None:
+        win_p = _f64(signals.p_up)  # the Bayesian posterior or the learned probability, as the strategy names
     return Evidence(
         atr_stop=atr_stop,
         atr_trail=atr_of(trail.atr_period) if trail is not None else None,

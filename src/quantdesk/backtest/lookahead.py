@@ -3,7 +3,8 @@
 ``lookahead_analysis`` runs the strategy (``run_backtest``, many instruments on one account) on the
 full data and again on the data cut at ``cuts`` rows spread over the run after its warm-up, and
 compares everything decided before each cut: every per-bar array of the compiled signals (entries,
-exits, votes, confluence, gate, composite, posterior; floats to a relative 1e-9, NaN equal to NaN),
+exits, votes, confluence, gate, composite, posterior (Bayesian or learned), the regime filter's regime and
+its allowed bars; floats to a relative 1e-9, NaN equal to NaN),
 the orders decided before the cut's last row, the fills and the trades entered before the cut (and
 their exits when they exited before it; a trade the cut run still holds at its end is not a
 difference). A sound strategy shows none (``DESIGN.md`` section 2); each difference names the cut,
@@ -173,6 +174,11 @@ def signal_arrays(s: SignalArrays) -> dict[str, np.ndarray]:
         out.update({f"composite.level{k}": v for k, v in s.composite.levels.items()})
     if s.posterior is not None:
         out["posterior"] = s.posterior.posterior
+    if s.learned_posterior is not None:
+        out["learned_posterior"] = s.learned_posterior.probability
+    if s.regime is not None:
+        out["regime"] = s.regime.regimes.codes
+        out["regime_allowed"] = s.regime.allowed
     return out
 
 

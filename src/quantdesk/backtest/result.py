@@ -231,7 +231,7 @@ class BacktestResult:
         return {
             "market_regime": _REGIME_LOOKUP[codes.astype(np.intp)],
             "technical_confluence": _rounded(s.adjusted_confluence, bars),
-            "posterior": _rounded(s.posterior.posterior, bars) if s.posterior is not None else nothing,
+            "posterior": _rounded(s.p_up, bars) if s.p_up is not None else nothing,
             "composite_score": _rounded(s.composite.score, bars) if s.composite is not None else nothing,
             "fundamental_score": _rounded(level3, bars) if level3 is not None else nothing,
         }

@@ -3,15 +3,16 @@
 ``compile_signals(strategy, bars, sources)`` evaluates, on the base bars: the technical signals and
 their confluence (``signals``), the confluence adjustments, the fundamental gate over the fundamental
 module's point-in-time table (``gate``), the carry gate over the known short rates, the drill-down
-composite (``composite``), the Bayesian posterior (``analysis.inference``) and the market regime.
-An entry fires on a bar when every gate passes, the (adjusted) confluence is at or above
-``confluence_threshold`` on that bar and the ``confirmation_delay`` bars before it, and, where set,
-the composite and the posterior reach their floors. The direction decides what the arrays open:
-``long`` (entries buy, the signal exit sells), ``short`` (entries sell short, the signal exit
-covers), ``both`` (stop and reverse: entries go long, the signal exit, under the same gates and delay,
-goes short; each closes the other). Data a strategy's evaluation needs and cannot find is a
-``DataError`` that names it and how to get it; data only live trading uses (``level2_depth``) is
-noted, not required. Every array depends only on bars up to its own (the truncation property).
+composite (``composite``), P(up | evidence) by the model ``inference.model`` names (the Bayesian
+posterior, or the walk-forward gradient-boosting classifier, ``analysis.inference``), and the regime of a
+``regime_filter`` (``strategy.learned``). An entry fires on a bar when every gate passes, the (adjusted)
+confluence is at or above ``confluence_threshold`` on that bar and the ``confirmation_delay`` bars before
+it, and, where set, the composite and the posterior reach their floors and the bar's regime is allowed.
+The direction decides what the arrays open: ``long`` (entries buy, the signal exit sells), ``short``
+(entries sell short, the signal exit covers), ``both`` (stop and reverse: entries go long, the signal
+exit, under the same gates and delay, goes short; each closes the other). Data a strategy's evaluation
+needs and cannot find is a ``DataError`` that names it and how to get it; data only live trading uses
+(``level2_depth``) is noted, not required. Every array depends only on bars up to its own (the truncation property).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from quantdesk.analysis.fundamental.gate import SnapshotCache, fundamental_gate_table
-from quantdesk.analysis.inference.bayes import Outcome, PosteriorSeries, expanding_posterior
+from quantdesk.analysis.inference.bayes import PosteriorSeries, expanding_posterior
+from quantdesk.analysis.inference.learned_probability import LearnedProbabilitySeries, learned_probability
 from quantdesk.core.errors import ConfigError, DataError, NotFoundError
 from quantdesk.data.align import AlignedSeries, series_on_bars
 from quantdesk.data.catalog import Catalog
@@ -32,6 +34,13 @@ from quantdesk.domain.bars import Bars
 from quantdesk.strategy.composite import CompositeScore, SectorMomentumCache, composite_score
 from quantdesk.strategy.entry_models import InferenceSettings, SignalBlock
 from quantdesk.strategy.gate import GateResult, evaluate_gate, gate_columns
+from quantdesk.strategy.learned import (
+    RegimeFilterResult,
+    classifier_settings,
+    outcome_of,
+    regime_filter,
+    signal_names,
+)
 from quantdesk.strategy.models import Strategy
 from quantdesk.strategy.signals import (
     THRESHOLD_TOLERANCE,
@@ -89,8 +98,18 @@ class SignalArrays:
     gate: GateResult | None = None
     carry_differential: np.ndarray | None = None  # base minus quote short rate, percentage points
     composite: CompositeScore | None = None
-    posterior: PosteriorSeries | None = None
+    posterior: PosteriorSeries | None = None  # inference.model bayes
+    learned_posterior: LearnedProbabilitySeries | None = None  # inference.model gradient_boosting
+    regime: RegimeFilterResult | None = None  # entry_conditions.regime_filter
     notes: tuple[str, ...] = ()
+
+    @property
+    def p_up(self) -> np.ndarray | None:
+        """P(up | evidence) per bar from the model the strategy names (what min_posterior and Kelly sizing use);
+        None when the strategy uses none."""
+        if self.learned_posterior is not None:
+            return self.learned_posterior.probability
+        return self.posterior.posterior if self.posterior is not None else None
 
     @property
     def entry(self) -> np.ndarray:
@@ -212,30 +231,52 @@ def compile_signals(
         else None
     )
 
-    posterior = None
+    posterior = learned = None
+    p_up = None
     settings = entry.inference
     if settings is not None or strategy.uses_posterior:
         settings = settings or InferenceSettings()
         votes = np.vstack(entry_votes)
         signals_json = "[" + ",".join(s.model_dump_json() for s in entry.technical_signals) + "]"
-        posterior = ws.memo(
-            ("posterior", signals_json, settings.model_dump_json()),
-            lambda: expanding_posterior(
-                votes,
-                bars.close,
-                bars.known_ns(),
-                Outcome(horizon_bars=settings.horizon, min_return=settings.min_return),
-                min_labels=settings.min_labels,
-                window_labels=settings.window_labels,
-                names=[f"{s.indicator}:{s.condition}@{s.timeframe}" for s in entry.technical_signals],
-            ),
-        )
+        if settings.model == "gradient_boosting":
+            learned = ws.memo(
+                ("learned posterior", signals_json, settings.model_dump_json()),
+                lambda: learned_probability(
+                    votes,
+                    bars.close,
+                    bars.known_ns(),
+                    outcome_of(settings),
+                    names=signal_names(strategy),
+                    settings=classifier_settings(settings),
+                ),
+            )
+            p_up = learned.probability
+        else:
+            posterior = ws.memo(
+                ("posterior", signals_json, settings.model_dump_json()),
+                lambda: expanding_posterior(
+                    votes,
+                    bars.close,
+                    bars.known_ns(),
+                    outcome_of(settings),
+                    min_labels=settings.min_labels,
+                    window_labels=settings.window_labels,
+                    names=signal_names(strategy),
+                ),
+            )
+            p_up = posterior.posterior
+    rule = entry.regime_filter
+    regime = None
+    if rule is not None:
+        regime = ws.memo(("regime", rule.model_dump_json()), lambda: regime_filter(rule, bars))
 
     allowed = np.ones(n, dtype=bool)
     if gate is not None:
         allowed &= gate.passed
     if composite is not None and entry.min_composite_score is not None:
         allowed &= np.nan_to_num(composite.score, nan=0.0) >= entry.min_composite_score - THRESHOLD_TOLERANCE
+    if regime is not None:
+        allowed &= regime.allowed
     long_allowed = allowed.copy()
     short_allowed = allowed.copy()
     if carry_diff is not None:
@@ -243,10 +284,9 @@ def compile_signals(
         minimum = entry.carry_gate.min_differential_pct
         long_allowed &= np.nan_to_num(carry_diff, nan=-np.inf) >= minimum
         short_allowed &= np.nan_to_num(carry_diff, nan=np.inf) <= -minimum
-    if posterior is not None and settings is not None and settings.min_posterior is not None:
-        p = np.nan_to_num(posterior.posterior, nan=0.0)
-        long_allowed &= p >= settings.min_posterior
-        short_allowed &= (1.0 - np.nan_to_num(posterior.posterior, nan=1.0)) >= settings.min_posterior
+    if p_up is not None and settings is not None and settings.min_posterior is not None:
+        long_allowed &= np.nan_to_num(p_up, nan=0.0) >= settings.min_posterior
+        short_allowed &= (1.0 - np.nan_to_num(p_up, nan=1.0)) >= settings.min_posterior
 
     entry_ok = held_for(adjusted >= entry.confluence_threshold - THRESHOLD_TOLERANCE, entry.confirmation_delay)
     exit_block = strategy.exit_conditions.signal_exit
@@ -284,5 +324,7 @@ def compile_signals(
         carry_differential=carry_diff,
         composite=composite,
         posterior=posterior,
+        learned_posterior=learned,
+        regime=regime,
         notes=tuple(_required_data_notes(strategy)) + carry_notes + (composite.notes if composite is not None else ()),
     )

@@ -5,16 +5,22 @@ Fields the plan's example writes (``fundamental_gate``, ``technical_signals``, `
 optional and documented there: ``direction`` (long, short or both), ``carry_gate`` (the short-rate
 differential of a currency pair), ``confluence_adjustments``
 (timeframe alignment and divergence, plan section 3.3), ``inference`` (the Bayesian posterior's
-outcome definition and an optional ``min_posterior``), ``min_composite_score`` (a floor on the
-drill-down composite), and the gate thresholds the wizard offers beyond the plan's four.
+outcome definition, an optional ``min_posterior``, and the ``model`` behind it: the Bayesian posterior or a
+calibrated gradient-boosting classifier), ``regime_filter`` (entries only in the allowed regimes of the rules or
+of a hidden Markov model), ``min_composite_score`` (a floor on the drill-down composite), and the gate thresholds
+the wizard offers beyond the plan's four. The learned layer's fields are left out of a dump while unset (or, for
+``inference.model``, at ``bayes``), so that the documents and ids of the strategies written before them are
+unchanged.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from quantdesk.analysis.inference.learned_regime import HMM_REGIME_NAMES
+from quantdesk.analysis.inference.regime import RULE_REGIME_NAMES
 from quantdesk.domain.quantities import BarCount
 from quantdesk.strategy.base import SignalTimeframe, StrictModel, TimeframeName
 
@@ -46,6 +52,23 @@ _TWO_VALUES = ("between", "outside")
 _AT_MOST_ONE_VALUE = ("greater_than", "less_than", "crossover", "crossunder", "rising", "falling")
 GATE_LOGIC = ("ALL_REQUIRED", "ANY", "MAJORITY")
 DIRECTIONS = ("long", "short", "both")
+INFERENCE_MODELS = ("bayes", "gradient_boosting")
+REGIME_MODELS = ("rules", "hmm")
+# the effective values of the learned layer's options a file leaves out (Strategy.resolved writes them)
+DEFAULT_CALIBRATION = "isotonic"
+DEFAULT_REFIT_EVERY_BARS = 250
+DEFAULT_HMM_OPTIONS: dict[str, Any] = {
+    "n_states": 2,
+    "train_bars": 1000,
+    "min_train_bars": 250,
+    "refit_every_bars": 250,
+    "vol_bars": 20,
+}
+_HMM_ONLY = tuple(DEFAULT_HMM_OPTIONS)
+
+
+def _unset(value: object) -> bool:
+    return value is None
 
 
 class TechnicalSignal(StrictModel):
@@ -141,19 +164,124 @@ class ConfluenceAdjustments(StrictModel):
 
 
 class InferenceSettings(StrictModel):
-    """Addition: what "up" means for the Bayesian posterior, and an optional floor on it for entries."""
+    """Addition: what "up" means for P(up | evidence), the model that estimates it (the Bayesian posterior, or a
+    calibrated gradient-boosting classifier fitted walk-forward), and an optional floor on it for entries."""
 
     horizon: BarCount = Field(default=10, description="an outcome is the return over this many base bars")
     min_return: float = Field(default=0.0, ge=-1, le=10, description="up = return over the horizon above this")
     min_labels: int = Field(default=100, ge=10, description="the posterior is undefined until this many outcomes")
     window_labels: int | None = Field(default=None, ge=10, description="count only the latest outcomes (rolling)")
     min_posterior: float | None = Field(default=None, gt=0, lt=1, description="enter only when P(up) >= this")
+    model: Literal["bayes", "gradient_boosting"] = Field(
+        default="bayes",
+        exclude_if=lambda value: value == "bayes",
+        description="addition: the Bayesian posterior (default) or a calibrated gradient-boosting classifier",
+    )
+    calibration: Literal["isotonic", "sigmoid"] | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description=f"gradient_boosting: isotonic (default {DEFAULT_CALIBRATION}) or sigmoid (Platt) calibration",
+    )
+    refit_every_bars: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        exclude_if=_unset,
+        description=f"gradient_boosting: refit every this many base bars (default {DEFAULT_REFIT_EVERY_BARS})",
+    )
+
+    @field_validator("calibration", "refit_every_bars")
+    @classmethod
+    def _classifier_only(cls, value: object, info: ValidationInfo) -> object:
+        model = info.data.get("model")
+        if value is not None and model == "bayes":
+            raise ValueError(f"an option of model 'gradient_boosting', found with model 'bayes' (value {value!r})")
+        return value
 
     @model_validator(mode="after")
     def _horizon_positive(self) -> InferenceSettings:
         if self.horizon < 1:
             raise ValueError(f"horizon must be at least 1_bars, found {self.horizon}_bars")
+        if self.model == "gradient_boosting" and self.min_labels < 30:
+            raise ValueError(
+                "min_labels: model 'gradient_boosting' calibrates on 3 time-ordered folds and needs at least 30 "
+                f"outcomes, found {self.min_labels}"
+            )
         return self
+
+    def effective_calibration(self) -> Literal["isotonic", "sigmoid"]:
+        return self.calibration or DEFAULT_CALIBRATION  # type: ignore[return-value]
+
+    def effective_refit_every_bars(self) -> int:
+        return self.refit_every_bars or DEFAULT_REFIT_EVERY_BARS
+
+
+class RegimeFilter(StrictModel):
+    """Addition: enter only on bars whose regime, as known at the bar's close, is one of ``allowed``; by the
+    rule-based classifier (``rules``) or a Gaussian hidden Markov model fitted walk-forward (``hmm``)."""
+
+    model: Literal["rules", "hmm"] = Field(description="rules: the rule-based regime; hmm: the learned one")
+    n_states: int | None = Field(
+        default=None, ge=2, le=4, exclude_if=_unset, description="hmm: the model's states, 2 to 4 (default 2)"
+    )
+    train_bars: int | Literal["expanding"] | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description="hmm: each fit's window in base bars (default 1000), or 'expanding' for every bar so far",
+    )
+    min_train_bars: int | None = Field(
+        default=None, ge=20, le=100_000, exclude_if=_unset, description="hmm: bars the first fit waits for (250)"
+    )
+    refit_every_bars: int | None = Field(
+        default=None, ge=1, le=100_000, exclude_if=_unset, description="hmm: refit every this many base bars (250)"
+    )
+    vol_bars: int | None = Field(
+        default=None, ge=2, le=10_000, exclude_if=_unset, description="hmm: the rolling volatility's window (20)"
+    )
+    allowed: list[str] = Field(min_length=1, description="the regimes entries are allowed in")
+
+    @field_validator(*_HMM_ONLY)
+    @classmethod
+    def _hmm_only(cls, value: object, info: ValidationInfo) -> object:
+        if value is not None and info.data.get("model") == "rules":
+            raise ValueError(f"an option of model 'hmm', found with model 'rules' (value {value!r})")
+        return value
+
+    @field_validator("train_bars", mode="before")
+    @classmethod
+    def _bars_or_expanding(cls, value: object) -> object:
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if value is None or value == "expanding" or (whole and 20 <= value <= 100_000):  # type: ignore[operator]
+            return value
+        raise ValueError(f"expected a number of bars from 20 to 100000, or 'expanding', found {value!r}")
+
+    @field_validator("allowed")
+    @classmethod
+    def _known_regimes(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        model = info.data.get("model")
+        if model is None or "n_states" not in info.data:
+            return value  # the model's or n_states' own problem is reported
+        states = info.data["n_states"] or DEFAULT_HMM_OPTIONS["n_states"]
+        valid = RULE_REGIME_NAMES if model == "rules" else HMM_REGIME_NAMES[states]
+        which = "model 'rules'" if model == "rules" else f"model 'hmm' with {states} states"
+        unknown = [name for name in value if name not in valid]
+        if unknown:
+            raise ValueError(f"expected regimes of {which} ({', '.join(valid)}), found {unknown}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"expected distinct regimes, found {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _window_holds_the_first_fit(self) -> RegimeFilter:
+        train, first = self.train_bars, self.effective("min_train_bars")
+        if isinstance(train, int) and train < first:
+            raise ValueError(f"train_bars ({train}) must hold the first fit's min_train_bars ({first})")
+        return self
+
+    def effective(self, option: str) -> Any:
+        """An hmm option's value as the run uses it: the file's, or the default."""
+        value = getattr(self, option)
+        return DEFAULT_HMM_OPTIONS[option] if value is None else value
 
 
 class CarryGate(StrictModel):
@@ -175,6 +303,9 @@ class EntryConditions(SignalBlock):
     confluence_adjustments: ConfluenceAdjustments | None = None
     inference: InferenceSettings | None = None
     min_composite_score: float | None = Field(default=None, gt=0, le=1)
+    regime_filter: RegimeFilter | None = Field(
+        default=None, exclude_if=_unset, description="addition: enter only in these regimes (rules or hmm)"
+    )
 
 
 class SignalExit(SignalBlock):

@@ -1,5 +1,6 @@
-"""Explaining one bar: every signal's value and vote, the confluence, the gate, the composite, the posterior,
-and whether an entry would fire there and, if not, why not.
+"""Explaining one bar: every signal's value and vote, the confluence, the gate, the composite, the posterior (the
+Bayesian one, or the learned probability and the fit behind it), the regime filter's regime, and whether an entry
+would fire there and, if not, why not.
 
 The strategy is compiled on the bars up to and including the bar asked for, and nothing after it, so
 an explanation shows exactly what was known at that bar's close (the signals pass the truncation
@@ -16,6 +17,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from quantdesk.analysis.inference.learned_regime import LearnedRegimeSeries
 from quantdesk.core.errors import DataError
 from quantdesk.core.timestamps import ns_to_iso, to_utc_ns
 from quantdesk.data.catalog import Catalog
@@ -151,6 +153,34 @@ def explain_at(strategy: Strategy, bars: Bars, sources: EvidenceSources | None =
         floor = entry.inference.min_posterior if entry.inference is not None else None
         if floor is not None and not (post.posterior[i] >= floor):
             reasons.append(f"the posterior {_num(post.posterior[i])} is below min_posterior {floor:g}")
+    if signals.learned_posterior is not None:
+        learned = signals.learned_posterior
+        j = int(learned.fit_index[i])
+        fit = learned.fits[j] if j >= 0 else None
+        result["learned_posterior"] = {
+            "model": "gradient_boosting",
+            "calibration": learned.settings.calibration,
+            "p_up": _num(learned.probability[i]),
+            "labels_seen": int(learned.n_labels[i]),
+            "fitted_through": ns_to_iso(fit.fitted_through_ns) if fit is not None else None,
+            "refit_every_bars": learned.settings.refit_every_bars,
+        }
+        floor = entry.inference.min_posterior if entry.inference is not None else None
+        if floor is not None and not (learned.probability[i] >= floor):
+            reasons.append(f"the learned P(up) {_num(learned.probability[i])} is below min_posterior {floor:g}")
+    if signals.regime is not None:
+        regime = signals.regime
+        name = regime.name_at(i)
+        shown: dict[str, Any] = {"model": regime.model, "regime": name, "allowed": list(regime.allowed_regimes),
+                                 "passed": bool(regime.allowed[i])}  # fmt: skip
+        if isinstance(regime.regimes, LearnedRegimeSeries):
+            series = regime.regimes
+            j = int(series.fit_index[i])
+            shown["probabilities"] = {n: _num(series.probabilities[k, i]) for k, n in enumerate(series.names)}
+            shown["fitted_through"] = ns_to_iso(series.fits[j].fitted_through_ns) if j >= 0 else None
+        result["regime_filter"] = shown
+        if not regime.allowed[i]:
+            reasons.append(f"the regime {name} ({regime.model}) is not one of {', '.join(regime.allowed_regimes)}")
     if strategy.exit_conditions.signal_exit is not None:
         block = strategy.exit_conditions.signal_exit
         result["signal_exit"] = {
@@ -225,6 +255,21 @@ def render_explanation(ex: dict[str, Any], console: Console) -> None:
         console.print(
             f"posterior P(up) {p['p_up']} (prior {p['prior_up']}, {p['labels_seen']} outcomes seen); "
             f"log-likelihood ratios {p['log_likelihood_ratios']}",
+            highlight=False,
+        )
+    if "learned_posterior" in ex:
+        p = ex["learned_posterior"]
+        console.print(
+            f"learned P(up) {p['p_up']} ({p['model']}, {p['calibration']} calibration; {p['labels_seen']} outcomes, "
+            f"fitted through {p['fitted_through']})",
+            highlight=False,
+        )
+    if "regime_filter" in ex:
+        r = ex["regime_filter"]
+        probabilities = f"; probabilities {r['probabilities']}" if "probabilities" in r else ""
+        console.print(
+            f"regime ({r['model']}): {r['regime']} - {'allowed' if r['passed'] else 'NOT allowed'} "
+            f"(allowed: {', '.join(r['allowed'])}){probabilities}",
             highlight=False,
         )
     decision = ex["entry"]

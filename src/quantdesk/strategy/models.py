@@ -20,6 +20,7 @@ from quantdesk.domain.instrument import AssetClass
 from quantdesk.strategy.base import StrictModel
 from quantdesk.strategy.entry_models import (
     CONDITIONS,
+    DEFAULT_HMM_OPTIONS,
     EntryConditions,
     FundamentalGate,
     SignalExit,
@@ -122,11 +123,31 @@ class Strategy(StrictModel):
 
         A key the file left out appears with the value the run uses; a rule block left out appears as null
         (the rule is off); position sizing writes the fields of its method at their effective values (and
-        none of another method's).
+        none of another method's), and so do a gradient-boosting ``inference`` and an hmm ``regime_filter``.
+        The learned layer's blocks and options stay out while off (no ``regime_filter``, ``model`` bayes), so
+        that the documents of strategies written before them are unchanged.
         """
         risk = self.risk_management
         sizing = risk.position_sizing.resolved()
-        return self.model_copy(update={"risk_management": risk.model_copy(update={"position_sizing": sizing})})
+        update: dict[str, Any] = {"risk_management": risk.model_copy(update={"position_sizing": sizing})}
+        entry = self.entry_conditions
+        entry_update: dict[str, Any] = {}
+        inference = entry.inference
+        if inference is not None and inference.model == "gradient_boosting":
+            entry_update["inference"] = inference.model_copy(
+                update={
+                    "calibration": inference.effective_calibration(),
+                    "refit_every_bars": inference.effective_refit_every_bars(),
+                }
+            )
+        regime = entry.regime_filter
+        if regime is not None and regime.model == "hmm":
+            entry_update["regime_filter"] = regime.model_copy(
+                update={option: regime.effective(option) for option in DEFAULT_HMM_OPTIONS}
+            )
+        if entry_update:
+            update["entry_conditions"] = entry.model_copy(update=entry_update)
+        return self.model_copy(update=update)
 
     def resolved_document(self) -> dict[str, Any]:
         """``resolved()`` as JSON-ready data: every key, null where a block or option is off."""

@@ -50,6 +50,7 @@ from quantdesk.kernels.regime import trailing_rank, trailing_rank_at
 __all__ = [
     "DEFAULT_REGIME_RULES",
     "REGIME_NAMES",
+    "RULE_REGIME_NAMES",
     "Regime",
     "RegimeRules",
     "RegimeSeries",
@@ -69,6 +70,8 @@ class Regime(IntEnum):
 
 
 REGIME_NAMES: Mapping[int, str] = MappingProxyType({int(r): r.name.lower() for r in Regime})
+RULE_REGIME_NAMES: tuple[str, ...] = tuple(r.name.lower() for r in Regime if r is not Regime.UNKNOWN)
+"""The regimes the rules give once a bar is known (``unknown`` left out): what a regime filter may allow."""
 
 
 def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:
