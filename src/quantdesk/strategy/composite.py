@@ -20,8 +20,8 @@ which series was stale and since when at a bar) and ``notes`` say it once for th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np

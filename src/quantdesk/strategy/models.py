@@ -77,7 +77,8 @@ class Strategy(StrictModel):
     exit_conditions: ExitConditions = ExitConditions()
     risk_management: RiskManagement = RiskManagement()
     execution_rules: ExecutionRules = ExecutionRules()
-    optimization: Optimization | None = None  # read by optimize and walkforward only; a run ignores it
+    # read by optimize and walkforward only; a run ignores it (and it stays out of dumps while unset)
+    optimization: Optimization | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @field_validator("schema_version")
     @classmethod
