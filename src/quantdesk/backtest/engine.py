@@ -227,15 +227,8 @@ def prepare_kernel(
     evidence: list[Evidence] = []
     for k, b in enumerate(bar_list):
         step(f"signals {b.symbol}")
-        workspace = memo.get(("workspace", k), lambda b=b: SignalWorkspace(b))
-        s = memo.get(("signals", k), lambda b=b, w=workspace: compile_signals(strategy, b, sources, w), sig_key)
-        e = memo.get(("evidence", k, ev_key), lambda b=b, s=s: build_evidence(strategy, b, s, needs), sig_key)
-        if trade_from_ns is not None:  # the warm-up bars leave the run once everything is computed on them
-            first = first_trading_bar(b, trade_from_ns, min_bars=min_trading_bars)
-            s = memo.get(("signals tail", k), lambda s=s, b=b, first=first: tail(s, first, len(b)), sig_key)
-            e = memo.get(("evidence tail", k, ev_key), lambda e=e, b=b, first=first: tail(e, first, len(b)),
-                         sig_key)  # fmt: skip
-            bar_list[k] = memo.get(("bars tail", k), lambda b=b, first=first: b[first:])
+        s, e, bar_list[k] = _signals_and_evidence(memo, k, b, strategy, sources, needs, sig_key, ev_key,
+                                                  trade_from_ns, min_trading_bars)  # fmt: skip
         signals.append(s)
         evidence.append(e)
     step("kernel")
@@ -291,6 +284,36 @@ def prepare_kernel(
         bench_close=None if hedge_in is None else hedge_in.bench_close,
     )  # fmt: skip
     return PreparedKernel(inputs, params, grid, tuple(bar_list), tuple(signals), tuple(inst_list), hedge_in)
+
+
+def _signals_and_evidence(
+    memo: KernelCache, k: int, b: Bars, strategy: Strategy, sources: EvidenceSources, needs: dict[str, bool],
+    sig_key: str, ev_key: tuple[object, ...], trade_from_ns: int | None, min_trading_bars: int,
+) -> tuple[SignalArrays, Evidence, Bars]:  # fmt: skip
+    """Instrument ``k``'s signals and evidence (from the cache when held), cut to its trading window."""
+
+    def workspace() -> SignalWorkspace:
+        return SignalWorkspace(b)
+
+    ws: SignalWorkspace = memo.get(("workspace", k), workspace)
+
+    def signals() -> SignalArrays:
+        return compile_signals(strategy, b, sources, ws)
+
+    s: SignalArrays = memo.get(("signals", k), signals, sig_key)
+
+    def evidence() -> Evidence:
+        return build_evidence(strategy, b, s, needs)
+
+    e: Evidence = memo.get(("evidence", k, ev_key), evidence, sig_key)
+    if trade_from_ns is None:
+        return s, e, b
+    # the warm-up bars leave the run once everything is computed on them
+    first = first_trading_bar(b, trade_from_ns, min_bars=min_trading_bars)
+    s_tail: SignalArrays = memo.get(("signals tail", k), lambda: tail(s, first, len(b)), sig_key)
+    e_tail: Evidence = memo.get(("evidence tail", k, ev_key), lambda: tail(e, first, len(b)), sig_key)
+    b_tail: Bars = memo.get(("bars tail", k), lambda: b[first:])
+    return s_tail, e_tail, b_tail
 
 
 def signal_key(strategy: Strategy) -> str:

@@ -96,9 +96,12 @@ def optimize(
         instruments=data.instruments, sources=data.sources, initial_cash=data.initial_cash,
         benchmark=data.benchmark, benchmark_instrument=data.benchmark_instrument,
     ))  # fmt: skip
-    used = {"sampler": sampler or opt.sampler, "trials": trials if trials is not None else opt.trials,
-            "seed": opt.seed if seed is None else seed, "folds": opt.folds, "min_trades": opt.min_trades}  # fmt: skip
-    search = run_search(space, evaluator, sampler=used["sampler"], trials=used["trials"], seed=used["seed"],
+    chosen_sampler = sampler or opt.sampler
+    n_trials = trials if trials is not None else opt.trials
+    chosen_seed = opt.seed if seed is None else seed
+    used = {"sampler": chosen_sampler, "trials": n_trials, "seed": chosen_seed, "folds": opt.folds,
+            "min_trades": opt.min_trades}  # fmt: skip
+    search = run_search(space, evaluator, sampler=chosen_sampler, trials=n_trials, seed=chosen_seed,
                         on_trial=on_trial)  # fmt: skip
     stats = search_statistics(search)
     best = search.best

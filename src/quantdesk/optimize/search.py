@@ -119,8 +119,7 @@ def evaluate_point(space: SearchSpace, evaluator: WindowEvaluator, number: int, 
     folds: list[float | None] = []
     if opt.folds > 1:
         for k, fold in enumerate(evaluator.fold_scores(strategy, opt.folds)):
-            value = objective_value(fold.metrics, objectives[0]) if fold.n_trades >= 1 else None
-            folds.append(value)
+            folds.append(objective_value(fold.metrics, objectives[0]) if fold.n_trades >= 1 else None)
             known = [v for v in folds if v is not None]
             if report is not None and known and report(float(np.mean(known)), k):
                 return Trial(number, values, "pruned", None, None, tuple(folds), f"pruned after fold {k + 1}")
@@ -160,13 +159,18 @@ def finish(space: SearchSpace, sampler: str, trials: Sequence[Trial], skipped: i
     best = None
     if done:
         if opt.objectives is not None:
-            front = [t for t in done if not any(_dominates(o.objective, t.objective) for o in done)]  # type: ignore[arg-type]
+            front = [t for t in done if not any(_dominates(_obj(o), _obj(t)) for o in done)]
             pareto = tuple(sorted(t.number for t in front))
-            best = max(front, key=lambda t: (t.objective, -t.number))  # type: ignore[arg-type, return-value]
+            best = max(front, key=lambda t: (_obj(t), -t.number))
         else:
-            best = max(done, key=lambda t: (t.objective, -t.number))  # type: ignore[arg-type, return-value]
+            best = max(done, key=lambda t: (_obj(t), -t.number))
     return SearchResult(sampler, objective_names(opt), tuple(sorted(trials, key=lambda t: t.number)), best, pareto,
                         skipped, tuple(notes))  # fmt: skip
+
+
+def _obj(t: Trial) -> tuple[float, ...]:
+    assert t.objective is not None
+    return t.objective
 
 
 def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:

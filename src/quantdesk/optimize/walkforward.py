@@ -85,12 +85,13 @@ def _oos_run(data: RunData, strategy: Any, first: int, stop: int) -> dict[str, A
     window = data.window(first=first, stop=stop)
     result = WindowEvaluator(window).backtest(strategy)
     equity = result.equity
+    index = pd.DatetimeIndex(equity.index)
     trades = result.trades
     if len(trades):
         trades = trades.assign(market_regime=_regimes_at_decision(window, trades))
-    days = equity.groupby(equity.index.normalize()).last()
+    days = equity.groupby(index.normalize()).last()
     ends = np.r_[data.initial_cash, days.to_numpy(dtype=float)]
-    curve = {"time_ns": [int(x) for x in equity.index.as_unit("ns").asi8],
+    curve = {"time_ns": [int(x) for x in index.as_unit("ns").asi8],
              "value": [float(v) for v in equity.to_numpy(dtype=float)]}  # fmt: skip
     return {
         "metrics": result.metrics.as_dict(),
@@ -163,11 +164,11 @@ def _metrics_of_days(returns: np.ndarray, n_trades: int, parts: Sequence[Any]) -
         out["sortino"] = float(returns.mean()) / down * np.sqrt(252.0) if down > 0 else None
         curve = np.cumprod(np.r_[1.0, 1.0 + returns])
         out["total_return"] = float(curve[-1] - 1.0)
-        out["max_drawdown"] = float(np.min(curve / np.maximum.accumulate(curve) - 1.0))
         years = len(returns) / 252.0
-        out["cagr"] = float(curve[-1] ** (1.0 / years) - 1.0) if curve[-1] > 0 else -1.0
-        mdd = out["max_drawdown"]
-        out["calmar"] = out["cagr"] / abs(mdd) if mdd is not None and mdd < 0 else None
+        cagr = float(curve[-1] ** (1.0 / years) - 1.0) if curve[-1] > 0 else -1.0
+        mdd = float(np.min(curve / np.maximum.accumulate(curve) - 1.0))
+        out["cagr"], out["max_drawdown"] = cagr, mdd
+        out["calmar"] = cagr / abs(mdd) if mdd < 0 else None
     rs = [p.metrics["expectancy_r"] for p in parts if p.metrics["expectancy_r"] is not None]
     weights = [p.n_trades for p in parts if p.metrics["expectancy_r"] is not None]
     if rs and sum(weights) > 0:

@@ -265,10 +265,10 @@ def compile_signals(
                 ),
             )
             p_up = posterior.posterior
-    rule = entry.regime_filter
+    regime_rule = entry.regime_filter
     regime = None
-    if rule is not None:
-        regime = ws.memo(("regime", rule.model_dump_json()), lambda: regime_filter(rule, bars))
+    if regime_rule is not None:
+        regime = ws.memo(("regime", regime_rule.model_dump_json()), lambda: regime_filter(regime_rule, bars))
 
     allowed = np.ones(n, dtype=bool)
     if gate is not None:
