@@ -16,7 +16,7 @@ import traceback
 from rich.markup import escape
 
 import quantdesk.cli.moomoo  # noqa: F401  (registers ``quantdesk moomoo``)
-from quantdesk.cli import backtest, data, demo, fundamentals, inference, opend, paper, runs, strategy, technical  # noqa: F401  (each registers its commands)
+from quantdesk.cli import backtest, data, demo, fundamentals, inference, opend, paper, runs, strategy, technical, worker  # noqa: F401  (each registers its commands)
 from quantdesk.cli.common import app, err
 from quantdesk.core.errors import ConfigError, DataError, QuantdeskError
 
