@@ -14,6 +14,7 @@ import inspect
 import os
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from types import TracebackType
@@ -49,11 +50,11 @@ class Executor(Protocol):
                  tb: TracebackType | None) -> None: ...  # fmt: skip
 
 
-class _Closing:
+class _Closing(ABC):
     """``with executor:`` closes it."""
 
-    def close(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None: ...
 
     def __enter__(self) -> Self:
         return self

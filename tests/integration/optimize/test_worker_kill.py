@@ -18,6 +18,7 @@ import pytest
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.sources.synthetic import SyntheticConfig, write_synthetic_market
 from quantdesk.domain.timeframe import Timeframe
+from quantdesk.optimize.celery_app import TASK_NAME
 from quantdesk.optimize.executors import CeleryExecutor, LocalExecutor
 from quantdesk.runtime.spec import RunSpec
 from quantdesk.strategy.templates import template_text
@@ -80,11 +81,15 @@ def test_a_worker_killed_mid_task_loses_nothing(celery: Celery, start_worker: St
         assert seen[2:] == ["PENDING"] * (TASKS - 2)
         # RabbitMQ has task 1's message back (it was never acknowledged), with the ones not yet delivered
         wait_for(lambda: celery.queue_counts() == (TASKS - 1, 0), f"{TASKS - 1} messages ready, no consumer", 15.0)
-        start_worker(concurrency=1)
+        second = start_worker(concurrency=1)
         done: list[int] = []
         got = ex.gather(ids, on_done=lambda i, r: done.append(i))
     assert got == want
     assert sorted(done) == list(range(TASKS))
+    killed = f"Task {TASK_NAME}[{ids[1]}]"
+    wait_for(lambda: f"{killed} succeeded" in second.text(), "the success logged", 10.0)
+    assert f"{killed} received" in first.text() and f"{killed} succeeded" not in first.text()
+    assert f"{killed} received" in second.text()  # the same message, delivered again to the new worker
     assert celery.queue_counts() == (0, 1)  # nothing left; the one consumer is the new worker
 
 
@@ -94,12 +99,23 @@ def test_a_pool_child_killed_mid_task_has_its_task_run_again(celery: Celery, sta
     worker = start_worker(concurrency=2)
     with CeleryExecutor(celery.broker_url, celery.result_url, queue=celery.queue, timeout_s=120.0) as ex:
         ids = ex.submit("backtest", sent)
-        wait_for(lambda: "STARTED" in states(ex, ids), "a task running")
-        running = ids[states(ex, ids).index("STARTED")]
-        child = int(ex.app.AsyncResult(running).info["pid"])  # a started task records the process running it
+        started: list[tuple[str, int]] = []
+
+        def one_started() -> bool:  # a started task records the process running it
+            metas = [(i, ex.app.backend.get_task_meta(i)) for i in ids]
+            started[:] = [(i, int(m["result"]["pid"])) for i, m in metas if m["status"] == "STARTED"]
+            return bool(started)
+
+        wait_for(one_started, "a task running")
+        running, child = started[0]
         assert child != worker.process.pid
         os.kill(child, signal.SIGKILL)
         got = ex.gather(ids)
     assert got == want
     assert worker.process.poll() is None  # the worker lived on, and started a new child
-    assert "exited with 'signal 9 (SIGKILL)'" in worker.text()
+    # the worker logs a task's success just after storing its result
+    wait_for(lambda: f"Task {TASK_NAME}[{running}] succeeded" in worker.text(), "the success logged", 10.0)
+    log = worker.text()
+    assert f"pid:{child} exited with 'signal 9 (SIGKILL)'" in log
+    assert log.count(f"Task {TASK_NAME}[{running}] received") == 2  # delivered again after the child died
+    assert log.count(f"Task {TASK_NAME}[{running}] succeeded") == 1
