@@ -134,11 +134,14 @@ def make_celery_app(broker_url: str, result_url: str, *,
         timezone="UTC",
     )
 
-    @app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True)
-    def run_named_task(name: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return run_task(name, payload)
-
+    # shared=False: this app's own task (a shared one would be added to every app made after it, a duplicate there)
+    app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True, shared=False)(run_named_task)
     return app
+
+
+def run_named_task(name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The body of ``quantdesk.run_task``: the registered task ``name`` on ``payload`` (``optimize.tasks``)."""
+    return run_task(name, payload)
 
 
 def app_of(config: CeleryConfig) -> Celery:
