@@ -93,13 +93,13 @@ class LocalExecutor(_Closing):
     def map(self, task: str, payloads: Sequence[dict[str, Any]],
             on_done: OnDone | None = None) -> list[dict[str, Any]]:  # fmt: skip
         messages = _messages(task, payloads)
-        results: list[dict[str, Any] | None] = [None] * len(messages)
+        results: list[dict[str, Any]] = [{} for _ in messages]
         if self.max_workers == 1 or len(messages) <= 1:
             for i, message in enumerate(messages):
-                results[i] = run_task(task, message)
+                results[i] = result = run_task(task, message)
                 if on_done is not None:
-                    on_done(i, results[i])  # type: ignore[arg-type]
-            return results  # type: ignore[return-value]
+                    on_done(i, result)
+            return results
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.max_workers)
         index: dict[Future[dict[str, Any]], int] = {self._pool.submit(run_task, task, m): i
@@ -110,13 +110,13 @@ class LocalExecutor(_Closing):
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in sorted(finished, key=index.__getitem__):
                     i = index[future]
-                    results[i] = future.result()  # a task's error is raised here, as its own class
+                    results[i] = result = future.result()  # a task's error is raised here, as its own class
                     if on_done is not None:
-                        on_done(i, results[i])  # type: ignore[arg-type]
+                        on_done(i, result)
         finally:
             for future in pending:
                 future.cancel()
-        return results  # type: ignore[return-value]
+        return results
 
     def close(self) -> None:
         if self._pool is not None:
@@ -138,7 +138,13 @@ class CeleryExecutor(_Closing):
     def __init__(self, broker_url: str | None = None, result_url: str | None = None, *, queue: str | None = None,
                  timeout_s: float = DEFAULT_TIMEOUT_S, connect_timeout_s: float | None = None,
                  poll_s: float = DEFAULT_POLL_S) -> None:  # fmt: skip
-        from quantdesk.optimize.celery_app import DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_QUEUE, CeleryConfig, app_of
+        from quantdesk.optimize.celery_app import (
+            DEFAULT_CONNECT_TIMEOUT_S,
+            DEFAULT_QUEUE,
+            CeleryConfig,
+            app_of,
+            check_reachable,
+        )
 
         for name, value in (("timeout_s", timeout_s), ("poll_s", poll_s)):
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
@@ -149,8 +155,6 @@ class CeleryExecutor(_Closing):
         )  # fmt: skip
         self.timeout_s = float(timeout_s)
         self.poll_s = float(poll_s)
-        from quantdesk.optimize.celery_app import check_reachable
-
         check_reachable(self.config)
         self._app: Celery | None = app_of(self.config)
 
@@ -185,7 +189,7 @@ class CeleryExecutor(_Closing):
         from celery import states
 
         index = {task_id: i for i, task_id in enumerate(ids)}
-        results: list[dict[str, Any] | None] = [None] * len(ids)
+        results: list[dict[str, Any]] = [{} for _ in ids]
         pending = set(ids)
         deadline = time.monotonic() + self.timeout_s
         while pending:
@@ -210,7 +214,7 @@ class CeleryExecutor(_Closing):
                         f"{self.config.queue}) with the broker {self.masked_broker_url}?"
                     )  # fmt: skip
                 time.sleep(self.poll_s)
-        return results  # type: ignore[return-value]
+        return results
 
     def _finished(self, pending: set[str], index: dict[str, int]) -> list[tuple[str, dict[str, Any]]]:
         """The tasks of ``pending`` that have ended (succeeded or failed), with their decoded result records, in the
