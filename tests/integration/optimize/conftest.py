@@ -24,7 +24,7 @@ READY_TIMEOUT_S = 60.0
 
 
 @dataclass
-class Celery:
+class CeleryQueue:
     broker_url: str
     result_url: str
     queue: str
@@ -39,11 +39,11 @@ class Celery:
 
 
 @pytest.fixture
-def celery(rabbitmq_url: str, celery_result_url: str) -> Iterator[Celery]:
+def celery(rabbitmq_url: str, celery_result_url: str) -> Iterator[CeleryQueue]:
     """The servers' URLs and a queue no other test uses; the queue (and anything still in it) is deleted after."""
     from kombu import Connection
 
-    setup = Celery(rabbitmq_url, celery_result_url, f"qd-test-{uuid.uuid4().hex[:12]}")
+    setup = CeleryQueue(rabbitmq_url, celery_result_url, f"qd-test-{uuid.uuid4().hex[:12]}")
     try:
         yield setup
     finally:
@@ -85,7 +85,7 @@ class Worker:
 StartWorker = Callable[..., Worker]
 
 
-def worker_env(celery: Celery, home: Path | None = None) -> dict[str, str]:
+def worker_env(celery: CeleryQueue, home: Path | None = None) -> dict[str, str]:
     """The environment of a worker subprocess: this checkout's quantdesk first on the path, the servers' URLs."""
     src = str(Path(quantdesk.__file__).resolve().parents[1])
     path = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH", "")) if p)
@@ -98,7 +98,7 @@ def worker_env(celery: Celery, home: Path | None = None) -> dict[str, str]:
 
 
 @pytest.fixture
-def start_worker(celery: Celery, tmp_path: Path) -> Iterator[StartWorker]:
+def start_worker(celery: CeleryQueue, tmp_path: Path) -> Iterator[StartWorker]:
     """``start_worker(concurrency=N)``: a ready ``quantdesk worker`` on the test's queue; all are killed after."""
     started: list[Worker] = []
 

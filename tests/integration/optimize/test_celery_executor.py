@@ -16,7 +16,7 @@ from quantdesk.core.errors import ExecutorUnavailableError, NotFoundError
 from quantdesk.optimize.executors import CeleryExecutor, LocalExecutor, open_executor
 from quantdesk.runtime.spec import RunSpec
 from quantdesk.strategy.templates import template_text
-from tests.integration.optimize.conftest import Celery, StartWorker
+from tests.integration.optimize.conftest import CeleryQueue, StartWorker
 
 pytestmark = pytest.mark.services
 
@@ -35,7 +35,7 @@ def payloads(home: Path) -> list[dict]:
     return [{"spec": s.to_payload()} for s in specs]
 
 
-def test_celery_workers_give_the_results_of_the_local_pool(celery: Celery, start_worker: StartWorker,
+def test_celery_workers_give_the_results_of_the_local_pool(celery: CeleryQueue, start_worker: StartWorker,
                                                            sample_home: Path) -> None:  # fmt: skip
     sent = payloads(sample_home)
     with LocalExecutor(max_workers=1) as local:  # in this process (tests/unit/optimize: a pool of two gives the same)
@@ -55,7 +55,7 @@ def test_celery_workers_give_the_results_of_the_local_pool(celery: Celery, start
     assert redis.Redis.from_url(celery.result_url).exists(*keys) == 0  # each result deleted once read
 
 
-def test_a_task_error_in_a_worker_is_raised_as_its_own_class(celery: Celery, start_worker: StartWorker,
+def test_a_task_error_in_a_worker_is_raised_as_its_own_class(celery: CeleryQueue, start_worker: StartWorker,
                                                              sample_home: Path) -> None:  # fmt: skip
     bad = RunSpec(strategy_text=TEXT, symbols=("NOPE",), data_home=str(sample_home))
     sent = [payloads(sample_home)[0], {"spec": bad.to_payload()}]
@@ -68,7 +68,7 @@ def test_a_task_error_in_a_worker_is_raised_as_its_own_class(celery: Celery, sta
     assert str(remote_error.value) == str(local_error.value) and "NOPE" in str(remote_error.value)
 
 
-def test_an_unreachable_result_backend_is_named_before_anything_is_sent(celery: Celery) -> None:
+def test_an_unreachable_result_backend_is_named_before_anything_is_sent(celery: CeleryQueue) -> None:
     with pytest.raises(ExecutorUnavailableError) as e:
         CeleryExecutor(celery.broker_url, "redis://:hunter22@127.0.0.1:1/1", queue=celery.queue, connect_timeout_s=2.0)
     text = str(e.value)
@@ -84,7 +84,7 @@ def test_an_unreachable_result_backend_is_named_before_anything_is_sent(celery: 
         assert "not-the-password" not in str(refused.value)
 
 
-def test_no_worker_on_the_queue_is_an_error_after_the_timeout(celery: Celery, sample_home: Path) -> None:
+def test_no_worker_on_the_queue_is_an_error_after_the_timeout(celery: CeleryQueue, sample_home: Path) -> None:
     expected = rf"2 of 2 tasks on queue {celery.queue} not finished after 1\.5 s: is a worker running on it"
     with (CeleryExecutor(celery.broker_url, celery.result_url, queue=celery.queue, timeout_s=1.5) as ex,
           pytest.raises(ExecutorUnavailableError, match=expected)):  # fmt: skip

@@ -22,7 +22,7 @@ from quantdesk.optimize.celery_app import TASK_NAME
 from quantdesk.optimize.executors import CeleryExecutor, LocalExecutor
 from quantdesk.runtime.spec import RunSpec
 from quantdesk.strategy.templates import template_text
-from tests.integration.optimize.conftest import Celery, StartWorker
+from tests.integration.optimize.conftest import CeleryQueue, StartWorker
 
 pytestmark = pytest.mark.services
 
@@ -68,8 +68,11 @@ def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = STATE_
         time.sleep(0.02)
 
 
-def test_a_worker_killed_mid_task_loses_nothing(celery: Celery, start_worker: StartWorker, sent: list[dict[str, Any]],
-                                                want: list[dict[str, Any]]) -> None:  # fmt: skip
+Payloads = list[dict[str, Any]]
+
+
+def test_a_worker_killed_mid_task_loses_nothing(celery: CeleryQueue, start_worker: StartWorker, sent: Payloads,
+                                                want: Payloads) -> None:  # fmt: skip
     first = start_worker(concurrency=1)
     with CeleryExecutor(celery.broker_url, celery.result_url, queue=celery.queue, timeout_s=120.0) as ex:
         ids = ex.submit("backtest", sent)
@@ -93,7 +96,7 @@ def test_a_worker_killed_mid_task_loses_nothing(celery: Celery, start_worker: St
     assert celery.queue_counts() == (0, 1)  # nothing left; the one consumer is the new worker
 
 
-def test_a_pool_child_killed_mid_task_has_its_task_run_again(celery: Celery, start_worker: StartWorker,
+def test_a_pool_child_killed_mid_task_has_its_task_run_again(celery: CeleryQueue, start_worker: StartWorker,
                                                              sent: list[dict[str, Any]],
                                                              want: list[dict[str, Any]]) -> None:  # fmt: skip
     worker = start_worker(concurrency=2)
