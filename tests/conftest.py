@@ -107,3 +107,56 @@ def redis_url() -> str:
             pytest.fail(f"{message}: {exc}")
         pytest.skip(message)
     return url
+
+
+# ---- the real RabbitMQ server (the Celery broker) and the Celery results' Redis database --------------------
+# QUANTDESK_TEST_RABBITMQ_URL names a broker where the tests may declare and delete queues (default: the local one,
+# user guest); each test uses a queue of its own and deletes it. QUANTDESK_TEST_CELERY_RESULT_URL names the Redis
+# database of the Celery results (default: database 1 of the local server, apart from the live state's database 0);
+# the executors delete each result they read. Without a reachable server the tests skip, unless
+# QUANTDESK_REQUIRE_SERVICES=1 (as in CI), where they fail.
+
+
+def _masked(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{'***@' + netloc.rsplit('@', 1)[1] if '@' in netloc else netloc}{slash}{path}"
+
+
+@pytest.fixture
+def rabbitmq_url() -> str:
+    """The URL of a reachable RabbitMQ server."""
+    import os
+
+    from kombu import Connection
+
+    url = os.environ.get("QUANTDESK_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    conn = Connection(url, connect_timeout=5.0)
+    try:
+        conn.ensure_connection(max_retries=0, timeout=5.0)
+    except Exception as exc:  # kombu's OperationalError, amqp's AccessRefused
+        message = f"RabbitMQ is not reachable at {_masked(url)}"
+        if _services_required():
+            pytest.fail(f"{message}: {exc}")
+        pytest.skip(message)
+    finally:
+        conn.release()
+    return url
+
+
+@pytest.fixture
+def celery_result_url() -> str:
+    """The URL of the Redis database for Celery results, on a reachable server."""
+    import os
+
+    import redis
+
+    url = os.environ.get("QUANTDESK_TEST_CELERY_RESULT_URL", "redis://127.0.0.1:6379/1")
+    try:
+        redis.Redis.from_url(url, socket_timeout=5.0).ping()
+    except redis.RedisError as exc:
+        message = f"Redis is not reachable at {_masked(url)}"
+        if _services_required():
+            pytest.fail(f"{message}: {exc}")
+        pytest.skip(message)
+    return url

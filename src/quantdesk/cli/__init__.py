@@ -28,6 +28,7 @@ from quantdesk.cli import (  # noqa: F401  (each registers its commands)
     runs,
     strategy,
     technical,
+    worker,
 )
 from quantdesk.cli.common import app, err
 from quantdesk.core.errors import ConfigError, DataError, QuantdeskError

@@ -10,8 +10,11 @@
     ├── StoreError                 the store on disk is damaged or unwritable (check the data directory)
     ├── SourceUnavailableError     an outside source (EDGAR, a database server) cannot be reached: check the
     │                              network or the server, then retry
-    │   └── BrokerUnavailableError the broker's gateway (moomoo OpenD) dropped or timed out a call: transient,
-    │                              retried with backoff, then reported
+    │   ├── BrokerUnavailableError the broker's gateway (moomoo OpenD) dropped or timed out a call: transient,
+    │   │                          retried with backoff, then reported
+    │   └── ExecutorUnavailableError  the task queue of distributed runs (the Celery broker, its result backend)
+    │                              cannot be reached, or no worker finished the tasks in time: start the server
+    │                              or a worker (``quantdesk worker``), then retry
     ├── BrokerAuthError            the broker refused the login or the trade unlock: trading stops until a
     │                              person fixes the credentials (never retried)
     └── OrderStateError            an order event that its order's state does not allow (a fill after a cancel,
@@ -98,6 +101,11 @@ class SourceUnavailableError(QuantdeskError):
 class BrokerUnavailableError(SourceUnavailableError):
     """The broker's gateway dropped or timed out a call (a transient failure: the adapter retries it with backoff
     and raises this when the retries are spent)."""
+
+
+class ExecutorUnavailableError(SourceUnavailableError):
+    """The Celery broker (RabbitMQ) or result backend (Redis) of an executor cannot be reached, or its workers did
+    not finish the tasks in time. The message names the server by its URL with the credentials masked."""
 
 
 class BrokerAuthError(QuantdeskError):

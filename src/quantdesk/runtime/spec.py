@@ -6,7 +6,9 @@ the warm-up bars out of the trading window, the capital, the benchmark and the d
 hashable and picklable, holds no open store and no credential (a database or Redis URL comes from the
 worker's environment), and checks itself when built: a bad field is a ``ConfigError`` naming it, before any
 data is read. ``spec_id`` is a short hash of what the run means (the strategy's content as parsed JSON, not its
-formatting), so the same run has the same id on every machine. ``runtime.service`` carries a spec out.
+formatting), so the same run has the same id on every machine. ``to_payload``/``from_payload`` carry the whole spec
+as JSON data (the form a task message takes, ``optimize.tasks``), checked again when read back. ``runtime.service``
+carries a spec out.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import hashlib
 import itertools
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,10 @@ from quantdesk.strategy.load import parse_strategy, read_strategy_text
 from quantdesk.strategy.models import Strategy
 
 DEFAULT_CAPITAL = 100_000.0
+
+# the JSON type each field of a payload must have (before the constructor checks its value)
+_TEXT_FIELDS = ("strategy_text", "timeframe", "strategy_source")
+_OPTIONAL_TEXT_FIELDS = ("universe", "start", "end", "trade_from", "benchmark", "data_home")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +106,36 @@ class RunSpec:
         del out["strategy_text"], out["strategy_source"]
         out["symbols"] = list(self.symbols)
         return out
+
+    def to_payload(self) -> dict[str, Any]:
+        """The whole spec as JSON-ready data, the strategy text and its source included: what a task message
+        carries to a worker (``from_payload`` reads it back into an equal spec with the same ``spec_id``)."""
+        out = asdict(self)
+        out["symbols"] = list(self.symbols)
+        return out
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> RunSpec:
+        """The spec of a ``to_payload`` document (read from JSON), checked like the constructor: a missing, unknown
+        or mistyped field is a ``ConfigError`` naming it."""
+        if not isinstance(payload, Mapping):
+            raise ConfigError(f"spec: expected an object of RunSpec fields, found {type(payload).__name__}")
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(str(k) for k in payload if k not in names)
+        if unknown:
+            raise ConfigError(f"spec.{unknown[0]}: not a RunSpec field; expected one of {', '.join(names)}")
+        if "strategy_text" not in payload:
+            raise ConfigError("spec.strategy_text: missing (the strategy file's content)")
+        values = dict(payload)
+        for name in _TEXT_FIELDS + _OPTIONAL_TEXT_FIELDS:
+            value = values.get(name)
+            if name in values and not (isinstance(value, str) or (value is None and name in _OPTIONAL_TEXT_FIELDS)):
+                raise ConfigError(f"spec.{name}: expected a string, found {value!r}")
+        symbols = values.get("symbols", [])
+        if not isinstance(symbols, list | tuple) or not all(isinstance(s, str) for s in symbols):
+            raise ConfigError(f"spec.symbols: expected a list of symbols, found {symbols!r}")
+        values["symbols"] = tuple(symbols)
+        in_home = values.get("fundamentals_in_home", False)
+        if not isinstance(in_home, bool):
+            raise ConfigError(f"spec.fundamentals_in_home: expected true or false, found {in_home!r}")
+        return cls(**values)

@@ -104,3 +104,39 @@ def test_a_worker_process_runs_the_spec_and_opens_its_own_stores(home: Path) -> 
     with ProcessPoolExecutor(max_workers=1) as pool:
         remote = pool.submit(_final_equity, s).result(timeout=300)
     assert remote == _final_equity(s) and remote[0] > 0
+
+
+def test_a_payload_through_json_gives_back_an_equal_spec_with_its_source_and_id(home: Path) -> None:
+    a = spec(home, universe="synthetic", start="2024-01-02", trade_from="2024-03-01", capital=50_000.0,
+             benchmark="SYN003", strategy_source="ema_cross.json")  # fmt: skip
+    payload = a.to_payload()
+    back = RunSpec.from_payload(json.loads(json.dumps(payload)))
+    assert back == a and back.spec_id == a.spec_id
+    assert back.strategy_source == "ema_cross.json" and back.strategy_text == TEXT and back.symbols == a.symbols
+    assert payload["symbols"] == ["SYN001", "SYN002"] and payload["strategy_source"] == "ema_cross.json"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"capitol": 1.0}, r"spec\.capitol: not a RunSpec field; expected one of strategy_text, symbols"),
+        ({"strategy_text": None}, r"spec\.strategy_text: expected a string, found None"),
+        ({"timeframe": 5}, r"spec\.timeframe: expected a string, found 5"),
+        ({"start": 20240102}, r"spec\.start: expected a string, found 20240102"),
+        ({"symbols": "SYN001"}, r"spec\.symbols: expected a list of symbols, found 'SYN001'"),
+        ({"fundamentals_in_home": "yes"}, r"spec\.fundamentals_in_home: expected true or false, found 'yes'"),
+        ({"capital": "lots"}, r"capital: expected an amount > 0, found 'lots'"),
+        ({"symbols": ["syn001"]}, "SYN001"),
+    ],
+)
+def test_a_bad_payload_is_a_config_error_naming_the_field(home: Path, change: dict[str, object],
+                                                          message: str) -> None:  # fmt: skip
+    with pytest.raises(ConfigError, match=message):
+        RunSpec.from_payload(spec(home).to_payload() | change)
+
+
+def test_a_payload_without_the_strategy_or_not_an_object_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"spec\.strategy_text: missing"):
+        RunSpec.from_payload({"symbols": ["SPX"]})
+    with pytest.raises(ConfigError, match="spec: expected an object of RunSpec fields, found list"):
+        RunSpec.from_payload([])  # type: ignore[arg-type]
