@@ -64,7 +64,7 @@ def write_user_files(cwd: Path) -> None:
 def test_the_readme_block_lists_the_commands_a_user_needs() -> None:
     shown = " ".join(readme_commands())
     for command in ("data import-series", "regime", "fundamentals value", "fundamentals factors",
-                    "strategy resolve", "backtest", "demo"):  # fmt: skip
+                    "strategy resolve", "backtest", "optimize", "walkforward", "demo"):  # fmt: skip
         assert f"quantdesk {command}" in shown, command
 
 
@@ -107,7 +107,8 @@ def test_every_readme_command_runs_as_shown(tmp_path: Path) -> None:
             trades = re.search(r"(\d+) closed trades", done.stdout)
             assert trades and int(trades.group(1)) > 0, f"{command}: no trade\n{done.stdout[-1500:]}"
     assert [c.split()[1:3] for c in skipped] == [["fundamentals", "fetch-edgar"]]
-    for written in ("macd.csv", "my.json", "strategy.schema.json", "result.json", "report.html"):
+    for written in ("macd.csv", "my.json", "strategy.schema.json", "result.json", "report.html", "opt.html",
+                    "best.json", "wf.html"):  # fmt: skip
         assert (cwd / written).stat().st_size > 0, written
 
 

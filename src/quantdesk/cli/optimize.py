@@ -55,6 +55,15 @@ def _check_paths(report: Path | None, json_out: Path | None, write_best: Path | 
         raise ConfigError(f"--write-best: expected a file ending in .json, found {str(write_best)!r}")
 
 
+def _check_workers(workers: int | None, executor: str) -> None:
+    if workers is not None and (workers < 1 or executor != "local"):
+        raise ConfigError(f"--workers: expected a number of processes >= 1 with --executor local, found {workers}")
+
+
+def _executor_options(executor: str, workers: int | None) -> dict[str, Any]:
+    return {"max_workers": workers} if executor == "local" and workers is not None else {}
+
+
 def _needs_block(run: Any, strategy_file: Path) -> None:
     if run.strategy.optimization is None:
         raise ConfigError(
@@ -107,25 +116,33 @@ def optimize_command(
     trials: TrialsOption = None,
     sampler: SamplerOption = None,
     seed: SeedOption = None,
+    executor: ExecutorOption = "local",
+    workers: WorkersOption = None,
     report: ReportOption = None,
     json_out: JsonOption = None,
     write_best: WriteBestOption = None,
 ) -> None:
     """Search the strategy file's optimization block on stored bars (in sample) and report every trial with the
-    overfitting statistics of the search: PSR, DSR (with the trials actually run) and PBO."""
+    overfitting statistics of the search: PSR, DSR (with the trials actually run) and PBO. A grid or random
+    search shares its points among the executor's workers; TPE and NSGA-II run in this process."""
+    from quantdesk.optimize.executors import open_executor
     from quantdesk.optimize.run import optimize
 
     _check_choice("--sampler", sampler, SAMPLERS)
+    _check_choice("--executor", executor, EXECUTORS)
     if trials is not None and trials < 1:
         raise ConfigError(f"--trials: expected at least 1, found {trials}")
+    _check_workers(workers, executor)
     _check_paths(report, json_out, write_best)
     spec = run_spec(strategy_file, symbols, universe, benchmark, timeframe, start, end, capital, trade_from)
     run = prepared(spec)
     _needs_block(run, strategy_file)
     opt = run.strategy.optimization
     total = None if (sampler or opt.sampler) == "grid" else (trials if trials is not None else opt.trials)
-    with progress(f"optimising {run.label}", total=total) as advance:
-        result = optimize(run, sampler=sampler, trials=trials, seed=seed, on_trial=lambda _t: advance())
+    with open_executor(executor, **_executor_options(executor, workers)) as pool, \
+            progress(f"optimising {run.label}", total=total) as advance:  # fmt: skip
+        result = optimize(run, sampler=sampler, trials=trials, seed=seed, on_trial=lambda _t: advance(),
+                          executor=pool)  # fmt: skip
     doc = result.document
     table = Table(title=f"{escape(run.strategy.strategy_meta.name)}: best trials ({escape(doc['objectives'][0])})")
     for name in (*doc["parameters"], doc["objectives"][0], "trades"):
@@ -180,20 +197,17 @@ def walkforward_command(
     _check_choice("--executor", executor, EXECUTORS)
     if trials is not None and trials < 1:
         raise ConfigError(f"--trials: expected at least 1, found {trials}")
-    if workers is not None and (workers < 1 or executor != "local"):
-        raise ConfigError(f"--workers: expected at least 1 with --executor local, found {workers}")
+    _check_workers(workers, executor)
     _check_paths(report, json_out, write_best)
     spec = run_spec(strategy_file, symbols, universe, benchmark, timeframe, start, end, capital)
     run = prepared(spec)
     _needs_block(run, strategy_file)
     from quantdesk.optimize.executors import open_executor
 
-    options = {"max_workers": workers} if executor == "local" else {}
-    with open_executor(executor, **options) as pool, progress(f"walking {run.label} forward", total=0) as advance:
-        state = {"total": 0}
+    with open_executor(executor, **_executor_options(executor, workers)) as pool, \
+            progress(f"walking {run.label} forward") as advance:  # fmt: skip
 
         def tick(done: int, total: int) -> None:
-            state["total"] = total
             advance(description=f"{run.label}: window {done} of {total} done")
 
         result = walkforward(run, mode=mode, train=train, test=test, step=step, sampler=sampler, trials=trials,

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from quantdesk.core.errors import ConfigError
 from quantdesk.optimize.evaluate import WindowEvaluator, window_data
 from quantdesk.optimize.overfitting import probabilistic_sharpe, sharpe_stats
-from quantdesk.optimize.search import Trial, run_search
+from quantdesk.optimize.search import Trial, chunk_points, evaluate_points, finish, run_search, sample_points
 from quantdesk.optimize.space import SearchSpace
 from quantdesk.optimize.splits import Split
 from quantdesk.optimize.trial_statistics import search_statistics
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from quantdesk.optimize.executors import Executor
 
 Progress = Callable[[int, int], None]  # (done, total)
+POINTS_TASK = "optimize_points"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,16 @@ class WalkForwardReport:
 def run_data(run: PreparedRun) -> RunData:
     return RunData(run.bars, run.instruments, run.sources, float(run.spec.capital), run.benchmark,
                    run.benchmark_instrument)  # fmt: skip
+
+
+def whole_window(run: PreparedRun) -> WindowEvaluator:
+    """The evaluator of a run's whole window (trading from its spec's ``trade_from``): what ``optimize`` searches."""
+    data = run_data(run)
+    return WindowEvaluator(window_data(
+        data.bars, stop_ns=int(data.known_ns[-1]), trade_from_ns=run.spec.ns("trade_from"),
+        instruments=data.instruments, sources=data.sources, initial_cash=data.initial_cash,
+        benchmark=data.benchmark, benchmark_instrument=data.benchmark_instrument,
+    ))  # fmt: skip
 
 
 def _space(run: PreparedRun) -> SearchSpace:
@@ -85,24 +96,36 @@ def optimize(
     trials: int | None = None,
     seed: int | None = None,
     on_trial: Callable[[Trial], None] | None = None,
+    executor: Executor | None = None,
 ) -> OptimizationReport:
-    """Search the block on the spec's window (trading from its ``trade_from``) and report every trial."""
+    """Search the block on the spec's window (trading from its ``trade_from``) and report every trial. With an
+    ``executor``, a grid's or a random search's points go out as tasks (``POINTS_TASK``), each signal group to one
+    worker; TPE and NSGA-II, whose next point depends on the last, run here."""
     run = spec if isinstance(spec, PreparedRun) else prepare(spec)
     space = _space(run)
     opt = space.settings
-    data = run_data(run)
-    evaluator = WindowEvaluator(window_data(
-        data.bars, stop_ns=int(data.known_ns[-1]), trade_from_ns=run.spec.ns("trade_from"),
-        instruments=data.instruments, sources=data.sources, initial_cash=data.initial_cash,
-        benchmark=data.benchmark, benchmark_instrument=data.benchmark_instrument,
-    ))  # fmt: skip
+    evaluator = whole_window(run)
     chosen_sampler = sampler or opt.sampler
     n_trials = trials if trials is not None else opt.trials
     chosen_seed = opt.seed if seed is None else seed
     used = {"sampler": chosen_sampler, "trials": n_trials, "seed": chosen_seed, "folds": opt.folds,
             "min_trades": opt.min_trades}  # fmt: skip
-    search = run_search(space, evaluator, sampler=chosen_sampler, trials=n_trials, seed=chosen_seed,
-                        on_trial=on_trial)  # fmt: skip
+    if executor is not None and chosen_sampler in ("grid", "random"):
+        points, skipped, notes = sample_points(space, chosen_sampler, n_trials, chosen_seed)
+        payloads = [{"spec": run.spec.to_payload(), "points": [[n, v] for n, v in chunk]}
+                    for chunk in chunk_points(space, points)]  # fmt: skip
+
+        def done(_i: int, result: dict[str, Any]) -> None:
+            if on_trial is not None:
+                for t in result["trials"]:
+                    on_trial(Trial.from_dict(t, t["day_returns"]))
+
+        results = executor.map(POINTS_TASK, payloads, on_done=done)
+        trials_run = [Trial.from_dict(t, t["day_returns"]) for r in results for t in r["trials"]]
+        search = finish(space, chosen_sampler, trials_run, skipped, notes)
+    else:
+        search = run_search(space, evaluator, sampler=chosen_sampler, trials=n_trials, seed=chosen_seed,
+                            on_trial=on_trial)  # fmt: skip
     stats = search_statistics(search)
     best = search.best
     doc = _header(run, "optimization")
@@ -202,13 +225,26 @@ def window_payload(spec: RunSpec, index: int, rows: Mapping[str, Any], used: Map
             "trials": used["trials"], "seed": used["seed"], "mode": mode}  # fmt: skip
 
 
-def window_task(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The walk-forward window task (``WINDOW_TASK``) a worker runs: its spec prepared, the window run."""
-    spec = RunSpec.from_payload(payload["spec"])
-    run = prepare(spec)
+def window_task(payload: dict[str, Any]) -> dict[str, Any]:
+    """The walk-forward window task (``WINDOW_TASK``) a worker runs: its spec prepared (or this process's prepared
+    run of it), the window run."""
+    from quantdesk.optimize.tasks import PREPARED_RUNS, spec_of
+
+    run = PREPARED_RUNS.get(spec_of(payload, WINDOW_TASK))
     return run_window(run_data(run), _space(run), int(payload["index"]), payload["rows"],
                       sampler=str(payload["sampler"]), trials=int(payload["trials"]), seed=int(payload["seed"]),
                       mode=str(payload["mode"]))  # fmt: skip
+
+
+def points_task(payload: dict[str, Any]) -> dict[str, Any]:
+    """The optimisation points task (``POINTS_TASK``): ``{"spec", "points": [[number, values], ...]}`` backtested on
+    the spec's whole window; every trial with its day returns (the statistics need them)."""
+    from quantdesk.optimize.tasks import PREPARED_RUNS, spec_of
+
+    run = PREPARED_RUNS.get(spec_of(payload, POINTS_TASK))
+    points = [(int(n), dict(v)) for n, v in payload["points"]]
+    trials = evaluate_points(_space(run), whole_window(run), points)
+    return {"trials": [t.to_dict(with_day_returns=True) for t in trials]}
 
 
 def _oos_statistics(day_returns: Sequence[float], n_trials: int) -> dict[str, Any]:

@@ -49,8 +49,8 @@ class Trial:
         """Backtested: one of the N trials the overfitting statistics count."""
         return self.state != "invalid"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, *, with_day_returns: bool = False) -> dict[str, Any]:
+        out = {
             "number": self.number,
             "values": dict(self.values),
             "state": self.state,
@@ -59,6 +59,9 @@ class Trial:
             "metrics": None if self.scores is None else dict(self.scores.metrics),
             "message": self.message,
         }
+        if with_day_returns:
+            out["day_returns"] = None if self.scores is None else [float(x) for x in self.scores.day_returns]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], day_returns: Sequence[float] | None = None) -> Trial:
@@ -191,12 +194,62 @@ def run_search(
     sampler = sampler or opt.sampler
     n_trials = trials if trials is not None else opt.trials
     seed = opt.seed if seed is None else seed
-    if sampler == "grid":
-        points = list(enumerate(space.grid()))
-        return finish(space, "grid", evaluate_points(space, evaluator, points, on_trial))
+    if sampler in ("grid", "random"):
+        points, skipped, notes = sample_points(space, sampler, n_trials, seed)
+        return finish(space, sampler, evaluate_points(space, evaluator, points, on_trial), skipped, notes)
     if sampler == "nsga2" and opt.objectives is None:
         raise ConfigError("--sampler nsga2: searches several objectives; give optimization.objectives")
     return _optuna_search(space, evaluator, sampler, n_trials, seed, on_trial)
+
+
+def sample_points(
+    space: SearchSpace, sampler: str, n_trials: int, seed: int
+) -> tuple[list[tuple[int, Values]], int, list[str]]:
+    """The numbered points of a search whose points do not depend on earlier results (``grid``: every grid point;
+    ``random``: optuna's random sampler, seeded, skipping points that break a constraint), the number skipped, and
+    notes: what a pool of workers can share out."""
+    if sampler == "grid":
+        return list(enumerate(space.grid())), 0, []
+    import optuna
+
+    logging.getLogger("optuna").setLevel(logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    points: list[tuple[int, Values]] = []
+    skipped = asks = 0
+    while len(points) < n_trials and asks < MAX_ASKS_PER_TRIAL * n_trials:
+        asks += 1
+        values = space.suggest(study.ask())
+        if space.satisfies(values):
+            points.append((len(points), values))
+        else:
+            skipped += 1
+    notes = (
+        []
+        if len(points) == n_trials
+        else [f"stopped after {len(points)} trials: {skipped} asked points broke the constraints"]
+    )
+    return points, skipped, notes
+
+
+def signal_group(space: SearchSpace, values: Values) -> tuple[Any, ...]:
+    """The values of the parameters that change a point's signals (paths in the entry rules, the drill-down or the
+    signal exit): points of one group share their compiled signals, so a worker should get them together."""
+    prefixes = ("entry_conditions", "harvesting_rules", "exit_conditions.signal_exit")
+    return tuple(values[n] for p, n in zip(space.parameters, space.names, strict=True)
+                 if p.path.startswith(prefixes))  # fmt: skip
+
+
+def chunk_points(space: SearchSpace, points: Sequence[tuple[int, Values]], max_chunk: int = 100,
+                 min_chunks: int = 2) -> list[list[tuple[int, Values]]]:  # fmt: skip
+    """``points`` as tasks: each signal group together, a group of more than ``max_chunk`` points cut into pieces,
+    and at least ``min_chunks`` tasks when there are enough points (so a pool has something to share)."""
+    groups: dict[tuple[Any, ...], list[tuple[int, Values]]] = {}
+    for point in points:
+        groups.setdefault(signal_group(space, point[1]), []).append(point)
+    size = max_chunk
+    if len(groups) < min_chunks:
+        size = max(1, min(max_chunk, -(-len(points) // min_chunks)))
+    return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
 def _optuna_search(space: SearchSpace, evaluator: WindowEvaluator, sampler: str, n_trials: int, seed: int,
@@ -211,10 +264,8 @@ def _optuna_search(space: SearchSpace, evaluator: WindowEvaluator, sampler: str,
         chosen = optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=min(10, n_trials))
     elif sampler == "nsga2":
         chosen = optuna.samplers.NSGAIISampler(seed=seed)
-    elif sampler == "random":
-        chosen = optuna.samplers.RandomSampler(seed=seed)
     else:
-        raise ConfigError(f"--sampler: expected one of grid, tpe, nsga2, random, found {sampler!r}")
+        raise ConfigError(f"--sampler: expected one of grid, random, tpe, nsga2, found {sampler!r}")
     pruner: Any = optuna.pruners.MedianPruner(n_startup_trials=5) if opt.folds > 1 else optuna.pruners.NopPruner()
     study = optuna.create_study(directions=["maximize"] * n_obj, sampler=chosen, pruner=pruner)
     out: list[Trial] = []

@@ -109,9 +109,23 @@ def backtest_task(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _walkforward_window(payload: dict[str, Any]) -> dict[str, Any]:
+    from quantdesk.optimize.run import window_task
+
+    return window_task(payload)
+
+
+def _optimize_points(payload: dict[str, Any]) -> dict[str, Any]:
+    from quantdesk.optimize.run import points_task
+
+    return points_task(payload)
+
+
 TASKS: Mapping[str, TaskFunction] = MappingProxyType(
     {
         "backtest": backtest_task,
+        "walkforward_window": _walkforward_window,  # optimize.walkforward.WINDOW_TASK
+        "optimize_points": _optimize_points,  # optimize.run.POINTS_TASK
     }
 )
 
