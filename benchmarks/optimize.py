@@ -93,8 +93,9 @@ def bench_optimize() -> None:
         took = time.perf_counter() - start
         stats = report["statistics"]
         print(
-            f"optimize ({os.cpu_count()} processes): {report['n_trials']} parameter sets over {N_BARS:,} one-minute bars of the plan's example "
-            f"in {took:.1f} s ({report['n_trials'] / took:.1f} sets/s); best {report['best']['values']}; "
+            f"optimize ({os.cpu_count()} processes): {report['n_trials']} parameter sets over {N_BARS:,} one-minute "
+            f"bars of the plan's example in {took:.1f} s ({report['n_trials'] / took:.1f} sets/s); "
+            f"best {report['best']['values']}; "
             f"PSR {stats['psr']:.3f} DSR {stats['dsr']:.3f} PBO {stats['pbo']:.3f}; target < "
             f"{TARGET_OPTIMIZE_S:.0f} s: {'pass' if took < TARGET_OPTIMIZE_S else 'FAIL'}",
             flush=True,
@@ -125,10 +126,22 @@ def _wf_strategy() -> dict:
     return doc
 
 
-def _workers(n: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
-    return [subprocess.Popen([sys.executable, "-m", "quantdesk", "worker", "--concurrency", "1", "--queue",
-                              env["QUANTDESK_CELERY_QUEUE"]], env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True) for _ in range(n)]  # fmt: skip
+def _workers(n: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen[bytes]]:
+    """``n`` ``quantdesk worker`` processes on the benchmark's queue, each ready (its log says so) before the run."""
+    started = []
+    for k in range(n):
+        log = (logs / f"worker-{k}.log").open("wb")
+        started.append(subprocess.Popen(
+            [sys.executable, "-m", "quantdesk.cli", "worker", "--concurrency", "1", "--queue",
+             env["QUANTDESK_CELERY_QUEUE"]], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        ))  # fmt: skip
+    deadline = time.monotonic() + 60.0
+    for k in range(n):
+        while " ready." not in (logs / f"worker-{k}.log").read_text(errors="replace"):
+            if time.monotonic() > deadline or started[k].poll() is not None:
+                raise SystemExit(f"worker {k} did not start:\n" + (logs / f"worker-{k}.log").read_text())
+            time.sleep(0.1)
+    return started
 
 
 def bench_walkforward(skip_celery: bool) -> None:
@@ -164,7 +177,7 @@ def bench_walkforward(skip_celery: bool) -> None:
             return
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
                "QUANTDESK_CELERY_QUEUE": f"bench-{os.getpid()}"}  # fmt: skip
-        workers = _workers(2, env)
+        workers = _workers(2, env, Path(home))
         try:
             start = time.perf_counter()
             with open_executor("celery", queue=env["QUANTDESK_CELERY_QUEUE"]) as pool:

@@ -200,8 +200,26 @@ def render_walkforward(doc: Mapping[str, Any]) -> str:
 <h2>Out of sample, stitched</h2>{_table(["Statistic", "Value"], oos_rows)}{overlap}
 <h2>Parameter stability</h2>{stability}
 <h2>Out-of-sample trades by market regime (as known at each decision)</h2>{regimes}
-<h2>Charts</h2>{_charts([_stitched_figure(summary["stitched"]), heatmap_figure(frame, names, objective)])}"""
+<h2>Charts</h2>{_charts([_stitched_figure(summary["stitched"]), heatmap_figure(frame, names, objective)])}
+{_learned(doc.get("learned"))}"""
     return _page(f"{doc['strategy']} walk-forward", body)
+
+
+def _learned(comparisons: Sequence[Mapping[str, Any]] | None) -> str:
+    """The learned layer against the rules and the Bayesian posterior, out of sample, per instrument."""
+    if not comparisons:
+        return ""
+    parts = ["<h2>The learned layer out of sample</h2><p class=\"context\">Every model fitted walk-forward on the "
+             "bars before the ones it scores.</p>"]  # fmt: skip
+    for c in comparisons:
+        parts.append(f"<h3>{html.escape(str(c['symbol']))} ({c['bars']} bars)</h3>")
+        parts.append(_table(["P(up) from", "bars scored", "log loss", "Brier", "calibration error"],
+                            [[p["model"], p["n"], p["log_loss"], p["brier"], p["expected_calibration_error"]]
+                             for p in c["probabilities"]]))  # fmt: skip
+        rows = [[r["model"], g["regime"], g["count"], g["mean_return"], g["stdev_return"], g["hit_rate"]]
+                for r in c["regimes"] for g in r["regimes"]]  # fmt: skip
+        parts.append(_table(["regime model", "regime", "bars", "mean forward return", "stdev", "hit rate"], rows))
+    return "".join(parts)
 
 
 def render(doc: Mapping[str, Any]) -> str:

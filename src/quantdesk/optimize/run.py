@@ -215,7 +215,21 @@ def walkforward(
     doc = _header(run, "walkforward")
     doc.update(settings=used, parameters=list(space.names), windows=list(windows))
     doc["summary"] = summarize(windows, space.names, data.initial_cash, settings.mode, _oos_statistics)
+    doc["learned"] = learned_comparison(run)
     return WalkForwardReport(doc)
+
+
+def learned_comparison(run: PreparedRun) -> list[dict[str, Any]] | None:
+    """For a strategy with a posterior (``entry_conditions.inference``) or a regime filter: on each instrument (the
+    first 3), the learned P(up) against the Bayesian posterior and the base rate (log loss, Brier score,
+    reliability) and the HMM regime against the rule-based one (forward returns per regime), every model fitted
+    walk-forward, so each is scored out of sample (``strategy.learned.compare_strategy_inference``)."""
+    entry = run.strategy.entry_conditions
+    if entry.inference is None and entry.regime_filter is None:
+        return None
+    from quantdesk.strategy.learned import compare_strategy_inference
+
+    return [compare_strategy_inference(run.strategy, b, benchmark=run.benchmark).to_dict() for b in run.bars[:3]]
 
 
 def window_payload(spec: RunSpec, index: int, rows: Mapping[str, Any], used: Mapping[str, Any],

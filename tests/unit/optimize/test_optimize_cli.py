@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from quantdesk.strategy.load import load_strategy
 from tests.unit.cli.test_cli import run
 from tests.unit.optimize.conftest import momentum_strategy, momentum_text
+
+from quantdesk.strategy.load import load_strategy
 
 
 @pytest.fixture

@@ -168,3 +168,15 @@ def test_an_optimisation_reports_the_overfitting_statistics_of_its_trials(moment
     edge = optimize(RunSpec(json.dumps(long_only), symbols=("EDGE",), data_home=str(momentum_home))).document
     assert edge["n_trials"] == 96
     assert edge["statistics"]["dsr"] > 0.95 > stats["dsr"]
+
+
+def test_a_grid_or_random_search_shared_among_a_pool_of_workers_is_the_search_in_process(momentum_home: Path) -> None:
+    from quantdesk.optimize.executors import LocalExecutor
+
+    spec = RunSpec(momentum_text(), symbols=("NOISE",), data_home=str(momentum_home))
+    for sampler in ("grid", "random"):
+        here = optimize(spec, sampler=sampler, trials=30, seed=8).document
+        with LocalExecutor(max_workers=2) as pool:
+            shared = optimize(spec, sampler=sampler, trials=30, seed=8, executor=pool).document
+        assert json.dumps(shared, sort_keys=True) == json.dumps(here, sort_keys=True)
+        assert shared["n_trials"] == (192 if sampler == "grid" else 30)

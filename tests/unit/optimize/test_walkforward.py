@@ -4,6 +4,7 @@ windows' figures are what their own backtests give."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +109,27 @@ def test_splits_as_given_replace_the_files_windows(momentum_home: Path) -> None:
     doc = walkforward(run, splits=[split]).document
     assert [w["test"][0]["first"] for w in doc["windows"]] == [800]
     assert doc["windows"][0]["out_of_sample"][0]["metrics"]["n_trades"] > 0
+
+
+def test_a_strategy_with_a_posterior_has_the_learned_layer_scored_out_of_sample_in_its_report(
+    momentum_home: Path, tmp_path: Path
+) -> None:
+    from tests.unit.optimize.conftest import momentum_strategy
+
+    from quantdesk.optimize.report import write_report
+
+    doc = momentum_strategy(sampler="random", trials=3)
+    doc["entry_conditions"]["inference"] = {"horizon": "5_bars", "min_labels": 50}
+    spec = RunSpec(json.dumps(doc), symbols=("EDGE",), data_home=str(momentum_home))
+    report = walkforward(spec, train="2y", test="1y").document
+    (learned,) = report["learned"]
+    models = {p["model"] for p in learned["probabilities"]}
+    assert {"bayes_posterior", "learned"} <= models or len(models) >= 2, models
+    assert all(p["n"] > 100 and p["log_loss"] > 0.0 for p in learned["probabilities"])
+    assert {r["model"] for r in learned["regimes"]} == {"rules", "hmm"}
+    page = write_report(report, tmp_path / "wf.html").read_text()
+    assert "The learned layer out of sample" in page
+    assert (
+        walkforward(_spec(momentum_home, "EDGE", sampler="random", trials=2), train="2y", test="1y").document["learned"]
+        is None
+    )  # no posterior, no regime filter: nothing to compare
