@@ -50,6 +50,7 @@ bench: $(STAMP_RUN)
 	$(BIN)/python benchmarks/user_path.py
 	$(BIN)/python benchmarks/paper.py
 	$(BIN)/python benchmarks/opend.py
+	$(BIN)/python benchmarks/optimize.py
 
 bench-peers: $(STAMP_BENCH)
 	$(BIN)/python benchmarks/peers.py
