@@ -293,7 +293,7 @@ def _signals_and_evidence(
     """Instrument ``k``'s signals and evidence (from the cache when held), cut to its trading window."""
 
     def workspace() -> SignalWorkspace:
-        return SignalWorkspace(b)
+        return SignalWorkspace(b, precomputed=sources.indicator_cache)
 
     ws: SignalWorkspace = memo.get(("workspace", k), workspace)
 

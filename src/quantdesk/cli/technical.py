@@ -163,3 +163,58 @@ def _print_snapshot(snap: dict[str, Any]) -> None:
     levels = snap.get("levels") or {}
     if levels:
         out.print("levels: " + ", ".join(f"{k} {_fmt(v)}" for k, v in levels.items()))
+
+
+@indicators_app.command("precompute")
+def indicators_precompute(
+    symbol: Annotated[str, typer.Argument(help="instrument symbol")],
+    indicator: Annotated[list[str], typer.Option("--indicator", help="NAME or NAME:KEY=VALUE,KEY=VALUE (repeatable)")],
+    timeframe: Annotated[str, typer.Option("--timeframe", help="the stored bars to read")] = "1d",
+    on: Annotated[str, typer.Option("--on", help="comma-separated timeframes to compute on (current: the bars')")] = (
+        "current"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Compute indicators on a symbol's stored bars at several timeframes and keep them in the data home
+    (``<home>/indicators``), each valid for the data it was computed on: a backtest, an explain or a live
+    session over the same bars reads them instead of computing; a change of the bars invalidates them."""
+    from quantdesk.analysis.technical.precomputed import IndicatorCache, precompute
+    from quantdesk.core.paths import data_home
+
+    chosen = []
+    for item in indicator:
+        name, _, given = item.partition(":")
+        if not name.strip():
+            raise ConfigError(f"--indicator: expected NAME or NAME:KEY=VALUE,..., found {item!r}")
+        chosen.append((name.strip(), parse_params([p for p in given.split(",") if p], f"--indicator {name}")))
+    timeframes = [t.strip() for t in on.split(",") if t.strip()]
+    if not timeframes:
+        raise ConfigError(f"--on: expected comma-separated timeframes such as 5m,15m,1h,1d, found {on!r}")
+    bars = open_catalog().read_bars(symbol, timeframe)
+    cache = IndicatorCache(data_home() / "indicators")
+    done = precompute(cache, bars, timeframes, chosen)
+    if as_json:
+        typer.echo(json.dumps([{"timeframe": tf, "indicator": n, "computed": c} for tf, n, c in done], indent=1))
+        return
+    for tf, name, computed in done:
+        out.print(f"{bars.symbol} {tf} {name}: {'computed' if computed else 'already current'}", highlight=False)
+
+
+@indicators_app.command("cached")
+def indicators_cached(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """The precomputed indicators in the data home, with the data version each was computed on."""
+    from quantdesk.analysis.technical.precomputed import IndicatorCache
+    from quantdesk.core.paths import data_home
+
+    entries = IndicatorCache(data_home() / "indicators").entries()
+    if as_json:
+        typer.echo(json.dumps([{"symbol": e.symbol, "timeframe": e.timeframe, "indicator": e.name,
+                                "params": json.loads(e.params or "{}"), "version": e.version, "rows": e.rows}
+                               for e in entries], indent=1))  # fmt: skip
+        return
+    table = Table(title=f"{len(entries)} precomputed indicators")
+    for col in ("symbol", "timeframe", "indicator", "params", "rows", "data version"):
+        table.add_column(col)
+    for e in entries:
+        table.add_row(e.symbol, e.timeframe, e.name, e.params, f"{e.rows:,}", e.version[:12])
+    out.print(table)

@@ -81,7 +81,13 @@ def evidence_sources(home: Path | None, *, fundamentals_in_home: bool = False) -
             url = f"sqlite:///{root / 'quantdesk.db'}"
         return FundamentalStore(open_database(url))
 
-    return EvidenceSources(catalog=Catalog(root / "catalog"), open_fundamentals=open_store)
+    precomputed = root / "indicators"  # `quantdesk indicators precompute` made it
+    cache = None
+    if precomputed.is_dir():
+        from quantdesk.analysis.technical.precomputed import IndicatorCache
+
+        cache = IndicatorCache(precomputed)
+    return EvidenceSources(catalog=Catalog(root / "catalog"), open_fundamentals=open_store, indicator_cache=cache)
 
 
 def resolve_symbols(catalog: Any, symbols: Sequence[str], universe: str | None, timeframe: str,

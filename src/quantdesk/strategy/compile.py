@@ -53,6 +53,7 @@ from quantdesk.strategy.signals import (
 )
 
 if TYPE_CHECKING:  # the store is opened by callers; importing it loads SQLAlchemy and Alembic
+    from quantdesk.analysis.technical.precomputed import IndicatorCache
     from quantdesk.data.fundamentals.store import FundamentalStore
 
 __all__ = ["EvidenceSources", "SignalArrays", "compile_signals"]
@@ -71,6 +72,7 @@ class EvidenceSources:
     benchmark: str | None = "SPX"
     gate_cache: SnapshotCache = field(default_factory=SnapshotCache)
     sector_cache: SectorMomentumCache = field(default_factory=SectorMomentumCache)
+    indicator_cache: IndicatorCache | None = None  # precomputed indicators (read where they are of the same bars)
 
     def fundamental_store(self) -> FundamentalStore | None:
         """The fundamentals store: the one given, or the one ``open_fundamentals`` opens on first use."""
@@ -198,7 +200,11 @@ def compile_signals(
     """
     sources = sources if sources is not None else EvidenceSources()
     n = len(bars)
-    ws = workspace if workspace is not None and workspace.base is bars else SignalWorkspace(bars)
+    ws = (
+        workspace
+        if workspace is not None and workspace.base is bars
+        else SignalWorkspace(bars, precomputed=sources.indicator_cache)
+    )
     entry = strategy.entry_conditions
     entry_votes = _block_votes(entry, "entry_conditions", ws)
     entry_conf = confluence(entry_votes, [s.weight for s in entry.technical_signals], n)

@@ -29,6 +29,7 @@ import numpy as np
 import talib
 
 from quantdesk.analysis.technical.mtf import align_outputs, bars_on_timeframe
+from quantdesk.analysis.technical.precomputed import IndicatorCache, data_version
 from quantdesk.analysis.technical.registry import get_indicator, resolve_params
 from quantdesk.analysis.technical.spec import Outputs, ParamValue
 from quantdesk.core.errors import ConfigError
@@ -53,6 +54,8 @@ class SignalWorkspace:
     _bars: dict[str, Bars] = field(default_factory=dict)
     _outputs: dict[tuple[str, str, tuple[tuple[str, ParamValue], ...]], Outputs] = field(default_factory=dict)
     _memo: dict[Any, Any] = field(default_factory=dict)
+    precomputed: IndicatorCache | None = None  # stored indicator outputs, used where they are of these very bars
+    _versions: dict[str, str] = field(default_factory=dict)
 
     def memo(self, key: Any, make: Callable[[], T]) -> T:
         """A value computed on the base bars once per key: what a compile reads that the rule named in ``key``
@@ -82,7 +85,13 @@ class SignalWorkspace:
         key = (name, own.timeframe.value, tuple(sorted(params.items())))
         if key not in self._outputs:
             spec = get_indicator(name, f"{where}.indicator")
-            self._outputs[key] = spec.compute(own, params)
+            stored = None
+            if self.precomputed is not None:  # read only: `quantdesk indicators precompute` writes it
+                version = self._versions.get(own.timeframe.value)
+                if version is None:
+                    version = self._versions[own.timeframe.value] = data_version(own)
+                stored = self.precomputed.get(own, spec.name, params, version)
+            self._outputs[key] = stored if stored is not None else spec.compute(own, params)
         return own, self._outputs[key]
 
     def computed(self) -> list[tuple[str, str, dict[str, ParamValue], Bars, Outputs]]:
