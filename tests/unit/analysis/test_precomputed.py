@@ -42,8 +42,7 @@ def test_the_data_version_changes_with_any_value_or_bar(bars: Bars) -> None:
 def test_stored_outputs_are_given_back_only_for_the_data_they_were_computed_on(bars: Bars, tmp_path: Path) -> None:
     cache = IndicatorCache(tmp_path / "indicators")
     done = precompute(cache, bars, ["current", "15m", "1h"], [("RSI", {"period": 14}), ("EMA", {})])
-    assert [(tf, n, c) for tf, n, c in done] == [("5m", "RSI", True), ("5m", "EMA", True), ("15m", "RSI", True),
-                                                  ("15m", "EMA", True), ("1h", "RSI", True), ("1h", "EMA", True)]  # fmt: skip
+    assert done == [(tf, n, True) for tf in ("5m", "15m", "1h") for n in ("RSI", "EMA")]
     again = precompute(cache, bars, ["current"], [("RSI", {"period": 14})])
     assert again == [("5m", "RSI", False)]  # already of this data
     spec = registry.get_indicator("RSI")
@@ -53,8 +52,8 @@ def test_stored_outputs_are_given_back_only_for_the_data_they_were_computed_on(b
     np.testing.assert_array_equal(stored["value"] if "value" in stored else next(iter(stored.values())),
                                   next(iter(spec.compute(bars, params).values())))  # fmt: skip
     assert cache.get(_changed(bars, 100), "RSI", params) is None  # another data version: nothing
-    assert {(e.timeframe, e.name) for e in cache.entries()} == {("M5", "RSI"), ("M5", "EMA"), ("M15", "RSI"),
-                                                                ("M15", "EMA"), ("H1", "RSI"), ("H1", "EMA")}  # fmt: skip
+    entries = {(e.timeframe, e.name) for e in cache.entries()}
+    assert entries == {(tf, n) for tf in ("M5", "M15", "H1") for n in ("RSI", "EMA")}
 
 
 def test_a_backtest_reads_precomputed_indicators_instead_of_computing_and_gives_the_same_result(
