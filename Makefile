@@ -36,7 +36,7 @@ typecheck: $(STAMP_TEST)
 	$(BIN)/mypy
 
 unit: $(STAMP_TEST)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q --durations=25
 
 test: lint typecheck unit
 
