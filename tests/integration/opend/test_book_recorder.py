@@ -14,6 +14,7 @@ import pytest
 from quantdesk.data.book_store import BookStore
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.sources.synthetic import SyntheticConfig, write_synthetic_market
+from quantdesk.domain.instrument import AssetClass
 from quantdesk.domain.timeframe import Timeframe
 from quantdesk.execution.moomoo.book_feed import BookRecorder
 from quantdesk.execution.moomoo.gateway import Gateway
@@ -68,3 +69,18 @@ def test_recorded_books_and_ticks_are_the_emulators_and_add_up_to_the_bars(
         assert (ticks.price[inside] >= bars.low[k]).all() and (ticks.price[inside] <= bars.high[k]).all()
         assert ticks.price[inside][0] == bars.open[k] and ticks.price[inside][-1] == bars.close[k]
     assert set(np.unique(ticks.side)) <= {-1, 0, 1}
+
+
+def test_a_futures_book_is_forty_levels_deep_through_the_sdk(sdk: ModuleType, emulator: Emulator, home: Path) -> None:
+    catalog = Catalog(home / "catalog")
+    future = catalog.get_instrument("SYN001").model_copy(update={"asset_class": AssetClass.FUTURE})
+    catalog.put_instruments([future])
+    bars = catalog.read_bars("SYN001", Timeframe.M1)
+    market = Market.from_home(home, seed=3, start_ns=int(bars.known_ns()[START]))
+    register_quotes(emulator, market)
+    with Gateway("127.0.0.1", emulator.port) as gateway:
+        quote = gateway.quote()
+        assert quote.subscribe([CODE], [sdk.SubType.ORDER_BOOK], is_first_push=False)[0] == sdk.RET_OK
+        ret, book = quote.get_order_book(CODE, num=60)
+    assert ret == sdk.RET_OK, book
+    assert len(book["Bid"]) == len(book["Ask"]) == 40
