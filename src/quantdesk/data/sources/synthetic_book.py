@@ -12,7 +12,8 @@ every ``snapshot_every`` trades (and after the bar's last) a snapshot is taken a
 half a spread of the last trade, 60 levels a side for equities and 40 for futures (``levels_for``), each a tick
 apart, whole lots decaying with the distance from the touch. Every bar draws from its own stream keyed by the
 seed, the symbol and the bar's time, so a bar gives the same trades and books whatever range is generated. Plain
-numpy; a 1-minute session of 390 bars takes a few milliseconds.
+numpy, bar by bar: about half a millisecond a bar (a 390-bar 1-minute session in 0.2 s, a year of one stock's
+minutes in under a minute).
 """
 
 from __future__ import annotations
