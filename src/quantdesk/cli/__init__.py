@@ -18,6 +18,7 @@ from rich.markup import escape
 import quantdesk.cli.moomoo  # noqa: F401  (registers ``quantdesk moomoo``)
 from quantdesk.cli import (  # noqa: F401  (each registers its commands)
     backtest,
+    book,
     data,
     demo,
     fundamentals,

@@ -5,6 +5,8 @@ Layout under ``<data home>/catalog``::
     bars/<TIMEFRAME>/<SYMBOL>.parquet   one dataset per instrument and timeframe (dir names M1 ... MN1,
                                         so 1m and 1M differ on case-insensitive file systems)
     series/<NAME>.parquet               one macro series (ts, known_ts, value) with its description
+    books/<SYMBOL>.parquet              Level 2 book snapshots, ticks/<SYMBOL>.parquet time and sales
+                                        (written and read by ``data.book_store``)
     instruments.parquet                 the instrument master, one JSON record per symbol
 
 Every write validates first, then merges with what is stored (a row with an existing time replaces
@@ -103,7 +105,8 @@ class Catalog:
         if fcntl is None or not self.root.is_dir():
             return
         bars = self.root / "bars"
-        folders = [self.root, self.root / "series", *(bars / tf.name for tf in Timeframe)]
+        folders = [self.root, self.root / "series", self.root / "books", self.root / "ticks"]
+        folders += [bars / tf.name for tf in Timeframe]
         for folder in folders:
             try:
                 stale = [e.name for e in os.scandir(folder) if e.name.startswith(".") and e.name.endswith(".tmp")]
@@ -125,6 +128,12 @@ class Catalog:
 
     def series_path(self, name: str) -> Path:
         return self.root / "series" / f"{_file_name(name)}.parquet"
+
+    def books_path(self, symbol: str) -> Path:
+        return self.root / "books" / f"{_file_name(check_symbol(symbol))}.parquet"
+
+    def ticks_path(self, symbol: str) -> Path:
+        return self.root / "ticks" / f"{_file_name(check_symbol(symbol))}.parquet"
 
     @property
     def instruments_path(self) -> Path:

@@ -38,7 +38,7 @@ from quantdesk.core.timestamps import ns_to_iso
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.resample import resample
 from quantdesk.domain.bars import Bars
-from quantdesk.domain.instrument import Instrument
+from quantdesk.domain.instrument import AssetClass, Instrument
 from quantdesk.domain.timeframe import Timeframe
 
 if TYPE_CHECKING:  # the store loads SQLAlchemy; a market without fundamentals never imports it
@@ -53,6 +53,7 @@ MOOMOO_MARKETS = ("US", "HK", "SH", "SZ", "SG", "JP", "AU", "MY", "CA", "FX")
 DEFAULT_MARKET = "US"
 MAX_DEPTH = {"US": 60}  # OpenD's deepest book per market; 10 elsewhere
 DEFAULT_MAX_DEPTH = 10
+FUTURE_MAX_DEPTH = 40
 _SPREAD_SHARE_OF_RANGE = 0.1
 _MAX_SPREAD_TICKS = 10
 _BOOK_VOLUME_SHARE = 0.02  # of the bar's volume at the top level
@@ -354,6 +355,10 @@ class Market:
         return self._listing(code).bars.calendar.timezone
 
     def max_depth(self, code: str) -> int:
+        """OpenD's deepest book for ``code``: 40 levels for a future, else its market's (60 in the US, 10 elsewhere)."""
+        inst = self._listing(code).instrument
+        if inst is not None and inst.asset_class is AssetClass.FUTURE:
+            return FUTURE_MAX_DEPTH
         return MAX_DEPTH.get(code.split(".", 1)[0], DEFAULT_MAX_DEPTH)
 
     def list_ns(self, code: str) -> int:
