@@ -183,6 +183,9 @@ def test_the_strategy_format_names_the_book_model_and_checks_its_block() -> None
     assert model == BookFillModel(latency_ms=(30.0, 120.0), touch_fill_probability=0.25, seed=9)
     default = strategy(execution_rules={"mock_trading": {"fill_model": "book"}})
     assert BookFillModel.from_mock_trading(default.execution_rules.mock_trading) == BookFillModel()
+    assert default.resolved_document()["execution_rules"]["mock_trading"]["book"] == {
+        "latency_ms": [20.0, 200.0], "touch_fill_probability": 0.5, "seed": 0}  # fmt: skip
+    assert "book" not in strategy().resolved_document()["execution_rules"]["mock_trading"]
     doc = json.loads(s.model_dump_json())
     doc["execution_rules"]["mock_trading"]["book"] = {"touch_fill_probability": 2}
     with pytest.raises(ConfigError, match=r"execution_rules\.mock_trading\.book\.touch_fill_probability"):
