@@ -55,11 +55,10 @@ def walk_book(
         fills[k] = min(remaining, s)
         remaining -= fills[k]
     taken = [(p, q) for p, q in zip(px, fills, strict=False) if q > 0]
-    filled = 0.0
     value = 0.0
     for p, q in taken:
-        filled += q
         value += q * p
+    filled = qty - remaining
     return filled, (value / filled if filled > 0 else math.nan), len(taken), fills
 
 

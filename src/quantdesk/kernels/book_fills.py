@@ -79,12 +79,12 @@ def walk_book(
     """(filled qty, VWAP, levels consumed, per-level fills) of a ``side`` (+1 buy, -1 sell) order of ``qty`` against
     one side's ``(levels,)`` prices and sizes (the asks for a buy, best first): level by level, each taken up to its
     size, until ``qty`` is filled, the displayed depth ends (a NaN price or a size <= 0) or, for a limit (``limit_px``
-    not NaN), a level is beyond the limit (above it for a buy, below for a sell). VWAP is NaN when nothing fills.
-    Equals the reference's ``walk_book``: ``sum(px * fill) / sum(fill)`` over the levels taken."""
+    not NaN), a level is beyond the limit (above it for a buy, below for a sell). The filled qty is ``qty`` less
+    what is left (so exactly ``qty`` when it all fills); VWAP is NaN when nothing fills. Equals the reference's
+    ``walk_book``: ``sum(px * fill) / filled`` over the levels taken."""
     n = px_levels.shape[0]
     fills = np.zeros(n)
     remaining = qty
-    filled = 0.0
     value = 0.0
     used = 0
     for k in range(n):
@@ -98,10 +98,10 @@ def walk_book(
             break
         q = min(remaining, sz)
         fills[k] = q
-        filled += q
         value += q * px
         remaining -= q
         used += 1
+    filled = qty - remaining  # exactly qty when the last level took the rest
     vwap = value / filled if filled > 0.0 else np.nan
     return filled, vwap, used, fills
 
