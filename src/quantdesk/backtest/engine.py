@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from quantdesk.backtest.book_fill_model import require_books
 from quantdesk.backtest.evidence import Evidence, arrival_bars, build_evidence, evidence_key
 from quantdesk.backtest.kernel_io import KernelInputs, KernelOutput, run_kernel
 from quantdesk.backtest.result import BacktestResult, Hedge, InstrumentRun
@@ -98,6 +99,9 @@ def _check(strategy: Strategy, bars: Sequence[Bars], initial_cash: float) -> Non
     timeframes = sorted({b.timeframe.value for b in bars})
     if len(timeframes) > 1:
         raise ConfigError(f"bars: expected one timeframe for every instrument, found {', '.join(timeframes)}")
+    if strategy.execution_rules.mock_trading.fill_model == "book":
+        # the bar kernel does not take books yet: the book model fills in the simulated paper broker
+        require_books([b.symbol for b in bars], {})
 
 
 def _instrument_map(bars: Sequence[Bars], instrument: Instrument | None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from quantdesk.backtest.costs import FILL_MODELS, commission_schedule
+from quantdesk.core.errors import ConfigError
 from quantdesk.kernels import portfolio_layout as L
 from quantdesk.strategy.models import Strategy
 from quantdesk.strategy.risk_models import DEFAULT_TARGET_RISK
@@ -84,6 +85,12 @@ def kernel_params(strategy: Strategy, *, initial_cash: float) -> np.ndarray:
     p[L.P_PARTIAL_ACCEPT] = 1.0 if rules_x.partial_fills == "accept" else 0.0
     p[L.P_TIF] = _TIF[rules_x.time_in_force]
     p[L.P_SIZE_AT_DECISION] = 1.0 if rules_x.size_orders_at == "decision" else 0.0
+    if rules_x.mock_trading.fill_model == "book":
+        raise ConfigError(
+            'execution_rules.mock_trading.fill_model: "book" fills from order books, which the bar kernel does not '
+            "read; use it with the simulated paper broker (SimulatedBroker.for_strategy) or choose optimistic, "
+            "realistic or pessimistic"
+        )
     fm = FILL_MODELS[rules_x.mock_trading.fill_model]
     p[L.P_HALF_SPREAD] = fm.half_spread_bps / 10_000.0
     p[L.P_SLIP_COEF] = fm.slippage_vol_coef

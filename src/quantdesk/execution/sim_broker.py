@@ -27,6 +27,17 @@ on its entry bar; a target so sent waits for the next bar. ``account`` (``Broker
 of each entry fill the account can carry: the order shrinks to that (an ``OrderAmended``) or is cancelled
 (reason ``margin``) when not one lot fits. ``on_event`` sees each event as it happens, before ``poll``.
 Every outcome is an event, drained by ``poll``; nothing raises for a business outcome.
+
+With a ``book_model`` (``backtest.book_fill_model.BookFillModel``; ``for_strategy`` with ``fill_model: "book"``)
+the working market and limit orders of an instrument fill from its order book instead of its bars:
+``on_book(symbol, book, ticks)`` replays a stream of snapshots and trades through the model's order simulator
+(``kernels.book_fills``: latency drawn per order, the snapshot known at arrival walked level by level, a resting
+limit's queue, touches filled with the model's probability). Each order is accepted at its arrival and fills as
+the simulator says (a taker fill pays the commission and, as ``spread_slippage``, its distance from the
+arrival snapshot's mid; a maker fill pays the commission only); a market order's unfilled rest is cancelled, a
+limit's rest keeps working for the next stream (where it joins the queue again). ``on_bar`` then leaves market
+and limit orders alone and works only stops and stop-limits, and the account check and position rules of a
+paper session are not applied to book fills.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ from typing import Protocol
 
 import numpy as np
 
+from quantdesk.backtest.book_fill_model import BookFillModel, BookLike, TicksLike
 from quantdesk.backtest.costs import FILL_MODELS, CommissionSchedule, FillModel, commission_schedule
 from quantdesk.backtest.evidence import NS_PER_MS
 from quantdesk.core.errors import ConfigError
@@ -54,6 +66,7 @@ from quantdesk.domain.order_events import (
 )
 from quantdesk.domain.orders import Order, OrderStatus, OrderType, TimeInForce
 from quantdesk.execution.state_machine import transition
+from quantdesk.kernels import book_fills as BK
 from quantdesk.kernels import portfolio_layout as L
 from quantdesk.kernels.fills import bounded_by_limit, commission, floor_lots, marketable_price
 from quantdesk.strategy.models import Strategy
@@ -135,6 +148,7 @@ class SimulatedBroker:
         account: BrokerAccount | None = None,
         arrival_ns: Callable[[Order], int] | None = None,
         on_event: Callable[[OrderEvent], None] | None = None,
+        book_model: BookFillModel | None = None,
     ) -> None:
         if isinstance(fill_model, str):
             if fill_model not in FILL_MODELS:
@@ -154,6 +168,7 @@ class SimulatedBroker:
         self.account = account
         self._arrival_ns = arrival_ns
         self._on_event = on_event
+        self.book_model = book_model
         self._bar: dict[str, SimBar] = {}
         self._working: dict[ClientOrderId, _Working] = {}
         self._by_symbol: dict[str, dict[ClientOrderId, _Working]] = {}  # each in the order sent
@@ -177,8 +192,18 @@ class SimulatedBroker:
         """The broker a strategy file's ``execution_rules`` describe: its fill model, commission, latency and
         partial fills, as the backtest reads them (``backtest.settings.kernel_params``)."""
         rules = strategy.execution_rules
+        mock = rules.mock_trading
+        if mock.fill_model == "book":  # fills from books; the bars only work stops (without spread costs)
+            return cls(
+                FILL_MODELS["optimistic"],
+                commission_schedule=commission_schedule(rules.commission),
+                tick_size=tick_size,
+                lot_size=lot_size,
+                partial_fills=rules.partial_fills == "accept",
+                book_model=BookFillModel.from_mock_trading(mock),
+            )
         return cls(
-            FILL_MODELS[rules.mock_trading.fill_model],
+            FILL_MODELS[mock.fill_model],
             commission_schedule=commission_schedule(rules.commission),
             latency_ns=round(rules.mock_trading.latency_simulation * NS_PER_MS),
             tick_size=tick_size,
@@ -311,6 +336,8 @@ class SimulatedBroker:
         for w in arrived:
             if w.order.client_order_id not in self._working:
                 continue  # cancelled by an earlier fill on this bar
+            if self.book_model is not None and w.order.order_type in (OrderType.MARKET, OrderType.LIMIT):
+                continue  # filled from the book (on_book)
             if self.position_rules and w.order.kind is OrderKind.ENTRY and self._entry_waits(symbol, w.order):
                 continue
             if w.order.time_in_force is TimeInForce.DAY and day != w.day:
@@ -445,9 +472,6 @@ class SimulatedBroker:
 
     def _fill(self, w: _Working, bar: SimBar, q: float, ref: float, at_open: bool, tick: float) -> None:
         o = w.order
-        side = o.side.sign
-        p = self._p
-        price, spread, impact = ref, 0.0, 0.0
         marketable = (
             at_open or o.order_type is OrderType.STOP or (o.order_type is OrderType.STOP_LIMIT and ref == o.stop_price)
         )
@@ -468,11 +492,18 @@ class SimulatedBroker:
                 o = w.order
                 q = fit
                 price, spread, impact = self._price(o, q, ref, marketable, bar, tick)
+        self._record_fill(w, bar.ts_ns, q, price, ref, spread, impact)
+
+    def _record_fill(self, w: _Working, ts_ns: int, q: float, price: float, ref: float, spread: float,
+                     impact: float) -> None:  # fmt: skip
+        """Book one fill of ``w``: the event, the position, and the cancellations a flat position brings."""
+        o = w.order
+        side = o.side.sign
         n = self._fills.get(o.client_order_id, 0) + 1
         self._fills[o.client_order_id] = n
         event = OrderFilled(
-            ts_ns=bar.ts_ns, client_order_id=o.client_order_id, symbol=o.symbol, fill_id=f"{o.client_order_id}/{n}",
-            side=o.side, quantity_units=q, price=float(price), commission=float(commission(q, price, p)),
+            ts_ns=ts_ns, client_order_id=o.client_order_id, symbol=o.symbol, fill_id=f"{o.client_order_id}/{n}",
+            side=o.side, quantity_units=q, price=float(price), commission=float(commission(q, price, self._p)),
             spread_slippage=float(spread), impact=float(impact), trade_id=None, reference_price=float(ref),
         )  # fmt: skip
         self._apply(w, event)
@@ -487,7 +518,48 @@ class SimulatedBroker:
                 if oo.symbol == o.symbol and (
                     oo.kind in _REDUCING or (oo.kind is OrderKind.ENTRY and oo.filled_units > 0)
                 ):
-                    self._close(other, OrderCancelled, bar.ts_ns)
+                    self._close(other, OrderCancelled, ts_ns)
+
+    def on_book(self, symbol: str, book: BookLike, ticks: TicksLike | None = None) -> None:
+        """Replay ``book`` (snapshots) and ``ticks`` (trades) of ``symbol`` through the book model for its working
+        market and limit orders (see the module docstring); nothing without a ``book_model``."""
+        model = self.book_model
+        if model is None:
+            return
+        ws = [w for w in self._by_symbol.get(symbol, {}).values()
+              if w.order.order_type in (OrderType.MARKET, OrderType.LIMIT)]  # fmt: skip
+        if not ws or len(book.ts) == 0:
+            return
+        orders = [w.order for w in ws]
+        # an order still resting from an earlier stream joins this one's queue again at its start
+        start = int(book.ts[0])
+        decided = np.array([max(o.submitted_ns, start) if o.accepted_ns is not None else o.submitted_ns
+                            for o in orders], dtype=np.int64)  # fmt: skip
+        out = model.simulate(
+            decided, np.array([o.side.sign for o in orders]), np.array([o.quantity_units - o.filled_units
+                                                                       for o in orders]),
+            np.array([o.limit_price if o.order_type is OrderType.LIMIT else math.nan for o in orders]), book, ticks,
+        )  # fmt: skip
+        self._last_ts[symbol] = max(self._last_ts.get(symbol, 0), int(book.ts[-1]))
+        k = 0
+        for i, w in enumerate(ws):
+            if out.status[i] == BK.ORDER_NO_BOOK:
+                continue
+            coid = w.order.client_order_id
+            arrival = int(out.arrival_ns[i])
+            if w.order.accepted_ns is None:
+                self._apply(w, OrderAccepted(ts_ns=arrival, client_order_id=coid, symbol=symbol))
+            s = int(out.snapshot[i])
+            mid = 0.5 * (float(book.bid_px[s][0]) + float(book.ask_px[s][0]))
+            while k < len(out.fill_order) and out.fill_order[k] == i:
+                if coid in self._working:
+                    q, px = float(out.fill_qty[k]), float(out.fill_px[k])
+                    taker = out.fill_liquidity[k] == BK.LIQ_TAKER and math.isfinite(mid)
+                    spread = q * max(w.order.side.sign * (px - mid), 0.0) if taker else 0.0
+                    self._record_fill(w, int(out.fill_ts[k]), q, px, mid if taker else px, spread, 0.0)
+                k += 1
+            if coid in self._working and w.order.order_type is OrderType.MARKET:
+                self._close(w, OrderCancelled, arrival, reason="book_exhausted")
 
     def _price(self, o: Order, q: float, ref: float, marketable: bool, bar: SimBar,
                tick: float) -> tuple[float, float, float]:  # fmt: skip

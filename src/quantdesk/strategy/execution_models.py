@@ -3,7 +3,11 @@
 As the plan writes them, plus ``commission`` (an addition): ``percent_of_value`` (``fee_bps`` of the
 traded value), ``per_share`` (with a minimum and a maximum per order), ``fixed_per_order``, and
 ``us_retail`` (a documented preset). ``mock_trading.latency_simulation`` is written ``"50ms"`` and held
-in milliseconds.
+in milliseconds. ``mock_trading.fill_model: "book"`` (an addition) fills from order-book snapshots and ticks
+(``backtest.book_fill_model``, docs/backtest.md "Fills from the book"), tuned by the optional ``book`` block:
+``latency_ms`` (the range ``[lo, hi]`` a uniform latency is drawn from, default ``[20, 200]``),
+``touch_fill_probability`` (the chance a limit whose price the quote touches fills) and ``seed``; with it,
+``latency_simulation`` is unused.
 
 ``live_limits`` (an addition; the plan asks for "live trading execution ... with safety limits" and names
 none) holds the safety limits of a paper or live session, which ``risk.live_limits.LiveRiskGate`` applies
@@ -25,7 +29,7 @@ from quantdesk.domain.quantities import LatencyMs
 from quantdesk.strategy.base import StrictModel
 
 ORDER_TYPES = ("market", "limit", "stop", "stop_limit")
-FILL_MODELS = ("optimistic", "realistic", "pessimistic")
+FILL_MODELS = ("optimistic", "realistic", "pessimistic", "book")
 TIME_IN_FORCE = ("GTC", "DAY", "IOC", "FOK")
 COMMISSION_TYPES = ("percent_of_value", "per_share", "fixed_per_order", "us_retail")
 
@@ -53,10 +57,45 @@ class Commission(StrictModel):
         return self.fee_bps / 10_000.0
 
 
+class BookFillSettings(StrictModel):
+    """Addition: the ``book`` fill model's settings (``mock_trading.book``)."""
+
+    latency_ms: tuple[float, float] = Field(
+        default=(20.0, 200.0), description="[lo, hi] milliseconds: each order's latency is uniform in this range"
+    )
+    touch_fill_probability: float = Field(
+        default=0.5, ge=0, le=1, description="chance that a resting limit fills when the quote touches its price"
+    )
+    seed: int = Field(default=0, ge=0, le=2**63 - 1, strict=True, description="seed of the latency and touch draws")
+
+    @model_validator(mode="after")
+    def _latency_range(self) -> BookFillSettings:
+        lo, hi = self.latency_ms
+        if not (0.0 <= lo <= hi <= 60_000.0):
+            raise ValueError(f"latency_ms: expected [lo, hi] with 0 <= lo <= hi <= 60000, found [{lo}, {hi}]")
+        return self
+
+
 class MockTrading(StrictModel):
     enabled: bool = True
-    fill_model: Literal["optimistic", "realistic", "pessimistic"] = "realistic"
+    fill_model: Literal["optimistic", "realistic", "pessimistic", "book"] = "realistic"
     latency_simulation: LatencyMs = 0.0
+    book: BookFillSettings | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,  # unset, a file's dump and ids stay as they were before the book model
+        description='addition: settings of fill_model "book" (defaults when omitted)',
+    )
+
+    @model_validator(mode="after")
+    def _book_needs_book_model(self) -> MockTrading:
+        if self.book is not None and self.fill_model != "book":
+            raise ValueError(f'book: settings for fill_model "book", found fill_model {self.fill_model!r}')
+        return self
+
+    @property
+    def book_settings(self) -> BookFillSettings:
+        """The ``book`` block, with its defaults when the file names none."""
+        return self.book if self.book is not None else BookFillSettings()
 
 
 class LiveLimits(StrictModel):

@@ -124,7 +124,8 @@ class Strategy(StrictModel):
 
         A key the file left out appears with the value the run uses; a rule block left out appears as null
         (the rule is off); position sizing writes the fields of its method at their effective values (and
-        none of another method's), and so do a gradient-boosting ``inference`` and an hmm ``regime_filter``.
+        none of another method's), and so do a gradient-boosting ``inference``, an hmm ``regime_filter`` and the
+        ``book`` fill model's ``mock_trading.book``.
         The learned layer's blocks and options stay out while off (no ``regime_filter``, ``model`` bayes), so
         that the documents of strategies written before them are unchanged.
         """
@@ -148,6 +149,12 @@ class Strategy(StrictModel):
             )
         if entry_update:
             update["entry_conditions"] = entry.model_copy(update=entry_update)
+        rules = self.execution_rules
+        mock = rules.mock_trading
+        if mock.fill_model == "book" and mock.book is None:  # the book model's settings at their defaults
+            update["execution_rules"] = rules.model_copy(
+                update={"mock_trading": mock.model_copy(update={"book": mock.book_settings})}
+            )
         return self.model_copy(update=update)
 
     def resolved_document(self) -> dict[str, Any]:

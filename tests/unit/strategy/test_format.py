@@ -78,7 +78,7 @@ FIVE_MISTAKES = {
     "entry_conditions.confirmation_delay": "expected a bar count such as '2_bars', found 'two_bars'",
     "exit_conditions.take_profit.trailing_stop": "activation must be above 0 R, found 0.0_r",
     "execution_rules.mock_trading.fill_model": (
-        "Input should be 'optimistic', 'realistic' or 'pessimistic', found 'magic'"
+        "Input should be 'optimistic', 'realistic', 'pessimistic' or 'book', found 'magic'"
     ),
 }
 
