@@ -21,6 +21,7 @@ from quantdesk.cli import (  # noqa: F401  (each registers its commands)
     data,
     demo,
     fundamentals,
+    harvest,
     inference,
     opend,
     optimize,
