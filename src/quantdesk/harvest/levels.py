@@ -343,11 +343,20 @@ class BarsHarvester:
         start, end = context.window()
         source = f"moomoo OpenD {host}:{port}"
         written = []
+        stand_in = context.catalog.find_instrument(cfg.symbol)
+        if stand_in is not None and stand_in.synthetic:
+            paths = [str(context.catalog.bars_path(cfg.symbol, d.timeframe)) for d in context.catalog.datasets()
+                     if d.symbol == cfg.symbol]  # fmt: skip
+            raise ConfigError(
+                f"{cfg.symbol} in the catalog {context.catalog.root} is a synthetic stand-in ({stand_in.source}); "
+                f"OpenD's real bars would be mixed into it: harvest into another data home (QUANTDESK_HOME) or remove "
+                f"{', '.join(paths) or 'its datasets'} first"
+            )
         with Gateway(host, port) as gateway:
             quote = gateway.quote()
             fetched = market_data.instruments(quote, [code])[0]
             stored = context.catalog.find_instrument(cfg.symbol)
-            instrument = fetched if stored is None else stored.model_copy(
+            instrument = (fetched if stored is None else stored).model_copy(
                 update={"lot_size": fetched.lot_size, "tick_size": fetched.tick_size, "synthetic": False,
                         "source": source, "trading_hours": fetched.trading_hours})  # fmt: skip
             fetched_bars = {
