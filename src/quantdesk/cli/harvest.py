@@ -194,7 +194,7 @@ def harvest_schedule(
     for note in notes:
         err.print(f"[yellow]{escape(note)}[/yellow]", highlight=False)
     for job in jobs:
-        out.print(f"job {job.name} (level {job.level}): {job.trigger}", highlight=False)
+        out.print(f"job {job.name} (level {job.level}): {job.trigger.describe()}", highlight=False)
     scheduler = None
     try:
         if live and address is not None:

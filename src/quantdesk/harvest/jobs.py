@@ -49,6 +49,9 @@ class DailyTrigger:
     timezone: str
     kind: str = "daily"
 
+    def describe(self) -> str:
+        return f"weekdays at {self.at:%H:%M} {self.timezone}"
+
 
 @dataclass(frozen=True, slots=True)
 class RealTimeTrigger:
@@ -58,6 +61,9 @@ class RealTimeTrigger:
     timeframe: str
     kind: str = "real_time"
 
+    def describe(self) -> str:
+        return f"each completed {self.timeframe} bar of {self.symbol}"
+
 
 @dataclass(frozen=True, slots=True)
 class EventTrigger:
@@ -66,12 +72,18 @@ class EventTrigger:
     calendar: str
     kind: str = "event_driven"
 
+    def describe(self) -> str:
+        return f"each release on the {self.calendar} calendar"
+
 
 @dataclass(frozen=True, slots=True)
 class ManualTrigger:
     """Once, when asked: ``quantdesk harvest run``."""
 
     kind: str = "manual"
+
+    def describe(self) -> str:
+        return "when asked (quantdesk harvest run)"
 
 
 Trigger = DailyTrigger | RealTimeTrigger | EventTrigger | ManualTrigger

@@ -109,8 +109,8 @@ def test_the_command_line_validates_runs_and_lists_the_log(qd_home: Path, tmp_pa
     assert json.loads(schema.stdout)["$id"].endswith("harvest-config-1.json")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"harvest_config": {"instrument": {"symbol": "AAPL"}, "drill_down_levels": [9]}}))
-    res = run_cli(qd_home, "harvest", "validate", str(bad), "--json")
-    assert res.returncode == 2
+    res = CliRunner().invoke(app, ["harvest", "validate", str(bad), "--json"])
+    assert res.exit_code == 2
     report = json.loads(res.stdout)
     assert not report["valid"]
     assert [p["path"] for p in report["problems"]] == [
@@ -123,9 +123,17 @@ def test_the_command_line_validates_runs_and_lists_the_log(qd_home: Path, tmp_pa
     assert "level 4 (technical)" in run.stdout and "bars AAPL 5m: written" in run.stdout
     assert "(synthetic)" in run.stdout and "source arch.data.vix" in run.stdout
 
+    once = run_cli(qd_home, "harvest", "schedule", str(EXAMPLE), "--once")
+    assert once.returncode == 0, once.stderr
+    assert "job level1.macro_sample (level 1): each release on the economic calendar" in once.stdout
+    assert "job level3.statements (level 3): weekdays at 18:00 America/New_York" in once.stdout
+    assert "real-time jobs need --opend" in once.stderr
+    assert "1 run(s)" in once.stdout and "0 failed" in once.stdout  # the catch-up of the daily job, on the wall clock
+
     log = run_cli(qd_home, "harvest", "log", "--json")
     runs = json.loads(log.stdout)
-    assert [(r["job"], r["status"], r["trigger"]) for r in runs] == [
+    assert runs[0]["job"] == "level3.statements" and runs[0]["trigger"] == "daily"
+    assert [(r["job"], r["status"], r["trigger"]) for r in runs[1:]] == [
         ("level4.bars", "succeeded", "manual"), ("level3.statements", "succeeded", "manual"),
         ("level1.macro_sample", "succeeded", "manual"),
     ]  # fmt: skip
