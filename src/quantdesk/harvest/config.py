@@ -131,7 +131,7 @@ class HarvestInstrument(StrictModel):
 class HarvestTimeframes(StrictModel):
     trading: TradingStyle
     analysis: list[TimeframeName] = Field(min_length=1)
-    historical_lookback: str
+    historical_lookback: str = Field(json_schema_extra={"pattern": r"^\s*[0-9]{1,4}\s*([dDwWyY]|[mM][oO])\s*$"})
 
     _lookback: Lookback = PrivateAttr()
 
@@ -232,7 +232,7 @@ def _describe(err: dict[str, Any]) -> str:
     if kind == "missing":
         return "required key is missing"
     message = str(err["msg"]).removeprefix("Value error, ")
-    if "found" in message:
+    if "found" in message or (isinstance(found, str) and repr(found) in message):
         return message
     return f"{message}, found {found!r}"
 

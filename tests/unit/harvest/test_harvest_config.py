@@ -140,3 +140,14 @@ def test_lookbacks_parse_into_counts_of_units(text: str, expected: Lookback) -> 
 def test_lookbacks_without_a_positive_count_and_known_unit_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="expected a positive count"):
         Lookback.parse(text)
+
+
+def test_the_schema_documents_the_lookback_pattern() -> None:
+    schema = harvest_json_schema()
+    bad = example()
+    bad["harvest_config"]["timeframes"]["historical_lookback"] = "2 decades"
+    with pytest.raises(jsonschema.ValidationError, match="does not match"):
+        jsonschema.validate(bad, schema)
+    good = example()
+    good["harvest_config"]["timeframes"]["historical_lookback"] = "18mo"
+    jsonschema.validate(good, schema)
