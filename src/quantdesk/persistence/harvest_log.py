@@ -4,8 +4,9 @@ A row is one run: the job and its level, the idempotency key (the job's name and
 harvested, such as ``level4.bars:AAPL@2026-12-07``), how it was triggered, its status (``succeeded``,
 ``failed`` or ``skipped`` when a run with the same key had already succeeded), the attempts it took, when it
 started and finished (UTC ns) and what it wrote (JSON: datasets, rows, source labels) or the error it ended
-with. ``succeeded(key)`` is what keeps a job from writing twice. The database is the data home's SQLite file,
-or PostgreSQL when ``QUANTDESK_DATABASE_URL`` says so (``persistence.db``).
+with. ``succeeded(key)`` is what keeps a job from writing twice; a partial unique index keeps one success per
+key even when two schedulers share the database (the second is recorded ``skipped``). The database is the data
+home's SQLite file, or PostgreSQL when ``QUANTDESK_DATABASE_URL`` says so (``persistence.db``).
 """
 
 from __future__ import annotations
@@ -72,9 +73,16 @@ class HarvestLog:
             "finished_ns": run.finished_ns, "written": json.dumps(run.written), "notes": json.dumps(run.notes),
             "error": run.error,
         }  # fmt: skip
-        with self.db.begin() as conn:
-            result = conn.execute(harvest_runs.insert().values(**row))
-            run_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        try:
+            with self.db.begin() as conn:
+                result = conn.execute(harvest_runs.insert().values(**row))
+                run_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+        except sa.exc.IntegrityError:
+            if run.status != "succeeded":
+                raise
+            # another runner recorded this key's success first: this run is the second, recorded as skipped
+            note = "another runner succeeded for this key first; this run's writes merged into the same data"
+            return self.record(HarvestRunRecord(**{**_fields(run), "status": "skipped", "notes": [*run.notes, note]}))
         return HarvestRunRecord(**{**_fields(run), "run_id": run_id})
 
     def succeeded(self, key: str) -> HarvestRunRecord | None:

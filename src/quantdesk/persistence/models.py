@@ -201,4 +201,7 @@ harvest_runs = sa.Table(
     sa.Column("notes", sa.Text, nullable=False),  # JSON: what a person should read (synthetic stand-ins ...)
     sa.Column("error", sa.Text, nullable=True),
     sa.Index("ix_harvest_runs_key_status", "idempotency_key", "status"),
-)
+    # one success per key, even with two schedulers on one database
+    sa.Index("ux_harvest_runs_succeeded_key", "idempotency_key", unique=True,
+             sqlite_where=sa.text("status = 'succeeded'"), postgresql_where=sa.text("status = 'succeeded'")),
+)  # fmt: skip

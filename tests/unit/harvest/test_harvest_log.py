@@ -30,5 +30,10 @@ def test_runs_are_recorded_whole_and_a_succeeded_key_is_found(harvest_log: Harve
     assert [r.run_id for r in harvest_log.runs()] == [ok.run_id, failed.run_id]
     assert harvest_log.runs(job="other") == []
     assert harvest_log.runs(1)[0].to_dict()["started"] == "1970-01-01T00:00:00.000000030Z"
+    # a second success for the key (another runner got there first) is recorded skipped, with a note
+    second = harvest_log.record(HarvestRunRecord("level4.bars", 4, "level4.bars@2026-12-07", "daily", "succeeded", 1,
+                                                 50, 60, written))  # fmt: skip
+    assert second.status == "skipped" and "another runner" in second.notes[-1]
+    assert harvest_log.succeeded("level4.bars@2026-12-07") == ok
     with pytest.raises(ValueError, match="status"):
         harvest_log.record(HarvestRunRecord("x", 1, "x@1", "daily", "done", 1, 0, 0, []))

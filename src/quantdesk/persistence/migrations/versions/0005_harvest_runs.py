@@ -1,4 +1,5 @@
-"""Harvest runs: one row per run of a harvest job (its idempotency key, status, attempts and what it wrote).
+"""Harvest runs: one row per run of a harvest job (its idempotency key, status, attempts and what it wrote), and at
+most one succeeded run per idempotency key (a partial unique index).
 
 Revision ID: 0005
 Revises: 0004
@@ -33,8 +34,11 @@ def upgrade() -> None:
         sa.Column("error", sa.Text, nullable=True),
     )
     op.create_index("ix_harvest_runs_key_status", "harvest_runs", ["idempotency_key", "status"])
+    op.create_index("ux_harvest_runs_succeeded_key", "harvest_runs", ["idempotency_key"], unique=True,
+                    sqlite_where=sa.text("status = 'succeeded'"), postgresql_where=sa.text("status = 'succeeded'"))
 
 
 def downgrade() -> None:
+    op.drop_index("ux_harvest_runs_succeeded_key", table_name="harvest_runs")
     op.drop_index("ix_harvest_runs_key_status", table_name="harvest_runs")
     op.drop_table("harvest_runs")
