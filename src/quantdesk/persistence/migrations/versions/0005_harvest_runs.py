@@ -34,8 +34,14 @@ def upgrade() -> None:
         sa.Column("error", sa.Text, nullable=True),
     )
     op.create_index("ix_harvest_runs_key_status", "harvest_runs", ["idempotency_key", "status"])
-    op.create_index("ux_harvest_runs_succeeded_key", "harvest_runs", ["idempotency_key"], unique=True,
-                    sqlite_where=sa.text("status = 'succeeded'"), postgresql_where=sa.text("status = 'succeeded'"))
+    op.create_index(
+        "ux_harvest_runs_succeeded_key",
+        "harvest_runs",
+        ["idempotency_key"],
+        unique=True,
+        sqlite_where=sa.text("status = 'succeeded'"),
+        postgresql_where=sa.text("status = 'succeeded'"),
+    )
 
 
 def downgrade() -> None:
