@@ -22,6 +22,7 @@ from quantdesk.cli import (  # noqa: F401  (each registers its commands)
     data,
     demo,
     fundamentals,
+    harvest,
     inference,
     opend,
     optimize,

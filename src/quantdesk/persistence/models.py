@@ -184,3 +184,24 @@ run_records = sa.Table(
     sa.Column("payload", sa.LargeBinary, nullable=False),  # Parquet (persistence.frames)
     sa.PrimaryKeyConstraint("instance_id", "kind"),
 )
+
+harvest_runs = sa.Table(
+    "harvest_runs",
+    metadata,
+    sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("job", sa.String(128), nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("idempotency_key", sa.String(256), nullable=False),
+    sa.Column("trigger", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # succeeded, failed, skipped
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("started_ns", sa.BigInteger, nullable=False),
+    sa.Column("finished_ns", sa.BigInteger, nullable=False),
+    sa.Column("written", sa.Text, nullable=False),  # JSON: what the run wrote (datasets, rows, source)
+    sa.Column("notes", sa.Text, nullable=False),  # JSON: what a person should read (synthetic stand-ins ...)
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index("ix_harvest_runs_key_status", "idempotency_key", "status"),
+    # one success per key, even with two schedulers on one database
+    sa.Index("ux_harvest_runs_succeeded_key", "idempotency_key", unique=True,
+             sqlite_where=sa.text("status = 'succeeded'"), postgresql_where=sa.text("status = 'succeeded'")),
+)  # fmt: skip
