@@ -156,7 +156,7 @@ def test_upgrading_0003_runs_fills_the_typed_columns_and_downgrading_writes_the_
     engine = _at_0003(empty_url)
     instance = _write_0003_run(engine, r, documents)
     engine.dispose()
-    assert HEAD_REVISION == "0004"
+    assert HEAD_REVISION >= "0004"
     store = RunStore(open_database(empty_url))  # upgrades in place
     back = store.run(instance)
     assert back["trade_log"] == documents and len(documents) > 10
