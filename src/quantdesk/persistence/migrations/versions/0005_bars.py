@@ -39,8 +39,8 @@ def upgrade() -> None:
         sa.Column("last_ns", sa.BigInteger, nullable=False),
         sa.Column("source", sa.Text, nullable=False, server_default=""),
     )
-    columns = (
-        "symbol varchar(32) NOT NULL, timeframe varchar(8) NOT NULL, ts bigint NOT NULL, "
+    columns = (  # keys in byte order (COLLATE "C"): no locale rules to compare symbols by
+        'symbol varchar(32) COLLATE "C" NOT NULL, timeframe varchar(8) COLLATE "C" NOT NULL, ts bigint NOT NULL, '
         "open double precision NOT NULL, high double precision NOT NULL, low double precision NOT NULL, "
         "close double precision NOT NULL, volume double precision NOT NULL, "
         "PRIMARY KEY (symbol, timeframe, ts)"
