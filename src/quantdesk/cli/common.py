@@ -60,4 +60,7 @@ def progress(description: str, total: int | None = None) -> Iterator[Callable[..
 
 
 def open_catalog() -> Catalog:
-    return Catalog()
+    """The data home's catalog, its bars in the store ``QUANTDESK_BAR_STORE_URL`` selects."""
+    from quantdesk.data.bar_store import open_catalog as open_configured
+
+    return open_configured()

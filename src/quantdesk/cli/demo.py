@@ -35,7 +35,7 @@ class Workspace:
 
 
 def _workspace(root: Path, config: dict[str, Any], timeframe: Timeframe, *, fx: bool) -> Workspace:
-    from quantdesk.data.catalog import Catalog
+    from quantdesk.data.bar_store import open_catalog
     from quantdesk.data.fundamentals.store import FundamentalStore
     from quantdesk.data.sources.sample import load_sample
     from quantdesk.data.sources.synthetic import SyntheticConfig
@@ -44,7 +44,7 @@ def _workspace(root: Path, config: dict[str, Any], timeframe: Timeframe, *, fx: 
     from quantdesk.persistence.db import open_database
 
     root.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog(root / "catalog")
+    catalog = open_catalog(root / "catalog")
     store = FundamentalStore(open_database(f"sqlite:///{root / 'quantdesk.db'}"))
     synthetic = SyntheticConfig(timeframe=timeframe, **config)
 

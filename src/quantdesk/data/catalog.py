@@ -27,7 +27,7 @@ import contextlib
 import json
 import os
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,7 +84,7 @@ class DatasetInfo:
     rows: int
     first_ns: int
     last_ns: int
-    path: Path
+    path: Path | None  # the Parquet file; None for a dataset in PostgreSQL
     synthetic: bool
 
 
@@ -170,21 +170,9 @@ class Catalog:
         validate_bar_arrays(bars.ts, {c: getattr(bars, c) for c in BAR_COLUMNS}, source=label)
         if bars.timeframe.is_intraday:
             validate_trading_hours(bars.ts, instrument.calendar, instrument.symbol, source=label)
-        path = self.bars_path(symbol, bars.timeframe)
         was_registered = self._register(instrument, bars.timeframe)
         try:
-            with self._locked(path):
-                old = self._read_bar_columns(path) if path.exists() else None
-                merged, added, replaced, changed = _merge(old, bars)
-                if changed:
-                    table = pa.Table.from_arrays(
-                        [pa.array(merged["ts"].view("datetime64[ns]"), type=_TS_TYPE)]
-                        + [pa.array(merged[c], type=pa.float64()) for c in BAR_COLUMNS],
-                        schema=BAR_SCHEMA.with_metadata(
-                            {"symbol": symbol, "timeframe": bars.timeframe.value, "source": source}
-                        ),
-                    )
-                    self._atomic_write_table(table, path)
+            merged, added, replaced, changed = self._store_merged(symbol, bars, source)
         except BaseException:
             self._unregister(symbol, bars.timeframe, keep_record=was_registered)
             raise
@@ -200,6 +188,34 @@ class Catalog:
             gaps=find_gaps(stored),
         )
 
+    def _store_merged(self, symbol: str, bars: Bars, source: str) -> tuple[dict[str, np.ndarray], int, int, bool]:
+        """Merge ``bars`` (validated) into the stored dataset under its lock and swap the result in whole;
+        returns (merged columns, rows added, rows replaced, changed). The bar store's one write primitive."""
+        path = self.bars_path(symbol, bars.timeframe)
+        with self._locked(path):
+            old = self._read_bar_columns(path) if path.exists() else None
+            merged, added, replaced, changed = _merge(old, bars)
+            if changed:
+                table = pa.Table.from_arrays(
+                    [pa.array(merged["ts"].view("datetime64[ns]"), type=_TS_TYPE)]
+                    + [pa.array(merged[c], type=pa.float64()) for c in BAR_COLUMNS],
+                    schema=BAR_SCHEMA.with_metadata(
+                        {"symbol": symbol, "timeframe": bars.timeframe.value, "source": source}
+                    ),
+                )
+                self._atomic_write_table(table, path)
+        return merged, added, replaced, changed
+
+    def _read_stored(
+        self, symbol: str, timeframe: Timeframe, start_ns: int | None, end_ns: int | None
+    ) -> dict[str, np.ndarray] | None:
+        """The stored columns (ts and BAR_COLUMNS) of one dataset, at least every row in the range (a store may
+        return more; ``read_bars`` trims), or None when no such dataset is stored."""
+        path = self.bars_path(symbol, timeframe)
+        if not path.exists():
+            return None
+        return self._read_bar_columns(path, start_ns, end_ns)
+
     def read_bars(
         self,
         symbol: str,
@@ -209,8 +225,8 @@ class Catalog:
     ) -> Bars:
         """Bars of ``symbol`` with ``start_ns <= ts <= end_ns``; NotFoundError when none are stored."""
         tf = Timeframe.parse(timeframe)
-        path = self.bars_path(symbol, tf)
-        if not path.exists():
+        cols = self._read_stored(check_symbol(symbol), tf, start_ns, end_ns)
+        if cols is None:
             have = [d.timeframe.value for d in self.datasets() if d.symbol == symbol]  # finest first
             hint = (
                 f"; stored timeframes for {symbol}: {', '.join(have)}"
@@ -220,9 +236,20 @@ class Catalog:
             raise NotFoundError(f"no {tf.value} bars stored for {symbol}{hint}")
         instrument = self.find_instrument(symbol)
         calendar = instrument.calendar if instrument else None
-        cols = self._read_bar_columns(path, start_ns, end_ns)
         bars = Bars.from_arrays(symbol, tf, cols, calendar)
         return bars.between(start_ns, end_ns) if (start_ns is not None or end_ns is not None) else bars
+
+    def read_many(
+        self,
+        symbols: Sequence[str],
+        timeframe: Timeframe | str,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> Iterator[Bars]:
+        """``read_bars`` of each of ``symbols`` in order, one dataset read at a time (a universe's reads hold no
+        more than the bars themselves)."""
+        for s in symbols:
+            yield self.read_bars(s, timeframe, start_ns, end_ns)
 
     def _read_bar_columns(
         self, path: Path, start_ns: int | None = None, end_ns: int | None = None
@@ -262,6 +289,19 @@ class Catalog:
 
     def has_bars(self, symbol: str, timeframe: Timeframe) -> bool:
         return self.bars_path(symbol, timeframe).exists()
+
+    def delete_bars(self, symbol: str, timeframe: Timeframe) -> bool:
+        """Remove one dataset (its instrument record stays, without the timeframe); returns whether it was stored."""
+        path = self.bars_path(symbol, timeframe)
+        with self._locked(path):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return False
+            except OSError as exc:
+                raise StoreError(f"cannot delete {path}: {exc.strerror}") from exc
+        self._unregister(symbol, timeframe, keep_record=True)
+        return True
 
     def datasets(self) -> list[DatasetInfo]:
         """Every stored bar dataset, sorted by symbol then timeframe."""

@@ -35,6 +35,7 @@ import numpy as np
 
 from quantdesk.core.errors import ConfigError, NotFoundError
 from quantdesk.core.timestamps import ns_to_iso
+from quantdesk.data.bar_store import open_catalog
 from quantdesk.data.catalog import Catalog
 from quantdesk.data.resample import resample
 from quantdesk.domain.bars import Bars
@@ -230,7 +231,7 @@ class Market:
             from quantdesk.persistence.db import open_database
 
             fundamentals = FundamentalStore(open_database(f"sqlite:///{root / 'quantdesk.db'}"))
-        return cls(Catalog(root / "catalog"), timeframe=timeframe, start_ns=start_ns, symbols=symbols,
+        return cls(open_catalog(root / "catalog"), timeframe=timeframe, start_ns=start_ns, symbols=symbols,
                    fundamentals=fundamentals, seed=seed)  # fmt: skip
 
     def _load(self, symbol: str) -> _Listing:

@@ -65,9 +65,10 @@ class RunOutcome:
 
 
 def evidence_sources(home: Path | None, *, fundamentals_in_home: bool = False) -> EvidenceSources:
-    """The catalog of ``home`` (default: the data home) and its fundamentals store, opened on first use: the
-    database of ``QUANTDESK_DATABASE_URL`` if set (unless ``fundamentals_in_home``), else ``home``'s SQLite."""
-    from quantdesk.data.catalog import Catalog
+    """The catalog of ``home`` (default: the data home; its bars in the store ``QUANTDESK_BAR_STORE_URL``
+    selects) and its fundamentals store, opened on first use: the database of ``QUANTDESK_DATABASE_URL`` if set
+    (unless ``fundamentals_in_home``), else ``home``'s SQLite."""
+    from quantdesk.data.bar_store import open_catalog
 
     root = home if home is not None else data_home()
 
@@ -87,7 +88,8 @@ def evidence_sources(home: Path | None, *, fundamentals_in_home: bool = False) -
         from quantdesk.analysis.technical.precomputed import IndicatorCache
 
         cache = IndicatorCache(precomputed)
-    return EvidenceSources(catalog=Catalog(root / "catalog"), open_fundamentals=open_store, indicator_cache=cache)
+    return EvidenceSources(catalog=open_catalog(root / "catalog"), open_fundamentals=open_store,
+                           indicator_cache=cache)  # fmt: skip
 
 
 def resolve_symbols(catalog: Any, symbols: Sequence[str], universe: str | None, timeframe: str,
@@ -128,7 +130,7 @@ def prepare(spec: RunSpec) -> PreparedRun:
     assert catalog is not None  # evidence_sources always opens one
     names, notes = resolve_symbols(catalog, spec.symbols, spec.universe, tf.value,
                                    [str(a) for a in strategy.strategy_meta.asset_classes])  # fmt: skip
-    bars = tuple(catalog.read_bars(s, tf, start_ns, end_ns) for s in names)
+    bars = tuple(catalog.read_many(names, tf, start_ns, end_ns))
     for b in bars:
         if len(b) == 0:
             raise ConfigError(f"{b.symbol} {tf.value}: no bars between --start and --end")
