@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,7 @@ def test_vader_scores_a_good_headline_positive_and_a_bad_one_negative(tmp_path: 
     assert math.isclose(series.value[0], (score_text(good) + score_text(bad)) / 2)
     assert series.known_ts[0] == pd.Timestamp("2024-03-01T20:00:00Z").value  # at the day's last headline
     path.write_text(json.dumps({"time": "2024-03-01 13:00", "headline": good}))
-    with pytest.raises(DataError, match="news.jsonl, row 1, column 'time': time without a time zone"):
+    with pytest.raises(DataError, match=re.escape("news.jsonl, row 1, column 'time': time without a time zone")):
         HeadlineFile(path).headlines()
 
 
@@ -95,7 +96,7 @@ def test_etf_flows_are_the_change_in_shares_times_nav(tmp_path: Path) -> None:
     assert flows.name == "FLOW_SPY" and flows.value.tolist() == [200 * 51.0, -100 * 49.0]
     assert flows.known_ts[0] == pd.Timestamp("2024-01-05").value  # the end of the next day
     path.write_text("date,shares_outstanding,nav\n2024-01-02,1000,50\n2024-01-03,1200,-5\n")
-    with pytest.raises(DataError, match="spy.csv, row 2, column 'nav': bad value; expected a number > 0"):
+    with pytest.raises(DataError, match=re.escape("spy.csv, row 2, column 'nav': bad value; expected a number > 0")):
         read_etf_file(path, symbol="SPY")
 
 
