@@ -6,7 +6,7 @@ Level scores, each in [0, 1] per base bar and known at the bar's close:
 2. ``sector_rotation`` / ``sector_strength``: the instrument's sector against the universe: the mean
    63-session log return of the sector's other companies minus that of every company with a sector
    in the catalog, mapped by the logistic 1 / (1 + exp(-x / 0.05)) (0.5 = in line, ~0.73 = 5 points
-   ahead).
+   ahead). A company whose latest daily bar is older than the daily maximum age (7 days) is left out at the bar.
 3. ``fundamental_quality``: the ``fundamental_score`` composite of the company's statements as known
    (``analysis.fundamental.gate``'s ``fundamental_quality`` column).
 4. ``technical_setup``: the technical confluence after its adjustments.
@@ -33,7 +33,7 @@ import numpy as np
 
 from quantdesk.analysis.fundamental.gate import fundamental_gate_table
 from quantdesk.core.errors import NotFoundError
-from quantdesk.data.align import align_values
+from quantdesk.data.align import align_values, bars_max_age_ns
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.timeframe import Timeframe
 from quantdesk.strategy.models import Strategy
@@ -188,13 +188,14 @@ def _sector(bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | None, st
     if own_sector is None:
         return None, f"{bars.symbol} has no sector in the instrument master"
     at_ns = bars.known_ns()
+    max_age_ns = bars_max_age_ns(Timeframe.D1)
     sector_sum, sector_n = np.zeros(len(bars)), np.zeros(len(bars))
     all_sum, all_n = np.zeros(len(bars)), np.zeros(len(bars))
     for symbol, sector in sectors.items():
         series = sources.sector_cache.momentum(catalog, symbol)
         if series is None:
             continue
-        values = align_values(at_ns, *series)
+        values = align_values(at_ns, *series, max_age_ns=max_age_ns)  # a company whose bars stopped is left out
         ok = np.isfinite(values)
         all_sum[ok] += values[ok]
         all_n[ok] += 1

@@ -71,3 +71,16 @@ def test_another_instruments_alternative_series_is_not_read(tmp_path: Path) -> N
     catalog, _ = _catalog(tmp_path)
     explanation = explain_at(_strategy(), catalog.read_bars("BBB1", Timeframe.D1), EvidenceSources(catalog=catalog))
     assert "no alternative-data series for BBB1" in explanation["composite"]["missing"]["5"]
+
+
+def test_a_sector_peer_whose_bars_stopped_is_left_out_of_level_two(tmp_path: Path) -> None:
+    catalog, bars = _catalog(tmp_path)
+    before = explain_at(_strategy(), bars, EvidenceSources(catalog=catalog))["composite"]["levels"]["2"]["score"]
+    ts = pd.bdate_range("2023-01-02", periods=DAYS).as_unit("ns").asi8  # ends in April 2023
+    close = 20 * np.exp(0.05 * np.arange(DAYS))  # a huge momentum, if it were still counted
+    old = Bars.from_arrays("OLD1", Timeframe.D1, {"ts": ts, "open": close, "high": close, "low": close,
+                                                  "close": close, "volume": np.ones(DAYS)})  # fmt: skip
+    catalog.write_bars(old, instrument=Instrument(symbol="OLD1", asset_class=AssetClass.EQUITY, market="US",
+                                                  currency="USD", sector="Tech"))  # fmt: skip
+    after = explain_at(_strategy(), bars, EvidenceSources(catalog=catalog))["composite"]["levels"]["2"]["score"]
+    assert before is not None and after == before
