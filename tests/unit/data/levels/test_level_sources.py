@@ -168,3 +168,22 @@ def test_the_registry_runs_each_level_and_labels_what_it_wrote(sector_catalog: C
     assert gauges.written == ("PUT_CALL", "MARGIN_DEBT") and "synthetic" in gauges.label
     assert sector_catalog.read_series("PUT_CALL").synthetic
     assert "no alternative series" in run_level(5, ctx)[0].skipped
+
+
+def test_level_one_on_the_sample_writes_labelled_calendar_and_correlation_series(tmp_path: Path) -> None:
+    from quantdesk.data.sources.sample import sample_series
+
+    catalog = Catalog(tmp_path / "catalog")
+    for name in ("VIX", "WTI"):
+        catalog.write_series(sample_series(name))
+    ctx = LevelContext(catalog=catalog, symbol="SPX", start_ns=pd.Timestamp("2017-01-01").value,
+                       end_ns=pd.Timestamp("2018-06-30").value)  # fmt: skip
+    by_name = {source.name: source for source in LEVEL_SOURCES[1]}
+    calendar = by_name["economic_calendar"].run(ctx)
+    assert "ECON_US_GDP_ACTUAL" in calendar.written and "consensus synthetic" in calendar.label
+    corr = by_name["cross_asset_correlation"].run(ctx)
+    assert corr.written == ("CORR_WTI_VIX",) and "arch.data.vix" in corr.label
+    stored = catalog.read_series("CORR_WTI_VIX")
+    assert stored.kind == "derived" and -1 <= stored.value.min() < stored.value.max() <= 1
+    assert (stored.known_ts >= ctx.start_ns).all() and (stored.known_ts <= ctx.end_ns + NS_DAY).all()
+    assert "no text source" in by_name["news_sentiment"].run(ctx).skipped
