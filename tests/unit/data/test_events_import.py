@@ -13,7 +13,9 @@ from quantdesk.data.fundamentals.store import FundamentalStore
 from quantdesk.persistence.db import open_database
 
 EARNINGS = "symbol,fiscal_year,fiscal_period,announced,eps_estimate,eps_actual\nACME,2024,Q1,2024-04-25,1.10,1.25\n"
-INSIDERS = "symbol,filed,insider,role,shares,price\nACME,2024-05-02,J Doe,CEO,5000,41.5\nACME,2024-05-09,R Roe,CFO,-200,43\n"
+INSIDERS = (
+    "symbol,filed,insider,role,shares,price\nACME,2024-05-02,J Doe,CEO,5000,41.5\nACME,2024-05-09,R Roe,CFO,-200,43\n"
+)
 RATINGS = "symbol,announced,firm,from_rating,to_rating,price_target\nACME,2024-05-03,Big Bank,hold,buy,55\n"
 
 

@@ -40,7 +40,7 @@ class LevelContext:
 class SourceRun:
     source: str
     level: int
-    written: tuple[str, ...] = ()
+    written: tuple[str, ...] = ()  # series names (level 3: "earnings 12"-style event kinds with row counts)
     unchanged: tuple[str, ...] = ()
     skipped: str = ""  # why nothing was done
     label: str = ""  # where the data came from
