@@ -96,6 +96,20 @@ def import_ratings(
     _import_events("ratings", file)
 
 
+@fundamentals_app.command("import-holdings")
+def import_holdings(
+    file: Annotated[Path, typer.Argument(help="CSV/Parquet: symbol, holder, report_date, filed, shares [, value]")],
+) -> None:
+    """Import 13F institutional holdings; stored per symbol as INST_HOLDINGS_<SYMBOL> (shares held per quarter)."""
+    from quantdesk.data.fundamentals.holdings import holdings_series, read_holdings
+
+    catalog = open_catalog()
+    series = holdings_series(read_holdings(file), source=f"file import: {file.name}")
+    written = [s.name for s in series if catalog.write_series(s)]
+    out.print(f"{escape(str(file))}: holdings of {len(series)} companies ({', '.join(s.name for s in series)}); "
+              f"{len(written)} series written")  # fmt: skip
+
+
 @fundamentals_app.command("fetch-edgar")
 def fetch_edgar(
     ticker: Annotated[str, typer.Argument(help="a US ticker, e.g. AAPL")],

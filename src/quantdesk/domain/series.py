@@ -15,9 +15,10 @@ not yet known at the bar.
 
 A series also says what it is for: ``kind`` (``SERIES_KINDS``: ``macro`` by default, ``market`` for a market
 gauge such as put/call, ``calendar`` for an economic release, ``sentiment`` for scored text, ``flow`` for ETF
-flows, ``derived`` for a statistic computed from other series, ``alternative`` for a user's alternative data and
-``alternative_score`` for its level-5 score) and, where it belongs to one instrument, ``symbol`` (an empty
-symbol is market-wide); ``data.levels`` lists which drill-down level reads which kind.
+flows, ``derived`` for a statistic computed from other series, ``alternative`` for a user's alternative data,
+``alternative_score`` for its level-5 score and ``holdings`` for 13F institutional ownership) and, where it
+belongs to one instrument, ``symbol`` (an empty symbol is market-wide); ``data.levels`` lists which drill-down
+level reads which kind.
 """
 
 from __future__ import annotations
@@ -40,7 +41,17 @@ MAX_AGE_DAYS: dict[str, int] = {
     "annual": 400,
 }
 UNDECLARED_MAX_AGE_DAYS = MAX_AGE_DAYS["annual"]
-SERIES_KINDS = ("macro", "market", "calendar", "sentiment", "flow", "derived", "alternative", "alternative_score")
+SERIES_KINDS = (
+    "macro",
+    "market",
+    "calendar",
+    "sentiment",
+    "flow",
+    "derived",
+    "alternative",
+    "alternative_score",
+    "holdings",
+)
 
 
 def max_age_days(frequency: str) -> int:

@@ -3,6 +3,7 @@ nothing stored from a bad file; a good file stored as known at its dates."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,30 @@ def test_a_bad_row_names_the_file_row_and_column_and_stores_nothing(
         importer(path, store)  # type: ignore[operator]
     assert "events.csv" in str(info.value)
     assert store.earnings_as_of(["ACME"]) == [] and store.insiders_as_of("ACME") == []
+
+
+HOLDINGS = """symbol,holder,report_date,filed,shares
+ACME,Fund A,2024-03-31,2024-05-10,1000
+ACME,Fund B,2024-03-31,2024-05-15,500
+ACME,Fund A,2024-06-30,2024-08-01,1200
+"""
+
+
+def test_13f_holdings_sum_per_quarter_known_at_the_quarters_last_filing(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from quantdesk.data.fundamentals.holdings import holdings_series, read_holdings
+
+    path = tmp_path / "h.csv"
+    path.write_text(HOLDINGS)
+    (series,) = holdings_series(read_holdings(path), source="file import: h.csv")
+    assert series.name == "INST_HOLDINGS_ACME" and series.value.tolist() == [1500.0, 1200.0]
+    assert series.kind == "holdings" and series.frequency == "quarterly"
+    # 2024-05-15 is known from the end of that day in New York (04:00 UTC the next day)
+    assert series.known_ts[0] == pd.Timestamp("2024-05-16T04:00:00Z").value
+    path.write_text(HOLDINGS.replace("2024-08-01", "2024-06-01"))
+    with pytest.raises(DataError, match=re.escape("h.csv, row 3, column 'filed'")):
+        read_holdings(path)
+    path.write_text(HOLDINGS.replace("Fund B", "Fund A"))
+    with pytest.raises(DataError, match=re.escape("h.csv, row 2, column 'holder': a second row")):
+        read_holdings(path)

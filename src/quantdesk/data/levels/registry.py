@@ -213,6 +213,16 @@ def run_fundamental_events(ctx: LevelContext) -> SourceRun:
                      "file import: " + ", ".join(Path(p).name for p in given.values()))  # fmt: skip
 
 
+def run_holdings(ctx: LevelContext) -> SourceRun:
+    from quantdesk.data.fundamentals.holdings import holdings_series, read_holdings
+
+    path = ctx.files.get("holdings")
+    if path is None:
+        return SourceRun("institutional_holdings", 3, skipped="no 13F holdings file given")
+    label = f"file import: {Path(path).name}"
+    return _write(ctx, "institutional_holdings", 3, holdings_series(read_holdings(path), source=label), label)
+
+
 # ---- level 5 ------------------------------------------------------------------------------------------------
 
 
@@ -253,6 +263,8 @@ LEVEL_SOURCES: dict[int, list[LevelSource]] = {
     3: [
         LevelSource("fundamental_events", 3, "earnings, insider trades, analyst ratings",
                     "files when given; the synthetic market otherwise", run_fundamental_events),
+        LevelSource("institutional_holdings", 3, "13F holdings: shares held per quarter", "a file when given",
+                    run_holdings),
     ],
     5: [
         LevelSource("alternative_scores", 5, "score every alternative series of the instrument",
