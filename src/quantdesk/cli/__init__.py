@@ -28,6 +28,7 @@ from quantdesk.cli import (  # noqa: F401  (each registers its commands)
     optimize,
     paper,
     runs,
+    sectors,
     strategy,
     technical,
     worker,

@@ -213,9 +213,16 @@ def data_import_series(
     description: Annotated[str, typer.Option("--description", help="what the series is")] = "",
     unit: Annotated[str, typer.Option("--unit", help="its unit, e.g. 'percent per year'")] = "",
     replace: Annotated[bool, typer.Option("--replace", help="replace a stored series of that name")] = False,
+    kind: Annotated[
+        str, typer.Option("--kind", help="macro, market, calendar, sentiment, flow or alternative (level 5)")
+    ] = "macro",
+    symbol: Annotated[
+        str | None, typer.Option("--symbol", help="the instrument the series belongs to (default: market-wide)")
+    ] = None,
 ) -> None:
-    """Import a macro series (a short rate, a yield, an index level) with its known times; every row is
-    checked and nothing is written if any is bad."""
+    """Import a macro or alternative series (a short rate, a yield, an index level, social sentiment, satellite
+    counts) with its known times; every row is checked and nothing is written if any is bad. An alternative
+    series (--kind alternative) is also scored for the drill-down's level 5 (stored as NAME_SCORE)."""
     from quantdesk.data.sources.series_files import SERIES_FIELDS, import_series_file
 
     column_map: dict[str, str] = {}
@@ -226,16 +233,130 @@ def data_import_series(
                 f"--map: expected FIELD=COLUMN with FIELD one of {', '.join(SERIES_FIELDS)}, found {item!r}"
             )
         column_map[key.strip().lower()] = value.strip()
+    from quantdesk.domain.series import SERIES_KINDS
+
+    importable = tuple(k for k in SERIES_KINDS if k not in ("derived", "alternative_score"))
+    if kind not in importable:
+        raise ConfigError(f"--kind: expected one of {', '.join(importable)}, found {kind!r}")
+    if symbol is not None:
+        check_symbol(symbol, where="--symbol")
     catalog = open_catalog()
     report = import_series_file(catalog, file, name=name, frequency=frequency, known_lag=known_lag, tz=tz,
-                                column_map=column_map, description=description, unit=unit, replace=replace)  # fmt: skip
+                                column_map=column_map, description=description, unit=unit, replace=replace,
+                                kind=kind, symbol=symbol or "")  # fmt: skip
     verb = ("replaced" if report.replaced else "stored") if report.changed else "unchanged"
     out.print(
-        f"series {report.name} ({frequency}): {verb} · {report.rows} observations, "
-        f"{ns_to_iso(report.first_ns)} to {ns_to_iso(report.last_ns)}",
+        f"series {report.name} ({frequency}{'' if kind == 'macro' else ', ' + kind}{', ' + symbol if symbol else ''}): "
+        f"{verb} · {report.rows} "
+        f"observations, {ns_to_iso(report.first_ns)} to {ns_to_iso(report.last_ns)}",
         markup=False,
         highlight=False,
     )
+    if kind == "alternative":
+        from quantdesk.data.levels.alternative import score_alternative
+
+        score = score_alternative(catalog.read_series(report.name))
+        catalog.write_series(score)
+        out.print(f"level-5 score {score.name}: {len(score)} observations", markup=False, highlight=False)
+
+
+def _write_all(catalog: Catalog, series: list, what: str) -> None:
+    written = [s.name for s in series if catalog.write_series(s)]
+    out.print(f"{what}: {len(series)} series, {len(written)} written ({', '.join(s.name for s in series)})",
+              markup=False, highlight=False)  # fmt: skip
+
+
+@data_app.command("import-calendar")
+def data_import_calendar(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="CSV: event, period, release_time, consensus, actual [, country, unit]; omitted: the "
+            "offline calendar generated from statsmodels macrodata (consensus synthetic)"
+        ),
+    ] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="time zone of release times without an offset")] = None,
+) -> None:
+    """Store an economic calendar (rate decisions, GDP, employment, CPI) as ECON_<COUNTRY>_<EVENT>_ACTUAL,
+    _CONSENSUS and _SURPRISE series, each known at its release time."""
+    from quantdesk.data.levels.calendar import (
+        MACRODATA_CALENDAR_SOURCE,
+        calendar_series,
+        macrodata_calendar,
+        read_calendar_file,
+    )
+
+    if file is None:
+        series = calendar_series(macrodata_calendar(), source=MACRODATA_CALENDAR_SOURCE, synthetic_consensus=True)
+        label = "offline calendar (statsmodels macrodata; consensus synthetic)"
+    else:
+        series = calendar_series(read_calendar_file(file, tz=tz), source=f"file import: {file.name}")
+        label = f"calendar {file.name}"
+    _write_all(open_catalog(), series, label)
+
+
+@data_app.command("import-news")
+def data_import_news(
+    file: Annotated[Path, typer.Argument(help="JSONL or CSV of headlines: time, headline [, symbol]")],
+    name: Annotated[str, typer.Option("--name", help="the series to store")] = "NEWS_SENTIMENT",
+    symbol: Annotated[str | None, typer.Option("--symbol", help="only this instrument's headlines")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="time zone of times without an offset")] = None,
+) -> None:
+    """Score headlines offline with VADER and store their daily mean sentiment, known at each day's last headline."""
+    from quantdesk.data.levels.news import HeadlineFile, daily_sentiment
+    from quantdesk.data.sources.series_files import check_series_name
+
+    check_series_name(name)
+    if symbol is not None:
+        check_symbol(symbol, where="--symbol")
+    series = daily_sentiment(HeadlineFile(file, tz=tz).headlines(), name=name, symbol=symbol or "",
+                             source=f"file import: {file.name}")  # fmt: skip
+    _write_all(open_catalog(), [series], f"news sentiment from {file.name} ({len(series)} days)")
+
+
+@data_app.command("import-etf-flows")
+def data_import_etf_flows(
+    file: Annotated[Path, typer.Argument(help="CSV: date, shares_outstanding, nav [, known_time]")],
+    symbol: Annotated[str, typer.Option("--symbol", help="the ETF")],
+) -> None:
+    """Store an ETF's daily flows, (shares_t - shares_t-1) x NAV_t, as FLOW_<SYMBOL>."""
+    from quantdesk.data.levels.etf_flows import read_etf_file
+
+    _write_all(open_catalog(), [read_etf_file(file, symbol=symbol)], f"ETF flows of {symbol}")
+
+
+@data_app.command("correlations")
+def data_correlations(
+    names: Annotated[str | None, typer.Option("--names", help="comma-separated series or symbols")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="as known at this time (default: now)")] = None,
+    window: Annotated[int, typer.Option("--window", help="grid observations in the window")] = 63,
+    grid: Annotated[str, typer.Option("--grid", help="daily or monthly")] = "daily",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The cross-asset correlation matrix (equities, bonds, commodities, currencies) as known at --at."""
+    import time
+
+    from quantdesk.core.timestamps import to_utc_ns
+    from quantdesk.data.levels.cross_asset import DEFAULT_ASSETS, catalog_correlation_matrix
+
+    catalog = open_catalog()
+    chosen = [n.strip() for n in names.split(",")] if names else [
+        n for n in DEFAULT_ASSETS.values() if n in catalog.series_names() or catalog.find_instrument(n)]  # fmt: skip
+    at_ns = to_utc_ns(at, what="--at") if at else time.time_ns()
+    matrix = catalog_correlation_matrix(catalog, chosen, at_ns, window_obs=window, grid=grid)
+    if as_json:
+        typer.echo(json.dumps(matrix.to_dict(), indent=1))
+        return
+    table = Table(title=f"correlations of {grid} changes, {window} observations to {ns_to_iso(matrix.at_ns)}")
+    table.add_column("")
+    for name in matrix.names:
+        table.add_column(name, justify="right")
+    for name, row in zip(matrix.names, matrix.matrix, strict=True):
+        table.add_row(name, *("n/a" if v != v else f"{v:+.2f}" for v in row))
+    out.print(table)
+    for name, source in matrix.sources.items():
+        out.print(f"{name}: {escape(source)}" + (f" [yellow]{escape(matrix.stale[name])}[/yellow]"
+                                                  if name in matrix.stale else ""))  # fmt: skip
 
 
 @data_app.command("list")

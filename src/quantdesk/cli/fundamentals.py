@@ -56,6 +56,60 @@ def import_file(file: Annotated[Path, typer.Argument(help="a CSV or Parquet file
               f"{report.added} new versions stored, {report.unchanged} already known")  # fmt: skip
 
 
+_EARNINGS_HELP = "CSV/Parquet: symbol, fiscal_year, fiscal_period, announced, eps_estimate, eps_actual"
+_RATINGS_HELP = "CSV/Parquet: symbol, announced, firm, from_rating, to_rating [, price_target]"
+
+
+def _import_events(kind: str, file: Path) -> None:
+    from quantdesk.data.fundamentals.events_import import EVENT_IMPORTERS
+
+    report = EVENT_IMPORTERS[kind](file, _store())
+    out.print(f"{escape(str(file))}: {report.rows} {kind} rows for {report.symbols} companies stored")
+
+
+@fundamentals_app.command("import-earnings")
+def import_earnings(
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV/Parquet: symbol, fiscal_year, fiscal_period, announced, eps_estimate, eps_actual"),
+    ],
+) -> None:
+    """Import earnings announcements (consensus estimate and actual); an event replaces its stored period."""
+    _import_events("earnings", file)
+
+
+@fundamentals_app.command("import-insiders")
+def import_insiders(
+    file: Annotated[Path, typer.Argument(help="CSV/Parquet: symbol, filed, insider, role, shares, price")],
+) -> None:
+    """Import insider trades (shares > 0 bought, < 0 sold); they replace the stored trades of the file's symbols."""
+    _import_events("insiders", file)
+
+
+@fundamentals_app.command("import-ratings")
+def import_ratings(
+    file: Annotated[
+        Path, typer.Argument(help="CSV/Parquet: symbol, announced, firm, from_rating, to_rating [, price_target]")
+    ],
+) -> None:
+    """Import analyst rating changes; they replace the stored changes of the file's symbols."""
+    _import_events("ratings", file)
+
+
+@fundamentals_app.command("import-holdings")
+def import_holdings(
+    file: Annotated[Path, typer.Argument(help="CSV/Parquet: symbol, holder, report_date, filed, shares [, value]")],
+) -> None:
+    """Import 13F institutional holdings; stored per symbol as INST_HOLDINGS_<SYMBOL> (shares held per quarter)."""
+    from quantdesk.data.fundamentals.holdings import holdings_series, read_holdings
+
+    catalog = open_catalog()
+    series = holdings_series(read_holdings(file), source=f"file import: {file.name}")
+    written = [s.name for s in series if catalog.write_series(s)]
+    out.print(f"{escape(str(file))}: holdings of {len(series)} companies ({', '.join(s.name for s in series)}); "
+              f"{len(written)} series written")  # fmt: skip
+
+
 @fundamentals_app.command("fetch-edgar")
 def fetch_edgar(
     ticker: Annotated[str, typer.Argument(help="a US ticker, e.g. AAPL")],

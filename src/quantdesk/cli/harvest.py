@@ -69,7 +69,7 @@ def harvest_validate(config: ConfigArg, as_json: JsonOpt = False) -> None:
         tf = parsed.timeframes
         out.print(f"{escape(str(config))}: valid · {parsed.instrument.symbol} ({parsed.instrument.market}), levels "
                   f"{', '.join(map(str, parsed.drill_down_levels))}, timeframes {', '.join(tf.analysis)}, lookback "
-                  f"{tf.lookback.describe()}", highlight=False)  # fmt: skip
+                  f"{tf.lookback.describe()}", highlight=False, soft_wrap=True)  # fmt: skip
     else:
         out.print(f"[red]{escape(str(config))}: {len(problems)} problem(s)[/red]", highlight=False)
         for p in problems:

@@ -463,6 +463,8 @@ class Catalog:
             "frequency": series.frequency,
             "source": series.source,
             "synthetic": json.dumps(series.synthetic),
+            "kind": series.kind,
+            "symbol": series.symbol,
         }
         with self._locked(path):
             if path.exists():
@@ -474,6 +476,9 @@ class Catalog:
                     and old.description == series.description
                     and old.frequency == series.frequency
                     and old.unit == series.unit
+                    and old.source == series.source
+                    and old.kind == series.kind
+                    and old.symbol == series.symbol
                 ):
                     return False
             table = pa.Table.from_arrays(
@@ -507,6 +512,8 @@ class Catalog:
             frequency=meta.get("frequency", ""),
             source=meta.get("source", ""),
             synthetic=json.loads(meta.get("synthetic", "false")),
+            kind=meta.get("kind", "macro"),
+            symbol=meta.get("symbol", ""),
         )
 
     def series_names(self) -> list[str]:

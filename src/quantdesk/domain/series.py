@@ -12,6 +12,13 @@ release is overdue, the feed has stopped, and a join reports the value as missin
 carrying it forward. A series without a declared frequency (``""``) is held to the loosest bound,
 annual's 400 days: inferring a frequency from the spacing of the whole series would read observations
 not yet known at the bar.
+
+A series also says what it is for: ``kind`` (``SERIES_KINDS``: ``macro`` by default, ``market`` for a market
+gauge such as put/call, ``calendar`` for an economic release, ``sentiment`` for scored text, ``flow`` for ETF
+flows, ``derived`` for a statistic computed from other series, ``alternative`` for a user's alternative data,
+``alternative_score`` for its level-5 score and ``holdings`` for 13F institutional ownership) and, where it
+belongs to one instrument, ``symbol`` (an empty symbol is market-wide); ``data.levels`` lists which drill-down
+level reads which kind.
 """
 
 from __future__ import annotations
@@ -34,6 +41,17 @@ MAX_AGE_DAYS: dict[str, int] = {
     "annual": 400,
 }
 UNDECLARED_MAX_AGE_DAYS = MAX_AGE_DAYS["annual"]
+SERIES_KINDS = (
+    "macro",
+    "market",
+    "calendar",
+    "sentiment",
+    "flow",
+    "derived",
+    "alternative",
+    "alternative_score",
+    "holdings",
+)
 
 
 def max_age_days(frequency: str) -> int:
@@ -56,6 +74,8 @@ class MacroSeries:
     frequency: str = ""  # one of SERIES_FREQUENCIES, or "" (undeclared)
     source: str = ""
     synthetic: bool = False
+    kind: str = "macro"  # one of SERIES_KINDS
+    symbol: str = ""  # the instrument the series belongs to; "" market-wide
 
     def __post_init__(self) -> None:
         for attr, dtype in (("ts", np.int64), ("known_ts", np.int64), ("value", np.float64)):
@@ -68,6 +88,10 @@ class MacroSeries:
             raise ConfigError(
                 f"series {self.name}: frequency expected one of {', '.join(SERIES_FREQUENCIES)}, "
                 f"found {self.frequency!r}"
+            )
+        if self.kind not in SERIES_KINDS:
+            raise ConfigError(
+                f"series {self.name}: kind expected one of {', '.join(SERIES_KINDS)}, found {self.kind!r}"
             )
 
     def __len__(self) -> int:

@@ -6,29 +6,34 @@ Level scores, each in [0, 1] per base bar and known at the bar's close:
 2. ``sector_rotation`` / ``sector_strength``: the instrument's sector against the universe: the mean
    63-session log return of the sector's other companies minus that of every company with a sector
    in the catalog, mapped by the logistic 1 / (1 + exp(-x / 0.05)) (0.5 = in line, ~0.73 = 5 points
-   ahead).
+   ahead). A company whose latest daily bar is older than the daily maximum age (7 days) is left out at the bar.
 3. ``fundamental_quality``: the ``fundamental_score`` composite of the company's statements as known
    (``analysis.fundamental.gate``'s ``fundamental_quality`` column).
 4. ``technical_setup``: the technical confluence after its adjustments.
-5. ``alternative_data``: no source yet; always missing.
+5. ``alternative_data``: the mean of the instrument's (and the market-wide) alternative-data scores as known
+   (``data.levels.alternative``: the logistic of the z-score of each series' change, stored as ``<NAME>_SCORE``);
+   missing when the catalog holds none.
 A level whose data is missing, or not yet known at a bar (NaN), is left out at that bar and the
 others' weights renormalised; ``coverage`` is the share of the weight present, and ``missing`` says
 why a level is absent. A macro input past its maximum age (``domain.series.MAX_AGE_DAYS``) is missing at
 the bars where it is stale, not carried forward; ``macro`` keeps the level-1 result (``stale_notes(i)`` says
-which series was stale and since when at a bar) and ``notes`` say it once for the run.
+which series was stale and since when at a bar) and ``notes`` say it once for the run; a stale level-5 score is
+left out the same way (``alternative.stale_notes(i)``). ``sources`` names, per level, where its data came from
+(the series' and instruments' source labels: ``arch.data.vix``, ``synthetic``, ``file import: x.csv``, ...).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from quantdesk.analysis.fundamental.gate import fundamental_gate_table
 from quantdesk.core.errors import NotFoundError
-from quantdesk.data.align import align_values
+from quantdesk.data.align import align_values, bars_max_age_ns
 from quantdesk.domain.bars import Bars
 from quantdesk.domain.timeframe import Timeframe
 from quantdesk.strategy.models import Strategy
@@ -36,6 +41,7 @@ from quantdesk.strategy.models import Strategy
 if TYPE_CHECKING:
     from quantdesk.analysis.inference.macro import MacroScore
     from quantdesk.data.catalog import Catalog
+    from quantdesk.data.levels.alternative import AlternativeLevel
     from quantdesk.strategy.compile import EvidenceSources
 
 SECTOR_WINDOW_SESSIONS = 63
@@ -51,6 +57,73 @@ class CompositeScore:
     missing: dict[int, str]  # level -> why it is absent
     macro: MacroScore | None = None  # the level-1 result, with where its inputs were stale
     notes: tuple[str, ...] = field(default=())  # e.g. a macro input that went stale, once for the run
+    sources: dict[int, str] = field(default_factory=dict)  # level -> where its data came from
+    alternative: AlternativeLevel | None = None  # the level-5 result, with where its scores were stale
+
+    def stale_notes(self, i: int) -> dict[str, str]:
+        """``"<level>.<component>"`` -> why an input of that level is missing (stale) at bar ``i``."""
+        out = {} if self.macro is None else {f"1.{k}": why for k, why in self.macro.stale_notes(i).items()}
+        if self.alternative is not None:
+            out.update({f"5.{k}": note for k, note in enumerate(self.alternative.stale_notes(i))})
+        return out
+
+
+def _label(source: str, synthetic: bool) -> str:
+    from quantdesk.data.levels.inputs import source_label
+
+    return source_label(source, synthetic)
+
+
+def _instrument_label(catalog: Catalog, symbol: str) -> str:
+    inst = catalog.find_instrument(symbol)
+    return f"{symbol} bars ({_label(inst.source, inst.synthetic) if inst else 'no instrument record'})"
+
+
+def _level_source(level: int, bars: Bars, sources: EvidenceSources, macro: MacroScore | None,
+                  alternative: AlternativeLevel | None) -> str:  # fmt: skip
+    """Where level ``level``'s data came from, for explanations."""
+    catalog = sources.catalog
+    if level == 4:
+        return "technical signals on " + (_instrument_label(catalog, bars.symbol) if catalog else f"{bars.symbol} bars")
+    if catalog is None:
+        return ""
+    if level == 1:
+        parts = []
+        if macro is not None and "benchmark" not in macro.missing:
+            parts.append(_instrument_label(catalog, sources.benchmark or "SPX"))
+        for name in ("VIX", "BAA", "AAA"):
+            if name in catalog.series_names():
+                s = catalog.read_series(name)
+                parts.append(f"{name} ({_label(s.source, s.synthetic)})")
+        return "; ".join(parts)
+    if level == 2:
+        labels = sorted({_label(i.source, i.synthetic) for i in catalog.instruments() if i.sector})
+        return f"daily bars of the sector's companies ({', '.join(labels)})"
+    if level == 3:
+        store = sources.fundamental_store()
+        if store is None:
+            return ""
+        facts = store.facts_as_of([bars.symbol], int(bars.known_ns()[-1]) if len(bars) else None)
+        labels = sorted({str(x) for x in facts["source"].unique()}) if len(facts) else []
+        shown = ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
+        return f"fundamentals store ({shown or 'no statements'})"
+    if level == 5 and alternative is not None:
+        return "; ".join(f"{name} ({label})" for name, label in alternative.sources.items())
+    return ""
+
+
+def _alternative(bars: Bars, sources: EvidenceSources) -> tuple[AlternativeLevel | None, str]:
+    from quantdesk.data.levels.alternative import alternative_level, alternative_scores
+
+    if sources.catalog is None:
+        return None, "no catalog to read alternative-data scores from"
+    level = alternative_level(bars, alternative_scores(sources.catalog, bars.symbol))
+    if level is None:
+        return None, (
+            f"no alternative-data series for {bars.symbol} or market-wide: "
+            "`quantdesk data import-series FILE --name NAME --kind alternative [--symbol SYM]` adds one"
+        )
+    return level, ""
 
 
 def _macro(bars: Bars, sources: EvidenceSources) -> tuple[MacroScore | None, str]:
@@ -115,13 +188,14 @@ def _sector(bars: Bars, sources: EvidenceSources) -> tuple[np.ndarray | None, st
     if own_sector is None:
         return None, f"{bars.symbol} has no sector in the instrument master"
     at_ns = bars.known_ns()
+    max_age_ns = bars_max_age_ns(Timeframe.D1)
     sector_sum, sector_n = np.zeros(len(bars)), np.zeros(len(bars))
     all_sum, all_n = np.zeros(len(bars)), np.zeros(len(bars))
     for symbol, sector in sectors.items():
         series = sources.sector_cache.momentum(catalog, symbol)
         if series is None:
             continue
-        values = align_values(at_ns, *series)
+        values = align_values(at_ns, *series, max_age_ns=max_age_ns)  # a company whose bars stopped is left out
         ok = np.isfinite(values)
         all_sum[ok] += values[ok]
         all_n[ok] += 1
@@ -158,6 +232,7 @@ def composite_score(
     weights: dict[int, float] = {}
     missing: dict[int, str] = {}
     macro: MacroScore | None = None
+    alternative: AlternativeLevel | None = None
     notes: list[str] = []
     for item in strategy.harvesting_rules.drill_down_sequence:
         weights[item.level] = item.weight
@@ -177,7 +252,14 @@ def composite_score(
         elif item.level == 4:
             values, why = technical, ""
         else:
-            values, why = None, "alternative data (news and social sentiment) has no source yet"
+            alternative, why = keep(("level", 5), lambda: _alternative(bars, sources))
+            values = None if alternative is None else alternative.score
+            if alternative is not None:
+                notes.extend(
+                    f"drill_down_sequence level 5 (alternative) on {bars.symbol}: missing where stale: {line}"
+                    for record in alternative.stale
+                    if (line := record.summary()) is not None
+                )
         if values is None:
             missing[item.level] = why
         else:
@@ -192,4 +274,7 @@ def composite_score(
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(present > 0, weighted / present, np.nan)
     coverage = present / total_weight if total_weight > 0 else np.zeros(n)
-    return CompositeScore(score, coverage, levels, weights, missing, macro, tuple(notes))
+    labels: dict[int, str] = {}
+    for level in levels:
+        labels[level] = keep(("source", level), partial(_level_source, level, bars, sources, macro, alternative))
+    return CompositeScore(score, coverage, levels, weights, missing, macro, tuple(notes), labels, alternative)

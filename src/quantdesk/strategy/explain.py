@@ -134,9 +134,12 @@ def explain_at(strategy: Strategy, bars: Bars, sources: EvidenceSources | None =
         result["composite"] = {
             "score": _num(comp.score[i]),
             "coverage": _num(comp.coverage[i]),
-            "levels": {str(k): {"score": _num(v[i]), "weight": comp.weights[k]} for k, v in comp.levels.items()},
+            "levels": {
+                str(k): {"score": _num(v[i]), "weight": comp.weights[k], "source": comp.sources.get(k, "")}
+                for k, v in comp.levels.items()
+            },
             "missing": {str(k): why for k, why in comp.missing.items()},
-            "stale": {} if comp.macro is None else {f"1.{k}": why for k, why in comp.macro.stale_notes(i).items()},
+            "stale": comp.stale_notes(i),
             "min_composite_score": entry.min_composite_score,
         }
         if entry.min_composite_score is not None and not (comp.score[i] >= entry.min_composite_score):
@@ -244,7 +247,10 @@ def render_explanation(ex: dict[str, Any], console: Console) -> None:
         console.print(f"carry gate: differential {ex['carry_gate']['differential_pct']} points")
     if "composite" in ex:
         comp = ex["composite"]
-        levels = ", ".join(f"L{k}={v['score']} (w {v['weight']:g})" for k, v in comp["levels"].items())
+        levels = ", ".join(
+            f"L{k}={v['score']} (w {v['weight']:g}{'; from ' + v['source'] if v.get('source') else ''})"
+            for k, v in comp["levels"].items()
+        )
         missing = "; ".join(
             [f"L{k} missing: {why}" for k, why in comp["missing"].items()]
             + [f"L{k} missing (stale): {why}" for k, why in comp.get("stale", {}).items()]

@@ -33,7 +33,7 @@ REQUIRED_DATA = {
         "short-rate series per currency, RATE_<CCY> (`quantdesk data import-series FILE --name RATE_<CCY> "
         "--frequency daily`, or the synthetic FX market: `quantdesk data synthetic --fx`)"
     ),
-    "news_sentiment": "news sentiment scores (not yet available from any source)",
+    "news_sentiment": "news sentiment scores (`quantdesk data import-news FILE`: headlines scored offline by VADER)",
 }
 Focus = Literal["macro_trend", "sector_rotation", "sector_strength", "fundamental_quality", "technical_setup",
                 "alternative_data"]  # fmt: skip

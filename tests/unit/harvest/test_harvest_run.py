@@ -104,7 +104,7 @@ def test_the_command_line_validates_runs_and_lists_the_log(qd_home: Path, tmp_pa
     from quantdesk.cli import app
 
     ok = CliRunner().invoke(app, ["harvest", "validate", str(EXAMPLE)])  # in process: no start-up to pay
-    assert ok.exit_code == 0 and "valid · AAPL (US), levels 1, 3, 4" in ok.stdout
+    assert ok.exit_code == 0 and "valid · AAPL (US), levels 1, 3, 4" in " ".join(ok.stdout.split())
     schema = CliRunner().invoke(app, ["harvest", "schema"])
     assert json.loads(schema.stdout)["$id"].endswith("harvest-config-1.json")
     bad = tmp_path / "bad.json"

@@ -128,4 +128,4 @@ def test_composite_renormalises_over_the_levels_present() -> None:
     assert s.composite is not None
     np.testing.assert_array_equal(s.composite.score, s.adjusted_confluence)
     np.testing.assert_array_equal(s.composite.coverage, np.full(len(CLOSE), 0.5))
-    assert "no source yet" in s.composite.missing[5]
+    assert "no catalog to read alternative-data scores from" in s.composite.missing[5]

@@ -7,8 +7,10 @@ it describes is ``ts``; a figure cannot be used before ``known_ts``): VIX daily 
 (known when the month ends); Moody's AAA and BAA yields, monthly averages (known when the month
 ends); US core CPI (known on the 20th of the following month, after the BLS release in its middle);
 Fama-French market, size, value and risk-free monthly returns in percent (known at the end of the
-following month, the library's usual lag). The lags are deliberately on the late side: a join made
-too late costs a little freshness, one made too early is look-ahead.
+following month, the library's usual lag); and, from ``statsmodels.datasets.macrodata``, US quarterly
+real GDP, CPI, unemployment, the 3-month T-bill rate and inflation 1959-2009 (``US_*``, known one month
+after the quarter ends, when the advance GDP estimate is out). The lags are deliberately on the late side:
+a join made too late costs a little freshness, one made too early is look-ahead.
 """
 
 from __future__ import annotations
@@ -121,6 +123,37 @@ def _load_column(module_name: str, column: str) -> Callable[[], pd.Series]:
     return load
 
 
+def _load_macrodata(column: str) -> Callable[[], pd.Series]:
+    def load() -> pd.Series:
+        from statsmodels.datasets import macrodata
+
+        frame = macrodata.load_pandas().data
+        starts = pd.to_datetime(
+            [
+                f"{int(y):04d}-{3 * (int(q) - 1) + 1:02d}-01"
+                for y, q in zip(frame["year"], frame["quarter"], strict=True)
+            ]
+        )
+        return pd.Series(frame[column].to_numpy(np.float64), index=starts).dropna()
+
+    return load
+
+
+def _macrodata_series() -> list[_SeriesSpec]:
+    after_quarter = lambda idx: (idx + pd.offsets.MonthBegin(4)).tz_localize("UTC")  # noqa: E731
+    src = "statsmodels.datasets.macrodata"
+    rows = [
+        ("US_REALGDP", "realgdp", "US real GDP, quarterly (statsmodels macrodata)", "billions of chained 2005 USD"),
+        ("US_CPI", "cpi", "US consumer price index, end of quarter (statsmodels macrodata)", "index 1982-84=100"),
+        ("US_UNEMP", "unemp", "US unemployment rate, quarterly (statsmodels macrodata)", "percent"),
+        ("US_TBILRATE", "tbilrate", "US 3-month Treasury bill rate, quarterly average (statsmodels macrodata)",
+         "percent per year"),
+        ("US_INFL", "infl", "US inflation rate, quarterly (statsmodels macrodata)", "percent per year"),
+    ]  # fmt: skip
+    return [_SeriesSpec(name, _load_macrodata(col), desc, unit, "quarterly", src, after_quarter)
+            for name, col, desc, unit in rows]  # fmt: skip
+
+
 def _sample_series() -> list[_SeriesSpec]:
     daily_close = lambda idx: _ny(idx + pd.Timedelta(hours=16, minutes=15))  # noqa: E731
     end_of_day = lambda idx: _ny(idx + pd.Timedelta(days=1))  # noqa: E731
@@ -228,6 +261,7 @@ def _sample_series() -> list[_SeriesSpec]:
             "arch.data.frenchdata",
             french_lag,
         ),
+        *_macrodata_series(),
     ]
 
 

@@ -238,6 +238,8 @@ def read_series_file(
     description: str = "",
     unit: str = "",
     now_ns: int | None = None,
+    kind: str = "macro",
+    symbol: str = "",
 ) -> MacroSeries:
     """Parse and check a series file into a ``MacroSeries`` without writing anything."""
     path = Path(path)
@@ -304,6 +306,8 @@ def read_series_file(
         unit=unit,
         frequency=frequency,
         source=f"file import: {path.name}",
+        kind=kind,
+        symbol=symbol,
     )
 
 
@@ -319,11 +323,14 @@ def import_series_file(
     description: str = "",
     unit: str = "",
     replace: bool = False,
+    kind: str = "macro",
+    symbol: str = "",
 ) -> SeriesImportReport:
     """Read, check and store a series file; nothing is written when any row is bad or the store holds a
     different series of that name and ``replace`` is False."""
     series = read_series_file(path, name=name, frequency=frequency, known_lag=known_lag, tz=tz,
-                              column_map=column_map, description=description, unit=unit)  # fmt: skip
+                              column_map=column_map, description=description, unit=unit, kind=kind,
+                              symbol=symbol)  # fmt: skip
     try:
         old: MacroSeries | None = catalog.read_series(name)
     except NotFoundError:
@@ -334,6 +341,8 @@ def import_series_file(
         and np.array_equal(old.known_ts, series.known_ts)
         and np.array_equal(old.value, series.value)
         and old.frequency == series.frequency
+        and old.kind == series.kind
+        and old.symbol == series.symbol
     )
     if old is not None and not same and not replace:
         raise ConfigError(
