@@ -10,7 +10,8 @@ real macro series and the S&P 500 / NASDAQ benchmarks, each written when the cat
 standing in for the symbol, labelled synthetic, and never over a symbol whose stored figures came from a real
 source) and level 4 ``level4.bars`` (bars at each analysis timeframe: from OpenD's history when the context has
 an OpenD address, else the seeded synthetic market under the symbol's name, labelled synthetic, never over real
-bars). A new source plugs in as one line, ``REGISTRY.add(EconomicCalendarHarvester())``: any object with
+bars), and every source of ``data.levels`` (levels 1, 2, 3 and 5) through ``LevelSourceHarvester``. A new
+source plugs in as one line, ``REGISTRY.add(EconomicCalendarHarvester())``: any object with
 ``name``, ``level`` and ``run`` (the ``LevelHarvester`` protocol), optionally an ``events`` attribute naming the
 event calendar that triggers it (``"economic"``, ``"earnings"``) for ``update_frequency: event_driven``.
 """
@@ -370,10 +371,60 @@ class BarsHarvester:
         return JobResult(self.name, self.level, context.period, tuple(written))
 
 
+class LevelSourceHarvester:
+    """A drill-down level source (``data.levels``: the economic calendar, sector rotation, ETF flows, 13F holdings,
+    alternative scores ...) as a harvester: run once over the config's instrument and lookback, what it wrote
+    reported with its source label, and why it did nothing when it did. Level 1's sources fire on the economic
+    calendar's releases, level 3's on the earnings calendar (for ``update_frequency: event_driven``)."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.name = f"level{source.level}.{source.name}"
+        self.level = int(source.level)
+        events = {1: "economic", 3: "earnings"}.get(self.level)
+        if events is not None:
+            self.events = events
+
+    def run(self, context: HarvestContext) -> JobResult:
+        from quantdesk.data.levels.registry import LevelContext
+
+        start, end = context.window()
+        symbol = context.config.instrument.symbol
+        ctx = LevelContext(catalog=context.catalog, symbol=symbol, start_ns=int(start.value),
+                           end_ns=int(end.value) + 86_400 * 10**9 - 1, seed=stand_in_seed(symbol))  # fmt: skip
+        run = self.source.run(ctx)
+        if run.skipped:
+            return JobResult(self.name, self.level, context.period, (), (f"{self.source.name}: {run.skipped}",))
+        synthetic = "synthetic" in run.label.lower()
+        written = []
+        for names, changed in ((run.written, True), (run.unchanged, False)):
+            for name in names:
+                rows = _series_rows(context.catalog, name)
+                written.append(Written(f"series {name}", rows if changed else 0, rows, run.label, synthetic, changed))
+        return JobResult(self.name, self.level, context.period, tuple(written))
+
+
+def _series_rows(catalog: Catalog, name: str) -> int:
+    try:
+        return len(catalog.read_series(name).value)
+    except Exception:  # a level 3 source reports event kinds ("earnings 12"), not series
+        return 0
+
+
+def _level_sources() -> list[LevelSourceHarvester]:
+    """The ``data.levels`` sources the harvester runs beside its own: every one but the bundled sample series
+    (``level1.macro_sample`` writes those) and the fundamental events (``level3.statements`` writes the
+    symbol's statements, earnings, insiders and ratings)."""
+    from quantdesk.data.levels.registry import LEVEL_SOURCES
+
+    own = {"sample_series", "fundamental_events"}
+    return [LevelSourceHarvester(src) for level in sorted(LEVEL_SOURCES) for src in LEVEL_SOURCES[level]
+            if src.name not in own]  # fmt: skip
+
+
 REGISTRY = HarvesterRegistry()
 REGISTRY.add(MacroSampleHarvester())
 REGISTRY.add(StatementsHarvester())
 REGISTRY.add(BarsHarvester())
-# the level sources being built plug in here, one line each, e.g.:
-#   REGISTRY.add(EconomicCalendarHarvester())   # level 1, events = "economic"
-#   REGISTRY.add(SectorRotationHarvester())      # level 2
+for _harvester in _level_sources():  # levels 1, 2, 3 and 5 of data.levels: one harvester per source
+    REGISTRY.add(_harvester)

@@ -23,6 +23,8 @@ from quantdesk.harvest.scheduler import EarningsCalendar
 from quantdesk.persistence.harvest_log import HarvestLog
 
 EXAMPLE = Path(__file__).parents[2] / "data" / "spec" / "harvest_config.json"
+LEVEL1_SOURCES = ["level1.economic_calendar", "level1.market_gauges", "level1.cross_asset_correlation",
+                  "level1.news_sentiment"]  # fmt: skip
 AS_OF = dt.date(2026, 12, 7)
 
 
@@ -31,9 +33,14 @@ def test_harvest_run_fills_levels_1_3_and_4_for_aapl_offline_and_a_second_run_wr
     catalog = Catalog()
     runner = JobRunner(HarvestLog())
     levels = run_harvest(config, HarvestContext(config, catalog, AS_OF), runner)
-    assert [(lv.level, [r.status for r in lv.records]) for lv in levels] == [
-        (1, ["succeeded"]), (3, ["succeeded"]), (4, ["succeeded"])
+    assert [(lv.level, [r.job for r in lv.records]) for lv in levels] == [
+        (1, ["level1.macro_sample", *LEVEL1_SOURCES]), (3, ["level3.statements", "level3.institutional_holdings"]),
+        (4, ["level4.bars"]),
     ]  # fmt: skip
+    assert all(r.status == "succeeded" for lv in levels for r in lv.records)
+    # the data.levels sources: the economic calendar (actuals real, consensus labelled synthetic), the gauges
+    assert "statsmodels" in catalog.read_series("ECON_US_CPI_ACTUAL").source
+    assert catalog.read_series("PUT_CALL").synthetic
     label = f"synthetic(seed={stand_in_seed('AAPL')})"
 
     # level 1: the bundled real macro series and benchmarks
@@ -72,11 +79,13 @@ def test_harvest_run_fills_levels_1_3_and_4_for_aapl_offline_and_a_second_run_wr
     # the same as-of date again: every job skipped, nothing rewritten
     mtime = catalog.bars_path("AAPL", Timeframe.M5).stat().st_mtime_ns
     again = run_harvest(config, HarvestContext(config, catalog, AS_OF), runner)
-    assert [r.status for lv in again for r in lv.records] == ["skipped"] * 3
+    assert [r.status for lv in again for r in lv.records] == ["skipped"] * 8
     # the next day: runs, but the stored synthetic stand-in is kept (not regenerated), so nothing changes
     later = run_harvest(config, HarvestContext(config, catalog, AS_OF + dt.timedelta(days=1)), runner)
-    assert [r.status for lv in later for r in lv.records] == ["succeeded"] * 3
-    assert all(w["rows_added"] == 0 and not w["changed"] for lv in later for r in lv.records for w in r.written)
+    assert [r.status for lv in later for r in lv.records] == ["succeeded"] * 8
+    own = ("level1.macro_sample", "level3.statements", "level4.bars")  # the bars, statements and sample series
+    assert all(w["rows_added"] == 0 and not w["changed"]
+               for lv in later for r in lv.records if r.job in own for w in r.written)  # fmt: skip
     assert catalog.bars_path("AAPL", Timeframe.M5).stat().st_mtime_ns == mtime
     assert len(FundamentalStore().all_versions(["AAPL"])) == len(facts)
 
@@ -128,12 +137,14 @@ def test_the_command_line_validates_runs_and_lists_the_log(qd_home: Path, tmp_pa
     assert "job level1.macro_sample (level 1): each release on the economic calendar" in once.stdout
     assert "job level3.statements (level 3): weekdays at 18:00 America/New_York" in once.stdout
     assert "real-time jobs need --opend" in once.stderr
-    assert "1 run(s)" in once.stdout and "0 failed" in once.stdout  # the catch-up of the daily job, on the wall clock
+    # the catch-up of the daily jobs (level 3's statements and holdings), on the wall clock
+    assert "2 run(s)" in once.stdout and "0 failed" in once.stdout
 
     log = run_cli(qd_home, "harvest", "log", "--json")
     runs = json.loads(log.stdout)
-    assert runs[0]["job"] == "level3.statements" and runs[0]["trigger"] == "daily"
-    assert [(r["job"], r["status"], r["trigger"]) for r in runs[1:]] == [
-        ("level4.bars", "succeeded", "manual"), ("level3.statements", "succeeded", "manual"),
-        ("level1.macro_sample", "succeeded", "manual"),
-    ]  # fmt: skip
+    assert {r["job"] for r in runs[:2]} == {"level3.statements", "level3.institutional_holdings"}
+    assert all(r["trigger"] == "daily" for r in runs[:2])
+    manual = [(r["job"], r["status"]) for r in runs[2:] if r["trigger"] == "manual"]
+    assert manual == [("level4.bars", "succeeded"), ("level3.institutional_holdings", "succeeded"),
+                      ("level3.statements", "succeeded"), *[(j, "succeeded") for j in reversed(LEVEL1_SOURCES)],
+                      ("level1.macro_sample", "succeeded")]  # fmt: skip
