@@ -20,7 +20,8 @@ from quantdesk.harvest.config import (
 )
 
 EXAMPLE = Path(__file__).parents[2] / "data" / "spec" / "harvest_config.json"
-SHARED = Path("/work/shared/spec/examples/harvest_config.json")
+# the plan's own example, in the shared folder beside the checkout (where it is present)
+SHARED = Path(__file__).resolve().parents[4] / "shared" / "spec" / "examples" / "harvest_config.json"
 
 
 def example() -> dict[str, Any]:
